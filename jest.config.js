@@ -1,0 +1,24 @@
+// Three tiers, each runnable alone (`npm run test:unit|test:http|test:e2e`); `npm test` runs all.
+// unit: pure, nothing listening. http: a real HTTPS server on a free port. e2e: a real
+// kube-apiserver built from Go modules (test/e2e/controlplane).
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+
+/** @type {import('jest').Config} */
+const common = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': tsJest },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'http', testMatch: ['<rootDir>/test/http/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.e2e.test.ts'],
+      testTimeout: 300000,
+    },
+  ],
+};
