@@ -1,0 +1,54 @@
+import { changeText, targetText } from '../engine/describe';
+import { summarize } from '../engine/summary';
+import type { Change, Notice, NoticeKind } from '../engine/types';
+import { AuditKeys } from '../names';
+import type { Mode } from './types';
+
+/**
+ * The API server may truncate single warnings over 256 characters and drops what passes a
+ * total of about 4 KiB; we stay under both and say where the rest is.
+ */
+const MAX_WARNING = 250;
+const MAX_WARNINGS_TOTAL = 3800;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
+
+/** One warning per change and per notice, as kubectl shows them. */
+export function warningsFor(mode: Mode, changes: readonly Change[], notices: readonly Notice[]): string[] {
+  const prefix = mode === 'audit' ? 'pod-hardener (audit only, nothing changed): would change' : 'pod-hardener:';
+  const lines = [
+    ...changes.map((c) => clip(`${prefix} ${targetText(c.target)}: ${changeText(c)}`, MAX_WARNING)),
+    ...notices.map((n) => clip(`pod-hardener: ${targetText(n.target)}: ${n.message}`, MAX_WARNING)),
+  ];
+  const out: string[] = [];
+  let total = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (total + lines[i].length > MAX_WARNINGS_TOTAL) {
+      out.push(`pod-hardener: ${lines.length - i} more; see the pod-hardener audit annotations and logs`);
+      break;
+    }
+    out.push(lines[i]);
+    total += lines[i].length;
+  }
+  return out;
+}
+
+const EXCEPTION_KINDS: ReadonlySet<NoticeKind> = new Set([
+  'skipPod', 'skipContainers', 'exemptContainer', 'capabilityAllowlist', 'skipDenied', 'capabilityAboveCeiling',
+]);
+
+/** Compact summary for the API server audit log (keys are prefixed there with the webhook's name). */
+export function auditAnnotationsFor(
+  mode: Mode,
+  decision: string,
+  changes: readonly Change[],
+  notices: readonly Notice[],
+): Record<string, string> {
+  const out: Record<string, string> = { [AuditKeys.mode]: mode, [AuditKeys.decision]: decision };
+  if (changes.length > 0) out[AuditKeys.changes] = clip(summarize(undefined, changes), 2000);
+  const exceptions = notices.filter((n) => EXCEPTION_KINDS.has(n.kind)).map((n) => `${n.kind}@${n.target.kind === 'pod' ? 'pod' : n.target.name}`);
+  if (exceptions.length > 0) out[AuditKeys.exceptions] = clip([...new Set(exceptions)].join(','), 1000);
+  return out;
+}

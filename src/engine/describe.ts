@@ -1,0 +1,42 @@
+import type { Change, Json, Target } from './types';
+
+/**
+ * Words for changes and targets, shared by every view of the change list (warnings, audit
+ * annotations, the pod annotation, the offline report), so they all say the same thing.
+ */
+
+const LIST_WORDS = { containers: 'container', initContainers: 'init container', ephemeralContainers: 'ephemeral container' } as const;
+
+export function targetText(target: Target): string {
+  return target.kind === 'pod' ? 'pod' : `${LIST_WORDS[target.list]} "${target.name}"`;
+}
+
+/** Short target for compact summaries: `pod` or the container name. */
+export function targetShort(target: Target): string {
+  return target.kind === 'pod' ? 'pod' : target.name;
+}
+
+export function valueText(value: Json | undefined): string {
+  if (value === undefined || value === null) return 'unset';
+  if (Array.isArray(value)) return `[${value.map((v) => valueText(v)).join(',')}]`;
+  if (typeof value === 'object') return typeof value.type === 'string' ? value.type : JSON.stringify(value);
+  return String(value);
+}
+
+/** `runAsUser 0 -> 1000`, `capabilities.add: removed SYS_TIME (not allowlisted)`. */
+export function changeText(change: Change): string {
+  const field = change.field.replace(/^securityContext\./, '');
+  if (change.rule === 'capabilities.add') {
+    return `${field}: removed ${(change.removed ?? []).join(',')} (not allowlisted)`;
+  }
+  if (change.rule === 'capabilities.drop') return `${field}: added ALL`;
+  return `${field} ${valueText(change.from)} -> ${valueText(change.to)}`;
+}
+
+/** The compact form used in the pod annotation: `runAsUser=1000`, `capabilities.add-=SYS_TIME`. */
+export function changeShort(change: Change): string {
+  const field = change.field.replace(/^securityContext\./, '');
+  if (change.rule === 'capabilities.add') return `${field}-=${(change.removed ?? []).join(',')}`;
+  if (change.rule === 'capabilities.drop') return `${field}+=ALL`;
+  return `${field}=${valueText(change.to)}`;
+}

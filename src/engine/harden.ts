@@ -1,0 +1,64 @@
+import { Annotations } from '../names';
+import { RuleContext, type HardenTarget } from './context';
+import { draftPod } from './draft';
+import { containerTarget, eachContainer, resolveExceptions } from './exceptions';
+import { assertPodShape } from './pod-shape';
+import type { Policy } from './policy';
+import { RULES } from './rules';
+import { summarize } from './summary';
+import type { Container, HardenOptions, HardenResult, Pod } from './types';
+
+/**
+ * Hardens one pod: the whole of PRODUCT.md "What hardened means". Pure: the input is never
+ * modified; the result is a copy when anything changed, with the list of changes and notices
+ * from which every report (warnings, annotations, logs, metrics) is made.
+ *
+ * Throws InvalidPodError when a field the engine works on has an impossible shape.
+ */
+export function harden(input: unknown, policy: Policy, options: HardenOptions): HardenResult {
+  assertPodShape(input);
+  const pod: Pod = input;
+  const exceptions = resolveExceptions(pod, policy, options.namespace);
+  if (exceptions.skipPod) return { pod, changes: [], notices: exceptions.notices, skipped: true };
+
+  const os = pod.spec!.os;
+  if (typeof os === 'object' && os !== null && !Array.isArray(os) && os.name === 'windows') {
+    // The API server rejects every Linux-only security field on Windows pods, and the one field
+    // it allows (runAsNonRoot) would stop images that run as ContainerAdministrator, with no
+    // numeric user to give them instead. Windows pods are admitted as they are, and said so.
+    const notices = [
+      ...exceptions.notices,
+      { kind: 'windowsPod' as const, target: { kind: 'pod' as const }, message: 'Windows pod: Linux hardening does not apply; left unchanged' },
+    ];
+    return { pod, changes: [], notices, skipped: false };
+  }
+
+  const draft = draftPod(pod);
+  const scope = options.scope;
+  const targets: HardenTarget[] = [];
+  const untouched: Container[] = [];
+  for (const { list, container } of eachContainer(draft)) {
+    const name = container.name as string;
+    const isNew = scope.kind === 'create' || (list === 'ephemeralContainers' && !scope.existingEphemeral.has(name));
+    if (!isNew || exceptions.untouched.has(name)) {
+      untouched.push(container);
+      continue;
+    }
+    targets.push({ ref: containerTarget(list, container), container, allowed: exceptions.allowedCapabilities(name) });
+  }
+
+  const ctx = new RuleContext(policy, draft, targets, untouched, scope.kind === 'create');
+  for (const rule of RULES) rule(ctx);
+  const notices = [...exceptions.notices, ...ctx.notices];
+  if (ctx.changes.length === 0) return { pod, changes: [], notices, skipped: false };
+
+  // The API server only accepts changes to spec.ephemeralContainers on that subresource, so the
+  // summary annotation is written on pod creation only.
+  if (scope.kind === 'create') {
+    const metadata = draft.metadata ?? (draft.metadata = {});
+    const annotations = metadata.annotations ?? (metadata.annotations = {});
+    const existing = annotations[Annotations.hardened];
+    annotations[Annotations.hardened] = summarize(typeof existing === 'string' ? existing : undefined, ctx.changes);
+  }
+  return { pod: draft, changes: ctx.changes, notices, skipped: false };
+}

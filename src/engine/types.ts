@@ -1,0 +1,133 @@
+/**
+ * Types of the hardening engine. The engine is pure: a pod and a policy in, the hardened pod and
+ * the list of changes out. It never sees HTTP, files or the environment.
+ *
+ * Pods are typed loosely on purpose: the engine must accept every pod the API server can send
+ * (and `null` where a field is optional), and must carry unknown and future fields through
+ * untouched, so it only names the fields it reads or writes.
+ */
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+// Unknown fields are kept as they are; `unknown` so that the typed fields below may be narrower.
+export type JsonObject = { [key: string]: unknown };
+
+export interface Capabilities extends JsonObject {
+  add?: Json;
+  drop?: Json;
+}
+
+/** The fields of a (container or pod) securityContext that the engine reads or writes. */
+export interface SecurityContext extends JsonObject {
+  runAsUser?: Json;
+  runAsGroup?: Json;
+  runAsNonRoot?: Json;
+  seccompProfile?: Json;
+  fsGroup?: Json;
+  fsGroupChangePolicy?: Json;
+  privileged?: Json;
+  allowPrivilegeEscalation?: Json;
+  capabilities?: Capabilities | null;
+}
+
+export interface Container extends JsonObject {
+  name?: Json;
+  image?: Json;
+  securityContext?: SecurityContext | null;
+}
+
+export interface PodSpec extends JsonObject {
+  securityContext?: SecurityContext | null;
+  containers?: Container[];
+  initContainers?: Container[] | null;
+  ephemeralContainers?: Container[] | null;
+  volumes?: Json;
+  os?: Json;
+}
+
+export interface ObjectMeta extends JsonObject {
+  name?: Json;
+  generateName?: Json;
+  namespace?: Json;
+  annotations?: { [key: string]: Json } | null;
+}
+
+export interface Pod extends JsonObject {
+  metadata?: ObjectMeta;
+  spec?: PodSpec;
+}
+
+/** The three container lists of a pod, named as in the PodSpec. */
+export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
+
+export interface ContainerTarget {
+  kind: 'container';
+  list: ContainerList;
+  name: string;
+}
+export type Target = { kind: 'pod' } | ContainerTarget;
+
+/** The rules of PRODUCT.md "What hardened means", one name each (also the metric label). */
+export type RuleName =
+  | 'runAsUser'
+  | 'runAsGroup'
+  | 'runAsNonRoot'
+  | 'fsGroup'
+  | 'privileged'
+  | 'capabilities.drop'
+  | 'capabilities.add'
+  | 'allowPrivilegeEscalation'
+  | 'seccompProfile';
+
+/** One value the engine set, overrode or removed. Warnings, annotations, logs and metrics are views of these. */
+export interface Change {
+  rule: RuleName;
+  target: Target;
+  /** Field path below the target, e.g. `securityContext.runAsUser`. */
+  field: string;
+  /** The value before; `undefined` when the field was absent or null. */
+  from?: Json;
+  /** The value after; for `capabilities.add`, the removed entries are in `removed`. */
+  to?: Json;
+  removed?: string[];
+}
+
+export type NoticeKind =
+  | 'skipPod'
+  | 'skipContainers'
+  | 'exemptContainer'
+  | 'capabilityAllowlist'
+  | 'skipDenied'
+  | 'capabilityAboveCeiling'
+  | 'escalationNotForced'
+  | 'windowsPod'
+  | 'badAnnotation';
+
+/** Something worth telling that is not a change: an exception honoured or denied, a rule not applied and why. */
+export interface Notice {
+  kind: NoticeKind;
+  target: Target;
+  message: string;
+}
+
+/**
+ * `create`: a new pod, every container and the pod level may be hardened.
+ * `ephemeral`: an UPDATE of pods/ephemeralcontainers; only the ephemeral containers not in
+ * `existingEphemeral` are hardened, and nothing else may change (the API server only accepts
+ * changes to spec.ephemeralContainers on that subresource).
+ */
+export type HardenScope = { kind: 'create' } | { kind: 'ephemeral'; existingEphemeral: ReadonlySet<string> };
+
+export interface HardenOptions {
+  scope: HardenScope;
+  /** The pod's namespace, for the operator's bounds on skip annotations. */
+  namespace: string;
+}
+
+export interface HardenResult {
+  /** The hardened pod: a copy where anything changed; the input itself is never modified. */
+  pod: Pod;
+  changes: Change[];
+  notices: Notice[];
+  /** True when the whole pod was left alone by the skip annotation. */
+  skipped: boolean;
+}

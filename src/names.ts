@@ -1,0 +1,55 @@
+/**
+ * Every label, annotation and error code of pod-hardener, defined once. Everything else imports
+ * from here, so a key is never spelled twice (PRODUCT.md, "Who turns it on, who opts out").
+ */
+
+export const DOMAIN = 'pod-hardener.io';
+
+export const Labels = {
+  /** Namespace label: "true" enforces, "audit" reports only. Matched by the webhook's namespaceSelector. */
+  enabled: `${DOMAIN}/enabled`,
+} as const;
+
+export const LabelValues = {
+  enforce: 'true',
+  audit: 'audit',
+} as const;
+
+export const Annotations = {
+  /** Pod: "true" admits the pod untouched. */
+  skip: `${DOMAIN}/skip`,
+  /** Pod: comma-separated container names left untouched. */
+  skipContainers: `${DOMAIN}/skip-containers`,
+  /** Pod: comma-separated capabilities kept in capabilities.add of every container. */
+  allowedCapabilities: `${DOMAIN}/allowed-capabilities`,
+  /** Pod: prefix of the per-container allowlist, `capabilities.pod-hardener.io/<container-name>`. */
+  containerCapabilitiesPrefix: `capabilities.${DOMAIN}/`,
+  /** Pod: written by pod-hardener, summarising what it changed. */
+  hardened: `${DOMAIN}/hardened`,
+} as const;
+
+/** Keys of the AdmissionResponse auditAnnotations (the API server prefixes them with the webhook name). */
+export const AuditKeys = {
+  mode: 'mode',
+  decision: 'decision',
+  changes: 'changes',
+  exceptions: 'exceptions',
+} as const;
+
+/** Error codes: each failure the webhook reports carries one, in responses, logs and metrics. */
+export const ErrorCodes = {
+  badContentType: 'BAD_CONTENT_TYPE',
+  badJson: 'BAD_JSON',
+  notAdmissionReview: 'NOT_ADMISSION_REVIEW',
+  badPod: 'BAD_POD',
+  bodyTooLarge: 'BODY_TOO_LARGE',
+  overloaded: 'OVERLOADED',
+  shuttingDown: 'SHUTTING_DOWN',
+  unsafePatch: 'UNSAFE_PATCH',
+  internal: 'INTERNAL',
+  notFound: 'NOT_FOUND',
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+export const ADMISSION_KIND = 'AdmissionReview';
