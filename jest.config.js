@@ -1,7 +1,7 @@
 // Three tiers, each runnable alone (`npm run test:unit|test:http|test:e2e`); `npm test` runs all.
 // unit: pure, nothing listening. http: a real HTTPS server on a free port. e2e: a real
 // kube-apiserver built from Go modules (test/e2e/controlplane).
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 /** @type {import('jest').Config} */
 const common = {

@@ -1,0 +1,29 @@
+import { Annotations } from '../../src/names';
+
+/** A minimal pod as the API server stores it before admission (pod-level securityContext defaulted to {}). */
+export function pod(spec: Record<string, unknown> = {}, annotations?: Record<string, string> | null, name = 'p'): any {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'team', ...(annotations !== undefined ? { annotations } : {}) },
+    spec: { securityContext: {}, containers: [{ name: 'app', image: 'registry.example/app:1' }], ...spec },
+  };
+}
+
+/** The container securityContext every hardened container ends with, plus what a case adds. */
+export function hardenedContainerSc(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false, ...extra };
+}
+
+/** The pod-level securityContext of a pod hardened with the defaults and no writable volume. */
+export const HARDENED_POD_SC = {
+  runAsUser: 1000,
+  runAsGroup: 3000,
+  runAsNonRoot: true,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** Annotations after hardening: the given ones plus the summary (its wording is tested in summary.test.ts). */
+export function withSummary(annotations: Record<string, string> = {}): Record<string, unknown> {
+  return { ...annotations, [Annotations.hardened]: expect.any(String) };
+}

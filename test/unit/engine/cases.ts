@@ -1,0 +1,317 @@
+import { Annotations } from '../../../src/names';
+import { HARDENED_POD_SC, hardenedContainerSc as hsc, pod, withSummary } from '../../support/pods';
+
+/**
+ * Table of fixture pods and the pod each must become (PRODUCT.md "What hardened means").
+ * Shared by the engine test (harden() output) and the admission test (the patch applied with
+ * strict RFC 6902 semantics to the object as received must give the same pod).
+ */
+export interface HardenCase {
+  name: string;
+  input: any;
+  /** The hardened pod; `undefined` when the pod must be admitted unchanged. */
+  expected: any | undefined;
+  /** Rules that must appear in the change list (exactly this set). */
+  rules?: string[];
+  /** Notice kinds that must appear. */
+  notices?: string[];
+  namespace?: string;
+  policy?: Record<string, unknown>;
+}
+
+const meta = (annotations?: Record<string, string>) => ({ name: 'p', namespace: 'team', annotations: withSummary(annotations) });
+const ALL_RULES = ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'seccompProfile', 'capabilities.drop', 'allowPrivilegeEscalation'];
+const app = (sc?: unknown, extra: Record<string, unknown> = {}) => ({ name: 'app', image: 'registry.example/app:1', ...extra, ...(sc === undefined ? {} : { securityContext: sc }) });
+
+export const CASES: HardenCase[] = [
+  {
+    name: 'legacy pod with no securityContext at all gets every layer',
+    input: pod(),
+    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    rules: ALL_RULES,
+  },
+  {
+    name: 'pod without a pod-level securityContext key (as sent by a client, not defaulted)',
+    input: { ...pod(), spec: { containers: [app()] } },
+    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+  },
+  {
+    name: 'container-level runAsUser 0 under a non-root pod level is overridden at container level',
+    input: pod({ securityContext: { runAsUser: 2000, runAsGroup: 2000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [app({ runAsUser: 0 })] }),
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: { securityContext: { runAsUser: 2000, runAsGroup: 2000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [app(hsc({ runAsUser: 1000 }))] },
+    },
+    rules: ['runAsUser', 'capabilities.drop', 'allowPrivilegeEscalation'],
+  },
+  {
+    name: 'explicit non-root UID and GID are kept at both levels',
+    input: pod({ securityContext: { runAsUser: 101, runAsGroup: 101 }, containers: [app({ runAsUser: 5000, runAsGroup: 5001 })] }),
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: { securityContext: { runAsUser: 101, runAsGroup: 101, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [app(hsc({ runAsUser: 5000, runAsGroup: 5001 }))] },
+    },
+    rules: ['runAsNonRoot', 'seccompProfile', 'capabilities.drop', 'allowPrivilegeEscalation'],
+  },
+  {
+    name: 'root group 0 at pod level becomes 3000',
+    input: pod({ securityContext: { runAsUser: 0, runAsGroup: 0 } }),
+    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+  },
+  {
+    name: 'init containers are hardened like containers',
+    input: pod({ initContainers: [{ name: 'migrate', image: 'registry.example/migrate:1', securityContext: { runAsUser: 0 } }] }),
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())], initContainers: [{ name: 'migrate', image: 'registry.example/migrate:1', securityContext: hsc({ runAsUser: 1000 }) }] },
+    },
+  },
+  {
+    name: 'privileged: true becomes false, with escalation forbidden',
+    input: pod({ containers: [app({ privileged: true })] }),
+    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app({ privileged: false, ...hsc() })] } },
+    rules: [...ALL_RULES, 'privileged'],
+  },
+  {
+    name: 'allowPrivilegeEscalation: true becomes false',
+    input: pod({ containers: [app({ allowPrivilegeEscalation: true })] }),
+    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+  },
+  {
+    name: 'an allowlisted SYS_ADMIN is kept and escalation is not forced beside it',
+    input: pod({ containers: [app({ capabilities: { add: ['SYS_ADMIN', 'NET_RAW'] } })] }, { [Annotations.allowedCapabilities]: 'SYS_ADMIN' }),
+    policy: { capabilityCeiling: ['*'] },
+    expected: {
+      ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'SYS_ADMIN' }),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app({ capabilities: { add: ['SYS_ADMIN'], drop: ['ALL'] } })] },
+    },
+    rules: ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'seccompProfile', 'capabilities.drop', 'capabilities.add'],
+    notices: ['escalationNotForced', 'capabilityAllowlist'],
+  },
+  {
+    name: 'an allowlisted literal CAP_SYS_ADMIN keeps its spelling and escalation is not forced',
+    input: pod({ containers: [app({ capabilities: { add: ['CAP_SYS_ADMIN'] } })] }, { [Annotations.allowedCapabilities]: 'sys_admin' }),
+    policy: { capabilityCeiling: ['SYS_ADMIN'] },
+    expected: {
+      ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'sys_admin' }),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app({ capabilities: { add: ['CAP_SYS_ADMIN'], drop: ['ALL'] } })] },
+    },
+    notices: ['escalationNotForced'],
+  },
+  {
+    name: 'a Windows pod gets no Linux-only field',
+    input: pod({ os: { name: 'windows' }, containers: [app({ capabilities: { add: ['NET_ADMIN'] } })] }),
+    expected: undefined,
+    notices: ['windowsPod'],
+  },
+  {
+    name: 'capability names match with or without CAP_ and in any case',
+    input: pod({ containers: [app({ capabilities: { add: ['cap_net_bind_service', 'Chown', 'CAP_SYS_TIME'] } })] }, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE, cap_chown' }),
+    expected: {
+      ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE, cap_chown' }),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ capabilities: { add: ['cap_net_bind_service', 'Chown'], drop: ['ALL'] } }))] },
+    },
+  },
+  {
+    name: 'an allowlist never adds a capability the container did not request',
+    input: pod({ containers: [app()] }, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' }),
+    expected: { ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' }), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+  },
+  {
+    name: 'per-container allowlists apply to their container only',
+    input: pod(
+      { containers: [app({ capabilities: { add: ['NET_BIND_SERVICE', 'CHOWN'] } }), { name: 'proxy', image: 'envoy', securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }] },
+      { [`${Annotations.containerCapabilitiesPrefix}app`]: 'NET_BIND_SERVICE', [Annotations.allowedCapabilities]: 'CHOWN' },
+    ),
+    expected: {
+      ...pod(),
+      metadata: meta({ [`${Annotations.containerCapabilitiesPrefix}app`]: 'NET_BIND_SERVICE', [Annotations.allowedCapabilities]: 'CHOWN' }),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [app(hsc({ capabilities: { add: ['NET_BIND_SERVICE', 'CHOWN'], drop: ['ALL'] } })), { name: 'proxy', image: 'envoy', securityContext: hsc() }],
+      },
+    },
+  },
+  {
+    name: 'capabilities above the operator ceiling are not kept, with a notice',
+    input: pod({ containers: [app({ capabilities: { add: ['NET_ADMIN'] } })] }, { [Annotations.allowedCapabilities]: 'NET_ADMIN' }),
+    expected: { ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'NET_ADMIN' }), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    notices: ['capabilityAboveCeiling'],
+  },
+  {
+    name: 'skip annotation admits the pod untouched',
+    input: pod({ containers: [app({ privileged: true })] }, { [Annotations.skip]: 'true' }),
+    expected: undefined,
+    notices: ['skipPod'],
+  },
+  {
+    name: 'skip annotation outside the namespaces the operator allows is ignored',
+    input: pod({}, { [Annotations.skip]: 'true' }),
+    policy: { skipNamespaces: ['legacy-*'] },
+    expected: { ...pod(), metadata: meta({ [Annotations.skip]: 'true' }), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    notices: ['skipDenied'],
+  },
+  {
+    name: 'skip annotation inside an allowed namespace pattern is honoured',
+    input: { ...pod({}, { [Annotations.skip]: 'TRUE' }), metadata: { name: 'p', namespace: 'legacy-erp', annotations: { [Annotations.skip]: 'TRUE' } } },
+    namespace: 'legacy-erp',
+    policy: { skipNamespaces: ['legacy-*'] },
+    expected: undefined,
+    notices: ['skipPod'],
+  },
+  {
+    name: 'skip-containers leaves the named containers untouched and does not change what they inherit',
+    input: pod({ containers: [app(), { name: 'istio-init', image: 'istio/proxyv2', securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } } }] }, { [Annotations.skipContainers]: 'istio-init' }),
+    expected: {
+      ...pod(), metadata: meta({ [Annotations.skipContainers]: 'istio-init' }),
+      spec: {
+        securityContext: {},
+        containers: [
+          app(hsc({ runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })),
+          { name: 'istio-init', image: 'istio/proxyv2', securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } } },
+        ],
+      },
+    },
+    notices: ['skipContainers'],
+  },
+  {
+    name: 'an untouched container that sets its own identity lets the pod level be hardened',
+    input: pod({ containers: [app(), { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'Unconfined' } } }] }, { [Annotations.skipContainers]: ' debug ,' }),
+    expected: {
+      ...pod(), metadata: meta({ [Annotations.skipContainers]: ' debug ,' }),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [app(hsc()), { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'Unconfined' } } }],
+      },
+    },
+  },
+  {
+    name: 'containers exempt by the operator (name and image) are untouched',
+    input: pod({ initContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:1.24.0', securityContext: { runAsUser: 0 } }] }),
+    policy: { exemptContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }] },
+    expected: {
+      ...pod(), metadata: meta(),
+      // istio-init sets its own runAsUser, so the pod level can take the UID; the other fields
+      // it would inherit go on the hardened container instead.
+      spec: {
+        securityContext: { runAsUser: 1000 },
+        containers: [app(hsc({ runAsGroup: 3000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }))],
+        initContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:1.24.0', securityContext: { runAsUser: 0 } }],
+      },
+    },
+    notices: ['exemptContainer'],
+  },
+  {
+    name: 'an exemption needs the image to match too, so a container cannot claim it by name',
+    input: pod({ initContainers: [{ name: 'istio-init', image: 'evil/shell', securityContext: { runAsUser: 0 } }] }),
+    policy: { exemptContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }] },
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())], initContainers: [{ name: 'istio-init', image: 'evil/shell', securityContext: hsc({ runAsUser: 1000 }) }] },
+    },
+  },
+  {
+    name: 'existing drop entries are kept and ALL is added',
+    input: pod({ containers: [app({ capabilities: { drop: ['NET_RAW', 'all'] } })] }),
+    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ capabilities: { drop: ['NET_RAW', 'all', 'ALL'] } }))] } },
+  },
+  {
+    name: 'null shapes: securityContext null, capabilities with add null, annotations null',
+    input: { ...pod({ securityContext: null, containers: [app(null), { name: 'b', image: 'b', securityContext: { capabilities: { add: null, drop: null } } }] }), metadata: { name: 'p', namespace: 'team', annotations: null } },
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc()), { name: 'b', image: 'b', securityContext: hsc({ capabilities: { add: null, drop: ['ALL'] } }) }] },
+    },
+  },
+  {
+    name: 'empty shapes: empty capabilities and empty add list',
+    input: pod({ containers: [app({ capabilities: {} }), { name: 'b', image: 'b', securityContext: { capabilities: { add: [] } } }] }),
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc()), { name: 'b', image: 'b', securityContext: hsc({ capabilities: { add: [], drop: ['ALL'] } }) }] },
+    },
+  },
+  {
+    name: 'unknown and future fields survive untouched',
+    input: {
+      ...pod({ futureSpecField: { x: [1, 2] }, securityContext: { futurePodField: 'keep' }, containers: [app({ futureScField: { y: true }, capabilities: { futureCaps: 1 } }, { futureContainerField: 'z' })] }),
+      futureTopLevel: { a: null },
+    },
+    expected: {
+      ...pod(), futureTopLevel: { a: null }, metadata: meta(),
+      spec: {
+        futureSpecField: { x: [1, 2] },
+        securityContext: { futurePodField: 'keep', ...HARDENED_POD_SC },
+        containers: [app({ futureScField: { y: true }, capabilities: { futureCaps: 1, drop: ['ALL'] }, allowPrivilegeEscalation: false }, { futureContainerField: 'z' })],
+      },
+    },
+  },
+  {
+    name: 'annotation keys containing / and ~ are preserved and patched with escaped paths',
+    input: pod({}, { 'example.com/owner~team': 'a/b~c', 'x~1y': 'z' }),
+    expected: { ...pod(), metadata: meta({ 'example.com/owner~team': 'a/b~c', 'x~1y': 'z' }), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+  },
+  {
+    name: 'seccomp Unconfined becomes RuntimeDefault at both levels; Localhost is kept',
+    input: pod({
+      securityContext: { seccompProfile: { type: 'Unconfined' } },
+      containers: [app({ seccompProfile: { type: 'Unconfined' } }), { name: 'l', image: 'l', securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' } } }],
+    }),
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [app(hsc({ seccompProfile: { type: 'RuntimeDefault' } })), { name: 'l', image: 'l', securityContext: hsc({ seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' } }) }],
+      },
+    },
+  },
+  {
+    name: 'runAsNonRoot false at container level becomes true',
+    input: pod({ containers: [app({ runAsNonRoot: false })] }),
+    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ runAsNonRoot: true }))] } },
+  },
+  {
+    name: 'a writable volume gets fsGroup = the run group with OnRootMismatch',
+    input: pod({ securityContext: { runAsGroup: 4000 }, volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] }),
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: {
+        securityContext: { ...HARDENED_POD_SC, runAsGroup: 4000, fsGroup: 4000, fsGroupChangePolicy: 'OnRootMismatch' },
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+        containers: [app(hsc())],
+      },
+    },
+  },
+  {
+    name: 'an explicit fsGroup is kept; read-only volume kinds need none',
+    input: pod({ securityContext: { fsGroup: 2000 }, volumes: [{ name: 'data', emptyDir: {} }] }),
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: { securityContext: { fsGroup: 2000, ...HARDENED_POD_SC }, volumes: [{ name: 'data', emptyDir: {} }], containers: [app(hsc())] },
+    },
+  },
+  {
+    name: 'only configMap, secret and projected volumes: no fsGroup',
+    input: pod({ volumes: [{ name: 'c', configMap: { name: 'c' } }, { name: 's', secret: { secretName: 's' } }, { name: 't', projected: { sources: [] } }] }),
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: { securityContext: HARDENED_POD_SC, volumes: [{ name: 'c', configMap: { name: 'c' } }, { name: 's', secret: { secretName: 's' } }, { name: 't', projected: { sources: [] } }], containers: [app(hsc())] },
+    },
+    rules: ALL_RULES,
+  },
+  {
+    name: 'the configurable layers can be turned off',
+    input: pod({ volumes: [{ name: 'data', emptyDir: {} }] }),
+    policy: { runAsNonRoot: false, fsGroup: false, seccompProfile: false, runAsUser: 1234, runAsGroup: 5678 },
+    expected: {
+      ...pod(), metadata: meta(),
+      spec: { securityContext: { runAsUser: 1234, runAsGroup: 5678 }, volumes: [{ name: 'data', emptyDir: {} }], containers: [app(hsc())] },
+    },
+    rules: ['runAsUser', 'runAsGroup', 'capabilities.drop', 'allowPrivilegeEscalation'],
+  },
+  {
+    name: 'an already hardened pod is left as it is',
+    input: pod({ securityContext: HARDENED_POD_SC, containers: [app(hsc())] }),
+    expected: undefined,
+  },
+];
