@@ -1,0 +1,87 @@
+import fc from 'fast-check';
+import { Annotations } from '../../src/names';
+
+/** fast-check generators of pods as the API server could send them, shared by property tests and the fuzzer. */
+
+const CAPS = ['NET_BIND_SERVICE', 'cap_net_bind_service', 'CHOWN', 'SYS_ADMIN', 'CAP_SYS_ADMIN', 'sys_admin', 'NET_ADMIN', 'NET_RAW', 'SYS_TIME', 'ALL', 'Kill'];
+const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined, freq: 2 });
+const nullable = <T>(arb: fc.Arbitrary<T>) => fc.oneof(arb, fc.constant(null), fc.constant(undefined));
+const id = fc.constantFrom(0, 1, 101, 1000, 65534);
+const seccomp = fc.constantFrom({ type: 'RuntimeDefault' }, { type: 'Unconfined' }, { type: 'Localhost', localhostProfile: 'profiles/a.json' });
+
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+export const capabilitiesArb = nullable(
+  fc.record({ add: nullable(fc.array(fc.constantFrom(...CAPS), { maxLength: 4 })), drop: nullable(fc.array(fc.constantFrom('ALL', 'NET_RAW', 'all'), { maxLength: 2 })) }).map(withoutUndefined),
+);
+
+export const containerScArb = nullable(
+  fc
+    .record({
+      runAsUser: optional(id),
+      runAsGroup: optional(id),
+      runAsNonRoot: optional(fc.boolean()),
+      privileged: optional(fc.boolean()),
+      allowPrivilegeEscalation: optional(fc.boolean()),
+      capabilities: capabilitiesArb,
+      seccompProfile: optional(seccomp),
+      readOnlyRootFilesystem: optional(fc.boolean()),
+    })
+    .map(withoutUndefined),
+);
+
+export const podScArb = nullable(
+  fc
+    .record({
+      runAsUser: optional(id),
+      runAsGroup: optional(id),
+      runAsNonRoot: optional(fc.boolean()),
+      fsGroup: optional(id),
+      seccompProfile: optional(seccomp),
+      supplementalGroups: optional(fc.constant([4000])),
+    })
+    .map(withoutUndefined),
+);
+
+const NAMES = ['app', 'sidecar', 'istio-init', 'debug', 'migrate', 'proxy'];
+
+export const podArb = fc
+  .record({
+    names: fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 5 }),
+    initCount: fc.nat({ max: 2 }),
+    scs: fc.array(containerScArb, { minLength: 5, maxLength: 5 }),
+    podSc: podScArb,
+    volumes: optional(fc.constantFrom([{ name: 'd', emptyDir: {} }], [{ name: 'c', configMap: { name: 'c' } }], [{ name: 'p', persistentVolumeClaim: { claimName: 'p' } }])),
+    windows: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    skip: optional(fc.constantFrom('true', 'false', 'yes')),
+    skipContainers: optional(fc.subarray(NAMES, { maxLength: 2 }).map((a) => a.join(','))),
+    allowed: optional(fc.subarray(CAPS, { maxLength: 3 }).map((a) => a.join(','))),
+    perContainer: optional(fc.tuple(fc.constantFrom(...NAMES), fc.subarray(CAPS, { maxLength: 2 }))),
+    images: fc.array(fc.constantFrom('registry.example/app:1', 'docker.io/istio/proxyv2:1.24'), { minLength: 5, maxLength: 5 }),
+  })
+  .map((g) => {
+    const initCount = Math.min(g.initCount, g.names.length - 1);
+    const all = g.names.map((name, i) => withoutUndefined({ name, image: g.images[i], securityContext: g.scs[i] === undefined ? undefined : structuredClone(g.scs[i]) }));
+    const annotations: Record<string, string> = {};
+    if (g.skip) annotations[Annotations.skip] = g.skip;
+    if (g.skipContainers) annotations[Annotations.skipContainers] = g.skipContainers;
+    if (g.allowed) annotations[Annotations.allowedCapabilities] = g.allowed;
+    if (g.perContainer) annotations[Annotations.containerCapabilitiesPrefix + g.perContainer[0]] = g.perContainer[1].join(',');
+    const spec: any = withoutUndefined({
+      securityContext: g.podSc === undefined ? undefined : structuredClone(g.podSc),
+      initContainers: initCount > 0 ? all.slice(0, initCount) : undefined,
+      containers: all.slice(initCount),
+      volumes: g.volumes,
+      os: g.windows ? { name: 'windows' } : undefined,
+    });
+    return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'gen', namespace: 'team', annotations }, spec };
+  });
+
+export const policyOverridesArb = fc.record({
+  capabilityCeiling: fc.constantFrom(['*'], ['NET_BIND_SERVICE', 'CHOWN', 'KILL'], ['SYS_ADMIN', 'NET_BIND_SERVICE'], [] as string[]),
+  skipNamespaces: fc.constantFrom(['*'], ['team'], ['elsewhere']),
+  exemptContainers: fc.constantFrom([], [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }]),
+  runAsNonRoot: fc.boolean(),
+});

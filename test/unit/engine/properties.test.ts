@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import { reviewAdmission } from '../../../src/admission/review';
+import { normalizeCapability } from '../../../src/engine/capabilities';
+import { harden } from '../../../src/engine/harden';
+import { apiServerViolations, containersOf } from '../../support/apiserver-rules';
+import { podArb, policyOverridesArb } from '../../support/arbitraries';
+import { policyWith } from '../../support/policy';
+import { podReview } from '../../support/reviews';
+import { applyStrict, decodePatch } from '../../support/strict-patch';
+
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 400);
+const create = { scope: { kind: 'create' as const }, namespace: 'team' };
+const byName = (pod: any) => new Map(containersOf(pod).map((c) => [c.name, c]));
+const eff = (pod: any, c: any, f: string) => c.securityContext?.[f] ?? pod.spec.securityContext?.[f];
+
+describe('properties over generated pods', () => {
+  it('hardening twice equals hardening once, and the second review has no patch', () => {
+    fc.assert(
+      fc.property(podArb, policyOverridesArb, (input, overrides) => {
+        const policy = policyWith(overrides);
+        const once = harden(input, policy, create);
+        const twice = harden(once.pod, policy, create);
+        expect(twice.changes).toEqual([]);
+        expect(twice.pod).toEqual(once.pod);
+        const response = (reviewAdmission(podReview(once.pod), 'enforce', policy).body as any).response;
+        expect(response.patch).toBeUndefined();
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the review patch applies strictly to the object as received and gives the engine result', () => {
+    fc.assert(
+      fc.property(podArb, policyOverridesArb, (input, overrides) => {
+        const policy = policyWith(overrides);
+        const outcome = reviewAdmission(podReview(structuredClone(input)), 'enforce', policy);
+        expect(outcome.status).toBe(200);
+        expect(applyStrict(input, decodePatch((outcome.body as any).response))).toEqual(harden(input, policy, create).pod);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a pod the API server accepts stays one it accepts', () => {
+    fc.assert(
+      fc.property(podArb.filter((p) => apiServerViolations(p).length === 0), policyOverridesArb, (input, overrides) => {
+        expect(apiServerViolations(harden(input, policyWith(overrides), create).pod)).toEqual([]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('no container ever ends with more privilege than it had', () => {
+    fc.assert(
+      fc.property(podArb, policyOverridesArb, (input, overrides) => {
+        const out = harden(input, policyWith(overrides), create).pod as any;
+        const after = byName(out);
+        for (const before of containersOf(input)) {
+          const a = after.get(before.name);
+          const addBefore: string[] = before.securityContext?.capabilities?.add ?? [];
+          const addAfter: string[] = a.securityContext?.capabilities?.add ?? [];
+          expect(addAfter.every((cap) => addBefore.includes(cap))).toBe(true);
+          const dropBefore: string[] = before.securityContext?.capabilities?.drop ?? [];
+          const dropAfter: string[] = a.securityContext?.capabilities?.drop ?? [];
+          expect(dropBefore.every((cap) => dropAfter.includes(cap))).toBe(true);
+          if (a.securityContext?.privileged === true) expect(before.securityContext?.privileged).toBe(true);
+          if (before.securityContext?.allowPrivilegeEscalation === false) expect(a.securityContext.allowPrivilegeEscalation).toBe(false);
+          const uidBefore = eff(input, before, 'runAsUser');
+          const uidAfter = eff(out, a, 'runAsUser');
+          if (uidBefore !== undefined && uidBefore !== 0) expect(uidAfter).toBe(uidBefore);
+          if (uidAfter === 0 || uidAfter === undefined) expect(uidBefore === 0 || uidBefore === undefined).toBe(true);
+          if (eff(input, before, 'runAsNonRoot') === true) expect(eff(out, a, 'runAsNonRoot')).toBe(true);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('every hardened container ends hardened, and untouched ones keep every effective value', () => {
+    fc.assert(
+      fc.property(podArb, policyOverridesArb, (input, overrides) => {
+        const policy = policyWith(overrides);
+        const result = harden(input, policy, create);
+        if (result.skipped || input.spec.os?.name === 'windows') {
+          expect(result.pod).toBe(input);
+          return;
+        }
+        const untouched = new Set(result.notices.filter((n) => n.kind === 'skipContainers' || n.kind === 'exemptContainer').map((n) => (n.target as any).name));
+        const out = result.pod as any;
+        const before = byName(input);
+        for (const c of containersOf(out)) {
+          const b = before.get(c.name);
+          if (untouched.has(c.name)) {
+            expect(c).toEqual(b);
+            for (const f of ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'seccompProfile']) expect(eff(out, c, f)).toEqual(eff(input, b, f));
+            continue;
+          }
+          const sc = c.securityContext;
+          expect(eff(out, c, 'runAsUser')).toBeGreaterThan(0);
+          expect(eff(out, c, 'runAsGroup')).toBeGreaterThan(0);
+          if (overrides.runAsNonRoot) expect(eff(out, c, 'runAsNonRoot')).toBe(true);
+          expect(['RuntimeDefault', 'Localhost']).toContain(eff(out, c, 'seccompProfile')?.type);
+          expect(sc.privileged).not.toBe(true);
+          expect(sc.capabilities.drop).toContain('ALL');
+          const kept: string[] = sc.capabilities.add ?? [];
+          for (const cap of kept) expect(policy.ceilingAllows(normalizeCapability(cap))).toBe(true);
+          if (!kept.some((cap) => normalizeCapability(cap) === 'SYS_ADMIN')) expect(sc.allowPrivilegeEscalation).toBe(false);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
