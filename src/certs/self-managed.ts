@@ -29,7 +29,10 @@ export interface SelfManagedOptions {
   validityDays: number;
   renewBeforeDays: number;
   logger: Logger;
-  /** A kubeconfig file; without it, the in-cluster service account is used. */
+  /**
+   * A kubeconfig file. Without it, client-node's default: $KUBECONFIG, else ~/.kube/config, else
+   * the in-cluster service account (what a pod gets: neither file exists there).
+   */
   kubeConfig?: string;
   /** Extra SANs beyond the Service's DNS names, e.g. 127.0.0.1 for a webhook registered by URL. */
   dnsNames?: string[];
@@ -60,7 +63,7 @@ const RETRY_MAX_MS = 60_000;
 export async function startSelfManagedCertificates(o: SelfManagedOptions): Promise<SelfManagedCertificates> {
   const kc = new k8s.KubeConfig();
   if (o.kubeConfig) kc.loadFromFile(o.kubeConfig);
-  else kc.loadFromCluster();
+  else kc.loadFromDefault();
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
 
