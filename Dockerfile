@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+#
+# pod-hardener webhook image.
+#   docker build -t pod-hardener:0.1.0 .
+# Three stages: build (all dependencies, tsc), deps (production dependencies only), runtime
+# (those two copied onto a clean base). Nothing in the runtime image is writable by the
+# process, so it runs with readOnlyRootFilesystem; the self-managed certificate directory is an
+# emptyDir mounted by the Deployment.
+
+# A current Node LTS line (the code needs >= 20.19 for require() of ES modules such as
+# @kubernetes/client-node). Pin a digest in your registry mirror for reproducible builds.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# Manifests first: the dependency layer is reused until package*.json change.
+COPY package.json package-lock.json ./
+# --ignore-scripts: no dependency code runs at install time (the only install script in the
+# lock file belongs to a jest dependency that the build does not use).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--enable-source-maps
+WORKDIR /app
+# Owned by root and not writable by the runtime user: the process cannot alter its own code.
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# Numeric, so the kubelet can check runAsNonRoot without an /etc/passwd lookup; 65532 is the
+# conventional "nonroot" UID (distroless) and matches the Deployment's runAsUser.
+USER 65532:65532
+# 8443: admission webhook (HTTPS); 8080: /healthz, /readyz, /metrics (HTTP).
+EXPOSE 8443 8080
+ENTRYPOINT ["node", "dist/main.js"]
