@@ -13,6 +13,8 @@
  * not exist beforehand (local runs); the manifests ship it empty so the webhook needs no create.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -61,9 +63,7 @@ const RETRY_MAX_MS = 60_000;
  * Later passes run on a timer until stop().
  */
 export async function startSelfManagedCertificates(o: SelfManagedOptions): Promise<SelfManagedCertificates> {
-  const kc = new k8s.KubeConfig();
-  if (o.kubeConfig) kc.loadFromFile(o.kubeConfig);
-  else kc.loadFromDefault();
+  const kc = loadKubeConfig(o.kubeConfig);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
 
@@ -95,7 +95,7 @@ export async function startSelfManagedCertificates(o: SelfManagedOptions): Promi
     } catch (err) {
       if (o.signal?.aborted) throw err;
       const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** failures);
-      o.logger.error({ ...context, err: describeError(err), retryInMs: delay }, 'self-managed certificates: bootstrap failed; retrying');
+      o.logger.error({ ...context, error: describeError(err), retryInMs: delay }, 'self-managed certificates: bootstrap failed; retrying');
       await sleep(delay, o.signal);
     }
   }
@@ -117,7 +117,7 @@ export async function startSelfManagedCertificates(o: SelfManagedOptions): Promi
     } catch (err) {
       failures++;
       const delay = Math.min(checkIntervalMs, RETRY_FIRST_MS * 2 ** Math.min(failures, 16), RETRY_MAX_MS * 5);
-      o.logger.error({ ...context, err: describeError(err), retryInMs: delay }, 'self-managed certificates: check failed; the current certificate stays in use');
+      o.logger.error({ ...context, error: describeError(err), retryInMs: delay }, 'self-managed certificates: check failed; the current certificate stays in use');
       schedule(delay);
     }
   };
@@ -129,6 +129,30 @@ export async function startSelfManagedCertificates(o: SelfManagedOptions): Promi
       if (timer) clearTimeout(timer);
     },
   };
+}
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * An explicit file; else $KUBECONFIG or ~/.kube/config (client-node's lookup); else the pod's
+ * service account. With none of them client-node would silently fall back to
+ * http://localhost:8080 and fail with a confusing message, so say what is missing instead.
+ */
+function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (file) {
+    kc.loadFromFile(file);
+  } else if (process.env.KUBECONFIG || existsSync(join(homedir(), '.kube', 'config'))) {
+    kc.loadFromDefault();
+  } else if (existsSync(SERVICE_ACCOUNT_TOKEN)) {
+    kc.loadFromCluster();
+  } else {
+    throw new Error(
+      `no Kubernetes credentials for the self-managed certificates: no service-account token at ${SERVICE_ACCOUNT_TOKEN} ` +
+        '(in a pod: automountServiceAccountToken must be true, as in manifests/overlays/self-managed), and no KUBECONFIG or ~/.kube/config',
+    );
+  }
+  return kc;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
