@@ -87,12 +87,16 @@ export interface FileSourceOptions {
   kind?: 'files' | 'self-managed';
 }
 
+const SETTLE_MS = 300;
+
 export function startFileCertificateSource(o: FileSourceOptions): CertificateSource {
   let current: LoadedCertificate | undefined;
   // The last state acted on (bytes, or a read error): each distinct state is loaded or
   // reported once, not on every poll.
   let lastSeen: string | undefined;
   let retry: NodeJS.Timeout | undefined;
+  let unsettled: string | undefined;
+  let settle: NodeJS.Timeout | undefined;
 
   const check = () => {
     let cert: Buffer;
@@ -124,9 +128,21 @@ export function startFileCertificateSource(o: FileSourceOptions): CertificateSou
     try {
       loaded = validateCertificate(cert.toString('utf8'), key.toString('utf8'));
     } catch (err) {
+      // A writer that replaces the two files one after the other (each atomically, not
+      // together) leaves a mismatched pair for a moment: look again shortly before reporting.
+      if (unsettled !== state) {
+        unsettled = state;
+        lastSeen = undefined;
+        settle ??= setTimeout(() => {
+          settle = undefined;
+          check();
+        }, SETTLE_MS).unref();
+        return;
+      }
       o.events.onError(`${o.certFile} / ${o.keyFile}: ${(err as Error).message}`);
       return;
     }
+    unsettled = undefined;
     current = loaded;
     o.events.onLoad(loaded);
   };
@@ -141,6 +157,7 @@ export function startFileCertificateSource(o: FileSourceOptions): CertificateSou
     stop() {
       watch.close();
       if (retry) clearTimeout(retry);
+      if (settle) clearTimeout(settle);
     },
   };
 }
