@@ -16,13 +16,18 @@ const MAY_SET = new RegExp(
     `|/spec/securityContext(/.*)?` +
     `|/spec/${LISTS}/\\d+/securityContext(/.*)?)$`,
 );
-const MAY_REMOVE = new RegExp(`^/spec/${LISTS}/\\d+/securityContext/capabilities/add(/\\d+)?$`);
+// Removals a rule asks for: capabilities.add entries, and what was inside a seccompProfile that
+// seccomp-profile.ts replaced whole (an Unconfined profile with a stray localhostProfile).
+const MAY_REMOVE = new RegExp(
+  `^(/spec|/spec/${LISTS}/\\d+)/securityContext/(capabilities/add(/\\d+)?|seccompProfile/.*)$`,
+);
 
 /**
  * The JSON patch from the object as received to the hardened object: a diff, so it is right by
  * construction and paths are escaped (controller-runtime's PatchResponseFromRaw). The guard is
  * the one sharp edge of diffing: no operation may reach outside the security contexts and the
- * hardened annotation, and the only removal a rule asks for is of capabilities.add entries.
+ * hardened annotation, and the only removals rules ask for are of capabilities.add entries and inside a replaced
+ * seccompProfile.
  */
 export function createPatch(original: unknown, hardened: unknown): Operation[] {
   const ops = compare(original as object, hardened as object);

@@ -266,6 +266,11 @@ export const CASES: HardenCase[] = [
     },
   },
   {
+    name: 'an Unconfined profile with a stray localhostProfile is replaced whole',
+    input: pod({ containers: [app({ seccompProfile: { type: 'Unconfined', localhostProfile: 'x.json' } })] }),
+    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ seccompProfile: { type: 'RuntimeDefault' } }))] } },
+  },
+  {
     name: 'runAsNonRoot false at container level becomes true',
     input: pod({ containers: [app({ runAsNonRoot: false })] }),
     expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ runAsNonRoot: true }))] } },

@@ -1,0 +1,17 @@
+import { runFuzz } from '../../fuzz/review-fuzzer';
+
+// CI runs a sample; `npm run fuzz` runs FUZZ_CASES=100000 and prints the count.
+const CASES = Number(process.env.FUZZ_CASES ?? 3000);
+
+describe('fuzzing the review function with malformed and adversarial AdmissionReviews', () => {
+  it(`answers ${CASES} generated cases with a well-formed response or a 4xx`, () => {
+    const started = Date.now();
+    const stats = runFuzz(CASES);
+    process.stdout.write(
+      `fuzz: ${stats.cases} cases checked (${stats.patched} patched, ${stats.unchanged} unchanged, ${stats.rejected4xx} rejected 4xx) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+    expect(stats.cases).toBeGreaterThan(CASES * 0.9);
+    expect(stats.patched).toBeGreaterThan(0);
+    expect(stats.rejected4xx).toBeGreaterThan(0);
+  }, 1_800_000);
+});
