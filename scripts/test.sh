@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite, every tier: unit, http (a real HTTPS server) and e2e (a real
+# kube-apiserver built from Go modules; the first run builds it, later runs reuse the cache).
+# Extra arguments go to jest, e.g. `npm test -- --selectProjects unit`.
+# The last line printed is `N passed, N failed`, and the exit status is non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/ensure-deps.sh || exit 1
+# The http and e2e tiers start the production build (node dist/main.js), as users run it.
+npx tsc -p tsconfig.build.json || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+results=".jest-results.json"
+rm -f "$results"
+npx jest --json --outputFile="$results" "$@"
+status=$?
+
+if [[ ! -s "$results" ]]; then
+  echo "jest wrote no results (exit $status)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+summary="$(node -e '
+  const r = require(require("path").resolve(process.argv[1]));
+  // A suite that failed to run (syntax error, missing module) has no test results: count it.
+  const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + broken} failed`);
+  process.exit(r.numFailedTests + broken > 0 || !r.success ? 1 : 0);
+' "$results")"
+summary_status=$?
+echo "$summary"
+if [[ $status -ne 0 || $summary_status -ne 0 ]]; then exit 1; fi
