@@ -6,11 +6,13 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import { reviewAdmission } from '../admission/review';
 import type { LoadedConfig, LoadOptions } from '../config/load';
 import { PolicyHolder, restartOnlyChanges, watchConfig } from '../config/reload';
 import type { FileWatch } from '../config/file-watch';
 import { createAdmissionApp, type Lifecycle } from './app';
+import { ConnectionTracker, IDLE_CLOSE_AFTER_MS } from './connections';
 import { createHealthServer, type Readiness } from './health';
 import { createLogger, type Logger } from './logging';
 import { createMetrics, withMetrics, type Metrics } from './metrics';
@@ -79,6 +81,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     app,
   );
   https.keepAliveTimeout = s.keepAliveTimeoutSeconds * 1000;
+  const connections = new ConnectionTracker(https);
   https.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
 
   let certificates: CertificateSource | undefined;
@@ -152,30 +155,32 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const shutdown = (reason: string): Promise<number> => {
     stopping ??= (async () => {
       const started = Date.now();
+      // From now on readiness fails (endpoints drop this pod) and every response carries
+      // `Connection: close`: the API server keeps reusing its keep-alive connections to a
+      // terminating pod (kubernetes #127335), so each one is closed after its next answer.
       lifecycle.draining = true;
-      // Idle keep-alive connections would be reused by the API server even after this pod left
-      // the endpoints (kubernetes #127335); busy ones get `Connection: close` on their response.
-      https.closeIdleConnections();
-      logger.info({ reason, delayMs, graceMs }, 'shutting down: readiness fails now; still serving while endpoints drop this pod');
+      const closedIdle = connections.closeIdle(IDLE_CLOSE_AFTER_MS);
+      logger.info({ reason, delayMs, graceMs, closedIdleConnections: closedIdle, openConnections: connections.size }, 'shutting down: readiness fails now; still serving while endpoints drop this pod');
+      const sweep = setInterval(() => connections.closeIdle(IDLE_CLOSE_AFTER_MS), 250);
       let forced = false;
-      const closed = new Promise<void>((resolve) => {
+      await new Promise<void>((resolve) => {
         const deadline = setTimeout(() => {
           forced = true;
-          logger.warn({ graceMs }, 'grace period over: closing the remaining connections');
-          https.closeAllConnections();
+          logger.warn({ graceMs, openConnections: connections.size }, 'grace period over: closing the remaining connections');
+          connections.closeAll();
           resolve();
         }, graceMs);
-        deadline.unref();
         setTimeout(() => {
-          // Stop accepting; close() resolves once every connection has finished its response.
-          https.close(() => {
+          // Stop accepting; the callback runs once every connection has closed. net's close,
+          // not https.Server#close: the latter also calls closeIdleConnections(), which cuts
+          // connections a client is sending on right now (see connections.ts).
+          TlsServer.prototype.close.call(https, () => {
             clearTimeout(deadline);
             resolve();
           });
-          https.closeIdleConnections();
-        }, Math.min(delayMs, graceMs)).unref();
+        }, Math.min(delayMs, graceMs));
       });
-      await closed;
+      clearInterval(sweep);
       configWatch?.close();
       certificates?.stop();
       health.closeAllConnections();
