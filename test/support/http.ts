@@ -199,7 +199,12 @@ export function post(server: { port: number; ca: string }, path: string, body: u
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      // Whether the request went out on a kept-alive connection (a server closing it as idle
+      // races such a request) or on a fresh one.
+      err.reusedSocket = req.reusedSocket;
+      reject(err);
+    });
     req.end(payload);
   });
 }

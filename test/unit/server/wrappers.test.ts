@@ -24,7 +24,7 @@ const record = (extra: Partial<ReviewRecord> = {}): ReviewRecord => ({
   ...extra,
 });
 
-const fixed = (outcome: ReviewOutcome): jest.Mock<ReviewOutcome, Parameters<ReviewFn>> => jest.fn(() => outcome);
+const fixed = (outcome: ReviewOutcome) => jest.fn((..._args: Parameters<ReviewFn>) => outcome);
 
 describe('withMetrics', () => {
   test('counts the review, its changes, exceptions honoured and denied; returns the outcome untouched', async () => {
