@@ -18,13 +18,21 @@
  *
  * Only 200 is read by the API server; every other status counts as a failed call and follows
  * failurePolicy. No response is ever an HTML error page.
+ *
+ * Hot path (issue 6): a POST to exactly /mutate or /audit (query string allowed) is answered
+ * before express's router, by the same handler the express routes use; express's routing,
+ * request/response prototype swap and middleware chain cost as much CPU per review as the
+ * hardening itself. Every other request (other spellings of the paths included) goes through
+ * express as before.
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errorOutcome, type Mode } from '../admission/review';
 import type { Policy } from '../engine/policy';
 import { ErrorCodes } from '../names';
 import type { Logger } from './logging';
 import type { Metrics } from './metrics';
+import { readJsonBody, type BodyResult } from './body';
 import { TransportFailure, uidOf, type ReviewFn } from './pipeline';
 
 export interface Lifecycle {
@@ -45,18 +53,22 @@ export interface AdmissionAppOptions {
 
 export const ADMISSION_PATHS: Readonly<Record<string, Mode>> = { '/mutate': 'enforce', '/audit': 'audit' };
 
-export function createAdmissionApp(o: AdmissionAppOptions): express.Express {
+/** The request listener of the HTTPS port: the admission hot path, then the express app. */
+export function createAdmissionApp(o: AdmissionAppOptions): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag'); // hashing every response body buys nothing for a POST API
   app.set('json spaces', 0);
 
   let inFlight = 0;
-  const parseJson = express.json({ limit: o.maxBodyBytes, strict: false, type: () => true });
 
-  const send = (res: Response, status: number, body: unknown) => {
+  // node:http directly rather than res.status().type().send(): express's send looks up the MIME
+  // type, re-parses the Content-Type it just set and checks freshness on every review (issue 6).
+  const send = (res: ServerResponse, status: number, body: unknown) => {
     if (res.headersSent) return;
-    res.status(status).type('application/json').send(JSON.stringify(body));
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
   };
 
   // kubernetes #127335: the API server keeps reusing keep-alive connections to a terminating
@@ -66,48 +78,51 @@ export function createAdmissionApp(o: AdmissionAppOptions): express.Express {
     next();
   });
 
-  for (const [path, mode] of Object.entries(ADMISSION_PATHS)) {
-    app.post(path, (req, res) => {
-      const answer = (body: unknown) => {
-        let outcome;
-        try {
-          outcome = o.review(body, mode, o.policy.current);
-        } catch (err) {
-          // Only reachable if a wrapper itself failed: answer without the pipeline.
-          o.logger.error({ err, path }, 'review pipeline failed');
-          outcome = errorOutcome(500, ErrorCodes.internal, `internal error: ${(err as Error)?.message ?? String(err)}`, mode, uidOf(body));
-        }
-        send(res, outcome.status, outcome.body);
-      };
-
-      if (inFlight >= o.maxInFlight) {
-        answer(new TransportFailure(503, ErrorCodes.overloaded, `${o.maxInFlight} reviews already in flight (server.maxInFlight); refused at once so the API server applies failurePolicy instead of waiting for its timeout`));
-        return;
+  const admit = (req: IncomingMessage, res: ServerResponse, mode: Mode, path: string) => {
+    if (o.lifecycle.draining) res.setHeader('Connection', 'close');
+    const answer = (body: unknown) => {
+      let outcome;
+      try {
+        outcome = o.review(body, mode, o.policy.current);
+      } catch (err) {
+        // Only reachable if a wrapper itself failed: answer without the pipeline.
+        o.logger.error({ err, path }, 'review pipeline failed');
+        outcome = errorOutcome(500, ErrorCodes.internal, `internal error: ${(err as Error)?.message ?? String(err)}`, mode, uidOf(body));
       }
-      inFlight++;
-      o.metrics.inFlight.inc();
-      res.once('close', () => {
-        inFlight--;
-        o.metrics.inFlight.dec();
-      });
+      send(res, outcome.status, outcome.body);
+    };
 
-      // false: a body of another type. null: no body at all, which the review reports as such.
-      if (req.is('application/json') === false) {
-        const got = req.headers['content-type'];
-        answer(new TransportFailure(415, ErrorCodes.badContentType, `Content-Type must be application/json, got ${got === undefined ? 'none' : JSON.stringify(got)}`));
-        return;
-      }
-      parseJson(req, res, (err?: unknown) => {
-        if (err === undefined || err === null) {
-          answer(req.body);
-          return;
-        }
-        const failure = bodyFailure(err as BodyError, o.maxBodyBytes);
-        // The rest of an oversized body is still on the socket: close rather than drain megabytes.
-        if (failure.status === 413) res.setHeader('Connection', 'close');
-        answer(failure);
-      });
+    if (inFlight >= o.maxInFlight) {
+      answer(new TransportFailure(503, ErrorCodes.overloaded, `${o.maxInFlight} reviews already in flight (server.maxInFlight); refused at once so the API server applies failurePolicy instead of waiting for its timeout`));
+      return;
+    }
+    inFlight++;
+    o.metrics.inFlight.inc();
+    res.once('close', () => {
+      inFlight--;
+      o.metrics.inFlight.dec();
     });
+
+    // A body of another type. No body at all goes on: the review reports it as such.
+    if (hasBody(req) && !isJson(req.headers['content-type'])) {
+      const got = req.headers['content-type'];
+      answer(new TransportFailure(415, ErrorCodes.badContentType, `Content-Type must be application/json, got ${got === undefined ? 'none' : JSON.stringify(got)}`));
+      return;
+    }
+    readJsonBody(req, o.maxBodyBytes, (body) => {
+      if (body.ok) {
+        answer(body.value);
+        return;
+      }
+      const failure = bodyFailure(body);
+      // The rest of an oversized body is still on the socket: close rather than drain megabytes.
+      if (failure.status === 413) res.setHeader('Connection', 'close');
+      answer(failure);
+    });
+  };
+
+  for (const [path, mode] of Object.entries(ADMISSION_PATHS)) {
+    app.post(path, (req, res) => admit(req, res, mode, path));
     app.all(path, (req, res) => {
       res.setHeader('Allow', 'POST');
       send(res, 405, { error: { code: ErrorCodes.notFound, message: `${req.method} ${path} is not supported; send the AdmissionReview with POST` } });
@@ -123,26 +138,50 @@ export function createAdmissionApp(o: AdmissionAppOptions): express.Express {
     o.logger.error({ err, path: req.path }, 'unhandled error in the admission app');
     send(res, 500, { error: { code: ErrorCodes.internal, message: 'internal error' } });
   });
-  return app;
+
+  return (req, res) => {
+    const path = req.method === 'POST' ? pathOf(req.url) : '';
+    const mode = Object.hasOwn(ADMISSION_PATHS, path) ? ADMISSION_PATHS[path] : undefined;
+    if (mode === undefined) {
+      app(req, res);
+      return;
+    }
+    try {
+      admit(req, res, mode, path);
+    } catch (err) {
+      // What express's router would do with a throw: log it and answer 500, never crash.
+      o.logger.error({ err, path: req.url }, 'unhandled error in the admission app');
+      send(res, 500, { error: { code: ErrorCodes.internal, message: 'internal error' } });
+    }
+  };
 }
 
-interface BodyError {
-  type?: string;
-  message?: string;
-  status?: number;
+/** The path of a request URL, without the query string (the API server appends `?timeout=10s`). */
+function pathOf(url: string | undefined): string {
+  const q = url?.indexOf('?') ?? -1;
+  return q < 0 ? (url ?? '') : url!.slice(0, q);
 }
 
-/** body-parser's error types, each to a status, a code and a message that says what to fix. */
-function bodyFailure(err: BodyError, limit: number): TransportFailure {
-  switch (err.type) {
-    case 'entity.too.large':
-      return new TransportFailure(413, ErrorCodes.bodyTooLarge, `request body is larger than ${limit} bytes (server.maxBodyBytes)`);
-    case 'entity.parse.failed':
-      return new TransportFailure(400, ErrorCodes.badJson, `request body is not valid JSON: ${err.message}`);
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new TransportFailure(415, ErrorCodes.badContentType, err.message ?? 'unsupported encoding');
+/** type-is's test: a request has a body when it says how long it is or that it is chunked. */
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || !Number.isNaN(Number.parseInt(req.headers['content-length'] ?? '', 10));
+}
+
+/** `application/json`, with parameters (`; charset=utf-8`) or not, any case. */
+function isJson(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const semi = contentType.indexOf(';');
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/json';
+}
+
+/** Why a body could not be read, to a status, a code and a message that says what to fix. */
+function bodyFailure(failure: Extract<BodyResult, { ok: false }>): TransportFailure {
+  switch (failure.kind) {
+    case 'tooLarge':
+      return new TransportFailure(413, ErrorCodes.bodyTooLarge, failure.message);
+    case 'encoding':
+      return new TransportFailure(415, ErrorCodes.badContentType, failure.message);
     default:
-      return new TransportFailure(err.status && err.status >= 400 && err.status < 500 ? err.status : 400, ErrorCodes.badJson, `cannot read the request body: ${err.message}`);
+      return new TransportFailure(400, ErrorCodes.badJson, failure.message);
   }
 }
