@@ -13,8 +13,11 @@ export async function startCertificateSource(config: Config, events: Certificate
       return startFileCertificateSource({ certFile: c.certFile!, keyFile: c.keyFile!, pollIntervalMs, events });
     case 'development': {
       const source = await startDevelopmentCertificateSource(events);
+      const where = source.caFile
+        ? { caFile: source.caFile, try: `curl --cacert ${source.caFile} -H 'Content-Type: application/json' --data @review.json https://localhost:${config.server.port}/mutate` }
+        : { caPem: source.caPem, caFileError: source.caFileError };
       logger.warn(
-        { caFile: source.caFile, try: `curl --cacert ${source.caFile} -H 'Content-Type: application/json' --data @review.json https://localhost:${config.server.port}/mutate` },
+        where,
         'DEVELOPMENT certificate: self-signed, generated in memory for localhost, 127.0.0.1 and ::1, for local runs only; ' +
           'the API server will not trust it. Configure certificates.certFile/keyFile (or POD_HARDENER_TLS_CERT_FILE/_KEY_FILE) or certificates.source: self-managed',
       );

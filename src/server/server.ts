@@ -14,12 +14,11 @@ import type { FileWatch } from '../config/file-watch';
 import { createAdmissionApp, type Lifecycle } from './app';
 import { ConnectionTracker, IDLE_CLOSE_AFTER_MS } from './connections';
 import { createHealthServer, type Readiness } from './health';
-import { createLogger, type Logger } from './logging';
+import { createLogger, withLogging, type Logger } from './logging';
 import { createMetrics, withMetrics, type Metrics } from './metrics';
 import { withErrorBoundary, withTransportFailures, type ReviewFn } from './pipeline';
 import { startCertificateSource } from './certificate-source';
 import type { CertificateSource, LoadedCertificate } from './tls';
-import { withLogging } from './logging';
 
 export interface ServerOptions {
   loaded: LoadedConfig;

@@ -166,11 +166,21 @@ export function startFileCertificateSource(o: FileSourceOptions): CertificateSou
  * A development certificate for localhost, 127.0.0.1 and ::1. The key never leaves memory; the
  * CA certificate (public) is written to a temporary file so `curl --cacert` can trust it.
  */
-export async function startDevelopmentCertificateSource(events: CertificateEvents): Promise<CertificateSource & { caFile: string }> {
+export async function startDevelopmentCertificateSource(
+  events: CertificateEvents,
+): Promise<CertificateSource & { caPem: string; caFile?: string; caFileError?: string }> {
   const generated = await generateDevelopmentCertificate();
-  const caFile = join(mkdtempSync(join(tmpdir(), 'pod-hardener-dev-')), 'ca.crt');
-  writeFileSync(caFile, generated.caPem);
+  let caFile: string | undefined;
+  let caFileError: string | undefined;
+  try {
+    caFile = join(mkdtempSync(join(tmpdir(), 'pod-hardener-dev-')), 'ca.crt');
+    writeFileSync(caFile, generated.caPem);
+  } catch (err) {
+    // A read-only file system: the caller logs the PEM itself instead.
+    caFile = undefined;
+    caFileError = (err as Error).message;
+  }
   const loaded = validateCertificate(generated.certPem, generated.keyPem);
   events.onLoad(loaded);
-  return { kind: 'development', current: loaded, caFile, stop() {} };
+  return { kind: 'development', current: loaded, caPem: generated.caPem, caFile, caFileError, stop() {} };
 }

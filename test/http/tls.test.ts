@@ -6,10 +6,14 @@ import { request as httpRequest } from 'node:http';
 import { Agent } from 'node:https';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadConfig } from '../../src/config/load';
+import { createLogger } from '../../src/server/logging';
+import { createMetrics } from '../../src/server/metrics';
+import { startServer } from '../../src/server/server';
 import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
-import { createTestPki, getHealth, KubeVolume, metricValue, post, scrape, sleep, startTestServer, tempDir, waitFor, type TestPki, type TestServer } from '../support/http';
+import { createTestPki, getHealth, KubeVolume, LogCapture, metricValue, post, scrape, sleep, startTestServer, tempDir, waitFor, type TestPki, type TestServer } from '../support/http';
 
 const serialOf = (pem: string) => new (require('node:crypto').X509Certificate)(pem).serialNumber as string;
 
@@ -186,6 +190,26 @@ describe('certificate reload', () => {
       writeFileSync(join(dir, 'tls.crt'), pair.certPem);
       await waitFor(async () => (await getHealth(server.metricsPort, '/readyz')).status === 200, 'ready');
       expect((await post(server, '/mutate', podReview(pod()))).status).toBe(200);
+    } finally {
+      await server.shutdown('test done');
+    }
+  });
+});
+
+describe('development certificate', () => {
+  test('with no certificate configured, a localhost certificate is generated and its CA written for curl --cacert', async () => {
+    const loaded = loadConfig({ argv: [], env: {}, readFile: () => '' });
+    expect(loaded.config.certificates.source).toBe('development');
+    const logs = new LogCapture();
+    const server = await startServer({ loaded, logger: createLogger('info', logs), metrics: createMetrics({ defaultMetrics: false }), listen: { address: '127.0.0.1', port: 0, metricsPort: 0 }, timing: { shutdownDelayMs: 0 } });
+    try {
+      const warning = logs.lines.find((l) => l.level === 'warn' && /DEVELOPMENT certificate/.test(l.msg));
+      expect(warning).toBeDefined();
+      expect(warning!.try).toContain(`curl --cacert ${warning!.caFile}`);
+      const ca = readFileSync(warning!.caFile, 'utf8');
+      const reply = await post({ port: server.port, ca }, '/mutate', podReview(pod()), { servername: 'localhost' });
+      expect(reply.status).toBe(200);
+      expect((await getHealth(server.metricsPort, '/readyz')).status).toBe(200);
     } finally {
       await server.shutdown('test done');
     }
