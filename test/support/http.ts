@@ -168,6 +168,8 @@ export interface Reply {
   json: any;
   /** Serial number of the certificate the server presented. */
   serialNumber?: string;
+  /** The request went out on a kept-alive connection. */
+  reusedSocket: boolean;
 }
 
 export interface PostOptions extends RequestOptions {
@@ -194,7 +196,7 @@ export function post(server: { port: number; ca: string }, path: string, body: u
             json = undefined;
           }
           const serialNumber = (res.socket as TLSSocket | null)?.getPeerCertificate?.()?.serialNumber;
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, serialNumber });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, serialNumber, reusedSocket: req.reusedSocket });
         });
         res.on('error', reject);
       },
