@@ -66,6 +66,9 @@ export function createAdmissionApp(o: AdmissionAppOptions): RequestListener {
   // type, re-parses the Content-Type it just set and checks freshness on every review (issue 6).
   const send = (res: ServerResponse, status: number, body: unknown) => {
     if (res.headersSent) return;
+    // Decided when the answer goes out, not when the request came in: a review that arrived
+    // before shutdown started but is answered after it must close its connection too.
+    if (o.lifecycle.draining) res.setHeader('Connection', 'close');
     const text = JSON.stringify(body);
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
