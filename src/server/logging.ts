@@ -57,10 +57,9 @@ export function withLogging(review: ReviewFn, logger: Logger): ReviewFn {
     const start = process.hrtime.bigint();
     const outcome = review(body, mode, policy);
     const latencyMs = Number(process.hrtime.bigint() - start) / 1e6;
-    const fields = reviewLogFields(outcome.record, outcome.status, latencyMs);
-    if (outcome.status >= 500 && outcome.status !== 503) logger.error(fields, 'review');
-    else if (outcome.status >= 400) logger.warn(fields, 'review');
-    else logger.info(fields, 'review');
+    const level = outcome.status >= 500 && outcome.status !== 503 ? 'error' : outcome.status >= 400 ? 'warn' : 'info';
+    // The fields are only built when the line is written (at warn, a 200 is not): issue 6.
+    if (logger.isLevelEnabled(level)) logger[level](reviewLogFields(outcome.record, outcome.status, latencyMs), 'review');
     return outcome;
   };
 }

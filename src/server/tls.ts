@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { watchFiles } from '../config/file-watch';
-import { generateDevelopmentCertificate } from '../certs/generate';
 
 export interface LoadedCertificate {
   certPem: string;
@@ -169,6 +168,9 @@ export function startFileCertificateSource(o: FileSourceOptions): CertificateSou
 export async function startDevelopmentCertificateSource(
   events: CertificateEvents,
 ): Promise<CertificateSource & { caPem: string; caFile?: string; caFileError?: string }> {
+  // Loaded here, not at the top: @peculiar/x509 and its dependencies add ~16 MB of RSS that a
+  // server serving mounted certificate files never uses (issue 6, peak RSS).
+  const { generateDevelopmentCertificate } = await import('../certs/generate');
   const generated = await generateDevelopmentCertificate();
   let caFile: string | undefined;
   let caFileError: string | undefined;
