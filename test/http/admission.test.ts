@@ -9,6 +9,10 @@ import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
 import { getHealth, keepAliveAgent, metricValue, post, scrape, startTestServer, waitFor, type TestServer } from '../support/http';
 
+// Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
+// asserts on speed.
+jest.setTimeout(30000);
+
 const decodePatch = (reply: { json: any }) => JSON.parse(Buffer.from(reply.json.response.patch, 'base64').toString('utf8'));
 
 describe('admission endpoints', () => {

@@ -6,6 +6,10 @@ import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
 import { KubeVolume, metricValue, post, scrape, startTestServer, waitFor, type TestServer } from '../support/http';
 
+// Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
+// asserts on speed.
+jest.setTimeout(30000);
+
 const runAsUserPatched = async (server: TestServer): Promise<number | undefined> => {
   const reply = await post(server, '/mutate', podReview(pod()));
   expect(reply.status).toBe(200);

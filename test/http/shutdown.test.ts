@@ -11,6 +11,10 @@ import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
 import { getHealth, keepAliveAgent, post, sleep, startTestServer, waitFor } from '../support/http';
 
+// Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
+// asserts on speed.
+jest.setTimeout(30000);
+
 /** A request whose body is held back until `release()`: a review in flight. */
 function heldRequest(server: { port: number; ca: string }, uid: string) {
   const body = JSON.stringify(podReview(pod(), { uid }));

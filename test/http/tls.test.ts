@@ -2,6 +2,7 @@
  * TLS on the admission port: protocol floor, no plain HTTP, and certificate reload the way a
  * mounted Secret changes (kubelet's `..data` symlink swap), under load.
  */
+import { X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { Agent } from 'node:https';
 import { connect } from 'node:tls';
@@ -15,7 +16,11 @@ import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
 import { createTestPki, getHealth, KubeVolume, LogCapture, metricValue, post, scrape, sleep, startTestServer, tempDir, waitFor, type TestPki, type TestServer } from '../support/http';
 
-const serialOf = (pem: string) => new (require('node:crypto').X509Certificate)(pem).serialNumber as string;
+// Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
+// asserts on speed.
+jest.setTimeout(30000);
+
+const serialOf = (pem: string) => new X509Certificate(pem).serialNumber;
 
 describe('protocol', () => {
   let server: TestServer;
@@ -143,7 +148,7 @@ describe('certificate reload', () => {
       expect(traffic.failures).toEqual([]);
       const text = await scrape(server);
       expect(metricValue(text, 'pod_hardener_certificate_reloads_total', { result: 'success' })).toBe(2);
-      const notAfter = new (require('node:crypto').X509Certificate)(second.certPem).validTo;
+      const notAfter = new X509Certificate(second.certPem).validTo;
       expect(metricValue(text, 'pod_hardener_certificate_not_after_seconds')).toBe(new Date(notAfter).getTime() / 1000);
       expect(server.logs.messages()).toEqual(expect.arrayContaining(['serving certificate loaded', 'serving certificate reloaded', 'serving certificate not loaded']));
       const refusal = server.logs.lines.find((l) => l.msg === 'serving certificate not loaded');
