@@ -9,6 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-deps.sh || exit 1
 # The http and e2e tiers start the production build (node dist/main.js), as users run it.
 npx tsc -p tsconfig.build.json || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+# jest transpiles without type checking (isolatedModules); the type check of src and tests is here.
+npx tsc -p tsconfig.json --noEmit || { echo "type check failed"; echo "0 passed, 1 failed"; exit 1; }
 
 results=".jest-results.json"
 rm -f "$results"

@@ -81,7 +81,7 @@ export const podArb = fc
 
 export const policyOverridesArb = fc.record({
   capabilityCeiling: fc.constantFrom(['*'], ['NET_BIND_SERVICE', 'CHOWN', 'KILL'], ['SYS_ADMIN', 'NET_BIND_SERVICE'], [] as string[]),
-  skipNamespaces: fc.constantFrom(['*'], ['team'], ['elsewhere']),
-  exemptContainers: fc.constantFrom([], [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }]),
+  skipNamespaces: fc.constantFrom<string[]>(['*'], ['team'], ['elsewhere']),
+  exemptContainers: fc.constantFrom<{ name?: string; image?: string }[]>([], [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }]),
   runAsNonRoot: fc.boolean(),
 });
