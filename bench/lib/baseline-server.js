@@ -1,0 +1,41 @@
+'use strict';
+/*
+ * The floor: the least a Node HTTPS admission webhook can do. A bare node:https server on the
+ * same certificate as the webhook that reads the body, JSON.parses the AdmissionReview and
+ * answers a fixed "allowed" response echoing the uid (the one thing the API server requires).
+ * No framework, no logging, no metrics, no hardening.
+ *
+ * Env: BASELINE_PORT, BASELINE_TLS_CERT_FILE, BASELINE_TLS_KEY_FILE. Prints "listening <port>".
+ */
+const https = require('node:https');
+const { readFileSync } = require('node:fs');
+
+const server = https.createServer(
+  {
+    cert: readFileSync(process.env.BASELINE_TLS_CERT_FILE),
+    key: readFileSync(process.env.BASELINE_TLS_KEY_FILE),
+    keepAliveTimeout: 60_000,
+  },
+  (req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      let uid = '';
+      try {
+        const review = JSON.parse(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        uid = String(review.request.uid);
+      } catch {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        res.end('bad request');
+        return;
+      }
+      const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":true}}`;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  },
+);
+server.listen(Number(process.env.BASELINE_PORT ?? 0), '127.0.0.1', () => {
+  console.log(`listening ${server.address().port}`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,258 @@
+'use strict';
+/*
+ * An open-loop load generator that corrects for coordinated omission (Gil Tene; wrk2's -R):
+ * request i is due at t0 + i/rate whatever happened to earlier requests, and its latency is
+ * measured from that *intended* time, not from when a connection happened to be free. A server
+ * that stalls for 50 ms therefore shows up to 50 ms on every request that should have been sent
+ * during the stall, as the API server would see it, instead of one slow sample.
+ *
+ * Keep-alive TLS connections, a fixed pool opened (and verified against the CA, as the API
+ * server does) before the clock starts. A request due while every connection is busy waits in a
+ * FIFO queue, and that wait counts. The client speaks just enough HTTP/1.1 for this: one request
+ * at a time per connection, responses framed by Content-Length or chunked. node:https costs
+ * ~125 µs of CPU per request on this machine, this client a fraction of that, and the generator
+ * shares the machine with the server.
+ *
+ * The clock is a worker thread that sleeps in Atomics.wait until the next request is due (to
+ * the microsecond) and then wakes the main thread, which sends. setTimeout alone fires up to a
+ * millisecond late, which would be added to every sample; spinning on setImmediate is precise
+ * but takes a whole core, and on a 2-core machine that shows up as the server's tail latency.
+ * The generator's own lateness (when the main thread got to a request minus when it was due) is
+ * recorded too, so its share of a latency is visible.
+ */
+const tls = require('node:tls');
+const { Worker } = require('node:worker_threads');
+const { performance } = require('node:perf_hooks');
+const hdr = require('hdr-histogram-js');
+
+function histogram() {
+  // microseconds, 1 µs to 60 s, 3 significant digits
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
+}
+
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+// The clock: posts n when requests [.., n) are due. Times are epoch milliseconds (timeOrigin +
+// now), which both threads read alike.
+const CLOCK = `
+const { parentPort, workerData: { start, intervalMs, total } } = require('node:worker_threads');
+const { performance } = require('node:perf_hooks');
+const cell = new Int32Array(new SharedArrayBuffer(4));
+const now = () => performance.timeOrigin + performance.now();
+let next = 0;
+while (next < total) {
+  const wait = start + next * intervalMs - now();
+  if (wait > 0) Atomics.wait(cell, 0, 0, wait);
+  const t = now();
+  while (next < total && start + next * intervalMs <= t) next++;
+  parentPort.postMessage(next);
+}
+`;
+
+/** Parses one HTTP/1.1 response at a time from a byte stream. */
+class ResponseParser {
+  constructor() {
+    this.buf = Buffer.alloc(0);
+    this.reset();
+  }
+
+  reset() {
+    this.status = 0;
+    this.bodyStart = -1;
+    this.length = -1; // content-length, or -1 when chunked
+    this.chunkAt = 0; // chunked: where the next chunk-size line starts
+  }
+
+  /** Feeds bytes; returns the status code when a whole response has arrived, else 0. */
+  push(data) {
+    this.buf = this.buf.length === 0 ? data : Buffer.concat([this.buf, data]);
+    if (this.bodyStart < 0) {
+      const end = this.buf.indexOf(CRLF2);
+      if (end < 0) return 0;
+      const head = this.buf.toString('latin1', 0, end);
+      this.status = Number(head.slice(9, 12));
+      const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+      if (cl) this.length = Number(cl[1]);
+      else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) this.length = -1;
+      else this.length = 0;
+      this.bodyStart = end + 4;
+      this.chunkAt = this.bodyStart;
+    }
+    let consumed = -1;
+    if (this.length >= 0) {
+      if (this.buf.length >= this.bodyStart + this.length) consumed = this.bodyStart + this.length;
+    } else {
+      for (;;) {
+        const eol = this.buf.indexOf('\r\n', this.chunkAt, 'latin1');
+        if (eol < 0) break;
+        const size = parseInt(this.buf.toString('latin1', this.chunkAt, eol), 16);
+        const next = eol + 2 + size + 2;
+        if (this.buf.length < next) break;
+        this.chunkAt = next;
+        if (size === 0) { consumed = next; break; }
+      }
+    }
+    if (consumed < 0) return 0;
+    const status = this.status;
+    this.buf = this.buf.subarray(consumed);
+    this.reset();
+    return status;
+  }
+}
+
+function connect(port, ca) {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * @param {object} o
+ * @param {number} o.port
+ * @param {string} o.path
+ * @param {Buffer} o.body
+ * @param {string} o.ca PEM
+ * @param {number} o.rate requests per second
+ * @param {number} o.durationMs measured phase
+ * @param {number} [o.warmupMs] phase at the same rate before, not recorded
+ * @param {number} [o.connections]
+ * @param {number} [o.drainTimeoutMs] how long to wait for the last responses
+ * @param {number} [o.maxBacklogS] give up once this many seconds of requests wait for a
+ *   connection: the server cannot sustain the rate, and waiting longer only measures the queue.
+ *   The requests still waiting are recorded with their age then, a lower bound, and the result
+ *   says `overloaded`.
+ */
+async function openLoop(o) {
+  const warmupMs = o.warmupMs ?? 1000;
+  const request = Buffer.concat([
+    Buffer.from(`POST ${o.path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${o.body.length}\r\n\r\n`),
+    o.body,
+  ]);
+  const sockets = await Promise.all(Array.from({ length: o.connections ?? 32 }, () => connect(o.port, o.ca)));
+
+  const intervalMs = 1000 / o.rate;
+  const warmupCount = Math.round((warmupMs / 1000) * o.rate);
+  const total = warmupCount + Math.round((o.durationMs / 1000) * o.rate);
+  const latency = histogram();
+  const sendLag = histogram();
+  const counts = { done: 0, measuredDone: 0, abandoned: 0, errors: 0, non200: 0 };
+  const maxBacklog = Math.max(10, Math.round((o.maxBacklogS ?? 1) * o.rate));
+  let overloaded = false;
+  let firstMeasuredAt = 0;
+  let lastDoneAt = 0;
+  let t0 = 0;
+  const queue = []; // request indices due but waiting for a connection
+  const free = [];
+
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish = (timedOut) => {
+      if (finished) return;
+      finished = true;
+      for (const s of sockets) s.destroy();
+      const spanS = (lastDoneAt - firstMeasuredAt) / 1000;
+      resolve({
+        rate: o.rate,
+        requests: total - warmupCount,
+        completed: counts.measuredDone,
+        abandoned: counts.abandoned,
+        errors: counts.errors,
+        non200: counts.non200,
+        timedOut: timedOut && !overloaded ? total - counts.done : 0,
+        overloaded,
+        achievedRate: spanS > 0 ? counts.measuredDone / spanS : 0,
+        p50: latency.getValueAtPercentile(50) / 1000,
+        p99: latency.getValueAtPercentile(99) / 1000,
+        p999: latency.getValueAtPercentile(99.9) / 1000,
+        max: latency.maxValue / 1000,
+        sendLagP99: sendLag.getValueAtPercentile(99) / 1000,
+        sendLagMax: sendLag.maxValue / 1000,
+      });
+    };
+
+    const complete = (i, status) => {
+      const now = performance.now();
+      counts.done++;
+      if (i >= warmupCount) {
+        counts.measuredDone++;
+        lastDoneAt = now;
+        if (status === 200) latency.recordValue(Math.max(1, Math.round((now - (t0 + i * intervalMs)) * 1000)));
+        else if (status > 0) counts.non200++;
+        else counts.errors++;
+      }
+      if (counts.done === total || (overloaded && sockets.every((s) => s.inflight < 0))) finish(false);
+    };
+
+    const send = (socket, i) => {
+      socket.inflight = i;
+      socket.write(request);
+    };
+
+    for (const socket of sockets) {
+      const parser = new ResponseParser();
+      socket.inflight = -1;
+      socket.on('data', (data) => {
+        const status = parser.push(data);
+        if (status === 0) return;
+        const i = socket.inflight;
+        socket.inflight = -1;
+        complete(i, status);
+        if (finished) return;
+        if (queue.length > 0) send(socket, queue.shift());
+        else free.push(socket);
+      });
+      const lost = () => {
+        if (socket.inflight >= 0) complete(socket.inflight, 0);
+        socket.inflight = -1;
+        const at = free.indexOf(socket);
+        if (at >= 0) free.splice(at, 1);
+      };
+      socket.on('error', lost);
+      socket.on('close', lost);
+      free.push(socket);
+    }
+
+    let sent = 0;
+    const tick = (due) => {
+      const now = performance.now();
+      while (sent < due) {
+        const i = sent++;
+        if (i >= warmupCount) {
+          const intended = t0 + i * intervalMs;
+          if (i === warmupCount) firstMeasuredAt = intended;
+          sendLag.recordValue(Math.max(1, Math.round((now - intended) * 1000)));
+        }
+        if (free.length > 0) send(free.shift(), i);
+        else queue.push(i);
+      }
+      if (queue.length > maxBacklog) {
+        // Cannot keep up: stop here. What waits is recorded at its age now (a lower bound).
+        overloaded = true;
+        const at = performance.now();
+        for (const i of queue) {
+          if (i < warmupCount) continue;
+          counts.abandoned++;
+          latency.recordValue(Math.max(1, Math.round((at - (t0 + i * intervalMs)) * 1000)));
+        }
+        queue.length = 0;
+        clock.terminate();
+        if (sockets.every((s) => s.inflight < 0)) finish(false);
+        else setTimeout(() => finish(true), o.drainTimeoutMs ?? 10_000).unref();
+        return;
+      }
+      if (sent >= total) setTimeout(() => finish(true), o.drainTimeoutMs ?? 10_000).unref();
+    };
+    // Start 50 ms ahead so the worker is up before the first request is due.
+    t0 = performance.now() + 50;
+    const clock = new Worker(CLOCK, { eval: true, workerData: { start: performance.timeOrigin + t0, intervalMs, total } });
+    clock.on('message', (due) => {
+      if (!overloaded) tick(due);
+    });
+    clock.on('error', (err) => {
+      throw err;
+    });
+  });
+}
+
+module.exports = { openLoop, ResponseParser };
