@@ -18,7 +18,9 @@ module.exports = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e.test.ts'],
-      testTimeout: 300000,
     },
   ],
+  // Global, not per project (jest ignores it there). The e2e tier drives real processes; the
+  // control plane's first build has its own, longer, timeout in beforeAll.
+  testTimeout: 120000,
 };

@@ -6,7 +6,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { generateCA, issueServingCertificate } from '../../../src/certs/generate';
 import type { ControlPlane } from './controlplane';
 
@@ -100,11 +100,15 @@ export async function startWebhook(config: Record<string, unknown> = {}, env: No
 }
 
 /**
- * manifests/base/webhook.yaml as shipped, with only the clientConfig rewritten to a url (the
- * test API server cannot reach a Service) and the test CA as caBundle.
+ * The MutatingWebhookConfiguration as `kubectl apply -k manifests/` installs it (rendered by
+ * kustomize, so the overlays' changes such as the guard's failurePolicy are in), with only the
+ * clientConfig rewritten to a url (the test API server cannot reach a Service) and the test CA
+ * as caBundle.
  */
-export function webhookConfiguration(baseUrl: string, caPem: string): any {
-  const config = parse(readFileSync(join(repoRoot, 'manifests', 'base', 'webhook.yaml'), 'utf8'));
+export async function shippedWebhookConfiguration(cp: ControlPlane, baseUrl: string, caPem: string): Promise<any> {
+  const rendered = (await cp.kubectl(['kustomize', join(repoRoot, 'manifests')])).stdout;
+  const config = parseAllDocuments(rendered).map((d) => d.toJS()).find((o) => o?.kind === 'MutatingWebhookConfiguration');
+  if (!config) throw new Error('kubectl kustomize manifests/ rendered no MutatingWebhookConfiguration');
   for (const webhook of config.webhooks) {
     webhook.clientConfig = { url: `${baseUrl}${webhook.clientConfig.service.path}`, caBundle: Buffer.from(caPem).toString('base64') };
   }
@@ -112,7 +116,7 @@ export function webhookConfiguration(baseUrl: string, caPem: string): any {
 }
 
 export async function registerWebhook(cp: ControlPlane, baseUrl: string, caPem: string): Promise<any> {
-  const config = webhookConfiguration(baseUrl, caPem);
+  const config = await shippedWebhookConfiguration(cp, baseUrl, caPem);
   await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(config) });
   return config;
 }
