@@ -7,25 +7,14 @@
  * to the text of the manifest (yaml-edit.ts), so everything the patch does not touch stays as it
  * was, byte for byte; documents without a change are never re-printed.
  */
-import { applyPatch, type Operation } from 'fast-json-patch';
-import YAML, { LineCounter, type Document } from 'yaml';
+import type { Operation } from 'fast-json-patch';
 import { createPatch } from '../admission/patch';
 import { harden } from '../engine/harden';
 import { InvalidPodError } from '../engine/pod-shape';
 import type { Policy } from '../engine/policy';
 import type { Change, Notice } from '../engine/types';
-import {
-  applyEdits,
-  applyWithDocument,
-  documentData,
-  holds,
-  inferStyle,
-  planEdits,
-  tokensPointer,
-  UnsupportedEdit,
-  valueAt,
-  type PathKey,
-} from './yaml-edit';
+import { applyWithDocument, inferStyle, lineReplacements, planEdits, sameData, splice, tokensPointer, UnsupportedEdit, valueAt, type PathKey } from './yaml-edit';
+import { loadData, loadTree, parsesTo, splitDocuments, YamlSyntaxError, type Chunk, type ENode } from './yaml-tree';
 
 /** Where the pod template sits in each kind, and the API groups the kind is recognised in. */
 const WORKLOADS: Readonly<Record<string, { groups: readonly string[]; template: readonly string[] }>> = {
@@ -89,6 +78,8 @@ export interface Replacement {
   start: number;
   end: number;
   text: string;
+  /** A whole document (or JSON file) printed again, rather than the lines an edit touched. */
+  reprinted?: boolean;
 }
 
 export interface HardenManifestsResult {
@@ -157,11 +148,13 @@ interface DocumentHardening {
   notes: ManifestNote[];
   /** Every operation of the document, paths from its root. */
   ops: Operation[];
+  /** The hardened pod templates, by path: the document after the operations. */
+  templates: { path: PathKey[]; value: Obj }[];
 }
 
 /** Hardens the workloads of one parsed document (plain data); the document itself is not modified. */
 function hardenDocument(data: unknown, index: number, ctx: Context): DocumentHardening {
-  const out: DocumentHardening = { workloads: [], notes: [], ops: [] };
+  const out: DocumentHardening = { workloads: [], notes: [], ops: [], templates: [] };
   for (const { path, item, object } of objectsOf(data)) {
     const kind = str(object.kind);
     const workload = kind === undefined ? undefined : WORKLOADS[kind];
@@ -208,6 +201,10 @@ function hardenDocument(data: unknown, index: number, ctx: Context): DocumentHar
     const prefix = tokensPointer(templatePath);
     const docPatch = patch.map((op) => ({ ...op, path: prefix + op.path }));
     out.ops.push(...docPatch);
+    if (patch.length > 0) {
+      const value = workload.template.length === 0 ? hardened : { ...template, ...hardened };
+      out.templates.push({ path: templatePath, value });
+    }
     out.workloads.push({
       source: ctx.source,
       document: index,
@@ -224,6 +221,26 @@ function hardenDocument(data: unknown, index: number, ctx: Context): DocumentHar
     });
   }
   return out;
+}
+
+/** The document with the hardened templates in place: copies along their paths, everything else shared. */
+function hardenedData(data: unknown, templates: DocumentHardening['templates']): unknown {
+  let root = data;
+  for (const { path, value } of templates) {
+    const copy = (node: unknown, i: number): unknown => {
+      if (i === path.length) return value;
+      const key = path[i];
+      if (Array.isArray(node)) {
+        const next = [...node];
+        next[Number(key)] = copy(node[Number(key)], i + 1);
+        return next;
+      }
+      const obj = node as Obj;
+      return { ...obj, [key]: copy(obj[String(key)], i + 1) };
+    };
+    root = copy(root, 0);
+  }
+  return root;
 }
 
 function deepestLine(ctx: Context, path: readonly PathKey[]): number | undefined {
@@ -266,7 +283,12 @@ function withoutClaimVolumes(hardened: Obj, pod: Obj): Obj {
  * included. Throws ManifestError when the text cannot be read.
  */
 export function hardenManifests(text: string, options: HardenManifestsOptions): HardenManifestsResult {
-  const base = { policy: options.policy, namespace: options.namespace ?? 'default', source: options.source ?? '-', rewrite: options.rewrite ?? true };
+  const base = {
+    policy: options.policy,
+    namespace: options.namespace ?? 'default',
+    source: options.source ?? '-',
+    rewrite: options.rewrite ?? true,
+  };
   return /^\s*[{[]/.test(text) && !/^\s*\[\s*\]\s*$/.test(text) ? hardenJson(text, base) : hardenYaml(text, base);
 }
 
@@ -285,7 +307,7 @@ function hardenJson(text: string, base: Base): HardenManifestsResult {
   if (result.ops.length === 0 || !base.rewrite) {
     return { output: text, changed: result.ops.length > 0, format: 'json', documents: result.workloads, notes: result.notes, replacements: [] };
   }
-  const hardened = applyPatch(structuredClone(data), result.ops, false, true).newDocument;
+  const hardened = hardenedData(data, result.templates);
   const indent = /\n(\s+)"/.exec(text)?.[1].replace(/\r?\n/g, '') ?? (text.trim().includes('\n') ? '  ' : '');
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   let output = JSON.stringify(hardened, null, indent);
@@ -297,7 +319,7 @@ function hardenJson(text: string, base: Base): HardenManifestsResult {
     format: 'json',
     documents: result.workloads,
     notes: result.notes,
-    replacements: [{ start: 0, end: text.length, text: output }],
+    replacements: [{ start: 0, end: text.length, text: output, reprinted: true }],
   };
 }
 
@@ -307,91 +329,129 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
   return { line, col: offset - before.lastIndexOf('\n') };
 }
 
-/** Documents whose kind can never hold a pod template are not converted to data at all. */
-function mayHoldWorkload(doc: Document): boolean {
-  const kind = doc.get('kind');
-  return typeof kind === 'string' && (kind in WORKLOADS || kind.endsWith('List'));
+/** `kind: X` at the start of a line: the kind of a document that is a block mapping. */
+const KIND_LINE = /^kind:[ \t]*["']?([A-Za-z]+)/m;
+
+/** Offsets of the start of each line, for line numbers of nodes. */
+function lineIndex(text: string): (offset: number) => number {
+  let starts: number[] | undefined;
+  return (offset) => {
+    if (starts === undefined) {
+      starts = [0];
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    }
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+}
+
+function nodeAtPath(root: ENode, path: readonly PathKey[]): ENode | undefined {
+  let node: ENode | undefined = root;
+  for (const t of path) {
+    if (node === undefined) return undefined;
+    node = node.kind === 'map' ? node.pairs.find((p) => String(p.key.value) === String(t))?.value : node.kind === 'seq' ? node.items[Number(t)] : undefined;
+  }
+  return node;
 }
 
 function hardenYaml(text: string, base: Base): HardenManifestsResult {
-  const lineCounter = new LineCounter();
-  const docs = YAML.parseAllDocuments(text, { lineCounter, uniqueKeys: true });
-  const parsed: Document.Parsed[] = Array.isArray(docs) ? docs : [];
-  const errors = parsed.flatMap((d) =>
-    d.errors.map((e) => {
-      const pos = e.linePos?.[0];
-      const message = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-      return `${where(base.source, pos?.line, pos?.col)}: ${message}`;
-    }),
-  );
-  if (errors.length > 0) throw new ManifestError(errors);
-
   const out: HardenManifestsResult = { output: '', changed: false, format: 'yaml', documents: [], notes: [], replacements: [] };
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const lineAt = lineIndex(text);
+  const errors: string[] = [];
   let cursor = 0;
-  parsed.forEach((doc, index) => {
-    const previousEnd = index === 0 ? 0 : lineEnd(text, parsed[index - 1].range[2]);
-    if (!mayHoldWorkload(doc)) return;
+  let index = -1;
+  for (const chunk of splitDocuments(text)) {
+    const kind = KIND_LINE.exec(text.slice(chunk.start, chunk.end))?.[1];
+    const mayHold = kind === undefined || kind in WORKLOADS || kind.endsWith('List');
+    let data: unknown;
+    let root: ENode | undefined;
+    try {
+      if (mayHold) ({ data, root } = loadTree(text, chunk));
+      else data = loadData(text, chunk);
+    } catch (err) {
+      if (!(err instanceof YamlSyntaxError)) throw err;
+      errors.push(`${where(base.source, err.line, err.column)}: ${err.reason}`);
+      continue;
+    }
+    if (data === undefined && !chunk.marker) continue;
+    index++;
+    if (root === undefined || errors.length > 0) continue;
+    const tree = root;
     const lineOf = (path: readonly PathKey[]) => {
-      const node = path.length === 0 ? doc.contents : doc.getIn(path, true);
-      const start = (node as { range?: [number, number, number] } | null)?.range?.[0];
-      return start === undefined ? undefined : lineCounter.linePos(start).line;
+      const node = nodeAtPath(tree, path);
+      return node === undefined ? undefined : lineAt(node.start);
     };
-    const data = documentData(doc);
     const result = hardenDocument(data, index, { ...base, lineOf });
     out.documents.push(...result.workloads);
     out.notes.push(...result.notes);
-    if (result.ops.length === 0) return;
+    if (result.ops.length === 0) continue;
     out.changed = true;
-    if (!base.rewrite) return;
+    if (!base.rewrite) continue;
 
-    const expected = applyPatch(structuredClone(data), result.ops, false, true).newDocument;
-    const replacement = editDocument(text, doc, previousEnd, result.ops, expected, base.source, lineOf([]));
-    out.output += text.slice(cursor, replacement.start) + replacement.text;
-    out.replacements.push(replacement);
-    cursor = replacement.end;
-  });
+    const expected = hardenedData(data, result.templates);
+    const edited = editDocument(text, chunk, tree, result.ops, expected, eol);
+    if (edited === undefined) {
+      errors.push(
+        `${where(base.source, lineOf([]))}: cannot write the hardened document back into this YAML (anchors or aliases in the pod template?); ` +
+          'expand them, or see the changes with --report or --patch',
+      );
+      continue;
+    }
+    if (edited.reprinted) {
+      out.notes.push({
+        source: base.source,
+        document: index,
+        line: lineOf([]),
+        message: 'hardened, but printed again as a whole: its layout could not be kept (anchors or aliases?); comments are kept',
+      });
+    }
+    for (const replacement of edited.replacements) {
+      out.output += text.slice(cursor, replacement.start) + replacement.text;
+      out.replacements.push(replacement);
+      cursor = replacement.end;
+    }
+  }
+  if (errors.length > 0) throw new ManifestError(errors);
   out.output += text.slice(cursor);
   return out;
 }
 
-/** The new text of one document: the patch applied to its text, checked by parsing it again. */
+/**
+ * The new text of one document: the patch applied to its text, then parsed again, which must give
+ * the expected data; else the document printed again whole (checked the same way).
+ */
 function editDocument(
   text: string,
-  doc: Document.Parsed,
-  previousEnd: number,
+  chunk: Chunk,
+  root: ENode,
   ops: Operation[],
   expected: unknown,
-  source: string,
-  line: number | undefined,
-): Replacement {
-  const style = inferStyle(text, doc);
-  const end = lineEnd(text, doc.range[2]);
-  const start = text.lastIndexOf('\n', doc.range[0] - 1) + 1;
+  eol: string,
+): { replacements: Replacement[]; reprinted: boolean } | undefined {
+  const style = inferStyle(text, root, eol);
+  const { start, end } = chunk;
   try {
-    const edits = planEdits(text, doc, ops, expected, style);
-    const edited = applyEdits(text, edits, start, end);
-    if (holds(edited, expected)) return { start, end, text: edited };
+    const replacements = lineReplacements(text, planEdits(text, root, ops, expected, style));
+    if (replacements.every((r) => r.start >= start && r.end <= end) && parsesTo(splice(text, replacements, start, end), expected, sameData)) {
+      return { replacements, reprinted: false };
+    }
   } catch (err) {
     if (!(err instanceof UnsupportedEdit)) throw err;
   }
-  // Re-printed whole, from the end of the document before: the comments before a `---` are
-  // printed with the document they belong to.
   let printed = '';
   try {
-    printed = applyWithDocument(doc, ops, style);
+    printed = applyWithDocument(text.slice(start, end), ops, style);
   } catch {
-    // Not editable through the Document API either: reported below.
+    // Not editable through the Document API either.
   }
-  if (style.eol !== '\n') printed = printed.replace(/\r?\n/g, style.eol);
-  if (printed !== '' && holds(printed, expected)) return { start: previousEnd, end, text: printed };
-  throw new ManifestError([
-    `${where(source, line)}: cannot write the hardened document back into this YAML (anchors or aliases in the pod template?); ` +
-      'expand them, or see the changes with --report or --patch',
-  ]);
-}
-
-function lineEnd(text: string, offset: number): number {
-  if (offset === 0 || text[offset - 1] === '\n') return offset;
-  const i = text.indexOf('\n', offset);
-  return i < 0 ? text.length : i + 1;
+  if (eol !== '\n') printed = printed.replace(/\r?\n/g, eol);
+  if (printed !== '' && parsesTo(printed, expected, sameData)) return { replacements: [{ start, end, text: printed, reprinted: true }], reprinted: true };
+  return undefined;
 }

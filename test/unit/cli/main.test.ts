@@ -1,0 +1,380 @@
+/**
+ * `pod-hardener` as a user runs it: main(argv, io) in-process with captured output and exit code,
+ * and once the built program itself (when `npm run build` has made dist/).
+ */
+import { applyPatch as applyTextPatch } from 'diff';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { pluginArgv } from '../../../src/cli/kubectl-harden';
+import { main, type Io } from '../../../src/cli/main';
+import { Annotations } from '../../../src/names';
+import { pod } from '../../support/pods';
+import { podReview } from '../../support/reviews';
+import { applyStrict, decodePatch } from '../../support/strict-patch';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'manifests');
+const fixture = (file: string) => join(FIXTURES, file);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  written: Record<string, string>;
+}
+
+async function run(argv: string[], o: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  const out: Run = { code: -1, stdout: '', stderr: '', written: {} };
+  const io: Io = {
+    stdout: (t) => void (out.stdout += t),
+    stderr: (t) => void (out.stderr += t),
+    readStdin: async () => o.stdin ?? '',
+    env: o.env ?? {},
+    readFile: (path) => readFileSync(path, 'utf8'),
+    writeFile: (path, text) => {
+      out.written[path] = text;
+      writeFileSync(path, text);
+    },
+  };
+  out.code = await main(argv, io);
+  return out;
+}
+
+let tmp: string;
+beforeEach(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'pod-hardener-cli-'));
+});
+afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+const write = (name: string, text: string) => {
+  const path = join(tmp, name);
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, text);
+  return path;
+};
+
+describe('harden: output', () => {
+  it('prints the hardened manifests; notices go to stderr', async () => {
+    const r = await run(['harden', '-f', fixture('web-deployment.yaml')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('        - NET_BIND_SERVICE  # port 80\n'.padStart(37));
+    expect(r.stdout).toContain(`${Annotations.hardened}: runAsUser=1000 [pod,nginx]`);
+    expect(r.stderr).toContain('container "nginx": keeps NET_BIND_SERVICE in capabilities.add');
+  });
+
+  it('reads standard input with -f -', async () => {
+    const text = readFileSync(fixture('report-cronjob.yaml'), 'utf8');
+    const r = await run(['harden', '-f', '-'], { stdin: text });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('allowPrivilegeEscalation: false');
+  });
+
+  it('walks directories (.yaml, .yml, .json), in name order, and joins files into one stream', async () => {
+    write('b/deploy.yml', readFileSync(fixture('report-cronjob.yaml'), 'utf8'));
+    write('a/pod.json', readFileSync(fixture('pod-templates.json'), 'utf8'));
+    write('a/notes.txt', 'not a manifest: {');
+    write('c.yaml', readFileSync(fixture('configmap-and-service.yaml'), 'utf8'));
+    const r = await run(['harden', '-f', tmp, '--report']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/a\/pod\.json items\[0\] +PodTemplate batch\/batch-runner/);
+    expect(r.stdout).toMatch(/b\/deploy\.yml:2 +CronJob reporting\/sales-report/);
+    expect(r.stdout.indexOf('pod.json')).toBeLessThan(r.stdout.indexOf('deploy.yml'));
+
+    const stream = await run(['harden', '-f', tmp]);
+    const docs = YAML.parseAllDocuments(stream.stdout).map((d) => d.toJS());
+    expect(docs.map((d) => d.kind)).toEqual(['List', 'CronJob', 'ConfigMap', 'Service']);
+  });
+
+  it('--diff prints a unified diff per changed file that applies to the original', async () => {
+    const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '-f', fixture('configmap-and-service.yaml'), '--diff']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^--- a\//gm)).toHaveLength(1);
+    expect(r.stdout).toContain(`--- a/${fixture('web-deployment.yaml')}\n+++ b/${fixture('web-deployment.yaml')}\n@@ `);
+    expect(r.stdout).toContain('-          runAsUser: 0          # the old image needed root to write /var/cache/nginx\n');
+    expect(r.stdout).toContain('+          runAsUser: 1000       # the old image needed root to write /var/cache/nginx\n');
+    const original = readFileSync(fixture('web-deployment.yaml'), 'utf8');
+    const hardened = (await run(['harden', '-f', fixture('web-deployment.yaml')])).stdout;
+    expect(applyTextPatch(original, r.stdout)).toBe(hardened);
+  });
+
+  it('--diff of a large file: every hunk has its context, and the diff applies', async () => {
+    const one = readFileSync(fixture('helm-rendered.yaml'), 'utf8');
+    const text = Array.from({ length: 200 }, (_, i) => one.replace(/shop-api/g, `api-${i}`)).join('');
+    const path = write('big.yaml', text);
+    const r = await run(['harden', '-f', path, '--diff']);
+    const hardened = (await run(['harden', '-f', path])).stdout;
+    expect(applyTextPatch(text, r.stdout)).toBe(hardened);
+    expect(r.stdout.match(/^@@ /gm)!.length).toBe(400);
+  });
+
+  it('--patch prints RFC 6902 patches per workload, with document index, kind and name, that apply to the document', async () => {
+    const r = await run(['harden', '-f', fixture('queue-workers.yaml'), '--patch']);
+    expect(r.code).toBe(0);
+    const patches = JSON.parse(r.stdout);
+    expect(patches.map((p: any) => [p.document, p.kind, p.namespace, p.name])).toEqual([
+      [1, 'Deployment', 'orders', 'order-worker'],
+      [2, 'Job', 'orders', 'migrate-orders'],
+    ]);
+    const docs = YAML.parseAllDocuments(readFileSync(fixture('queue-workers.yaml'), 'utf8')).map((d) => d.toJS());
+    const hardened = YAML.parseAllDocuments((await run(['harden', '-f', fixture('queue-workers.yaml')])).stdout).map((d) => d.toJS());
+    for (const p of patches) expect(applyStrict(docs[p.document], p.patch)).toEqual(hardened[p.document]);
+    expect(patches[0].patch[0].path.startsWith('/spec/template/')).toBe(true);
+  });
+
+  it('--report tells each change per workload and container, in the words of the webhook warnings', async () => {
+    const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '-f', fixture('queue-workers.yaml'), '--report']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^SOURCE +WORKLOAD +TARGET +CHANGE$/);
+    expect(r.stdout).toMatch(/web-deployment\.yaml:3 +Deployment shop\/web +pod +runAsUser unset -> 1000\n/);
+    expect(r.stdout).toMatch(/ container "nginx" +runAsUser 0 -> 1000\n/);
+    expect(r.stdout).toContain('capabilities.add: removed SYS_TIME (not allowlisted)');
+    expect(r.stdout).toMatch(/Pod orders\/toolbox +pod +note: pod left untouched: annotation pod-hardener\.io\/skip="true"/);
+    expect(r.stdout).toMatch(/init container "wait-for-db" +note: container left untouched/);
+    expect(r.stdout).toContain('4 workloads: 3 to harden (26 changes), 0 already hardened, 1 skipped');
+  });
+
+  it('says which documents it left alone and why', async () => {
+    const path = write(
+      'patches.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: scale}\nspec: {replicas: 5}\n---\napiVersion: batch.volcano.sh/v1alpha1\nkind: Job\nmetadata: {name: vj}\nspec: {tasks: []}\n',
+    );
+    const r = await run(['harden', '-f', path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(path, 'utf8'));
+    expect(r.stderr).toContain('patches.yaml:1: Deployment scale: no pod template with containers at spec.template; left as it is');
+    expect(r.stderr).toContain('patches.yaml:6: Job vj: apiVersion "batch.volcano.sh/v1alpha1" is not a Kubernetes Job; left as it is');
+  });
+});
+
+describe('harden --check', () => {
+  it('exits 1 on a legacy file and prints what would change', async () => {
+    const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('web-deployment.yaml:3: Deployment shop/web: 12 changes\n');
+    expect(r.stdout).toContain('  container "nginx": capabilities.add: removed SYS_TIME (not allowlisted)\n');
+    expect(r.stdout).not.toContain('apiVersion');
+  });
+
+  it('exits 0 on an already hardened file and prints nothing to change', async () => {
+    const r = await run(['harden', '-f', fixture('already-hardened.yaml'), '--check']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('nothing to change\n');
+  });
+
+  it('exits 0 on files it hardened itself, and on files without workloads', async () => {
+    const hardened = (await run(['harden', '-f', FIXTURES])).stdout;
+    const path = write('hardened.yaml', hardened);
+    const r = await run(['harden', '-f', path, '-f', fixture('configmap-and-service.yaml'), '--check']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('nothing to change\n');
+  });
+
+  it('combines with --diff (the diff, exit 1) and --patch (JSON stays clean)', async () => {
+    const diff = await run(['harden', '-f', fixture('report-cronjob.yaml'), '--diff', '--check']);
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toMatch(/^--- a\//);
+    const patch = await run(['harden', '-f', fixture('already-hardened.yaml'), '--patch', '--check']);
+    expect(patch.code).toBe(0);
+    expect(JSON.parse(patch.stdout)).toEqual([]);
+    expect(patch.stderr).toContain('nothing to change');
+  });
+});
+
+describe('harden --write', () => {
+  it('rewrites the changed files in place, and leaves the others alone', async () => {
+    const legacy = write('web.yaml', readFileSync(fixture('web-deployment.yaml'), 'utf8'));
+    const plain = write('cm.yaml', readFileSync(fixture('configmap-and-service.yaml'), 'utf8'));
+    const r = await run(['harden', '-f', tmp, '--write']);
+    expect(r.code).toBe(0);
+    expect(Object.keys(r.written)).toEqual([legacy]);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`hardened ${legacy} (1 workloads changed)`);
+    expect(readFileSync(plain, 'utf8')).toBe(readFileSync(fixture('configmap-and-service.yaml'), 'utf8'));
+    expect((await run(['harden', '-f', tmp, '--check'])).code).toBe(0);
+  });
+
+  it('with --check, rewrites and still exits 1 (a pre-commit hook)', async () => {
+    write('web.yaml', readFileSync(fixture('web-deployment.yaml'), 'utf8'));
+    expect((await run(['harden', '-f', tmp, '--write', '--check'])).code).toBe(1);
+    expect((await run(['harden', '-f', tmp, '--write', '--check'])).code).toBe(0);
+  });
+});
+
+describe('harden: unreadable input exits 2 with file and line, and prints nothing else', () => {
+  it('bad YAML', async () => {
+    const path = write('bad.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: {a: b}\nspec: {}\n');
+    const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '-f', path]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^pod-hardener: ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5:\\d+: `));
+  });
+
+  it('duplicate keys', async () => {
+    const path = write('dup.yaml', 'kind: Pod\nkind: Deployment\n');
+    const r = await run(['harden', '-f', path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path}:2:1: duplicated mapping key`);
+  });
+
+  it('bad JSON', async () => {
+    const path = write('bad.json', '{\n  "kind": "Pod",\n  "spec": {\n}}}\n');
+    const r = await run(['harden', '-f', path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:\\d+: not valid JSON`));
+  });
+
+  it('a missing file, an empty directory', async () => {
+    const r = await run(['harden', '-f', join(tmp, 'nope.yaml'), '-f', tmp]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${join(tmp, 'nope.yaml')}: cannot read it: no such file or directory`);
+    expect(r.stderr).toContain(`${tmp}: no .yaml, .yml or .json file in this directory`);
+  });
+
+  it('a pod template the engine cannot work with, at the line of the bad field', async () => {
+    const path = write('shape.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    securityContext:\n      capabilities:\n        add: NET_ADMIN\n');
+    const r = await run(['harden', '-f', path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path}:9: Pod p: pod template spec.containers[0].securityContext.capabilities.add: must be a list of strings`);
+  });
+});
+
+describe('--config: the webhook configuration file, through the same loader', () => {
+  it('uses its hardening settings', async () => {
+    const config = write('config.yaml', 'hardening:\n  runAsUser: 4242\n  runAsGroup: 4343\n');
+    const r = await run(['harden', '-f', fixture('report-cronjob.yaml'), '--config', config]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('runAsUser: 4242\n');
+    expect(r.stdout).toContain('runAsGroup: 4343\n');
+  });
+
+  it('accepts the shipped manifests/base/config.yaml, whose certificate source comes from the Deployment', async () => {
+    const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '--check', '--config', join(ROOT, 'manifests', 'base', 'config.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('configuration');
+    const selfManaged = write('sm.yaml', 'certificates:\n  source: self-managed\n');
+    expect((await run(['harden', '-f', fixture('already-hardened.yaml'), '--check', '--config', selfManaged])).code).toBe(0);
+  });
+
+  it('reads the POD_HARDENER_* environment as the webhook does', async () => {
+    const r = await run(['harden', '-f', fixture('report-cronjob.yaml')], { env: { POD_HARDENER_RUN_AS_USER: '5000' } });
+    expect(r.stdout).toContain('runAsUser: 5000\n');
+  });
+
+  it('an invalid configuration exits 2 with every error and its path', async () => {
+    const config = write('config.yaml', 'hardening:\n  runAsUser: 0\n  runAsGrop: 1\n');
+    const r = await run(['harden', '-f', fixture('report-cronjob.yaml'), '--config', config]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('hardening.runAsUser: expected an integer from 1 to 2147483647, got 0');
+    expect(r.stderr).toContain('hardening.runAsGrop: unknown key (did you mean runAsGroup?)');
+    expect((await run(['harden', '-f', fixture('report-cronjob.yaml'), '--config', join(tmp, 'missing.yaml')])).code).toBe(2);
+  });
+
+  it("honours skip annotations only in the operator's skipNamespaces, with the namespace of the document or --namespace", async () => {
+    const config = write('config.yaml', 'exceptions:\n  skipNamespaces: ["dev-*"]\n');
+    const manifest = write('pod.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    pod-hardener.io/skip: "true"\nspec:\n  containers:\n  - name: a\n    image: a\n');
+    const inDev = await run(['harden', '-f', manifest, '--check', '--config', config, '--namespace', 'dev-1']);
+    expect(inDev.code).toBe(0);
+    const inDefault = await run(['harden', '-f', manifest, '--check', '--config', config]);
+    expect(inDefault.code).toBe(1);
+    expect(inDefault.stderr).toContain('the operator does not allow skipping in namespace default');
+  });
+});
+
+describe('arguments', () => {
+  it.each([
+    [['harden'], 'harden needs at least one -f'],
+    [['harden', '-f'], '-f needs a value'],
+    [['harden', 'x.yaml'], 'unexpected argument "x.yaml" (files are given with -f)'],
+    [['harden', '-f', 'x', '--diff', '--report'], '--diff and --report: choose one'],
+    [['harden', '-f', '-', '--write'], '--write cannot rewrite standard input'],
+    [['harden', '-f', 'x', '--bogus'], 'unknown option --bogus'],
+    [['review', '--mode', 'warn'], '--mode: expected enforce or audit, got "warn"'],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [[], 'Usage:'],
+  ])('%j exits 2: %s', async (argv, message) => {
+    const r = await run(argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
+  it('--help prints the usage and exits 0; -f=FILE and --filename work', async () => {
+    const help = await run(['harden', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('pod-hardener harden -f FILE|DIR|-');
+    expect((await run(['harden', `-f=${fixture('already-hardened.yaml')}`, '--check'])).code).toBe(0);
+    expect((await run(['harden', '--filename', fixture('already-hardened.yaml'), '--check'])).code).toBe(0);
+  });
+
+  it('kubectl harden: the plugin takes the arguments after "harden"', () => {
+    expect(pluginArgv(['-f', 'x.yaml', '--diff'])).toEqual(['harden', '-f', 'x.yaml', '--diff']);
+    expect(pluginArgv(['review', '--mode', 'audit'])).toEqual(['review', '--mode', 'audit']);
+    expect(pluginArgv([])).toEqual(['--help']);
+  });
+});
+
+describe('review: the response the webhook would give to one AdmissionReview', () => {
+  it('prints the response as JSON, and on stderr the decoded patch and the warnings', async () => {
+    const review = podReview(pod({ securityContext: { runAsUser: 0 } }), { namespace: 'team', uid: 'u-1' });
+    const r = await run(['review'], { stdin: JSON.stringify(review) });
+    expect(r.code).toBe(0);
+    const response = JSON.parse(r.stdout);
+    expect(response).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'u-1', allowed: true, patchType: 'JSONPatch' } });
+    const applied = applyStrict(review.request.object, decodePatch(response.response));
+    expect(applied.spec.securityContext.runAsUser).toBe(1000);
+    expect(r.stderr).toContain('HTTP 200, allowed, decision patched (mode enforce, pod team/p, uid u-1)\n');
+    expect(r.stderr).toContain('  replace /spec/securityContext/runAsUser = 1000\n');
+    expect(r.stderr).toContain('warnings:\n  pod-hardener: pod: runAsUser 0 -> 1000\n');
+    expect(r.stderr).toContain('audit annotations:\n  mode: enforce\n  decision: patched\n');
+  });
+
+  it('--mode audit: no patch, the warnings say what would change', async () => {
+    const r = await run(['review', '--mode', 'audit'], { stdin: JSON.stringify(podReview(pod())) });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).response.patch).toBeUndefined();
+    expect(r.stderr).toContain('audit only, nothing changed): would change pod: runAsUser unset -> 1000');
+  });
+
+  it('uses --config', async () => {
+    const config = write('config.yaml', 'hardening:\n  runAsUser: 7777\n');
+    const r = await run(['review', '--config', config], { stdin: JSON.stringify(podReview(pod())) });
+    expect(r.stderr).toContain('add /spec/securityContext/runAsUser = 7777');
+  });
+
+  it('a bare Pod is reviewed as its creation', async () => {
+    const r = await run(['review'], { stdin: JSON.stringify(pod()) });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('input is a Pod: reviewed as its CREATE in namespace team');
+  });
+
+  it('a request the webhook refuses exits 1; input that is not JSON exits 2', async () => {
+    const bad = podReview({ kind: 'Pod', metadata: { name: 'x' }, spec: { containers: 'nope' } });
+    const refused = await run(['review'], { stdin: JSON.stringify(bad) });
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).response.status.code).toBe(400);
+    expect(refused.stderr).toContain('HTTP 400, not allowed, decision invalid');
+    expect(refused.stderr).toContain('message: pod-hardener BAD_POD: request.object is not a valid Pod: spec.containers: must be a list of containers');
+
+    const notJson = await run(['review'], { stdin: 'review' });
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toContain('standard input is not JSON');
+    expect((await run(['review'], { stdin: '' })).stderr).toContain('standard input is empty');
+  });
+});
+
+// One run of the built program, as a user runs it (after `npm run build`).
+const built = join(ROOT, 'dist', 'cli', 'main.js');
+(existsSync(built) ? describe : describe.skip)('the built program (dist/cli/main.js)', () => {
+  it('node dist/cli/main.js harden --check: exit 1 on a legacy file, 0 on a hardened one', () => {
+    const legacy = spawnSync(process.execPath, [built, 'harden', '-f', fixture('web-deployment.yaml'), '--check'], { encoding: 'utf8' });
+    expect(legacy.status).toBe(1);
+    expect(legacy.stdout).toContain('Deployment shop/web: 12 changes');
+    const hardened = spawnSync(process.execPath, [built, 'harden', '-f', fixture('already-hardened.yaml'), '--check'], { encoding: 'utf8' });
+    expect(hardened.status).toBe(0);
+    expect(hardened.stdout).toBe('nothing to change\n');
+  });
+});
