@@ -1,0 +1,200 @@
+/**
+ * The text editor of `harden` over layouts the corpus does not have, and a property: for
+ * generated pods written in generated layouts, the edited text holds exactly the engine's result,
+ * without falling back to printing the document again.
+ */
+import fc from 'fast-check';
+import YAML from 'yaml';
+import { hardenManifests } from '../../../src/cli/manifests';
+import { harden } from '../../../src/engine/harden';
+import { Annotations } from '../../../src/names';
+import { podArb } from '../../support/arbitraries';
+import { policyWith } from '../../support/policy';
+import { splitDocuments } from '../../../src/cli/yaml-tree';
+
+const policy = policyWith();
+const run = (text: string) => hardenManifests(text, { policy, source: 'test.yaml' });
+const hardenedPod = (pod: unknown, namespace = 'default') => harden(pod, policy, { scope: { kind: 'create' }, namespace }).pod;
+
+/** A Pod manifest whose container `app` has the given securityContext text (at 4 spaces). */
+const podWith = (sc: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: app\n${sc}`;
+
+describe('splitDocuments', () => {
+  const parts = (text: string) => splitDocuments(text).map((c) => [text.slice(c.start, c.end), c.marker]);
+
+  it('splits at ---, ends at ..., keeps comments and directives with the document that follows', () => {
+    expect(parts('# head\n---\na: 1\n---\n---\nb: 2\n...\n# between\n%YAML 1.2\n---\nc: 3')).toEqual([
+      ['# head\n', false],
+      ['---\na: 1\n', true],
+      ['---\n', true],
+      ['---\nb: 2\n...\n', true],
+      ['# between\n', false],
+      ['%YAML 1.2\n---\nc: 3', true],
+    ]);
+  });
+
+  it('only a marker at the start of a line and followed by a space or the line end', () => {
+    expect(parts('a: |\n  ---\nb: ----\n---x: 1\n--- {c: 1}\n')).toEqual([
+      ['a: |\n  ---\nb: ----\n---x: 1\n', false],
+      ['--- {c: 1}\n', true],
+    ]);
+  });
+});
+
+describe('the text editor', () => {
+  it.each([
+    ['an empty value', '    securityContext:\n'],
+    ['null', '    securityContext: null\n'],
+    ['an empty flow mapping', '    securityContext: {}   # to do\n'],
+    ['an empty flow mapping on the next line (Helm)', '    securityContext:\n      {}\n'],
+  ])('writes a securityContext where there was %s, as a block', (_what, sc) => {
+    const out = run(podWith(sc)).output;
+    expect(out).toContain('    securityContext:');
+    expect(out).toContain('      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n');
+    expect(YAML.parse(out).spec.containers[0].securityContext).toEqual({ capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false });
+    if (sc.includes('# to do')) expect(out).toMatch(/\n {4}securityContext: +# to do\n/);
+  });
+
+  it('edits a flow mapping in place, as a flow mapping', () => {
+    const out = run(podWith('    securityContext: {runAsUser: 0, privileged: true}\n')).output;
+    expect(out).toContain(
+      '    securityContext: {runAsUser: 1000, privileged: false, capabilities: {drop: [ALL]}, allowPrivilegeEscalation: false}\n',
+    );
+  });
+
+  it('keeps the quotes of a replaced string, and the comments of kept list entries', () => {
+    const sc = [
+      '    securityContext:',
+      '      seccompProfile:',
+      "        type: 'Unconfined'   # legacy",
+      '      capabilities:',
+      '        add:',
+      '        - "SYS_TIME"  # ntp',
+      '        - CHOWN       # entrypoint chowns /data',
+      '        drop: [NET_RAW]',
+      '',
+    ].join('\n');
+    const text = podWith(sc).replace('  name: p\n', `  name: p\n  annotations:\n    ${Annotations.allowedCapabilities}: CHOWN\n`);
+    const out = run(text).output;
+    expect(out).toContain("        type: 'RuntimeDefault' # legacy\n");
+    expect(out).not.toContain('- "SYS_TIME"');
+    expect(out).toContain('        add:\n        - CHOWN       # entrypoint chowns /data\n        drop: [NET_RAW, ALL]\n');
+  });
+
+  it('follows the layout of the document: 4-space indentation, indented lists', () => {
+    const text = 'apiVersion: v1\nkind: Pod\nmetadata:\n    name: p\nspec:\n    containers:\n        - name: app\n          image: app\n          env:\n              - name: A\n                value: "1"\n';
+    const out = run(text).output;
+    expect(out).toContain(
+      '          securityContext:\n              capabilities:\n                  drop:\n                      - ALL\n              allowPrivilegeEscalation: false\n',
+    );
+    expect(out).toContain('    securityContext:\n        runAsUser: 1000\n');
+  });
+
+  it('keeps CRLF line ends, and a file without a final line end', () => {
+    const text = podWith('    securityContext:\n      runAsUser: 0').replace(/\n/g, '\r\n');
+    const out = run(text).output;
+    expect(out.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(YAML.parse(out).spec.containers[0].securityContext.runAsUser).toBe(1000);
+  });
+
+  it('inserts after a block scalar that ends the mapping, without cutting it', () => {
+    const text = podWith('    args:\n    - |\n      # not a comment: part of the script\n      run\n');
+    const parsed = YAML.parse(run(text).output);
+    expect(parsed.spec.containers[0].args).toEqual(['# not a comment: part of the script\nrun\n']);
+    expect(parsed.spec.containers[0].securityContext.allowPrivilegeEscalation).toBe(false);
+  });
+
+  it('a document written as JSON inside a YAML stream stays flow style', () => {
+    const text = '---\n{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "a"}]}}\n';
+    const out = run(text).output;
+    expect(YAML.parse(out)).toEqual(hardenedPod(JSON.parse(text.slice(4))));
+    expect(out.split('\n').filter(Boolean)).toHaveLength(2);
+  });
+
+  it('a tagged value is printed again through the Document API, and says so', () => {
+    const result = run(podWith('    securityContext: !!map\n      runAsUser: 0\n'));
+    expect(YAML.parse(result.output).spec.containers[0].securityContext.runAsUser).toBe(1000);
+    expect(result.notes.map((n) => n.message)).toContainEqual(expect.stringContaining('printed again as a whole'));
+  });
+
+  it('a securityContext shared through an alias cannot be edited: an error naming the document', () => {
+    const text = podWith('    securityContext: &sc\n      runAsUser: 0\n  - name: b\n    image: b\n    securityContext: *sc\n');
+    expect(() => run(text)).toThrow(/test\.yaml:1: cannot write the hardened document back/);
+    // The changes can still be seen without writing the text.
+    expect(hardenManifests(text, { policy, source: 'test.yaml', rewrite: false }).documents[0].changes.length).toBeGreaterThan(0);
+  });
+});
+
+describe('property: generated pods in generated layouts', () => {
+  const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
+
+  /** A deterministic choice per collection, so a layout is reproducible from its seed. */
+  function layout(doc: YAML.Document, seed: number, flowShare: number): void {
+    let state = seed >>> 0 || 1;
+    const next = () => {
+      state = (state * 1103515245 + 12345) >>> 0;
+      return (state >>> 8) / 0x1000000;
+    };
+    YAML.visit(doc, {
+      Map(_, node) {
+        if (next() < flowShare) node.flow = true;
+      },
+      Seq(_, node) {
+        if (next() < flowShare) node.flow = true;
+      },
+    });
+    // Comments after keys of block collections (yaml would put a flow value or a scalar on the
+    // line below such a key, at the key's indentation, which js-yaml rightly refuses).
+    YAML.visit(doc, {
+      Pair(_, pair) {
+        const value = pair.value;
+        if (YAML.isScalar(pair.key) && YAML.isCollection(value) && !value.flow && value.items.length > 0 && next() < 0.3) {
+          pair.key.comment = ` about ${String(pair.key.value)}`;
+        }
+      },
+    });
+  }
+
+  it('the edited text holds exactly the engine result, and is edited in place (never printed again)', () => {
+    fc.assert(
+      fc.property(
+        podArb,
+        fc.record({
+          kind: fc.constantFrom('Pod', 'Deployment', 'CronJob'),
+          indent: fc.constantFrom(2, 4),
+          indentSeq: fc.boolean(),
+          flowShare: fc.constantFrom(0, 0.1, 0.5),
+          seed: fc.integer(),
+          crlf: fc.boolean(),
+        }),
+        (pod, style) => {
+          const template = { metadata: pod.metadata, spec: pod.spec };
+          const object =
+            style.kind === 'Pod'
+              ? pod
+              : style.kind === 'Deployment'
+                ? { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'team' }, spec: { selector: {}, template } }
+                : { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c', namespace: 'team' }, spec: { schedule: '* * * * *', jobTemplate: { spec: { template } } } };
+          const doc = new YAML.Document(object);
+          layout(doc, style.seed, style.flowShare);
+          let text = `# generated\n---\n${doc.toString({ indent: style.indent, indentSeq: style.indentSeq })}---\napiVersion: v1\nkind: ConfigMap\n`;
+          if (style.crlf) text = text.replace(/\n/g, '\r\n');
+
+          const result = hardenManifests(text, { policy, source: 'gen.yaml' });
+          expect(result.notes.filter((n) => n.message.includes('printed again'))).toEqual([]);
+          const docs = YAML.parseAllDocuments(result.output).map((d) => d.toJS());
+          const hardenedTemplate = hardenedPod(structuredClone(style.kind === 'Pod' ? pod : template), 'team');
+          const got = style.kind === 'Pod' ? docs[0] : style.kind === 'Deployment' ? docs[0].spec.template : docs[0].spec.jobTemplate.spec.template;
+          expect(got.spec).toEqual(hardenedTemplate.spec);
+          expect(got.metadata).toEqual(hardenedTemplate.metadata);
+          expect(docs[1]).toEqual({ apiVersion: 'v1', kind: 'ConfigMap' });
+          // Untouched lines stay: every line of the input not in a securityContext is still there.
+          expect(result.output.endsWith('---\r\napiVersion: v1\r\nkind: ConfigMap\r\n'.replace(/\r/g, style.crlf ? '\r' : ''))).toBe(true);
+          // Idempotent.
+          expect(hardenManifests(result.output, { policy, source: 'gen.yaml' }).changed).toBe(false);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
