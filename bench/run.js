@@ -167,9 +167,11 @@ async function main() {
   const stopAll = async () => {
     for (const s of servers.splice(0)) await s.stop();
   };
-  process.on('SIGINT', () => {
-    stopAll().finally(() => process.exit(130));
-  });
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      stopAll().finally(() => process.exit(130));
+    });
+  }
   try {
     const baseline = await startBaseline(cert);
     servers.push(baseline);

@@ -69,8 +69,8 @@ async function benchCli(dist, { documents = 10_000 } = {}) {
   const { DEFAULT_POLICY } = require(join(dist, 'engine', 'defaults.js'));
   const policy = compilePolicy(DEFAULT_POLICY);
   const text = manifests(documents, stringify);
-  // Warm up on a small stream, then one timed pass over the whole one.
-  await tool.fn(manifests(200, stringify), { policy });
+  // Warm up on 1,000 documents, then one timed pass over the whole stream.
+  await tool.fn(manifests(1000, stringify), { policy });
   if (typeof global.gc === 'function') global.gc();
   const t0 = performance.now();
   const out = await tool.fn(text, { policy });

@@ -41,7 +41,16 @@ function tail(stream, keep = 40) {
   return lines;
 }
 
+// Children still running when this process exits (a crash, an uncaught error) are killed, so
+// a failed run never leaves servers behind.
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 function track(child, name, output) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const state = { exited: false, code: null };
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
     state.exited = true;
