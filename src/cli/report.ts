@@ -22,19 +22,26 @@ function noteSource(n: ManifestNote): string {
 
 const targetKey = (t: Target) => (t.kind === 'pod' ? '' : `${t.list}\0${t.name}`);
 
-/** Rows of one workload: its changes, then its notices, grouped by target (pod first, then containers in order). */
-function rowsOf(w: WorkloadResult): [target: string, text: string][] {
+/** Rows grouped by target: the pod first, then containers in the order they first appear. */
+function byTarget<T extends { target: Target }>(rows: readonly T[]): T[] {
   const order = new Map<string, number>([['', 0]]);
   const rank = (t: Target) => {
     const key = targetKey(t);
     if (!order.has(key)) order.set(key, order.size);
     return order.get(key)!;
   };
-  const rows = [
-    ...w.changes.map((c, i) => ({ rank: rank(c.target), i, target: c.target, text: changeText(c) })),
-    ...w.notices.map((n, i) => ({ rank: rank(n.target), i: w.changes.length + i, target: n.target, text: `note: ${n.message}` })),
-  ];
-  rows.sort((a, b) => a.rank - b.rank || a.i - b.i);
+  return rows
+    .map((row, i) => ({ row, i, rank: rank(row.target) }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((r) => r.row);
+}
+
+/** Rows of one workload: its changes, then its notices, per target. */
+function rowsOf(w: WorkloadResult): [target: string, text: string][] {
+  const rows = byTarget([
+    ...w.changes.map((c) => ({ target: c.target, text: changeText(c) })),
+    ...w.notices.map((n) => ({ target: n.target, text: `note: ${n.message}` })),
+  ]);
   if (rows.length === 0) return [['-', 'nothing to change']];
   return rows.map((r) => [targetText(r.target), r.text]);
 }
@@ -87,7 +94,7 @@ export function checkText(workloads: readonly WorkloadResult[]): string {
   for (const w of workloads) {
     if (w.changes.length === 0) continue;
     lines.push(`${workloadSource(w)}: ${workloadLabel(w)}: ${plural(w.changes.length, 'change')}`);
-    for (const c of w.changes) lines.push(`  ${targetText(c.target)}: ${changeText(c)}`);
+    for (const c of byTarget(w.changes)) lines.push(`  ${targetText(c.target)}: ${changeText(c)}`);
   }
   lines.push(totalsLine(totals(workloads)));
   return `${lines.join('\n')}\n`;
