@@ -289,7 +289,27 @@ export function hardenManifests(text: string, options: HardenManifestsOptions): 
     source: options.source ?? '-',
     rewrite: options.rewrite ?? true,
   };
-  return /^\s*[{[]/.test(text) && !/^\s*\[\s*\]\s*$/.test(text) ? hardenJson(text, base) : hardenYaml(text, base);
+  // A byte order mark is kept on the output, and out of the parsers' way (js-yaml drops it, which
+  // would shift every position by one).
+  if (text.charCodeAt(0) === 0xfeff) {
+    const result = hardenManifests(text.slice(1), options);
+    return {
+      ...result,
+      output: `\ufeff${result.output}`,
+      replacements: result.replacements.map((r) => ({ ...r, start: r.start + 1, end: r.end + 1 })),
+    };
+  }
+  if (!/^\s*[{[]/.test(text)) return hardenYaml(text, base);
+  try {
+    return hardenJson(text, base);
+  } catch (jsonError) {
+    // YAML in flow style (`{kind: Pod, ...}`) is not JSON; a JSON error is reported if it is not YAML either.
+    try {
+      return hardenYaml(text, base);
+    } catch {
+      throw jsonError;
+    }
+  }
 }
 
 function hardenJson(text: string, base: Base): HardenManifestsResult {
@@ -299,7 +319,7 @@ function hardenJson(text: string, base: Base): HardenManifestsResult {
   } catch (err) {
     const message = (err as Error).message;
     const at = /position (\d+)/.exec(message);
-    const pos = at ? lineCol(text, Number(at[1])) : undefined;
+    const pos = at ? lineCol(text, Number(at[1])) : yamlPosition(text);
     throw new ManifestError([`${where(base.source, pos?.line, pos?.col)}: not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`]);
   }
   const ctx: Context = { ...base, lineOf: () => undefined };
@@ -321,6 +341,16 @@ function hardenJson(text: string, base: Base): HardenManifestsResult {
     notes: result.notes,
     replacements: [{ start: 0, end: text.length, text: output, reprinted: true }],
   };
+}
+
+/** Where a YAML parser stops in a text (V8 does not always say where JSON.parse did). */
+function yamlPosition(text: string): { line: number; col: number } | undefined {
+  try {
+    loadData(text, { start: 0, end: text.length, line: 0, marker: false });
+  } catch (err) {
+    if (err instanceof YamlSyntaxError && err.line !== undefined) return { line: err.line, col: err.column ?? 1 };
+  }
+  return undefined;
 }
 
 function lineCol(text: string, offset: number): { line: number; col: number } {

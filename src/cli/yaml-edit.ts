@@ -6,7 +6,7 @@
  * The yaml Document API (setIn/deleteIn, then toString) would be simpler, but re-printing a
  * document normalizes the whole of it: comment spacing, `[ a, b ]` padding, one sequence
  * indentation for all lists, long strings. So the patch operations are turned into text edits at
- * the node ranges the parser reports:
+ * the node positions of the document's tree (yaml-tree.ts):
  *
  *   replace a scalar                  the scalar's text (its quote style kept)
  *   add a key to a block mapping      new lines after the mapping, at its indentation
@@ -16,10 +16,10 @@
  *   a flow collection (`{}`, `[a]`)   re-printed in place; an empty one under a block key becomes
  *                                     a block
  *
- * The result is then parsed again and must equal the expected document exactly; when it does not
- * (anchors and aliases, layouts not foreseen), `applyWithDocument` re-prints the document with the
- * Document API instead, and that result is checked the same way. A wrong document is never
- * returned.
+ * The caller parses the result again, and it must equal the expected document exactly; when it
+ * does not, or an edit is refused here (anchors, aliases, tags, layouts not foreseen),
+ * `applyWithDocument` prints the document again with the `yaml` Document API, and that result is
+ * checked the same way. A wrong document is never returned.
  */
 import { diffArrays } from 'diff';
 import type { Operation } from 'fast-json-patch';

@@ -111,6 +111,16 @@ describe('the text editor', () => {
     expect(out.split('\n').filter(Boolean)).toHaveLength(2);
   });
 
+  it('keeps a byte order mark, and reads YAML in flow style that is not JSON', () => {
+    const bom = run(`\ufeff${podWith('')}`).output;
+    expect(bom.startsWith('\ufeffapiVersion: v1\n')).toBe(true);
+    expect(YAML.parse(bom.slice(1)).spec.containers[0].securityContext.allowPrivilegeEscalation).toBe(false);
+    const flow = run('{kind: Pod, apiVersion: v1, metadata: {name: p}, spec: {containers: [{name: a, image: a}]}}\n');
+    expect(flow.format).toBe('yaml');
+    expect(YAML.parse(flow.output).spec.securityContext.runAsNonRoot).toBe(true);
+    expect(() => run('{"kind": "Pod",\n  "spec": [}\n')).toThrow(/test\.yaml:2:\d+: not valid JSON/);
+  });
+
   it('a tagged value is printed again through the Document API, and says so', () => {
     const result = run(podWith('    securityContext: !!map\n      runAsUser: 0\n'));
     expect(YAML.parse(result.output).spec.containers[0].securityContext.runAsUser).toBe(1000);
