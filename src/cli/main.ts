@@ -287,10 +287,6 @@ export function processIo(): Io {
 
 /** Runs as a program: the exit code is set, not forced, so stdout is flushed first. */
 export function run(argv: readonly string[]): void {
-  // The yaml parser reads process.env.LOG_TOKENS for every token it reads (yaml 2.x,
-  // parse/parser.js), and process.env is a slow host object: about a tenth of the time of a large
-  // run. The tool starts no process and reads its environment once; a plain copy is enough.
-  process.env = { ...process.env };
   // `pod-hardener harden ... | head` closes the pipe early: not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);

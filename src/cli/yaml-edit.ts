@@ -28,6 +28,12 @@ import type { ENode, EPair } from './yaml-tree';
 
 export type PathKey = string | number;
 
+/**
+ * What `yaml` prints is read back by kubectl as YAML 1.1: printing as 1.1 quotes the strings that
+ * are booleans there (`"yes"`, `"on"`), which a 1.2 printer leaves bare.
+ */
+const YAML_VERSION = '1.1';
+
 /** Replace `[start, end)` of the source with `text`; `start === end` inserts. */
 export interface Edit {
   start: number;
@@ -180,12 +186,12 @@ function scalarText(value: unknown, old?: ENode): string {
   } else if (typeof value === 'boolean' || value === null || (typeof value === 'number' && Number.isFinite(value))) {
     return String(value);
   }
-  const text = YAML.stringify(value, { lineWidth: 0 }).replace(/\n$/, '');
+  const text = YAML.stringify(value, { lineWidth: 0, version: YAML_VERSION }).replace(/\n$/, '');
   return text.includes('\n') ? JSON.stringify(value) : text;
 }
 
 function flowText(value: unknown, style: Style): string {
-  const doc = new YAML.Document(value, { flow: true });
+  const doc = new YAML.Document(value, { flow: true, version: YAML_VERSION });
   return doc.toString({ lineWidth: 0, flowCollectionPadding: style.flowPadding }).replace(/\n$/, '');
 }
 
@@ -227,7 +233,7 @@ function blockLines(key: string, value: unknown, col: number, style: Style, out:
 }
 
 function pairLinesByDocument(key: string, value: unknown, col: number, style: Style): string {
-  const text = new YAML.Document({ [key]: value }).toString({
+  const text = new YAML.Document({ [key]: value }, { version: YAML_VERSION }).toString({
     indent: style.indent,
     indentSeq: style.indentSeq,
     lineWidth: 0,
@@ -485,7 +491,7 @@ export function sameData(a: unknown, b: unknown): boolean {
  * text, directives and markers included.
  */
 export function applyWithDocument(text: string, ops: readonly Operation[], style: Style): string {
-  const copy = YAML.parseDocument(text);
+  const copy = YAML.parseDocument(text, { version: YAML_VERSION });
   if (copy.errors.length > 0) throw new UnsupportedEdit(copy.errors[0].message);
   for (const op of ops) {
     const tokens: PathKey[] = pointerTokens(op.path);

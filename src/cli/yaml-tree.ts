@@ -6,9 +6,8 @@
  * Why js-yaml and not the `yaml` package used elsewhere: `yaml` builds a full concrete syntax tree
  * through generators and reads `process.env` for every token; it parses about a tenth as fast
  * (0.5 ms against 0.05 ms for a 40-line Deployment on the development machine), and parsing was
- * most of the time of a 10,000-document run. Both read YAML 1.2 with the core schema (js-yaml's
- * CORE_SCHEMA: no timestamps, no `<<` merge keys), as `yaml` does by default. `yaml` stays for the
- * rare document that is printed again as a whole (yaml-edit.ts, applyWithDocument).
+ * most of the time of a 10,000-document run. `yaml` stays for the rare document that is printed
+ * again as a whole (yaml-edit.ts, applyWithDocument).
  */
 import jsyaml from 'js-yaml';
 
@@ -102,7 +101,25 @@ export class YamlSyntaxError extends Error {
   }
 }
 
-const OPTIONS = { schema: jsyaml.CORE_SCHEMA, json: false } as const;
+/**
+ * Booleans as kubectl reads them: sigs.k8s.io/yaml decodes YAML 1.1, where unquoted yes, no, on,
+ * off, y and n are booleans too. `privileged: yes` is privileged to the API server, so it must be
+ * to the engine, or a hardened manifest would keep it next to allowPrivilegeEscalation: false
+ * (which the API server refuses).
+ */
+const BOOLEAN_11 = new jsyaml.Type('tag:yaml.org,2002:bool', {
+  kind: 'scalar',
+  resolve: (data: string) => /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/.test(data),
+  construct: (data: string) => /^(?:y|Y|yes|Yes|YES|true|True|TRUE|on|On|ON)$/.test(data),
+  predicate: (value: unknown) => typeof value === 'boolean',
+  represent: { lowercase: (value: unknown) => (value ? 'true' : 'false') },
+  defaultStyle: 'lowercase',
+});
+
+// The core schema of YAML 1.2 (what `yaml` reads by default: no timestamps, no `<<` merge keys),
+// with the booleans of YAML 1.1 (a later type of the same tag replaces the earlier one).
+const SCHEMA = jsyaml.CORE_SCHEMA.extend({ implicit: [BOOLEAN_11] });
+const OPTIONS = { schema: SCHEMA, json: false } as const;
 
 /** Whether the text of a document holds exactly this data (parsed the same way). */
 export function parsesTo(text: string, expected: unknown, same: (a: unknown, b: unknown) => boolean): boolean {

@@ -121,6 +121,13 @@ describe('the text editor', () => {
     expect(() => run('{"kind": "Pod",\n  "spec": [}\n')).toThrow(/test\.yaml:2:\d+: not valid JSON/);
   });
 
+  it('reads booleans as kubectl does (YAML 1.1): privileged: yes is privileged', () => {
+    const out = run(podWith('    securityContext:\n      privileged: yes   # sic\n')).output;
+    expect(out).toContain('      privileged: false # sic\n');
+    const annotated = run(podWith('').replace('  name: p\n', '  name: p\n  annotations:\n    note: "yes"\n'));
+    expect(annotated.output).toContain('    note: "yes"\n');
+  });
+
   it('a tagged value is printed again through the Document API, and says so', () => {
     const result = run(podWith('    securityContext: !!map\n      runAsUser: 0\n'));
     expect(YAML.parse(result.output).spec.containers[0].securityContext.runAsUser).toBe(1000);
@@ -185,7 +192,8 @@ describe('property: generated pods in generated layouts', () => {
               : style.kind === 'Deployment'
                 ? { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'team' }, spec: { selector: {}, template } }
                 : { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c', namespace: 'team' }, spec: { schedule: '* * * * *', jobTemplate: { spec: { template } } } };
-          const doc = new YAML.Document(object);
+          // Written as kubectl reads it (YAML 1.1): the string "yes" quoted.
+          const doc = new YAML.Document(object, { version: '1.1' });
           layout(doc, style.seed, style.flowShare);
           let text = `# generated\n---\n${doc.toString({ indent: style.indent, indentSeq: style.indentSeq })}---\napiVersion: v1\nkind: ConfigMap\n`;
           if (style.crlf) text = text.replace(/\n/g, '\r\n');
