@@ -35,7 +35,8 @@ async function main() {
   }
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile in ${dir} (exit ${webhook.state.code})`);
-  console.log(`profile: ${join(dir, file)}\n`);
+  console.log(`profile: ${join(dir, file)}`);
+  console.log('(V8 samples on a wall-clock timer: a native call such as writev also collects the time the process spent descheduled\n right after waking the client, so on a busy machine it looks bigger than its CPU cost. For CPU time only: perf record -e cpu-clock\n with node --perf-prof, then perf inject --jit.)\n');
   console.log(summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')), 40));
 }
 

@@ -114,7 +114,9 @@ async function latencies(servers, fixture, ca, rates, peaks) {
   for (const rate of rates) {
     await phase(servers, peaks, `${fixture.name} at ${f0(rate)}/s`, async () => {
       for (const server of servers) {
-        const r = await openLoop({ port: server.port, path: server.path, body: fixture.body, ca, rate, durationMs: T.loopRun, warmupMs: T.loopWarm, connections: LOOP_CONNECTIONS });
+        // At least 8,000 samples, so that p99.9 rests on 8 of them.
+        const durationMs = Math.max(T.loopRun, QUICK ? 0 : (8000 / rate) * 1000);
+        const r = await openLoop({ port: server.port, path: server.path, body: fixture.body, ca, rate, durationMs, warmupMs: T.loopWarm, connections: LOOP_CONNECTIONS });
         out.push({ server: server.name, fixture: fixture.name, ...r });
       }
     });
@@ -189,13 +191,13 @@ async function main() {
     log(`webhook responses: ${fixtures.map((f) => `${f.name} ${f0(f.responseBytes)} bytes`).join(', ')} (patch, warnings, audit annotations); baseline ~120 bytes`);
     log(`idle RSS: webhook ${f1(results.idle.rss / MB)} MB, baseline ${f1(baselineIdle.rss / MB)} MB\n`);
 
-    log(`== 3a. latency at fixed rates: open loop, latency from the intended send time (coordinated omission corrected), ${LOOP_CONNECTIONS} keep-alive connections, ${T.loopWarm / 1000} s warmup + ${T.loopRun / 1000} s`);
+    log(`== 3a. latency at fixed rates: open loop, latency from the intended send time (coordinated omission corrected), ${LOOP_CONNECTIONS} keep-alive connections, ${T.loopWarm / 1000} s warmup, then ${QUICK ? T.loopRun / 1000 : 8} s at 1,000/s and ${T.loopRun / 1000} s at 5,000/s`);
     results.latency = [];
     for (const f of fixtures) {
       results.latency.push(...(await latencies([baseline, webhook], f, cert.ca, RATES[f.name], results.peaks)));
     }
     log(latencyTable(results.latency));
-    log('("gave up": requests waited for a connection for over 1 s, so the pair cannot sustain the rate here; ">=" figures are lower bounds.\n "generator lag": how late the generator itself got to a request; it is included in the latencies, as it would be for a real client)\n');
+    log('("gave up": requests had waited over 1 s for a connection, so the server cannot sustain the rate here; the run stopped, its figures cover\n everything until then, warmup included, and are lower bounds (">="). "generator lag": how late the generator itself got to a request;\n it is included in the latencies, as it would be for a real client)\n');
     log(`== 3b. maximum throughput: autocannon, ${CONNECTIONS} connections, TLS keep-alive, ${T.cannonWarm} s warmup each, then segments A B B A of ${T.segment} s`);
     results.throughput = {};
     const tp = [['fixture', 'server', 'reviews/s', 'vs floor', 'CPU µs/review', 'vs floor', 'server cores', 'generator cores', 'p99 (closed loop)', 'non-2xx/errors']];
@@ -260,10 +262,11 @@ async function main() {
   const peak = ours.reduce((a, p) => (p.mb > a.mb ? p : a));
   const floorPeak = results.peaks.find((p) => p.server === 'baseline' && p.name === peak.name);
   check('peak RSS, whole run', `${f1(peak.mb)} MB (${peak.server}, ${peak.name}; floor ${floorPeak ? `${f1(floorPeak.mb)} MB` : '-'}; idle ${f1(results.idle.rss / MB)} MB)`, `<= ${TARGETS.peakRssMB} MB`, peak.mb <= TARGETS.peakRssMB);
-  // Each webhook process starts with pod-4k at 1,000/s, so that phase's peak is the steady state.
+  // Each webhook process starts with pod-4k at 1,000/s: that phase's peak is a fresh process's
+  // at a steady rate (V8's young generation keeps growing for a while: a lower bound).
   const steady = ours.filter((p) => p.name === 'pod-4k at 1,000/s').reduce((a, p) => (p.mb > a.mb ? p : a), { mb: 0 });
   const steadyFloor = results.peaks.find((p) => p.server === 'baseline' && p.name === 'pod-4k at 1,000/s');
-  check('peak RSS, steady 1,000/s', `${f1(steady.mb)} MB (${steady.server}, first phase of the process; floor ${steadyFloor ? `${f1(steadyFloor.mb)} MB` : '-'})`, `<= ${TARGETS.peakRssMB} MB`, steady.mb <= TARGETS.peakRssMB);
+  rows.push(['peak RSS, first 6 s at 1,000/s', `${f1(steady.mb)} MB (${steady.server}, fresh process; floor ${steadyFloor ? `${f1(steadyFloor.mb)} MB` : '-'})`, '(reported)', '']);
   check('engine pod-4k', `${f0(e4.engine.perCpuSecond)} pods/CPU-s (${f1(1e6 / e4.engine.perCpuSecond)} µs/pod)`, `>= ${f0(TARGETS.enginePodsPerSec)}/s`, e4.engine.perCpuSecond >= TARGETS.enginePodsPerSec);
   const l5 = find('webhook', 'pod-4k', 5000);
   const b5 = find('baseline', 'pod-4k', 5000);

@@ -134,13 +134,16 @@ async function openLoop(o) {
   const intervalMs = 1000 / o.rate;
   const warmupCount = Math.round((warmupMs / 1000) * o.rate);
   const total = warmupCount + Math.round((o.durationMs / 1000) * o.rate);
-  const latency = histogram();
+  const latency = histogram(); // the measured phase
+  const everything = histogram(); // warmup included: what is reported when the run gives up
   const sendLag = histogram();
   const counts = { done: 0, measuredDone: 0, abandoned: 0, errors: 0, non200: 0 };
   const maxBacklog = Math.max(10, Math.round((o.maxBacklogS ?? 1) * o.rate));
   let overloaded = false;
   let firstMeasuredAt = 0;
   let lastDoneAt = 0;
+  let lastAnyDoneAt = 0;
+  let anyDone = 0;
   let t0 = 0;
   const queue = []; // request indices due but waiting for a connection
   const free = [];
@@ -151,7 +154,11 @@ async function openLoop(o) {
       if (finished) return;
       finished = true;
       for (const s of sockets) s.destroy();
-      const spanS = (lastDoneAt - firstMeasuredAt) / 1000;
+      // Given up: the figures cover the whole run, warmup included, since the measured phase
+      // may not have begun; the rate is what was answered per second until then.
+      const h = overloaded ? everything : latency;
+      const spanS = overloaded ? (lastAnyDoneAt - t0) / 1000 : (lastDoneAt - firstMeasuredAt) / 1000;
+      const answered = overloaded ? anyDone : counts.measuredDone;
       resolve({
         rate: o.rate,
         requests: total - warmupCount,
@@ -161,11 +168,11 @@ async function openLoop(o) {
         non200: counts.non200,
         timedOut: timedOut && !overloaded ? total - counts.done : 0,
         overloaded,
-        achievedRate: spanS > 0 ? counts.measuredDone / spanS : 0,
-        p50: latency.getValueAtPercentile(50) / 1000,
-        p99: latency.getValueAtPercentile(99) / 1000,
-        p999: latency.getValueAtPercentile(99.9) / 1000,
-        max: latency.maxValue / 1000,
+        achievedRate: spanS > 0 ? answered / spanS : 0,
+        p50: h.getValueAtPercentile(50) / 1000,
+        p99: h.getValueAtPercentile(99) / 1000,
+        p999: h.getValueAtPercentile(99.9) / 1000,
+        max: h.maxValue / 1000,
         sendLagP99: sendLag.getValueAtPercentile(99) / 1000,
         sendLagMax: sendLag.maxValue / 1000,
       });
@@ -174,6 +181,11 @@ async function openLoop(o) {
     const complete = (i, status) => {
       const now = performance.now();
       counts.done++;
+      if (status > 0) {
+        anyDone++;
+        lastAnyDoneAt = now;
+        everything.recordValue(Math.max(1, Math.round((now - (t0 + i * intervalMs)) * 1000)));
+      }
       if (i >= warmupCount) {
         counts.measuredDone++;
         lastDoneAt = now;
@@ -231,9 +243,11 @@ async function openLoop(o) {
         overloaded = true;
         const at = performance.now();
         for (const i of queue) {
+          const age = Math.max(1, Math.round((at - (t0 + i * intervalMs)) * 1000));
+          everything.recordValue(age);
           if (i < warmupCount) continue;
           counts.abandoned++;
-          latency.recordValue(Math.max(1, Math.round((at - (t0 + i * intervalMs)) * 1000)));
+          latency.recordValue(age);
         }
         queue.length = 0;
         clock.terminate();
