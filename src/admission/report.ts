@@ -1,5 +1,4 @@
 import { changeText, targetText } from '../engine/describe';
-import { summarize } from '../engine/summary';
 import type { Change, Notice, NoticeKind } from '../engine/types';
 import { AuditKeys } from '../names';
 import type { Mode } from './types';
@@ -43,11 +42,11 @@ const EXCEPTION_KINDS: ReadonlySet<NoticeKind> = new Set([
 export function auditAnnotationsFor(
   mode: Mode,
   decision: string,
-  changes: readonly Change[],
+  summary: string,
   notices: readonly Notice[],
 ): Record<string, string> {
   const out: Record<string, string> = { [AuditKeys.mode]: mode, [AuditKeys.decision]: decision };
-  if (changes.length > 0) out[AuditKeys.changes] = clip(summarize(undefined, changes), 2000);
+  if (summary !== '') out[AuditKeys.changes] = clip(summary, 2000);
   const exceptions = notices.filter((n) => EXCEPTION_KINDS.has(n.kind)).map((n) => `${n.kind}@${n.target.kind === 'pod' ? 'pod' : n.target.name}`);
   if (exceptions.length > 0) out[AuditKeys.exceptions] = clip([...new Set(exceptions)].join(','), 1000);
   return out;

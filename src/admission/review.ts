@@ -122,7 +122,7 @@ export function reviewAdmission(body: unknown, mode: Mode, policy: Policy): Revi
     }
     const warnings = warningsFor(mode, result.changes, result.notices);
     if (warnings.length > 0) extra.warnings = warnings;
-    extra.auditAnnotations = auditAnnotationsFor(mode, record.decision, result.changes, result.notices);
+    extra.auditAnnotations = auditAnnotationsFor(mode, record.decision, result.summary, result.notices);
     return allow(extra);
   } catch (err) {
     const fail = (status: number, code: ErrorCode, message: string): ReviewOutcome => {

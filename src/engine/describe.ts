@@ -23,9 +23,16 @@ export function valueText(value: Json | undefined): string {
   return String(value);
 }
 
+const SC_PREFIX = 'securityContext.';
+
+/** The field as users read it in a securityContext: `runAsUser`, `capabilities.add`. */
+function shortField(field: string): string {
+  return field.startsWith(SC_PREFIX) ? field.slice(SC_PREFIX.length) : field;
+}
+
 /** `runAsUser 0 -> 1000`, `capabilities.add: removed SYS_TIME (not allowlisted)`. */
 export function changeText(change: Change): string {
-  const field = change.field.replace(/^securityContext\./, '');
+  const field = shortField(change.field);
   if (change.rule === 'capabilities.add') {
     return `${field}: removed ${(change.removed ?? []).join(',')} (not allowlisted)`;
   }
@@ -35,7 +42,7 @@ export function changeText(change: Change): string {
 
 /** The compact form used in the pod annotation: `runAsUser=1000`, `capabilities.add-=SYS_TIME`. */
 export function changeShort(change: Change): string {
-  const field = change.field.replace(/^securityContext\./, '');
+  const field = shortField(change.field);
   if (change.rule === 'capabilities.add') return `${field}-=${(change.removed ?? []).join(',')}`;
   if (change.rule === 'capabilities.drop') return `${field}+=ALL`;
   return `${field}=${valueText(change.to)}`;

@@ -19,7 +19,7 @@ export function harden(input: unknown, policy: Policy, options: HardenOptions): 
   assertPodShape(input);
   const pod: Pod = input;
   const exceptions = resolveExceptions(pod, policy, options.namespace);
-  if (exceptions.skipPod) return { pod, changes: [], notices: exceptions.notices, skipped: true };
+  if (exceptions.skipPod) return { pod, changes: [], notices: exceptions.notices, skipped: true, summary: '' };
 
   const os = pod.spec!.os;
   if (typeof os === 'object' && os !== null && !Array.isArray(os) && os.name === 'windows') {
@@ -30,7 +30,7 @@ export function harden(input: unknown, policy: Policy, options: HardenOptions): 
       ...exceptions.notices,
       { kind: 'windowsPod' as const, target: { kind: 'pod' as const }, message: 'Windows pod: Linux hardening does not apply; left unchanged' },
     ];
-    return { pod, changes: [], notices, skipped: false };
+    return { pod, changes: [], notices, skipped: false, summary: '' };
   }
 
   const draft = draftPod(pod);
@@ -50,15 +50,16 @@ export function harden(input: unknown, policy: Policy, options: HardenOptions): 
   const ctx = new RuleContext(policy, draft, targets, untouched, scope.kind === 'create');
   for (const rule of RULES) rule(ctx);
   const notices = [...exceptions.notices, ...ctx.notices];
-  if (ctx.changes.length === 0) return { pod, changes: [], notices, skipped: false };
+  if (ctx.changes.length === 0) return { pod, changes: [], notices, skipped: false, summary: '' };
 
+  const summary = summarize(undefined, ctx.changes);
   // The API server only accepts changes to spec.ephemeralContainers on that subresource, so the
   // summary annotation is written on pod creation only.
   if (scope.kind === 'create') {
     const metadata = draft.metadata ?? (draft.metadata = {});
     const annotations = metadata.annotations ?? (metadata.annotations = {});
     const existing = annotations[Annotations.hardened];
-    annotations[Annotations.hardened] = summarize(typeof existing === 'string' ? existing : undefined, ctx.changes);
+    annotations[Annotations.hardened] = typeof existing === 'string' && existing !== '' ? summarize(existing, ctx.changes) : summary;
   }
-  return { pod: draft, changes: ctx.changes, notices, skipped: false };
+  return { pod: draft, changes: ctx.changes, notices, skipped: false, summary };
 }

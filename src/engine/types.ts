@@ -130,4 +130,6 @@ export interface HardenResult {
   notices: Notice[];
   /** True when the whole pod was left alone by the skip annotation. */
   skipped: boolean;
+  /** The changes in the compact form of summary.ts (empty when none), for the audit annotation. */
+  summary: string;
 }
