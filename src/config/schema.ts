@@ -59,6 +59,9 @@ export interface Config {
       webhookConfigurationName: string;
       validityDays: number;
       renewBeforeDays: number;
+      /** Names and addresses the serving certificate covers besides the Service's DNS names. */
+      extraDnsNames: string[];
+      extraIpAddresses: string[];
     };
   };
   log: { level: LogLevel };
@@ -112,6 +115,8 @@ export const DEFAULT_CONFIG: Config = {
       webhookConfigurationName: 'pod-hardener',
       validityDays: 365,
       renewBeforeDays: 30,
+      extraDnsNames: [],
+      extraIpAddresses: [],
     },
   },
   log: { level: 'info' },
@@ -165,6 +170,14 @@ const exemptContainer = z
   // An empty rule would exempt every container of every pod.
   .refine((r) => r.name !== undefined || r.image !== undefined, { error: 'give name, image or both: an empty rule would exempt every container' });
 
+// For the serving certificate's SANs (a webhook reached by `url` rather than a Service).
+const dnsName = z
+  .string({ error: (iss) => `expected a DNS name, got ${show(iss.input)}` })
+  .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { error: (iss) => `expected a DNS name (lowercase), got ${show(iss.input)}` });
+const ipAddress = z
+  .string({ error: (iss) => `expected an IP address, got ${show(iss.input)}` })
+  .refine((s) => isIP(s) !== 0, { error: (iss) => `expected an IP address, got ${show(iss.input)}` });
+
 const address = text('an IP address or host name').refine((s) => isIP(s) !== 0 || /^[A-Za-z0-9]([-.A-Za-z0-9]*[A-Za-z0-9])?$/.test(s), {
   error: (iss) => `expected an IP address (0.0.0.0, ::) or host name, got ${show(iss.input)}`,
 });
@@ -212,6 +225,8 @@ export const layerSchema = z.strictObject(
         webhookConfigurationName: text('a MutatingWebhookConfiguration name').optional(),
         validityDays: integer(1, 3650).optional(),
         renewBeforeDays: integer(1, 3650).optional(),
+        extraDnsNames: list(dnsName).optional(),
+        extraIpAddresses: list(ipAddress).optional(),
       }),
     }),
     log: section({ level: oneOf(LOG_LEVELS).optional() }),

@@ -49,6 +49,8 @@ function startSelfManagedSource(config: Config, events: CertificateEvents, logge
         directory: c.directory,
         validityDays: c.selfManaged.validityDays,
         renewBeforeDays: c.selfManaged.renewBeforeDays,
+        dnsNames: [...c.selfManaged.extraDnsNames],
+        ipAddresses: [...c.selfManaged.extraIpAddresses],
         logger,
         signal: abort.signal,
       }),

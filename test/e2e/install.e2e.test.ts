@@ -7,12 +7,11 @@
  * 2. Self-managed certificates end to end: two webhook processes (node dist/main.js) start at
  *    once with the *shipped* config.yaml and a kubeconfig holding the pod-hardener
  *    ServiceAccount's token (so the manifests' RBAC is what is exercised). They agree on one
- *    certificate in the Secret, patch the caBundle, and the API server then calls them through
- *    the Service named in the shipped MutatingWebhookConfiguration.
- *    The API server reaches a Service through its endpoints with --enable-aggregator-routing;
- *    the test publishes this host's non-loopback address in an EndpointSlice (loopback
- *    addresses are invalid there), and the certificate is verified for
- *    pod-hardener.pod-hardener.svc exactly as in a cluster.
+ *    certificate in the Secret, patch the caBundle, and the API server then calls them.
+ *    Tests only reach loopback: a Service's endpoints cannot be loopback addresses, so the
+ *    webhook configuration's clientConfig is switched to a url on 127.0.0.1 once the processes
+ *    have patched its caBundle, and the certificate carries 127.0.0.1 as an extra SAN
+ *    (certificates.selfManaged.extraIpAddresses) besides pod-hardener.pod-hardener.svc.
  * 3. The guard rejects unhardened pods in enforce namespaces when the webhook is down or
  *    unregistered, admits hardened and excepted ones, and never rejects elsewhere.
  * 4. Uninstall with `kubectl delete -k` leaves nothing behind.
@@ -22,11 +21,11 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { ControlPlane, KubectlResult, startControlPlane } from './support/controlplane';
+import { freePort } from './support/webhook';
 
 jest.setTimeout(300_000);
 
@@ -44,7 +43,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'pod-hardener-install-e2e-'));
   // The webhook runs from dist/, as in the image.
   execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'inherit' });
-  cp = await startControlPlane({ withControllerManager: true, apiserverArgs: ['--enable-aggregator-routing=true'] });
+  cp = await startControlPlane({ withControllerManager: true });
 }, 45 * 60_000);
 
 afterAll(async () => {
@@ -83,25 +82,6 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined | fal
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '0.0.0.0', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** An address of this host the API server can dial and an EndpointSlice accepts (not loopback). */
-function hostAddress(): string {
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.')) return a.address;
-  }
-  throw new Error('no non-loopback IPv4 address on this host: the API server cannot reach a Service backed by a local process');
-}
-
 interface Webhook {
   name: string;
   port: number;
@@ -119,6 +99,7 @@ async function startWebhook(name: string, kubeconfig: string): Promise<Webhook> 
   const certDir = join(dir, 'tls');
   const config = YAML.parse(readFileSync(join(REPO, 'manifests/base/config.yaml'), 'utf8'));
   config.certificates.directory = certDir; // the emptyDir, here a directory per process
+  config.certificates.selfManaged.extraIpAddresses = ['127.0.0.1']; // called by url on loopback
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.yaml'), YAML.stringify(config));
   const [port, metricsPort] = [await freePort(), await freePort()];
@@ -134,6 +115,7 @@ async function startWebhook(name: string, kubeconfig: string): Promise<Webhook> 
       POD_HARDENER_CONFIG: join(dir, 'config.yaml'),
       POD_HARDENER_NAMESPACE: NS,
       POD_HARDENER_CERT_SOURCE: 'self-managed',
+      POD_HARDENER_ADDRESS: '127.0.0.1',
       POD_HARDENER_PORT: String(port),
       POD_HARDENER_METRICS_PORT: String(metricsPort),
     },
@@ -285,25 +267,28 @@ describe('install (issue 4)', () => {
     const mwc = await getJson(['get', 'mutatingwebhookconfiguration', 'pod-hardener']);
     for (const w of mwc.webhooks) expect(Buffer.from(w.clientConfig.caBundle, 'base64').toString()).toBe(stored('ca-bundle.crt'));
 
-    // Publish both processes as the Service's endpoints.
-    const ip = hostAddress();
-    for (const w of [a, b]) {
-      await kubectl(['apply', '-f', '-'], JSON.stringify({
-        apiVersion: 'discovery.k8s.io/v1',
-        kind: 'EndpointSlice',
-        metadata: { name: `e2e-${w.name}`, namespace: NS, labels: { 'kubernetes.io/service-name': 'pod-hardener', 'endpointslice.kubernetes.io/managed-by': 'e2e.pod-hardener.io' } },
-        addressType: 'IPv4',
-        ports: [{ name: 'https', port: w.port, protocol: 'TCP' }],
-        endpoints: [{ addresses: [ip], conditions: { ready: true } }],
-      }));
-    }
+    // An upgrade re-applies the manifests: the stored certificate and the patched caBundle stay.
+    await kubectl(['apply', '-k', join(REPO, 'manifests')]);
+    const secretAfter = await getJson(['get', 'secret', 'pod-hardener-certs', '-n', NS]);
+    expect(secretAfter.data).toEqual(secret.data);
+    const mwcAfter = await getJson(['get', 'mutatingwebhookconfiguration', 'pod-hardener']);
+    for (const w of mwcAfter.webhooks) expect(Buffer.from(w.clientConfig.caBundle, 'base64').toString()).toBe(stored('ca-bundle.crt'));
+
+    // The API server dials loopback only by url: point both webhooks at replica a, keeping the
+    // caBundle the replicas patched in.
+    expect(new X509Certificate(certA).checkIP('127.0.0.1')).toBe('127.0.0.1');
+    const urlPatch = mwc.webhooks.flatMap((w: any, i: number) => [
+      { op: 'remove', path: `/webhooks/${i}/clientConfig/service` },
+      { op: 'add', path: `/webhooks/${i}/clientConfig/url`, value: `https://127.0.0.1:${a.port}${w.clientConfig.service.path}` },
+    ]);
+    await kubectl(['patch', 'mutatingwebhookconfiguration', 'pod-hardener', '--type=json', '-p', JSON.stringify(urlPatch)]);
 
     for (const [ns, label] of [[ENFORCE, 'true'], [AUDIT, 'audit'], [PLAIN, undefined]] as const) {
       await kubectl(['create', 'namespace', ns]);
       if (label) await kubectl(['label', 'namespace', ns, `pod-hardener.io/enabled=${label}`]);
     }
 
-    // The API server calls the webhook (through the Service, TLS verified by the caBundle);
+    // The API server calls the webhook (TLS verified by the patched caBundle);
     // the stored pod is hardened, and the guard accepts what the webhook produced.
     const created = await eventually('a pod hardened by the webhook', async () => {
       await kubectlMayFail(['delete', 'pod', 'web', '-n', ENFORCE, '--ignore-not-found', '--wait=false']);
@@ -315,13 +300,6 @@ describe('install (issue 4)', () => {
     expect(created.spec.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(created.spec.containers[0].securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(`${a.log()}\n${b.log()}`).toMatch(/"namespace":"e2e-enforce"/);
-
-    // An upgrade re-applies the manifests: the stored certificate and the patched caBundle stay.
-    await kubectl(['apply', '-k', join(REPO, 'manifests')]);
-    const secretAfter = await getJson(['get', 'secret', 'pod-hardener-certs', '-n', NS]);
-    expect(secretAfter.data).toEqual(secret.data);
-    const mwcAfter = await getJson(['get', 'mutatingwebhookconfiguration', 'pod-hardener']);
-    for (const w of mwcAfter.webhooks) expect(Buffer.from(w.clientConfig.caBundle, 'base64').toString()).toBe(stored('ca-bundle.crt'));
 
     // Audit namespace: admitted unchanged, with warnings.
     const audited = await kubectl(['create', '-n', AUDIT, '-f', '-', '-o', 'json'], JSON.stringify(pod('web')));

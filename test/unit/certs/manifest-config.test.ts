@@ -40,6 +40,8 @@ describe('manifests/base/config.yaml', () => {
       webhookConfigurationName: 'pod-hardener',
       validityDays: 90,
       renewBeforeDays: 30,
+      extraDnsNames: [],
+      extraIpAddresses: [],
     });
     expect(config.certificates.directory).toBe('/var/run/pod-hardener/tls');
   });

@@ -45,7 +45,7 @@ describe('defaults', () => {
     expect(config.certificates.directory).toBe('/var/run/pod-hardener/tls');
     expect(config.certificates.selfManaged).toEqual({
       serviceName: 'pod-hardener', secretName: 'pod-hardener-tls', webhookConfigurationName: 'pod-hardener',
-      validityDays: 365, renewBeforeDays: 30,
+      validityDays: 365, renewBeforeDays: 30, extraDnsNames: [], extraIpAddresses: [],
     });
     expect(config.log.level).toBe('info');
   });
@@ -286,5 +286,17 @@ describe('errors name where they come from and the path', () => {
         'invalid configuration:\n  - env POD_HARDENER_PORT: expected a whole number, got "x"\n  - env POD_HARDENER_RUN_AS_USER: expected a whole number, got "y"',
       );
     }
+  });
+});
+
+describe('self-managed certificate SANs', () => {
+  it('takes extra DNS names and IP addresses, and names a bad one by its path', () => {
+    const read = (yaml: string) => () => yaml;
+    const good = loadConfig({ argv: ['--config', 'c.yaml'], env: {}, readFile: read('certificates: { selfManaged: { extraDnsNames: [webhook.local], extraIpAddresses: ["127.0.0.1", "::1"] } }') });
+    expect(good.config.certificates.selfManaged.extraDnsNames).toEqual(['webhook.local']);
+    expect(good.config.certificates.selfManaged.extraIpAddresses).toEqual(['127.0.0.1', '::1']);
+    expect(() => loadConfig({ argv: ['--config', 'c.yaml'], env: {}, readFile: read('certificates: { selfManaged: { extraIpAddresses: [localhost] } }') })).toThrow(
+      /certificates\.selfManaged\.extraIpAddresses(\[0\]|\.0)?: expected an IP address, got "localhost"/,
+    );
   });
 });
