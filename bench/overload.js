@@ -27,6 +27,7 @@ const { performance } = require('node:perf_hooks');
 
 const { startWebhook, sleep } = require('./lib/servers');
 const { memory, resetPeak } = require('./lib/proc');
+const { table } = require('./lib/table');
 
 const root = join(__dirname, '..');
 const dist = join(root, 'dist');
@@ -44,15 +45,6 @@ const now = () => performance.now();
 const ms = (n) => (n === undefined || Number.isNaN(n) ? '-' : n < 10 ? `${n.toFixed(2)} ms` : n < 1000 ? `${n.toFixed(1)} ms` : `${Math.round(n)} ms`);
 const mb = (bytes) => (Number.isFinite(bytes) ? `${(bytes / MB).toFixed(1)} MB` : '-');
 
-function table(rows) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows
-    .map((r, ri) => {
-      const line = r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-      return ri === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;

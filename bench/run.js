@@ -32,6 +32,7 @@ const { startWebhook, startBaseline, sleep } = require('./lib/servers');
 const { abba } = require('./lib/throughput');
 const { openLoop } = require('./lib/open-loop');
 const { memory, resetPeak } = require('./lib/proc');
+const { table } = require('./lib/table');
 
 const root = join(__dirname, '..');
 const dist = join(root, 'dist');
@@ -60,15 +61,6 @@ const ms = (n) => (n < 10 ? `${n.toFixed(2)} ms` : n < 1000 ? `${n.toFixed(1)} m
 const x = (a, b) => `${(a / b).toFixed(2)}x`;
 const log = (...a) => console.log(...a);
 
-function table(rows) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows
-    .map((r, ri) => {
-      const line = r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-      return ri === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
 
 async function makeCertificate() {
   const { generateDevelopmentCertificate } = require(join(dist, 'certs', 'generate.js'));

@@ -7,6 +7,7 @@
  */
 import { FILE_HEADERS_ONLY, formatPatch, structuredPatch, type StructuredPatchHunk } from 'diff';
 import type { Replacement } from './manifests';
+import { lineAt, lineStarts } from './line-index';
 
 const CONTEXT = 3;
 const NO_NEWLINE = '\\ No newline at end of file';
@@ -24,23 +25,6 @@ function linesOf(text: string): string[] {
   const lines = text.split('\n');
   if (text.endsWith('\n')) lines.pop();
   return lines;
-}
-
-function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return starts;
-}
-
-function lineAt(starts: readonly number[], offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 function blocksOf(original: string, starts: readonly number[], r: Replacement): Block[] {

@@ -15,6 +15,7 @@ import type { Policy } from '../engine/policy';
 import type { Change, Notice } from '../engine/types';
 import { applyWithDocument, inferStyle, lineReplacements, planEdits, sameData, splice, tokensPointer, UnsupportedEdit, valueAt, type PathKey } from './yaml-edit';
 import { loadData, loadTree, parsesTo, splitDocuments, YamlSyntaxError, type Chunk, type ENode } from './yaml-tree';
+import { lineAt, lineStarts } from './line-index';
 
 /** Where the pod template sits in each kind, and the API groups the kind is recognised in. */
 const WORKLOADS: Readonly<Record<string, { groups: readonly string[]; template: readonly string[] }>> = {
@@ -362,23 +363,10 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
 /** `kind: X` at the start of a line: the kind of a document that is a block mapping. */
 const KIND_LINE = /^kind:[ \t]*["']?([A-Za-z]+)/m;
 
-/** Offsets of the start of each line, for line numbers of nodes. */
+/** 1-based line numbers of nodes; the index is built on first use. */
 function lineIndex(text: string): (offset: number) => number {
   let starts: number[] | undefined;
-  return (offset) => {
-    if (starts === undefined) {
-      starts = [0];
-      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-    }
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  };
+  return (offset) => lineAt((starts ??= lineStarts(text)), offset) + 1;
 }
 
 function nodeAtPath(root: ENode, path: readonly PathKey[]): ENode | undefined {
