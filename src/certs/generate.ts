@@ -21,7 +21,7 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
 export interface CertificatePair {
   /** PEM, one certificate. */
   certPem: string;
-  /** PEM, PKCS#8 ("-----BEGIN PRIVATE KEY-----"). */
+  /** PEM, PKCS#8 (not the older SEC1 "EC PRIVATE KEY" form). */
   keyPem: string;
 }
 
