@@ -33,5 +33,5 @@ export const DEFAULT_POLICY: PolicySettings = Object.freeze({
   skipNamespaces: Object.freeze(['*']) as string[],
   // No container is exempt by default: an exemption by name alone could be claimed by any pod.
   // Service-mesh init containers are exempted by name *and* image in the configuration.
-  exemptContainers: [],
+  exemptContainers: Object.freeze([]) as unknown as PolicySettings['exemptContainers'],
 });

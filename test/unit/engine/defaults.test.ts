@@ -1,0 +1,34 @@
+import { DEFAULT_POLICY } from '../../../src/engine/defaults';
+
+// The secure defaults are a product decision (src/engine/defaults.ts says why for each);
+// changing one must change this test too, on purpose.
+describe('secure defaults', () => {
+  it('are the documented values', () => {
+    expect(DEFAULT_POLICY).toEqual({
+      runAsUser: 1000,
+      runAsGroup: 3000,
+      runAsNonRoot: true,
+      fsGroup: true,
+      seccompProfile: true,
+      capabilityCeiling: [
+        'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD',
+        'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',
+      ],
+      skipNamespaces: ['*'],
+      exemptContainers: [],
+    });
+  });
+
+  it('cannot be changed at run time', () => {
+    expect(Object.isFrozen(DEFAULT_POLICY)).toBe(true);
+    expect(Object.isFrozen(DEFAULT_POLICY.capabilityCeiling)).toBe(true);
+    expect(Object.isFrozen(DEFAULT_POLICY.skipNamespaces)).toBe(true);
+    expect(Object.isFrozen(DEFAULT_POLICY.exemptContainers)).toBe(true);
+  });
+
+  it('never lets an annotation keep the capabilities that break container isolation', () => {
+    for (const cap of ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'SYS_MODULE', 'DAC_READ_SEARCH', 'ALL']) {
+      expect(DEFAULT_POLICY.capabilityCeiling).not.toContain(cap);
+    }
+  });
+});
