@@ -1,5 +1,6 @@
-import { changeText, targetText } from '../engine/describe';
-import type { Change, Notice, NoticeKind } from '../engine/types';
+import { changeText, targetShort, targetText } from '../engine/describe';
+import { isException } from '../engine/notices';
+import type { Change, Notice } from '../engine/types';
 import { AuditKeys } from '../names';
 import type { Mode } from './types';
 
@@ -34,10 +35,6 @@ export function warningsFor(mode: Mode, changes: readonly Change[], notices: rea
   return out;
 }
 
-const EXCEPTION_KINDS: ReadonlySet<NoticeKind> = new Set([
-  'skipPod', 'skipContainers', 'exemptContainer', 'capabilityAllowlist', 'skipDenied', 'capabilityAboveCeiling',
-]);
-
 /** Compact summary for the API server audit log (keys are prefixed there with the webhook's name). */
 export function auditAnnotationsFor(
   mode: Mode,
@@ -47,7 +44,7 @@ export function auditAnnotationsFor(
 ): Record<string, string> {
   const out: Record<string, string> = { [AuditKeys.mode]: mode, [AuditKeys.decision]: decision };
   if (summary !== '') out[AuditKeys.changes] = clip(summary, 2000);
-  const exceptions = notices.filter((n) => EXCEPTION_KINDS.has(n.kind)).map((n) => `${n.kind}@${n.target.kind === 'pod' ? 'pod' : n.target.name}`);
+  const exceptions = notices.filter((n) => isException(n.kind)).map((n) => `${n.kind}@${targetShort(n.target)}`);
   if (exceptions.length > 0) out[AuditKeys.exceptions] = clip([...new Set(exceptions)].join(','), 1000);
   return out;
 }

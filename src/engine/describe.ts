@@ -11,6 +11,13 @@ export function targetText(target: Target): string {
   return target.kind === 'pod' ? 'pod' : `${LIST_WORDS[target.list]} "${target.name}"`;
 }
 
+const LIST_KEYS = { containers: 'container', initContainers: 'initContainer', ephemeralContainers: 'ephemeralContainer' } as const;
+
+/** Greppable target for log lines: `pod`, `container/app`, `initContainer/istio-init`. */
+export function targetKey(target: Target): string {
+  return target.kind === 'pod' ? 'pod' : `${LIST_KEYS[target.list]}/${target.name}`;
+}
+
 /** Short target for compact summaries: `pod` or the container name. */
 export function targetShort(target: Target): string {
   return target.kind === 'pod' ? 'pod' : target.name;

@@ -4,7 +4,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { ReviewRecord } from '../admission/review';
-import type { Target } from '../engine/types';
+import { targetKey } from '../engine/describe';
 import type { LogLevel } from '../config/schema';
 import type { ReviewFn } from './pipeline';
 
@@ -21,13 +21,6 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   return destination ? pino(options, destination) : pino(options);
 }
 
-const LIST_WORDS = { containers: 'container', initContainers: 'initContainer', ephemeralContainers: 'ephemeralContainer' } as const;
-
-/** `pod`, `container/app`, `initContainer/istio-init`. */
-export function targetLabel(target: Target): string {
-  return target.kind === 'pod' ? 'pod' : `${LIST_WORDS[target.list]}/${target.name}`;
-}
-
 /** The fields of the one log line of a review. */
 export function reviewLogFields(record: ReviewRecord, status: number, latencyMs: number): Record<string, unknown> {
   const fields: Record<string, unknown> = {
@@ -39,9 +32,9 @@ export function reviewLogFields(record: ReviewRecord, status: number, latencyMs:
     decision: record.decision,
     status,
     // `runAsUser@pod`, `capabilities.add@container/app`: greppable, one entry per change.
-    changes: record.changes.map((c) => `${c.rule}@${targetLabel(c.target)}`),
+    changes: record.changes.map((c) => `${c.rule}@${targetKey(c.target)}`),
     noticeCount: record.notices.length,
-    notices: record.notices.map((n) => `${n.kind}@${targetLabel(n.target)}`),
+    notices: record.notices.map((n) => `${n.kind}@${targetKey(n.target)}`),
     latencyMs: Math.round(latencyMs * 1000) / 1000,
   };
   if (record.errorCode !== undefined) {

@@ -5,15 +5,12 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Decision, Mode, ReviewRecord } from '../admission/review';
-import type { NoticeKind } from '../engine/types';
+import { DENIED_EXCEPTIONS, HONOURED_EXCEPTIONS } from '../engine/notices';
 import { ErrorCodes } from '../names';
 import type { ReviewFn } from './pipeline';
 
 export const METRIC_PREFIX = 'pod_hardener_';
 
-/** Notices that are an exception honoured, and those that are an exception refused. */
-const EXCEPTION_KINDS: ReadonlySet<NoticeKind> = new Set(['skipPod', 'skipContainers', 'exemptContainer', 'capabilityAllowlist']);
-const DENIED_KINDS: ReadonlySet<NoticeKind> = new Set(['skipDenied', 'capabilityAboveCeiling']);
 
 export interface Metrics {
   readonly registry: Registry;
@@ -78,8 +75,8 @@ export function recordReview(metrics: Metrics, record: ReviewRecord, seconds: nu
   for (const change of record.changes) byRule.set(change.rule, (byRule.get(change.rule) ?? 0) + 1);
   for (const [rule, count] of byRule) metrics.changes.inc({ rule }, count);
   for (const notice of record.notices) {
-    if (EXCEPTION_KINDS.has(notice.kind)) metrics.exceptions.inc({ kind: notice.kind });
-    else if (DENIED_KINDS.has(notice.kind)) metrics.exceptionsDenied.inc({ kind: notice.kind });
+    if (HONOURED_EXCEPTIONS.has(notice.kind)) metrics.exceptions.inc({ kind: notice.kind });
+    else if (DENIED_EXCEPTIONS.has(notice.kind)) metrics.exceptionsDenied.inc({ kind: notice.kind });
   }
   if (record.errorCode !== undefined) {
     metrics.errors.inc({ code: record.errorCode });

@@ -1,0 +1,16 @@
+import type { NoticeKind } from './types';
+
+/**
+ * Which notices are exceptions, defined once for every view of them: the audit annotation
+ * lists both kinds, the metrics count them apart (exceptions_total, exceptions_denied_total).
+ */
+
+/** An exception the operator's bounds allowed: something was left unhardened on purpose. */
+export const HONOURED_EXCEPTIONS: ReadonlySet<NoticeKind> = new Set(['skipPod', 'skipContainers', 'exemptContainer', 'capabilityAllowlist']);
+
+/** An exception a pod author asked for beyond the operator's bounds, and did not get. */
+export const DENIED_EXCEPTIONS: ReadonlySet<NoticeKind> = new Set(['skipDenied', 'capabilityAboveCeiling']);
+
+export function isException(kind: NoticeKind): boolean {
+  return HONOURED_EXCEPTIONS.has(kind) || DENIED_EXCEPTIONS.has(kind);
+}
