@@ -1,4 +1,5 @@
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
+import { isJsonObject as isObject } from '../engine/json';
 
 /** The parts of an AdmissionRequest (admission.k8s.io/v1) that pod-hardener reads. */
 export interface AdmissionRequest {
@@ -25,8 +26,6 @@ export class InvalidReviewError extends Error {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const optionalString = (v: unknown) => v === undefined || v === null || typeof v === 'string';
 

@@ -16,6 +16,7 @@ import type { Change, Notice } from '../engine/types';
 import { applyWithDocument, inferStyle, lineReplacements, planEdits, sameData, splice, tokensPointer, UnsupportedEdit, valueAt, type PathKey } from './yaml-edit';
 import { loadData, loadTree, parsesTo, splitDocuments, YamlSyntaxError, type Chunk, type ENode } from './yaml-tree';
 import { lineAt, lineStarts } from './line-index';
+import { isJsonObject as isObject } from '../engine/json';
 
 /** Where the pod template sits in each kind, and the API groups the kind is recognised in. */
 const WORKLOADS: Readonly<Record<string, { groups: readonly string[]; template: readonly string[] }>> = {
@@ -105,7 +106,6 @@ export class ManifestError extends Error {
 }
 
 type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 function where(source: string, line?: number, col?: number): string {

@@ -7,6 +7,7 @@ import { reviewAdmission } from '../admission/review';
 import type { Mode } from '../admission/types';
 import type { Policy } from '../engine/policy';
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
+import { isJsonObject as isObject } from '../engine/json';
 
 interface Output {
   stdout(text: string): void;
@@ -14,7 +15,6 @@ interface Output {
 }
 
 type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * A bare Pod (`kubectl create --dry-run=client -o json`, a pod from a manifest) is wrapped in the

@@ -7,6 +7,7 @@ import { compilePolicy, type Policy } from '../engine/policy';
 import { watchFiles, type FileWatch } from './file-watch';
 import { ConfigError, loadConfig, policySettings, type LoadedConfig, type LoadOptions } from './load';
 import type { Config } from './schema';
+import { isJsonObject as isObject } from '../engine/json';
 
 /** The policy in force. Reviews read `current` once each, so a swap never splits a review. */
 export class PolicyHolder {
@@ -90,6 +91,3 @@ export function restartOnlyChanges(previous: Config, next: Config): string[] {
   return out;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

@@ -1,4 +1,5 @@
 import type { Container, Pod } from './types';
+import { isJsonObject as isObject } from './json';
 
 /**
  * Thrown when an object cannot be a Pod the API server would send: the engine only checks the
@@ -15,8 +16,6 @@ export class InvalidPodError extends Error {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function optionalObject(value: unknown, path: string): void {
   if (value !== undefined && value !== null && !isObject(value)) {
