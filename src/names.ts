@@ -44,7 +44,6 @@ export const ErrorCodes = {
   badPod: 'BAD_POD',
   bodyTooLarge: 'BODY_TOO_LARGE',
   overloaded: 'OVERLOADED',
-  shuttingDown: 'SHUTTING_DOWN',
   unsafePatch: 'UNSAFE_PATCH',
   internal: 'INTERNAL',
   notFound: 'NOT_FOUND',

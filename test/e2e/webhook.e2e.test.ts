@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:https';
 import { DEFAULT_POLICY } from '../../src/engine/defaults';
 import { generateCA, issueServingCertificate } from '../../src/certs/generate';
-import { Annotations, Labels } from '../../src/names';
+import { Annotations, Labels, LabelValues } from '../../src/names';
 import { startControlPlane, type ControlPlane } from './support/controlplane';
 import { freePort, registerWebhook, startWebhook, unregisterWebhook, type WebhookProcess } from './support/webhook';
 
@@ -52,9 +52,9 @@ beforeAll(async () => {
   });
   await registerWebhook(cp, webhook.baseUrl, webhook.caPem);
   await namespace('plain');
-  await namespace('enforced', { [Labels.enabled]: 'true' });
-  await namespace('audited', { [Labels.enabled]: 'audit' });
-  await namespace('restricted', { [Labels.enabled]: 'true', 'pod-security.kubernetes.io/enforce': 'restricted' });
+  await namespace('enforced', { [Labels.enabled]: LabelValues.enforce });
+  await namespace('audited', { [Labels.enabled]: LabelValues.audit });
+  await namespace('restricted', { [Labels.enabled]: LabelValues.enforce, 'pod-security.kubernetes.io/enforce': 'restricted' });
 }, BUILD_AND_START_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -244,7 +244,7 @@ describe('reinvocation after a sidecar injector', () => {
         }],
       }),
     });
-    await namespace('meshed', { [Labels.enabled]: 'true', 'e2e-sidecar': 'true' });
+    await namespace('meshed', { [Labels.enabled]: LabelValues.enforce, 'e2e-sidecar': 'true' });
     expect((await create(podManifest('with-sidecar', 'meshed'))).code).toBe(0);
     const pod = await getPod('meshed', 'with-sidecar');
     const sidecar = pod.spec.containers.find((c: any) => c.name === 'injected-proxy');
