@@ -19,6 +19,12 @@ export interface LoadOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Reads a whole file as UTF-8; throws when it cannot (fs.readFileSync shape). */
   readFile: (path: string) => string;
+  /**
+   * `offline`: the configuration is read for its policy only (the offline tool), so the checks
+   * that depend on where the webhook runs (certificate source, files, own namespace, all set
+   * by the Deployment's environment) are not made. Default `server`.
+   */
+  purpose?: 'server' | 'offline';
 }
 
 export interface LoadedConfig {
@@ -88,7 +94,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
     merged.certificates.selfManaged.namespace = ownNamespace;
   }
   const sourceGiven = envLayer.certificates?.source ?? fileLayer.certificates?.source;
-  crossChecks(merged, sourceGiven !== undefined, errors);
+  crossChecks(merged, sourceGiven !== undefined, options.purpose === 'offline', errors);
   if (errors.length > 0) throw new ConfigError(errors);
 
   return deepFreeze({ config: merged, ...(file !== undefined ? { file } : {}), warnings });
@@ -231,9 +237,8 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** Rules that span several keys, checked on the merged result so the source of a value does not matter. */
-function crossChecks(c: Config, sourceGiven: boolean, errors: string[]): void {
-  const err = (path: string, message: string) => errors.push(`config: ${path}: ${message}`);
+/** The certificate source against the files and namespace it needs (the Deployment's environment). */
+function certificateSourceChecks(c: Config, sourceGiven: boolean, err: (path: string, message: string) => void): void {
   const certs = c.certificates;
   const hasCert = certs.certFile !== undefined;
   const hasKey = certs.keyFile !== undefined;
@@ -253,6 +258,13 @@ function crossChecks(c: Config, sourceGiven: boolean, errors: string[]): void {
   if (certs.source === 'self-managed' && certs.selfManaged.namespace === undefined) {
     err('certificates.selfManaged.namespace', `required when certificates.source is "self-managed" (set ${NAMESPACE_ENV} from the downward API)`);
   }
+}
+
+/** Rules that span several keys, checked on the merged result so the source of a value does not matter. */
+function crossChecks(c: Config, sourceGiven: boolean, offline: boolean, errors: string[]): void {
+  const err = (path: string, message: string) => errors.push(`config: ${path}: ${message}`);
+  const certs = c.certificates;
+  if (!offline) certificateSourceChecks(c, sourceGiven, err);
   const sm = certs.selfManaged;
   if (sm.renewBeforeDays >= sm.validityDays) {
     err('certificates.selfManaged.renewBeforeDays', `must be less than validityDays (${sm.validityDays}), got ${sm.renewBeforeDays}`);

@@ -300,3 +300,17 @@ describe('self-managed certificate SANs', () => {
     );
   });
 });
+
+describe('offline reading (the offline tool)', () => {
+  it('skips only the checks that depend on the Deployment environment', () => {
+    const read = (yaml: string) => () => yaml;
+    const selfManagedNoNamespace = read('certificates: { source: self-managed }\nhardening: { runAsUser: 4242 }');
+    expect(() => loadConfig({ argv: ['--config', 'c.yaml'], env: {}, readFile: selfManagedNoNamespace })).toThrow(/certificates\.selfManaged\.namespace: required/);
+    const offline = loadConfig({ argv: ['--config', 'c.yaml'], env: {}, readFile: selfManagedNoNamespace, purpose: 'offline' });
+    expect(offline.config.hardening.runAsUser).toBe(4242);
+    // Everything else is still checked.
+    expect(() =>
+      loadConfig({ argv: ['--config', 'c.yaml'], env: {}, readFile: read('certificates: { selfManaged: { validityDays: 10, renewBeforeDays: 20 } }'), purpose: 'offline' }),
+    ).toThrow(/renewBeforeDays: must be less than validityDays/);
+  });
+});
