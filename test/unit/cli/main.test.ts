@@ -204,13 +204,16 @@ describe('harden --write', () => {
   });
 });
 
+/** A file path as a literal inside a regular expression. */
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
 describe('harden: unreadable input exits 2 with file and line, and prints nothing else', () => {
   it('bad YAML', async () => {
     const path = write('bad.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: {a: b}\nspec: {}\n');
     const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '-f', path]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(new RegExp(`^pod-hardener: ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5:\\d+: `));
+    expect(r.stderr).toMatch(new RegExp(`^pod-hardener: ${escapeRegExp(path)}:5:\\d+: `));
   });
 
   it('duplicate keys', async () => {
@@ -224,7 +227,7 @@ describe('harden: unreadable input exits 2 with file and line, and prints nothin
     const path = write('bad.json', '{\n  "kind": "Pod",\n  "spec": {\n}}}\n');
     const r = await run(['harden', '-f', path]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:\\d+: not valid JSON`));
+    expect(r.stderr).toMatch(new RegExp(`${escapeRegExp(path)}:4:\\d+: not valid JSON`));
   });
 
   it('a missing file, an empty directory', async () => {
