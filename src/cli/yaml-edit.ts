@@ -439,9 +439,18 @@ export interface LineReplacement {
  * one replacement), in order: what the diff shows, and what makes the output.
  */
 export function lineReplacements(src: string, edits: readonly Edit[]): LineReplacement[] {
+  const insertion = (e: Edit) => e.end === e.start;
   const sorted = edits
     .map((e, i) => ({ ...e, i }))
-    .sort((a, b) => a.start - b.start || (a.end - a.start === 0 ? 0 : 1) - (b.end - b.start === 0 ? 0 : 1) || a.i - b.i);
+    .sort(
+      (a, b) =>
+        a.start - b.start ||
+        (insertion(a) ? 0 : 1) - (insertion(b) ? 0 : 1) ||
+        // Insertions at one place (the end of a block that closes several mappings at once): the
+        // deeper one first, since it continues the inner mapping before the outer one goes on.
+        (insertion(a) && insertion(b) ? indentOf(b.text) - indentOf(a.text) : 0) ||
+        a.i - b.i,
+    );
   const groups: { start: number; end: number; edits: Edit[] }[] = [];
   let cursor = 0;
   for (const e of sorted) {
@@ -458,6 +467,12 @@ export function lineReplacements(src: string, edits: readonly Edit[]): LineRepla
     }
   }
   return groups.map((g) => ({ start: g.start, end: g.end, text: splice(src, g.edits, g.start, g.end) }));
+}
+
+/** The indentation of the first line of an inserted block (after a line end it may start with). */
+function indentOf(text: string): number {
+  const body = text.replace(/^\r?\n/, '');
+  return body.length - body.trimStart().length;
 }
 
 /** `[from, to)` of the source with sorted, non-overlapping edits (or replacements) applied. */

@@ -10,6 +10,7 @@ import { harden } from '../../../src/engine/harden';
 import { Annotations } from '../../../src/names';
 import { podArb } from '../../support/arbitraries';
 import { policyWith } from '../../support/policy';
+import { lineReplacements, splice, type Edit } from '../../../src/cli/yaml-edit';
 import { splitDocuments } from '../../../src/cli/yaml-tree';
 
 const policy = policyWith();
@@ -139,6 +140,27 @@ describe('the text editor', () => {
     expect(() => run(text)).toThrow(/test\.yaml:1: cannot write the hardened document back/);
     // The changes can still be seen without writing the text.
     expect(hardenManifests(text, { policy, source: 'test.yaml', rewrite: false }).documents[0].changes.length).toBeGreaterThan(0);
+  });
+});
+
+describe('lineReplacements', () => {
+  // The end of a document closes several mappings at once: a container's securityContext and the
+  // pod spec both get their new lines there. The patch's operation order must not decide which
+  // comes first (the inner mapping continues before the outer one goes on).
+  const src = 'spec:\n  containers:\n  - name: app\n    securityContext:\n      privileged: true\n';
+  const inner: Edit = { start: src.length, end: src.length, text: '      allowPrivilegeEscalation: false\n' };
+  const outer: Edit = { start: src.length, end: src.length, text: '  securityContext:\n    runAsNonRoot: true\n' };
+  it.each([
+    ['inner first', [inner, outer]],
+    ['outer first', [outer, inner]],
+  ])('insertions at one place: the deeper first, whatever their order (%s)', (_order, edits) => {
+    const out = splice(src, lineReplacements(src, edits));
+    expect(YAML.parse(out)).toEqual({
+      spec: {
+        containers: [{ name: 'app', securityContext: { privileged: true, allowPrivilegeEscalation: false } }],
+        securityContext: { runAsNonRoot: true },
+      },
+    });
   });
 });
 
