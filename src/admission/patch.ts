@@ -1,9 +1,13 @@
-import { compare, type Operation } from 'fast-json-patch';
+import { CONTAINER_LISTS } from '../engine/exceptions';
+import type { Pod } from '../engine/types';
 import { Annotations } from '../names';
+import { diffJson, type PatchOperation } from './json-diff';
+
+export type { PatchOperation } from './json-diff';
 
 /** A patch that would touch something no rule may change: a bug, never sent to the API server. */
 export class UnsafePatchError extends Error {
-  constructor(op: Operation) {
+  constructor(op: PatchOperation) {
     super(`refusing patch operation ${op.op} ${op.path}: outside what pod-hardener may change`);
     this.name = 'UnsafePatchError';
   }
@@ -24,16 +28,66 @@ const MAY_REMOVE = new RegExp(
 
 /**
  * The JSON patch from the object as received to the hardened object: a diff, so it is right by
- * construction and paths are escaped (controller-runtime's PatchResponseFromRaw). The guard is
- * the one sharp edge of diffing: no operation may reach outside the security contexts and the
- * hardened annotation, and the only removals rules ask for are of capabilities.add entries and inside a replaced
- * seccompProfile.
+ * construction and paths are escaped (controller-runtime's PatchResponseFromRaw).
+ *
+ * Only the places rules may write are diffed: the pod's annotations, the pod securityContext and
+ * each container's securityContext. Every other part of the hardened pod is the original's own
+ * object (engine/draft.ts), so diffing it would compare a hundred keys to find nothing (issue 6);
+ * the property tests check that applying the patch gives exactly the engine's result, which a
+ * rule writing anywhere else would break. The guard stays as the last word on what is sent: no
+ * operation outside the security contexts and the hardened annotation, and no removal but of
+ * capabilities.add entries and inside a replaced seccompProfile.
  */
-export function createPatch(original: unknown, hardened: unknown): Operation[] {
-  const ops = compare(original as object, hardened as object);
+export function createPatch(original: unknown, hardened: unknown): PatchOperation[] {
+  const ops: PatchOperation[] = [];
+  const before = original as Pod;
+  const after = hardened as Pod;
+  if (before !== after) {
+    if (!before.metadata) diffSlot(before, after, 'metadata', '/metadata', ops);
+    else if (after.metadata !== before.metadata) diffSlot(before.metadata, after.metadata ?? {}, 'annotations', '/metadata/annotations', ops);
+    diffSpec(before.spec!, after.spec!, ops);
+  }
   for (const op of ops) {
-    const allowed = op.op === 'remove' ? MAY_REMOVE.test(op.path) : MAY_SET.test(op.path);
+    const allowed = op.op === 'remove' ? MAY_REMOVE.test(op.path) : MAY_SET.test(op.path) && setsOnlyTheHardenedAnnotation(op);
     if (!allowed) throw new UnsafePatchError(op);
   }
   return ops;
+}
+
+/** Metadata or annotations added whole (the pod had none) carry the hardened annotation and nothing else. */
+function setsOnlyTheHardenedAnnotation(op: PatchOperation & { value?: unknown }): boolean {
+  if (op.path === '/metadata') return onlyKeys(op.value, 'annotations') && onlyKeys((op.value as Pod['metadata'])!.annotations, Annotations.hardened);
+  if (op.path === '/metadata/annotations') return onlyKeys(op.value, Annotations.hardened);
+  return true;
+}
+
+function onlyKeys(value: unknown, key: string): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === key;
+}
+
+function diffSpec(before: Pod['spec'] & object, after: Pod['spec'] & object, ops: PatchOperation[]): void {
+  if (before === after) return;
+  diffSlot(before, after, 'securityContext', '/spec/securityContext', ops);
+  for (const list of CONTAINER_LISTS) {
+    const a = after[list];
+    const b = before[list];
+    if (a === b) continue;
+    // The draft maps each list one to one; anything else is a bug, never a patch.
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) throw new UnsafePatchError({ op: 'replace', path: `/spec/${list}`, value: a });
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] !== b[i]) diffSlot(b[i], a[i], 'securityContext', `/spec/${list}/${i}/securityContext`, ops);
+    }
+  }
+}
+
+/** The diff of one member of two objects: added whole when it was absent (a removal would be refused). */
+function diffSlot(before: object, after: object, key: string, path: string, ops: PatchOperation[]): void {
+  const a = (after as Record<string, unknown>)[key];
+  const b = (before as Record<string, unknown>)[key];
+  if (a === b) return;
+  if (a === undefined) ops.push({ op: 'remove', path });
+  else if (b === undefined) ops.push({ op: 'add', path, value: a });
+  else diffJson(b, a, path, ops);
 }

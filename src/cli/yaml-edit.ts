@@ -22,7 +22,7 @@
  * checked the same way. A wrong document is never returned.
  */
 import { diffArrays } from 'diff';
-import type { Operation } from 'fast-json-patch';
+import type { PatchOperation as Operation } from '../admission/patch';
 import YAML, { isMap, isSeq } from 'yaml';
 import type { ENode, EPair } from './yaml-tree';
 
@@ -522,10 +522,8 @@ export function applyWithDocument(text: string, ops: readonly Operation[], style
       throw new UnsupportedEdit(`no mapping at ${tokensPointer(parentTokens)}`);
     } else if (op.op === 'remove') {
       copy.deleteIn(tokens);
-    } else if (op.op === 'add' || op.op === 'replace') {
-      copy.setIn(tokens, copy.createNode((op as { value: unknown }).value));
     } else {
-      throw new UnsupportedEdit(`unsupported operation ${op.op}`);
+      copy.setIn(tokens, copy.createNode(op.value));
     }
   }
   return copy.toString({ indent: style.indent, indentSeq: style.indentSeq, lineWidth: 0, flowCollectionPadding: style.flowPadding });
