@@ -28,7 +28,7 @@ const { performance } = require('node:perf_hooks');
 
 const { benchEngine } = require('./lib/engine');
 const { benchCli } = require('./lib/cli');
-const { startWebhook, startBaseline, sleep } = require('./lib/servers');
+const { startWebhook, startBaseline, sleep, imageNodeOptions } = require('./lib/servers');
 const { abba } = require('./lib/throughput');
 const { openLoop } = require('./lib/open-loop');
 const { memory, resetPeak } = require('./lib/proc');
@@ -179,7 +179,7 @@ async function main() {
       f.responseBytes = await sanityCheck(webhook, f, cert.ca);
       await sanityCheck(baseline, f, cert.ca);
     }
-    log(`== 3. servers: webhook (node dist/main.js, NODE_OPTIONS=--enable-source-maps as in the image, log level warn) pid ${webhook.pid}; baseline pid ${baseline.pid}`);
+    log(`== 3. servers: webhook (node dist/main.js, NODE_OPTIONS="${imageNodeOptions(root)}" from the Dockerfile, log level warn) pid ${webhook.pid}; baseline pid ${baseline.pid}`);
     log(`webhook responses: ${fixtures.map((f) => `${f.name} ${f0(f.responseBytes)} bytes`).join(', ')} (patch, warnings, audit annotations); baseline ~120 bytes`);
     log(`idle RSS: webhook ${f1(results.idle.rss / MB)} MB, baseline ${f1(baselineIdle.rss / MB)} MB\n`);
 

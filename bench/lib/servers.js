@@ -3,7 +3,7 @@
 const { spawn } = require('node:child_process');
 const http = require('node:http');
 const net = require('node:net');
-const { openSync } = require('node:fs');
+const { openSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 function freePort() {
@@ -82,6 +82,14 @@ function track(child, name, output) {
  * `logTo`: 'pipe' keeps the last lines (warn level writes almost nothing); 'null' sends stdout
  * to /dev/null, the cheapest sink a real log line can go to (the kubelet's is a pipe).
  */
+/** NODE_OPTIONS of the image, read from the Dockerfile so that the benchmark runs what ships. */
+function imageNodeOptions(root) {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const m = /NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(dockerfile);
+  if (!m) throw new Error('Dockerfile sets no NODE_OPTIONS: the benchmark would not run what the image runs');
+  return m[1] ?? m[2];
+}
+
 async function startWebhook({ root, certFile, keyFile, logLevel = 'warn', logTo = 'pipe', nodeArgs = [], name = 'webhook', main = join(root, 'dist', 'main.js') }) {
   const port = await freePort();
   const metricsPort = await freePort();
@@ -92,7 +100,7 @@ async function startWebhook({ root, certFile, keyFile, logLevel = 'warn', logTo 
       PATH: process.env.PATH,
       // As the container image runs it (Dockerfile: ENV NODE_ENV, NODE_OPTIONS).
       NODE_ENV: 'production',
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: imageNodeOptions(root),
       POD_HARDENER_ADDRESS: '127.0.0.1',
       POD_HARDENER_PORT: String(port),
       POD_HARDENER_METRICS_PORT: String(metricsPort),
@@ -130,4 +138,4 @@ async function startBaseline({ certFile, keyFile }) {
   return { ...s, port, path: '/mutate' };
 }
 
-module.exports = { startWebhook, startBaseline, freePort, sleep };
+module.exports = { startWebhook, startBaseline, freePort, sleep, imageNodeOptions };
