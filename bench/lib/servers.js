@@ -85,7 +85,7 @@ function track(child, name, output) {
 /** NODE_OPTIONS of the image, read from the Dockerfile so that the benchmark runs what ships. */
 function imageNodeOptions(root) {
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
-  const m = /NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(dockerfile);
+  const m = /^(?!\s*#).*\bNODE_OPTIONS=(?:"([^"]*)"|(\S+))/m.exec(dockerfile);
   if (!m) throw new Error('Dockerfile sets no NODE_OPTIONS: the benchmark would not run what the image runs');
   return m[1] ?? m[2];
 }
