@@ -6,9 +6,31 @@
  * No framework, no logging, no metrics, no hardening.
  *
  * Env: BASELINE_PORT, BASELINE_TLS_CERT_FILE, BASELINE_TLS_KEY_FILE. Prints "listening <port>".
+ *
+ * BASELINE_REVIEWS=N (bench/split.js only; default 0 = the floor): also run the webhook's review
+ * function (dist/, default policy) N times per request and answer with its response, to tell the
+ * cost of the review inside a server from that of the webhook's transport.
  */
 const https = require('node:https');
 const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const REVIEWS = Number(process.env.BASELINE_REVIEWS ?? 0);
+const review = REVIEWS > 0 ? reviewFunction() : undefined;
+
+function reviewFunction() {
+  const dist = join(__dirname, '..', '..', 'dist');
+  const { reviewAdmission } = require(join(dist, 'admission', 'review.js'));
+  const { loadConfig, policySettings } = require(join(dist, 'config', 'load.js'));
+  const { compilePolicy } = require(join(dist, 'engine', 'policy.js'));
+  const loaded = loadConfig({ argv: [], env: {}, readFile: (p) => readFileSync(p, 'utf8'), purpose: 'offline' });
+  const policy = compilePolicy(policySettings(loaded.config));
+  return (body) => {
+    let outcome;
+    for (let i = 0; i < REVIEWS; i++) outcome = reviewAdmission(body, 'enforce', policy);
+    return JSON.stringify(outcome.body);
+  };
+}
 
 const server = https.createServer(
   {
@@ -21,15 +43,18 @@ const server = https.createServer(
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       let uid = '';
+      let parsed;
       try {
-        const review = JSON.parse(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-        uid = String(review.request.uid);
+        parsed = JSON.parse(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        uid = String(parsed.request.uid);
       } catch {
         res.writeHead(400, { 'content-type': 'text/plain' });
         res.end('bad request');
         return;
       }
-      const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":true}}`;
+      const body = review
+        ? review(parsed)
+        : `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":true}}`;
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });

@@ -123,14 +123,15 @@ async function startWebhook({ root, certFile, keyFile, logLevel = 'warn', logTo 
   throw new Error(`${name} did not become ready (exit ${s.state.code}):\n${[...outTail, ...errTail].join('\n')}`);
 }
 
-async function startBaseline({ certFile, keyFile }) {
+/** The floor (baseline-server.js); with reviews > 0, the floor that also runs the review (bench/split.js). */
+async function startBaseline({ certFile, keyFile }, { reviews = 0, name = 'baseline' } = {}) {
   const port = await freePort();
   const child = spawn(process.execPath, [join(__dirname, 'baseline-server.js')], {
-    env: { PATH: process.env.PATH, BASELINE_PORT: String(port), BASELINE_TLS_CERT_FILE: certFile, BASELINE_TLS_KEY_FILE: keyFile },
+    env: { PATH: process.env.PATH, BASELINE_PORT: String(port), BASELINE_TLS_CERT_FILE: certFile, BASELINE_TLS_KEY_FILE: keyFile, BASELINE_REVIEWS: String(reviews) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const errTail = tail(child.stderr);
-  const s = track(child, 'baseline', { stderr: errTail });
+  const s = track(child, name, { stderr: errTail });
   await new Promise((resolve, reject) => {
     child.stdout.once('data', resolve);
     child.once('exit', () => reject(new Error(`baseline exited:\n${errTail.join('\n')}`)));
