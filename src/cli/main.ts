@@ -4,6 +4,7 @@
  *
  *   pod-hardener harden -f FILE|DIR|- [...]   hardened manifests, a diff, JSON patches, a report
  *   pod-hardener review                       the webhook's answer to one AdmissionReview
+ *   pod-hardener guard-params                 the guard's ConfigMap for the configuration
  *
  * `main(argv, io)` does everything and returns the exit code, so tests run it in-process.
  * Never imports server/: the tool shares engine/, admission/ and config/ with the webhook.
@@ -15,6 +16,7 @@ import { unifiedDiff } from './diff';
 import { readInputs } from './inputs';
 import { hardenManifests, ManifestError, WORKLOAD_KINDS, type HardenManifestsResult } from './manifests';
 import { loadPolicy, type LoadedPolicy } from './policy';
+import { guardParams, guardParamsManifest } from './guard-params';
 import { checkText, noticeLines, reportTable, totals } from './report';
 import { review } from './review';
 
@@ -37,6 +39,7 @@ export const USAGE = `Usage:
   pod-hardener harden -f FILE|DIR|- [-f ...] [--config FILE] [--namespace NS]
                       [--diff | --patch | --report] [--check] [--write]
   pod-hardener review [--config FILE] [--mode enforce|audit] < admission-review.json
+  pod-hardener guard-params [--config FILE] [--namespace NS]
 
 harden: applies the webhook's hardening to the pod templates of manifests (${WORKLOAD_KINDS.join(', ')}),
 honouring the pod-hardener annotations on each template. Other documents pass through unchanged.
@@ -54,6 +57,11 @@ review: reads one AdmissionReview (JSON) on stdin, prints the response the webho
 on stderr the decoded patch and the warnings.
   --mode           enforce (POST /mutate, the default) or audit (POST /audit)
 
+guard-params: prints the ConfigMap pod-hardener-guard that the guard (ValidatingAdmissionPolicy)
+reads: the configuration's exceptions (skipNamespaces, exemptContainers, capabilityCeiling) as the
+regular expressions the API server evaluates. Apply it whenever those change.
+  -n, --namespace  namespace of the ConfigMap: the webhook's (default "pod-hardener")
+
 Exit status: 0 done; 1 --check found changes, or review: the webhook would not allow the request;
 2 unreadable input, invalid configuration or arguments.
 `;
@@ -67,6 +75,11 @@ interface HardenArgs {
   output: 'manifests' | 'diff' | 'patch' | 'report';
   check: boolean;
   write: boolean;
+}
+
+interface GuardParamsArgs {
+  config?: string;
+  namespace: string;
 }
 
 interface ReviewArgs {
@@ -158,6 +171,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     }
     if (command === 'harden') return await runHarden(parseHarden(rest), io);
     if (command === 'review') return await runReview(parseReview(rest), io);
+    if (command === 'guard-params') return runGuardParams(parseGuardParams(rest), io);
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -263,6 +277,22 @@ function joinOutputs(outputs: readonly string[]): string {
     out += text;
   }
   return out;
+}
+
+function parseGuardParams(args: readonly string[]): GuardParamsArgs {
+  const parsed: GuardParamsArgs = { namespace: 'pod-hardener' };
+  for (const [name, value] of options(args, new Set(['--config', '-n', '--namespace']))) {
+    if (name === '--config') parsed.config = value;
+    else if (name === '-n' || name === '--namespace') parsed.namespace = value!;
+    else throw new UsageError(name.startsWith('-') ? `unknown option ${name}` : `unexpected argument ${JSON.stringify(name)}`);
+  }
+  return parsed;
+}
+
+function runGuardParams(args: GuardParamsArgs, io: Io): number {
+  const { policy, file } = policyFor(args.config, io);
+  io.stdout(guardParamsManifest(guardParams(policy.settings), args.namespace, file ?? 'the built-in defaults'));
+  return EXIT.ok;
 }
 
 async function runReview(args: ReviewArgs, io: Io): Promise<number> {

@@ -360,9 +360,14 @@ describe('install (issue 4)', () => {
         initContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:1.24.0' }],
       });
       expect((await createPod(ENFORCE, exempt)).stderr).toMatch(GUARD);
-      await kubectl(['patch', 'configmap', 'pod-hardener-guard', '-n', NS, '--type=merge', '-p', JSON.stringify({
-        data: { exemptContainers: 'istio-init=docker\\.io/istio/proxyv2:.*', skipNamespaces: 'other-.*' },
-      })]);
+      // As an operator keeps the guard in step with config.yaml: the ConfigMap written by the
+      // built tool (pod-hardener guard-params), applied as it is.
+      const config = join(mkdtempSync(join(tmpdir(), 'pod-hardener-guard-')), 'config.yaml');
+      writeFileSync(config, 'exceptions:\n  skipNamespaces: ["other-*"]\n  exemptContainers:\n    - name: istio-init\n      image: "docker.io/istio/proxyv2:*"\n');
+      const params = execFileSync(process.execPath, [join(REPO, 'dist', 'cli', 'main.js'), 'guard-params', '--config', config, '--namespace', NS], { encoding: 'utf8' });
+      rmSync(join(config, '..'), { recursive: true, force: true });
+      expect(params).toContain('exemptContainers: istio-init=docker\\.io/istio/proxyv2:.*');
+      await kubectl(['apply', '-f', '-'], params);
       // The binding's params are read from an informer: allow it a moment.
       await eventually('exempt container admitted', async () => (await createPod(ENFORCE, exempt)).code === 0, 20_000);
       const impostor = hardenedPod('e2', { initContainers: [{ name: 'istio-init', image: 'evil/proxyv2:1' }] });

@@ -320,6 +320,36 @@ describe('arguments', () => {
   });
 });
 
+describe('guard-params: the guard ConfigMap for a configuration', () => {
+  it('prints a ConfigMap pod-hardener-guard with the exceptions as expressions, in the namespace given', async () => {
+    const config = write(
+      'config.yaml',
+      'exceptions:\n  skipNamespaces: [team-*]\n  exemptContainers: [{name: istio-init, image: "docker.io/istio/proxyv2:*"}]\n  capabilityCeiling: [cap_net_raw]\n',
+    );
+    const r = await run(['guard-params', '--config', config, '-n', 'security']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^# .*written by `pod-hardener guard-params` from .*config\.yaml/);
+    expect(YAML.parse(r.stdout)).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'pod-hardener-guard', namespace: 'security' },
+      data: { skipNamespaces: 'team-.*', exemptContainers: 'istio-init=docker\\.io/istio/proxyv2:.*', capabilityCeiling: 'NET_RAW' },
+    });
+  });
+
+  it('without a configuration, the defaults in the webhook namespace; a bad option or configuration exits 2', async () => {
+    const r = await run(['guard-params']);
+    expect(YAML.parse(r.stdout).metadata).toEqual({ name: 'pod-hardener-guard', namespace: 'pod-hardener' });
+    expect(YAML.parse(r.stdout).data.skipNamespaces).toBe('.*');
+    expect((await run(['guard-params', '--mode', 'audit'])).code).toBe(2);
+    const bad = await run(['guard-params', '--config', write('bad.yaml', 'exceptions:\n  skipNamespaces: [Team_A]\n')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/skipNamespaces/);
+    expect(bad.stdout).toBe('');
+  });
+});
+
 describe('review: the response the webhook would give to one AdmissionReview', () => {
   it('prints the response as JSON, and on stderr the decoded patch and the warnings', async () => {
     const review = podReview(pod({ securityContext: { runAsUser: 0 } }), { namespace: 'team', uid: 'u-1' });
