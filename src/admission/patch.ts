@@ -1,7 +1,7 @@
 import { CONTAINER_LISTS } from '../engine/exceptions';
 import type { Pod } from '../engine/types';
 import { Annotations } from '../names';
-import { diffJson, type PatchOperation } from './json-diff';
+import { diffJson, escapeToken, type PatchOperation } from './json-diff';
 
 export type { PatchOperation } from './json-diff';
 
@@ -13,7 +13,7 @@ export class UnsafePatchError extends Error {
   }
 }
 
-const hardenedKey = Annotations.hardened.replace(/~/g, '~0').replace(/\//g, '~1');
+const hardenedKey = escapeToken(Annotations.hardened);
 const LISTS = '(containers|initContainers|ephemeralContainers)';
 const MAY_SET = new RegExp(
   `^(/metadata(/annotations(/${hardenedKey.replace(/\./g, '\\.')})?)?` +

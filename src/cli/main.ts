@@ -15,8 +15,8 @@ import type { Mode } from '../admission/types';
 import { unifiedDiff } from './diff';
 import { readInputs } from './inputs';
 import { hardenManifests, ManifestError, WORKLOAD_KINDS, type HardenManifestsResult } from './manifests';
-import { loadPolicy, type LoadedPolicy } from './policy';
 import { guardParams, guardParamsManifest } from './guard-params';
+import { loadPolicy, type LoadedPolicy } from './policy';
 import { checkText, noticeLines, reportTable, totals } from './report';
 import { review } from './review';
 

@@ -7,8 +7,7 @@
  * to the text of the manifest (yaml-edit.ts), so everything the patch does not touch stays as it
  * was, byte for byte; documents without a change are never re-printed.
  */
-import type { PatchOperation as Operation } from '../admission/patch';
-import { createPatch } from '../admission/patch';
+import { createPatch, type PatchOperation as Operation } from '../admission/patch';
 import { harden } from '../engine/harden';
 import { InvalidPodError } from '../engine/pod-shape';
 import type { Policy } from '../engine/policy';

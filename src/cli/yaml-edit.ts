@@ -22,6 +22,7 @@
  * checked the same way. A wrong document is never returned.
  */
 import { diffArrays } from 'diff';
+import { escapeToken } from '../admission/json-diff';
 import type { PatchOperation as Operation } from '../admission/patch';
 import YAML, { isMap, isSeq } from 'yaml';
 import type { ENode, EPair } from './yaml-tree';
@@ -64,7 +65,7 @@ export function pointerTokens(pointer: string): string[] {
 }
 
 export function tokensPointer(tokens: readonly PathKey[]): string {
-  return tokens.map((t) => `/${String(t).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+  return tokens.map((t) => `/${escapeToken(String(t))}`).join('');
 }
 
 /** The value at a path in plain data; undefined when absent. */
