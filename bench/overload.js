@@ -26,11 +26,11 @@ const tls = require('node:tls');
 const { performance } = require('node:perf_hooks');
 
 const { startWebhook, sleep } = require('./lib/servers');
+const { makeCertificate } = require('./lib/certificate');
 const { memory, resetPeak } = require('./lib/proc');
 const { table } = require('./lib/table');
 
 const root = join(__dirname, '..');
-const dist = join(root, 'dist');
 const MAX_IN_FLIGHT = 32;
 const BASE_CONNECTIONS = 8;
 const OVERLOAD_CONNECTIONS = 400;
@@ -49,16 +49,6 @@ const mb = (bytes) => (Number.isFinite(bytes) ? `${(bytes / MB).toFixed(1)} MB` 
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-async function makeCertificate(dir) {
-  const { generateDevelopmentCertificate } = require(join(dist, 'certs', 'generate.js'));
-  const cert = await generateDevelopmentCertificate();
-  const certFile = join(dir, 'tls.crt');
-  const keyFile = join(dir, 'tls.key');
-  writeFileSync(certFile, cert.certPem);
-  writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
-  return { certFile, keyFile, ca: cert.caPem };
 }
 
 /**
@@ -310,7 +300,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'pod-hardener-overload-'));
   let webhook;
   try {
-    const { certFile, keyFile, ca } = await makeCertificate(dir);
+    const { certFile, keyFile, ca } = await makeCertificate(root, dir);
     const configFile = join(dir, 'config.json');
     writeFileSync(configFile, JSON.stringify({ server: { maxInFlight: MAX_IN_FLIGHT } }));
     // servers.js sets the child's environment itself; --env-file adds POD_HARDENER_CONFIG to it.

@@ -7,24 +7,21 @@
  * keep-alive), stops it (the profile is written at exit) and prints the top self-time
  * functions (bench/cpuprofile-top.js). The .cpuprofile is kept for Chrome DevTools / speedscope.
  */
-const { mkdtempSync, readdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { mkdtempSync, readdirSync, readFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { startWebhook } = require('./lib/servers');
 const { cannon } = require('./lib/throughput');
 const { summarise } = require('./cpuprofile-top');
+const { makeCertificate } = require('./lib/certificate');
 
 async function main() {
   const [fixture = 'pod-4k', seconds = '8', level = 'warn'] = process.argv.slice(2);
   const root = join(__dirname, '..');
   const body = readFileSync(join(root, 'test', 'fixtures', 'reviews', `${fixture}.review.json`));
-  const { generateDevelopmentCertificate } = require(join(root, 'dist', 'certs', 'generate.js'));
-  const cert = await generateDevelopmentCertificate();
-  const dir = mkdtempSync(join(tmpdir(), 'pod-hardener-profile-'));
-  writeFileSync(join(dir, 'tls.crt'), cert.certPem);
-  writeFileSync(join(dir, 'tls.key'), cert.keyPem, { mode: 0o600 });
+  const { dir, certFile, keyFile } = await makeCertificate(root, mkdtempSync(join(tmpdir(), 'pod-hardener-profile-')));
   const webhook = await startWebhook({
-    root, certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), logLevel: level, logTo: 'null',
+    root, certFile, keyFile, logLevel: level, logTo: 'null',
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   });
   try {

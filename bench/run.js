@@ -21,7 +21,7 @@
  * Everything runs on 127.0.0.1 and stops by itself (fixed counts and durations, ~2.5 minutes).
  * BENCH_QUICK=1 shortens every phase, to check the harness; its figures mean little.
  */
-const { mkdtempSync, writeFileSync, readFileSync, rmSync } = require('node:fs');
+const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir, cpus, loadavg } = require('node:os');
 const { join } = require('node:path');
 const { performance } = require('node:perf_hooks');
@@ -33,6 +33,7 @@ const { abba } = require('./lib/throughput');
 const { openLoop } = require('./lib/open-loop');
 const { memory, resetPeak } = require('./lib/proc');
 const { table } = require('./lib/table');
+const { makeCertificate } = require('./lib/certificate');
 
 const root = join(__dirname, '..');
 const dist = join(root, 'dist');
@@ -60,18 +61,6 @@ const f2 = (n) => n.toFixed(2);
 const ms = (n) => (n < 10 ? `${n.toFixed(2)} ms` : n < 1000 ? `${n.toFixed(1)} ms` : `${f0(n)} ms`);
 const x = (a, b) => `${(a / b).toFixed(2)}x`;
 const log = (...a) => console.log(...a);
-
-
-async function makeCertificate() {
-  const { generateDevelopmentCertificate } = require(join(dist, 'certs', 'generate.js'));
-  const cert = await generateDevelopmentCertificate();
-  const dir = mkdtempSync(join(tmpdir(), 'pod-hardener-bench-'));
-  const certFile = join(dir, 'tls.crt');
-  const keyFile = join(dir, 'tls.key');
-  writeFileSync(certFile, cert.certPem);
-  writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
-  return { dir, certFile, keyFile, ca: cert.caPem };
-}
 
 /** One review before any load: a 200 with a patch from the webhook, not an error path measured fast. */
 async function sanityCheck(server, fixture, ca) {
@@ -156,7 +145,7 @@ async function main() {
     : `not measured: ${results.cli.reason}\n`);
 
   // 3. The servers.
-  const cert = await makeCertificate();
+  const cert = await makeCertificate(root, mkdtempSync(join(tmpdir(), 'pod-hardener-bench-')));
   const servers = [];
   const stopAll = async () => {
     for (const s of servers.splice(0)) await s.stop();

@@ -14,23 +14,20 @@
  * how much of that is the first, cold run after each request's TLS and HTTP work; webhook -
  * (floor + review) is the webhook's own transport, logging and metrics.
  */
-const { mkdtempSync, readFileSync, writeFileSync, rmSync } = require('node:fs');
+const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { startWebhook, startBaseline } = require('./lib/servers');
 const { abba } = require('./lib/throughput');
 const { table } = require('./lib/table');
+const { makeCertificate } = require('./lib/certificate');
 
 async function main() {
   const fixture = process.argv[2] ?? 'pod-4k';
   const root = join(__dirname, '..');
   const body = readFileSync(join(root, 'test', 'fixtures', 'reviews', `${fixture}.review.json`));
-  const { generateDevelopmentCertificate } = require(join(root, 'dist', 'certs', 'generate.js'));
-  const generated = await generateDevelopmentCertificate();
-  const dir = mkdtempSync(join(tmpdir(), 'pod-hardener-split-'));
-  const cert = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
-  writeFileSync(cert.certFile, generated.certPem);
-  writeFileSync(cert.keyFile, generated.keyPem, { mode: 0o600 });
+  const { dir, certFile, keyFile } = await makeCertificate(root, mkdtempSync(join(tmpdir(), 'pod-hardener-split-')));
+  const cert = { certFile, keyFile };
   const servers = [];
   try {
     const floor = await startBaseline(cert);

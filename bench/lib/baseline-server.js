@@ -21,10 +21,9 @@ const review = REVIEWS > 0 ? reviewFunction() : undefined;
 function reviewFunction() {
   const dist = join(__dirname, '..', '..', 'dist');
   const { reviewAdmission } = require(join(dist, 'admission', 'review.js'));
-  const { loadConfig, policySettings } = require(join(dist, 'config', 'load.js'));
   const { compilePolicy } = require(join(dist, 'engine', 'policy.js'));
-  const loaded = loadConfig({ argv: [], env: {}, readFile: (p) => readFileSync(p, 'utf8'), purpose: 'offline' });
-  const policy = compilePolicy(policySettings(loaded.config));
+  const { DEFAULT_POLICY } = require(join(dist, 'engine', 'defaults.js'));
+  const policy = compilePolicy(DEFAULT_POLICY);
   return (body) => {
     let outcome;
     for (let i = 0; i < REVIEWS; i++) outcome = reviewAdmission(body, 'enforce', policy);
