@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the e2e test control plane (etcd + kube-apiserver, kube-controller-manager
-# and kubectl, from the Go module in test/e2e/controlplane) into a cache outside
+# Builds the e2e test cluster (etcd + kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubelet and kubectl, from the Go module in test/e2e/controlplane) into a cache outside
 # the repository, and prints the directory holding the binaries as the last line
 # of stdout. Progress and errors go to stderr.
 #
@@ -17,7 +17,7 @@ set -euo pipefail
 repo_root="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 module_dir="$repo_root/test/e2e/controlplane"
 cache_root="${POD_HARDENER_CACHE:-${HOME:-/tmp}/.cache/pod-hardener}/controlplane"
-binaries=(controlplane kube-controller-manager kubectl)
+binaries=(controlplane kube-controller-manager kube-scheduler kubelet kubectl)
 
 log() { printf 'build-controlplane: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
