@@ -17,7 +17,7 @@ set -euo pipefail
 repo_root="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 module_dir="$repo_root/test/e2e/controlplane"
 cache_root="${POD_HARDENER_CACHE:-${HOME:-/tmp}/.cache/pod-hardener}/controlplane"
-binaries=(controlplane kube-controller-manager kube-scheduler kubelet kubectl)
+binaries=(controlplane kube-controller-manager kube-scheduler kubelet kubectl pause)
 
 log() { printf 'build-controlplane: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

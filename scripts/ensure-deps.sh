@@ -4,12 +4,18 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+want="$(tr -d ' \nv' <.node-version)"
 node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
-if [[ "$node_major" -lt 20 ]]; then
-  echo "pod-hardener needs Node.js >= 20.19 (found $(node --version 2>/dev/null || echo none))." >&2
+if [[ "$node_major" != "${want%%.*}" ]]; then
+  echo "pod-hardener targets Node.js ${want%%.*} (found $(node --version 2>/dev/null || echo none)); run it through npm start / npm test, which install it, or put Node.js ${want%%.*} on PATH." >&2
   exit 1
+fi
+# node_modules built by another Node.js major may hold native builds for the wrong ABI.
+if [[ -f node_modules/.node-major && "$(cat node_modules/.node-major)" != "$node_major" ]]; then
+  rm -f node_modules/.package-lock.json
 fi
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "Installing npm dependencies (npm ci)..." >&2
   npm ci --no-audit --no-fund >&2
+  echo "$node_major" >node_modules/.node-major
 fi

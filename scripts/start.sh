@@ -4,6 +4,9 @@
 # /healthz, /readyz and /metrics on http://0.0.0.0:8080.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The Node.js LTS line the project targets (.node-version), installed when the machine's differs.
+node_bin="$(bash scripts/ensure-node.sh --print-bin)" || exit 1
+export PATH="$node_bin:$PATH"
 bash scripts/ensure-deps.sh
 npx tsc -p tsconfig.build.json
 exec node dist/main.js "$@"

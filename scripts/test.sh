@@ -6,6 +6,9 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The Node.js LTS line the project targets (.node-version), installed when the machine's differs.
+node_bin="$(bash scripts/ensure-node.sh --print-bin)" || exit 1
+export PATH="$node_bin:$PATH"
 bash scripts/ensure-deps.sh || exit 1
 # The http and e2e tiers start the production build (node dist/main.js), as users run it.
 npx tsc -p tsconfig.build.json || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }

@@ -1,7 +1,13 @@
 // Command controlplane runs a throwaway Kubernetes control plane for the
 // pod-hardener e2e tests: an embedded etcd and the upstream kube-apiserver in
 // one process, and optionally the upstream kube-controller-manager as a child
-// process (built next to this binary).
+// process (built next to this binary), and optionally kube-scheduler likewise.
+//
+// By default everything listens on 127.0.0.1, which is all admission tests
+// need. For a cluster with a real node, --address puts the apiserver on an
+// address pods can reach (the pod bridge's gateway): it is then advertised
+// there, the "kubernetes" Endpoints point at it (lease reconciler), and with
+// --service-account-admission pods get projected tokens to call it.
 //
 // Everything secret is generated at start into --dir and never reused: a CA and
 // a serving certificate for 127.0.0.1, a service-account signing key and a
@@ -43,7 +49,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -82,6 +87,9 @@ type options struct {
 	cmControllers string
 	apiserverArgs multiFlag
 	cmArgs        multiFlag
+	address       string
+	withScheduler bool
+	saAdmission   bool
 }
 
 // info is written to <dir>/controlplane.json for clients that prefer JSON to
@@ -115,11 +123,19 @@ func run() int {
 	fs.StringVar(&o.cmControllers, "controllers", defaultControllers, "value of the controller manager's --controllers")
 	fs.Var(&o.apiserverArgs, "apiserver-arg", "extra kube-apiserver flag, e.g. --apiserver-arg=--feature-gates=X=true (repeatable)")
 	fs.Var(&o.cmArgs, "controller-manager-arg", "extra kube-controller-manager flag (repeatable)")
+	fs.StringVar(&o.address, "address", "127.0.0.1", "IP address the apiserver binds, advertises and has in its serving certificate")
+	fs.BoolVar(&o.withScheduler, "with-scheduler", false, "also run kube-scheduler as a child process (built next to this binary)")
+	fs.BoolVar(&o.saAdmission, "service-account-admission", false, "enable the ServiceAccount admission plugin, so pods get service account tokens")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
 	if o.dir == "" {
 		logf("--dir is required")
+		return 2
+	}
+	ip := net.ParseIP(o.address)
+	if ip == nil {
+		logf("--address %q is not an IP address", o.address)
 		return 2
 	}
 	if err := os.MkdirAll(o.dir, 0o700); err != nil {
@@ -140,7 +156,7 @@ func run() int {
 	cmd := app.NewAPIServerCommand()
 	ctx := cmd.Context()
 
-	files, err := generate(o.dir)
+	files, err := generate(o.dir, ip)
 	if err != nil {
 		logf("generating credentials: %v", err)
 		return 1
@@ -148,12 +164,12 @@ func run() int {
 
 	port := o.port
 	if port == 0 {
-		if port, err = freePort(); err != nil {
+		if port, err = freePort(o.address); err != nil {
 			logf("%v", err)
 			return 1
 		}
 	}
-	server := "https://127.0.0.1:" + strconv.Itoa(port)
+	server := "https://" + net.JoinHostPort(o.address, strconv.Itoa(port))
 
 	etcd, etcdURL, err := startEtcd(o.etcdDir)
 	if err != nil {
@@ -167,8 +183,8 @@ func run() int {
 	defer stopEtcd()
 
 	args := []string{
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
+		"--bind-address=" + o.address,
+		"--advertise-address=" + o.address,
 		"--secure-port=" + strconv.Itoa(port),
 		"--cert-dir=" + filepath.Join(o.dir, "apiserver-certs"),
 		"--tls-cert-file=" + files.servingCert,
@@ -179,12 +195,23 @@ func run() int {
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file=" + files.saKey,
 		"--service-account-signing-key-file=" + files.saKey,
-		"--disable-admission-plugins=ServiceAccount",
 		"--allow-privileged=true",
-		"--endpoint-reconciler-type=none",
+		"--kubelet-client-certificate=" + files.kubeletClientCert,
+		"--kubelet-client-key=" + files.kubeletClientKey,
 		"--etcd-servers=" + etcdURL,
 		"--profiling=false",
 		"--v=" + strconv.Itoa(o.verbosity),
+	}
+	if !o.saAdmission {
+		// Without it, pods need no service account to exist, which keeps the
+		// admission-only tests independent of the controller manager.
+		args = append(args, "--disable-admission-plugins=ServiceAccount")
+	}
+	if ip.IsLoopback() {
+		// The kubernetes Endpoints may not point at a loopback address.
+		args = append(args, "--endpoint-reconciler-type=none")
+	} else {
+		args = append(args, "--endpoint-reconciler-type=lease")
 	}
 	args = append(args, o.apiserverArgs...)
 	cmd.SetArgs(args)
@@ -197,7 +224,7 @@ func run() int {
 	readyCtx, cancelReady := context.WithCancel(ctx)
 	defer cancelReady()
 	ready := make(chan error, 1)
-	var cmProc atomic.Pointer[exec.Cmd] // the controller manager, once started
+	var children childSet // controller manager and scheduler, once started
 	go func() {
 		client := httpsClient(files.caPEM)
 		if err := waitFor(readyCtx, client, server, files.token, "/readyz", 3*time.Minute); err != nil {
@@ -216,12 +243,12 @@ func run() int {
 			return
 		}
 		if o.withCM {
-			cm, err := startControllerManager(o, kubeconfig, files)
+			cm, err := startChild("kube-controller-manager", o.cmBinary, controllerManagerArgs(o, kubeconfig, files))
 			if err != nil {
 				ready <- err
 				return
 			}
-			cmProc.Store(cm)
+			children.add(cm)
 			// The service-account controller creating "default" in
 			// "default" shows that the controllers are running.
 			if err := waitFor(readyCtx, client, server, files.token,
@@ -229,6 +256,21 @@ func run() int {
 				ready <- fmt.Errorf("kube-controller-manager did not start its controllers: %w", err)
 				return
 			}
+		}
+		if o.withScheduler {
+			s, err := startChild("kube-scheduler", "", []string{
+				"--kubeconfig=" + kubeconfig,
+				"--leader-elect=false",
+				// No serving port: nothing scrapes it, and a fixed port
+				// would clash with another control plane on the machine.
+				"--secure-port=0",
+				"--v=" + strconv.Itoa(o.verbosity),
+			})
+			if err != nil {
+				ready <- err
+				return
+			}
+			children.add(s)
 		}
 		fmt.Fprintf(os.Stdout, "READY %s\n", kubeconfig)
 		ready <- nil
@@ -240,13 +282,13 @@ func run() int {
 		// Run only returns on shutdown, so this is a start-up failure. Stop
 		// etcd first so that this message ends the log.
 		cancelReady()
-		stopChild(cmProc.Swap(nil))
+		children.stop()
 		stopEtcd()
 		logf("kube-apiserver exited before it was ready: %v", err)
 		return 1
 	case err := <-ready:
 		if err != nil {
-			stopChild(cmProc.Swap(nil))
+			children.stop()
 			if ctx.Err() != nil {
 				// Signalled while starting: not a failure.
 				return 0
@@ -268,7 +310,7 @@ func run() int {
 		}
 	case <-ctx.Done():
 		logf("stopping")
-		stopChild(cmProc.Swap(nil))
+		children.stop()
 		select {
 		case err := <-apiDone:
 			if err != nil && !errors.Is(err, context.Canceled) {
@@ -279,7 +321,7 @@ func run() int {
 			code = 1
 		}
 	}
-	stopChild(cmProc.Swap(nil))
+	children.stop()
 	return code
 }
 
@@ -293,15 +335,23 @@ type generated struct {
 	saKey       string
 	tokenFile   string
 	token       string
+	// The apiserver's client certificate for kubelets (logs, exec, port
+	// forwarding), in system:masters, so a kubelet can require client
+	// certificates from this CA instead of allowing anonymous requests.
+	kubeletClientCert string
+	kubeletClientKey  string
 }
 
-func generate(dir string) (*generated, error) {
+func generate(dir string, address net.IP) (*generated, error) {
 	g := &generated{
 		caFile:      filepath.Join(dir, "ca.crt"),
 		servingCert: filepath.Join(dir, "apiserver.crt"),
 		servingKey:  filepath.Join(dir, "apiserver.key"),
 		saKey:       filepath.Join(dir, "service-account.key"),
 		tokenFile:   filepath.Join(dir, "tokens.csv"),
+
+		kubeletClientCert: filepath.Join(dir, "apiserver-kubelet-client.crt"),
+		kubeletClientKey:  filepath.Join(dir, "apiserver-kubelet-client.key"),
 	}
 
 	// CA and serving certificate, valid for the loopback addresses and the
@@ -341,7 +391,7 @@ func generate(dir string) (*generated, error) {
 		NotAfter:     now.Add(30 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.ParseIP("10.0.0.1")},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.ParseIP("10.0.0.1"), address},
 		DNSNames: []string{"localhost", "kubernetes", "kubernetes.default",
 			"kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
 	}
@@ -350,6 +400,27 @@ func generate(dir string) (*generated, error) {
 		return nil, err
 	}
 	srvKeyDER, err := x509.MarshalECPrivateKey(srvKey)
+	if err != nil {
+		return nil, err
+	}
+
+	clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	clientTmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(30 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, caCert, &clientKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	clientKeyDER, err := x509.MarshalECPrivateKey(clientKey)
 	if err != nil {
 		return nil, err
 	}
@@ -376,6 +447,8 @@ func generate(dir string) (*generated, error) {
 		{g.servingKey, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: srvKeyDER})},
 		{g.saKey, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)})},
 		{g.tokenFile, []byte(g.token + `,admin,admin,"system:masters"` + "\n")},
+		{g.kubeletClientCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: clientDER})},
+		{g.kubeletClientKey, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: clientKeyDER})},
 	} {
 		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
 			return nil, err
@@ -439,8 +512,8 @@ func writeAtomic(path string, data []byte) error {
 
 // --- etcd ----------------------------------------------------------------
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, err
 	}
@@ -453,11 +526,11 @@ func freePort() (int, error) {
 func startEtcd(dataDir string) (*embed.Etcd, string, error) {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		clientPort, err := freePort()
+		clientPort, err := freePort("127.0.0.1")
 		if err != nil {
 			return nil, "", err
 		}
-		peerPort, err := freePort()
+		peerPort, err := freePort("127.0.0.1")
 		if err != nil {
 			return nil, "", err
 		}
@@ -553,20 +626,9 @@ func waitFor(ctx context.Context, c *http.Client, server, token, path string, ti
 	}
 }
 
-// --- controller manager ------------------------------------------------------
+// --- controller manager and scheduler ----------------------------------------
 
-func startControllerManager(o options, kubeconfig string, g *generated) (*exec.Cmd, error) {
-	bin := o.cmBinary
-	if bin == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		bin = filepath.Join(filepath.Dir(self), "kube-controller-manager")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("kube-controller-manager binary: %w", err)
-	}
+func controllerManagerArgs(o options, kubeconfig string, g *generated) []string {
 	args := []string{
 		"--kubeconfig=" + kubeconfig,
 		"--leader-elect=false",
@@ -579,7 +641,22 @@ func startControllerManager(o options, kubeconfig string, g *generated) (*exec.C
 		"--concurrent-replicaset-syncs=2",
 		"--v=" + strconv.Itoa(o.verbosity),
 	}
-	args = append(args, o.cmArgs...)
+	return append(args, o.cmArgs...)
+}
+
+// startChild starts one of the sibling binaries (bin, or name next to this
+// binary when bin is empty) with its output on this process's stderr.
+func startChild(name, bin string, args []string) (*exec.Cmd, error) {
+	if bin == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		bin = filepath.Join(filepath.Dir(self), name)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("%s binary: %w", name, err)
+	}
 	c := exec.Command(bin, args...)
 	c.Stdout = os.Stderr
 	c.Stderr = os.Stderr
@@ -590,9 +667,32 @@ func startControllerManager(o options, kubeconfig string, g *generated) (*exec.C
 	}
 	go func() {
 		err := c.Wait()
-		logf("kube-controller-manager exited: %v", err)
+		logf("%s exited: %v", name, err)
 	}()
 	return c, nil
+}
+
+// childSet holds the child processes; stop may be called from several
+// places and more than once.
+type childSet struct {
+	mu    sync.Mutex
+	procs []*exec.Cmd
+}
+
+func (s *childSet) add(c *exec.Cmd) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.procs = append(s.procs, c)
+}
+
+func (s *childSet) stop() {
+	s.mu.Lock()
+	procs := s.procs
+	s.procs = nil
+	s.mu.Unlock()
+	for i := len(procs) - 1; i >= 0; i-- {
+		stopChild(procs[i])
+	}
 }
 
 func stopChild(c *exec.Cmd) {
