@@ -198,6 +198,17 @@ print_access() {
   echo "export KUBECONFIG=$KUBECONFIG"
 }
 
+print_env() {
+  cluster_running || die "no cluster is running"
+  cat <<EOF
+{"kubeconfig": "$KUBECONFIG", "kubectl": "$(cat "$RUN_DIR/cp-bin-dir")/kubectl",
+ "ctr": "$(cat "$RUN_DIR/containerd-bin-dir")/ctr", "containerdAddress": "$CONTAINERD_SOCK",
+ "stateDir": "$STATE_DIR", "staticPodDir": "$STATE_DIR/kubelet/manifests",
+ "installDir": "$STATE_DIR/install", "nodeName": "$NODE_NAME", "probeImage": "$PROBE_IMAGE",
+ "bridge": "$BRIDGE", "natChain": "$NAT_CHAIN"}
+EOF
+}
+
 status() {
   local name
   for name in containerd controlplane kubelet; do
@@ -222,14 +233,22 @@ down() {
   exec 8>"$CLUSTER_DIR/.lock"
   flock -n 8 || die "another 'cluster' command is running (lock $CLUSTER_DIR/.lock)"
   teardown
-  log "down: nothing of the cluster is left outside $CLUSTER_DIR (logs kept in $LOG_DIR)"
+  local left; left="$(leftovers)"
+  if [[ -n "$left" ]]; then
+    log "down could not remove:"
+    sed 's/^/  /' <<<"$left" >&2
+    die "the cluster was not removed completely"
+  fi
+  log "down: checked, nothing of the cluster is left outside $CLUSTER_DIR (logs kept in $LOG_DIR)"
 }
 
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  # Used by the node tests to switch containerd's unprivileged-ports default and back.
+  # For the node tests: where things are, as JSON, and switching containerd's
+  # enable_unprivileged_ports (POD_HARDENER_CLUSTER_UNPRIVILEGED_PORTS) on a running cluster.
+  env) print_env ;;
   restart-containerd) restart_containerd ;;
   *)
     echo "usage: npm run cluster -- up|down|status" >&2

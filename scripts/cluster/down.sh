@@ -46,12 +46,22 @@ own_cgroups() {
   return 0
 }
 
-leftovers_present() {
-  [[ -n "$(own_processes)" || -n "$(own_mounts)" || -n "$(own_netns)" || -n "$(own_cgroups)" ]] && return 0
-  ip link show "$BRIDGE" >/dev/null 2>&1 && return 0
-  iptables -t nat -S "$NAT_CHAIN" >/dev/null 2>&1 && return 0
-  return 1
+# Prints what a cluster left on this machine, one line each; nothing when it is clean.
+leftovers() {
+  local p m ns d
+  for p in $(own_processes); do echo "process $p: $({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | cut -c1-100)"; done
+  for m in $(own_mounts); do echo "mount $m"; done
+  for ns in $(own_netns); do echo "network namespace $ns"; done
+  for d in $(own_cgroups); do echo "cgroup $d"; done
+  ip link show "$BRIDGE" >/dev/null 2>&1 && echo "bridge $BRIDGE"
+  iptables -t nat -S "$NAT_CHAIN" >/dev/null 2>&1 && echo "iptables chain $NAT_CHAIN (nat)"
+  for d in /var/lib/kubelet/device-plugins /var/lib/kubelet/pod-resources /var/lib/cni/results/"$CNI_NETWORK"-*; do
+    [[ -e "$d" ]] && echo "path $d"
+  done
+  return 0
 }
+
+leftovers_present() { [[ -n "$(leftovers)" ]]; }
 
 teardown() {
   # The kubelet first, so it does not restart what is being removed; then every container.

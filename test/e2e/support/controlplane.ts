@@ -84,7 +84,7 @@ function findRepoRoot(): string {
     if (path.dirname(dir) === dir) return path.resolve(__dirname, '..', '..', '..');
   }
 }
-const repoRoot = findRepoRoot();
+export const repoRoot = findRepoRoot();
 const buildScript = path.join(repoRoot, 'scripts', 'build-controlplane.sh');
 
 let buildPromise: Promise<string> | undefined;
@@ -330,7 +330,7 @@ async function startOnce(binDir: string, opts: StartOptions): Promise<ControlPla
   };
 }
 
-function runKubectl(
+export function runKubectl(
   bin: string,
   args: string[],
   env: NodeJS.ProcessEnv,

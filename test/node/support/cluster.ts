@@ -1,0 +1,130 @@
+// The node tier's view of the one real cluster on this machine (`npm run cluster -- up`, started
+// by the tier's global setup): kubectl against it, pods created and awaited, and the kernel's
+// view of their containers, from inside (kubectl exec) and from the node (/proc of the process).
+
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { repoRoot, runKubectl, type KubectlOptions, type KubectlResult } from '../../e2e/support/controlplane';
+import { parseProcStatus, type ProcStatus } from './kernel';
+
+export interface ClusterEnv {
+  kubeconfig: string;
+  kubectl: string;
+  ctr: string;
+  containerdAddress: string;
+  stateDir: string;
+  staticPodDir: string;
+  installDir: string;
+  nodeName: string;
+  probeImage: string;
+  bridge: string;
+  natChain: string;
+}
+
+export const clusterScript = path.join(repoRoot, 'scripts', 'cluster.sh');
+
+let cached: ClusterEnv | undefined;
+export function clusterEnv(): ClusterEnv {
+  if (!cached) {
+    const out = execFileSync('bash', [clusterScript, 'env'], { encoding: 'utf8' });
+    cached = JSON.parse(out) as ClusterEnv;
+  }
+  return cached;
+}
+
+export function kubectl(args: string[], opts: KubectlOptions = {}): Promise<KubectlResult> {
+  const env = clusterEnv();
+  return runKubectl(
+    env.kubectl,
+    args,
+    { ...process.env, KUBECONFIG: env.kubeconfig, KUBERC: 'off', KUBECACHEDIR: path.join(env.stateDir, 'kube-cache'), ...opts.env },
+    opts,
+  );
+}
+
+export async function getJson<T = any>(args: string[]): Promise<T> {
+  const r = await kubectl([...args, '-o', 'json']);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Creates a namespace with the given pod-hardener label value (or none), deleted by the returned function. */
+export async function namespace(name: string, enabled?: 'true' | 'audit'): Promise<() => Promise<void>> {
+  const labels = enabled ? `\n  labels: {pod-hardener.io/enabled: "${enabled}"}` : '';
+  await kubectl(['apply', '-f', '-'], { input: `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}${labels}\n` });
+  // The ServiceAccount admission plugin needs the namespace's default ServiceAccount.
+  await waitFor(`serviceaccount default in ${name}`, 30_000, async () => {
+    const r = await kubectl(['-n', name, 'get', 'serviceaccount', 'default'], { allowFail: true });
+    return r.code === 0;
+  });
+  return async () => {
+    await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found'], { allowFail: true });
+  };
+}
+
+export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Applies a manifest and returns kubectl's stderr (the webhook's warnings arrive there). */
+export async function apply(manifest: string): Promise<string> {
+  const r = await kubectl(['apply', '-f', '-'], { input: manifest });
+  return r.stderr;
+}
+
+/** Waits until every container of the pod (that is meant to keep running) is running; returns the stored pod. */
+export async function waitRunning(ns: string, pod: string, timeoutMs = 90_000): Promise<any> {
+  let last: any;
+  try {
+    await waitFor(`pod ${ns}/${pod} to run`, timeoutMs, async () => {
+      const r = await kubectl(['-n', ns, 'get', 'pod', pod, '-o', 'json'], { allowFail: true });
+      if (r.code !== 0) return false;
+      last = JSON.parse(r.stdout);
+      return last.status?.phase === 'Running' && (last.status.containerStatuses ?? []).every((c: any) => c.state?.running);
+    });
+  } catch (err) {
+    const d = await kubectl(['-n', ns, 'describe', 'pod', pod], { allowFail: true });
+    throw new Error(`${(err as Error).message}\n${d.stdout.split('\n').slice(-25).join('\n')}`);
+  }
+  return last;
+}
+
+/** The kernel's view of the container's first process, from inside (kubectl exec). */
+export async function statusInside(ns: string, pod: string, container: string): Promise<ProcStatus> {
+  const r = await kubectl(['-n', ns, 'exec', pod, '-c', container, '--', 'cat', '/proc/1/status']);
+  return parseProcStatus(r.stdout);
+}
+
+/**
+ * The node's view: the container's process in the host's /proc, found through containerd by the
+ * container ID the kubelet reports in the pod's status.
+ */
+export function statusOnNode(storedPod: any, container: string): ProcStatus {
+  const statuses = [
+    ...(storedPod.status?.containerStatuses ?? []),
+    ...(storedPod.status?.initContainerStatuses ?? []),
+    ...(storedPod.status?.ephemeralContainerStatuses ?? []),
+  ];
+  const st = statuses.find((s: any) => s.name === container);
+  if (!st?.containerID) throw new Error(`container ${container} has no containerID in the pod status`);
+  const id = String(st.containerID).replace(/^containerd:\/\//, '');
+  return parseProcStatus(fs.readFileSync(`/proc/${hostPid(id)}/status`, 'utf8'));
+}
+
+export function hostPid(containerId: string): number {
+  const env = clusterEnv();
+  const r = spawnSync(env.ctr, ['--address', env.containerdAddress, '-n', 'k8s.io', 'tasks', 'ls'], { encoding: 'utf8' });
+  const line = r.stdout.split('\n').find((l) => l.startsWith(containerId));
+  if (!line) throw new Error(`containerd has no task ${containerId}: ${r.stdout}${r.stderr}`);
+  return Number(line.trim().split(/\s+/)[1]);
+}
+
+/** The container's log (for containers that exit, such as init containers). */
+export async function logs(ns: string, pod: string, container: string): Promise<string> {
+  return (await kubectl(['-n', ns, 'logs', pod, '-c', container])).stdout;
+}

@@ -1,0 +1,56 @@
+// Global setup of the node tier: the one real cluster of this machine (`npm run cluster -- up`),
+// reused when one already runs (then left running at the end), with pod-hardener reconfigured
+// the way an operator would, by an overlay that replaces its ConfigMap (and the guard's, written by
+// `pod-hardener guard-params`): the capability ceiling also allows SYS_ADMIN, and containers named
+// mesh-init are exempt, so that those scenarios exist.
+
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseDocument } from 'yaml';
+import { repoRoot } from '../../e2e/support/controlplane';
+import { clusterEnv, clusterScript, kubectl } from './cluster';
+
+export const NODE_TIER_EXEMPT_CONTAINER = 'mesh-init';
+
+function run(args: string[]): number {
+  const r = spawnSync('bash', [clusterScript, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return r.status ?? 1;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const running = spawnSync('bash', [clusterScript, 'status'], { stdio: 'ignore' }).status === 0;
+  (globalThis as any).__podHardenerStartedCluster = !running;
+  if (!running && run(['up']) !== 0) throw new Error('npm run cluster -- up failed (its messages are above)');
+
+  const env = clusterEnv();
+  const dir = path.join(env.stateDir, 'install-node-tier');
+  fs.mkdirSync(dir, { recursive: true });
+  const config = parseDocument(fs.readFileSync(path.join(repoRoot, 'manifests', 'base', 'config.yaml'), 'utf8'));
+  const ceiling = config.getIn(['exceptions', 'capabilityCeiling']) as any;
+  ceiling.add('SYS_ADMIN');
+  config.setIn(['exceptions', 'exemptContainers'], [{ name: NODE_TIER_EXEMPT_CONTAINER }]);
+  fs.writeFileSync(path.join(dir, 'config.yaml'), config.toString());
+  // The guard must know the same exceptions; operators write its ConfigMap with guard-params.
+  const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -p tsconfig.build.json)`);
+  const guard = spawnSync(process.execPath, [cli, 'guard-params', '--config', path.join(dir, 'config.yaml')], { encoding: 'utf8' });
+  if (guard.status !== 0) throw new Error(`pod-hardener guard-params failed: ${guard.stderr}`);
+  fs.writeFileSync(path.join(dir, 'guard.yaml'), guard.stdout);
+  fs.writeFileSync(
+    path.join(dir, 'kustomization.yaml'),
+    [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources: [../install]',
+      'configMapGenerator:',
+      '  - {name: pod-hardener-config, namespace: pod-hardener, behavior: replace, files: [config.yaml]}',
+      'patches: [{path: guard.yaml}]',
+      '',
+    ].join('\n'),
+  );
+  await kubectl(['apply', '-k', dir]);
+  await kubectl(['-n', 'pod-hardener', 'rollout', 'status', 'deployment/pod-hardener', '--timeout=180s'], {
+    timeoutMs: 200_000,
+  });
+}
