@@ -19,6 +19,7 @@ import { guardParams, guardParamsManifest } from './guard-params';
 import { loadPolicy, type LoadedPolicy } from './policy';
 import { checkText, noticeLines, reportTable, totals } from './report';
 import { review } from './review';
+import { runScan } from './scan';
 
 export { hardenManifests, ManifestError } from './manifests';
 export type { HardenManifestsOptions, HardenManifestsResult, WorkloadResult } from './manifests';
@@ -40,6 +41,7 @@ export const USAGE = `Usage:
                       [--diff | --patch | --report] [--check] [--write]
   pod-hardener review [--config FILE] [--mode enforce|audit] < admission-review.json
   pod-hardener guard-params [--config FILE] [--namespace NS]
+  pod-hardener scan [-n NS ... | -l SELECTOR | -A] [--config FILE] [-o table|json|yaml]   (scan --help)
 
 harden: applies the webhook's hardening to the pod templates of manifests (${WORKLOAD_KINDS.join(', ')}),
 honouring the pod-hardener annotations on each template. Other documents pass through unchanged.
@@ -165,6 +167,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       (command === undefined ? io.stderr : io.stdout)(USAGE);
       return command === undefined ? EXIT.error : EXIT.ok;
     }
+    if (command === 'scan') return await runScan(rest, io);
     if (rest.includes('-h') || rest.includes('--help')) {
       io.stdout(USAGE);
       return EXIT.ok;

@@ -1,0 +1,131 @@
+/**
+ * `pod-hardener scan` (and `kubectl harden scan`): the webhook's engine and configuration run,
+ * read-only, over the pods that exist in a cluster, grouped by the workload that owns them, to
+ * say what hardening would change and what may stop working before a namespace is opted in.
+ *
+ *   args.ts         the command line
+ *   collect.ts      what is read from the API server (paged), behind a one-method client
+ *   kube-client.ts  that client, with @kubernetes/client-node's kubeconfig handling
+ *   owners.ts       the walk from a pod up to its workload
+ *   analyze.ts      each pod through the webhook's engine and patch; risks.ts: what may break
+ *   report.ts       the report's schema; render.ts: table, JSON, YAML
+ */
+import type { Policy } from '../../engine/policy';
+import { ConfigError } from '../../config/load';
+import { loadPolicy } from '../policy';
+import { parseScanArgs, SCAN_USAGE, ScanUsageError, type ScanArgs } from './args';
+import { analyze } from './analyze';
+import { collect, type KubeApi } from './collect';
+import { ApiError, describeFailure, ScanError } from './errors';
+import { progressReporter } from './progress';
+import { render } from './render';
+import { REPORT_KIND, SCHEMA_VERSION, summarize, wouldChange, type ScanReport } from './report';
+
+/** 0: nothing would change. 1: a pod would be changed or refused. 2: the scan could not be made. */
+export const SCAN_EXIT = { nothingToChange: 0, wouldChange: 1, error: 2 } as const;
+
+export interface ScanIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  readFile(path: string): string;
+  /** Whether stderr is a terminal (progress is only drawn there); default: process.stderr's. */
+  stderrIsTTY?: boolean;
+  now?: () => number;
+}
+
+export interface Cluster {
+  api: KubeApi;
+  context: string;
+  server: string;
+  namespace: string;
+}
+
+/** How scan reaches a cluster; tests give their own. */
+export type Connect = (args: ScanArgs, io: ScanIo) => Cluster | Promise<Cluster>;
+
+const connectWithKubeconfig: Connect = async (args, io) => {
+  // Loaded here, not at the top: client-node is an ES module that jest cannot load, and only
+  // scan needs it.
+  const { connect } = await import('./kube-client');
+  return connect({
+    ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}),
+    ...(args.context !== undefined ? { context: args.context } : {}),
+    env: io.env,
+    requestTimeoutMs: args.requestTimeoutMs,
+  });
+};
+
+export async function scanReport(args: ScanArgs, policy: Policy, configFile: string | undefined, cluster: Cluster, io: ScanIo): Promise<ScanReport> {
+  const progress = progressReporter({
+    write: io.stderr,
+    isTTY: io.stderrIsTTY ?? process.stderr.isTTY === true,
+    now: io.now ?? Date.now,
+  });
+  try {
+    const data = await collect(cluster.api, args.namespaces, cluster.namespace, { chunkSize: args.chunkSize, onProgress: progress.update });
+    const namespaces = analyze(data, { policy, webhookNamespace: args.webhookNamespace });
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      kind: REPORT_KIND,
+      context: cluster.context,
+      server: cluster.server,
+      config: configFile ?? null,
+      webhookNamespace: args.webhookNamespace,
+      summary: summarize(namespaces),
+      namespaces,
+    };
+  } finally {
+    progress.done();
+  }
+}
+
+/** Parses its own arguments; returns the exit code. Every failure is one line on stderr. */
+export async function runScan(argv: readonly string[], io: ScanIo, connect: Connect = connectWithKubeconfig): Promise<number> {
+  let args: ScanArgs;
+  try {
+    args = parseScanArgs(argv);
+  } catch (err) {
+    if (!(err instanceof ScanUsageError)) throw err;
+    io.stderr(`pod-hardener scan: ${err.message} (pod-hardener scan --help)\n`);
+    return SCAN_EXIT.error;
+  }
+  if (args.help) {
+    io.stdout(SCAN_USAGE);
+    return SCAN_EXIT.nothingToChange;
+  }
+
+  let loaded;
+  try {
+    loaded = loadPolicy(args.config, io.env, io.readFile);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // The loader lists every problem; scan's promise is one line: the first, and how many more.
+    const more = err.errors.length > 1 ? ` (and ${err.errors.length - 1} more)` : '';
+    io.stderr(`pod-hardener scan: invalid configuration: ${err.errors[0]}${more}\n`);
+    return SCAN_EXIT.error;
+  }
+  for (const w of loaded.warnings) io.stderr(`pod-hardener scan: ${w}\n`);
+
+  let where = { server: '(not connected)', context: args.context ?? '(current)' };
+  try {
+    const cluster = await connect(args, io);
+    where = { server: cluster.server, context: cluster.context };
+    const report = await scanReport(args, loaded.policy, loaded.file, cluster, io);
+    io.stdout(render(report, args.output));
+    const changes = report.namespaces.some((n) => n.workloads.some((w) => w.pods.some((p) => wouldChange(p.verdict))));
+    return changes ? SCAN_EXIT.wouldChange : SCAN_EXIT.nothingToChange;
+  } catch (err) {
+    if (err instanceof ScanError || isOperational(err)) {
+      io.stderr(`pod-hardener scan: ${describeFailure(err, where)}\n`);
+      return SCAN_EXIT.error;
+    }
+    throw err;
+  }
+}
+
+/** API answers and network or TLS failures: the cluster's state, not a bug of scan. */
+function isOperational(err: unknown): boolean {
+  if (err instanceof ApiError) return true;
+  return typeof (err as { code?: unknown })?.code === 'string';
+}
