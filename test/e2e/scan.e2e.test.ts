@@ -344,14 +344,17 @@ describe('namespaces and exit codes', () => {
 describe('RBAC: the shipped ClusterRole is enough, and needed', () => {
   let allowed: string;
   let denied: string;
+  let oneNamespace: string;
   beforeAll(async () => {
     await cp.kubectl(['apply', '-k', join(REPO, 'manifests/components/scan-rbac')]);
-    await apply([ns('scanners'), ...['scanner', 'nobody'].map((name) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'scanners' } }))]);
+    await apply([ns('scanners'), ...['scanner', 'nobody', 'local'].map((name) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'scanners' } }))]);
     // As the README tells operators to bind it.
     await cp.kubectl(['create', 'clusterrolebinding', 'scanner-scan', '--clusterrole=pod-hardener-scan', '--serviceaccount=scanners:scanner']);
+    await cp.kubectl(['-n', NS, 'create', 'rolebinding', 'local-scan', '--clusterrole=pod-hardener-scan', '--serviceaccount=scanners:local']);
     const token = async (sa: string) => (await cp.kubectl(['create', 'token', sa, '-n', 'scanners', '--duration=1h'])).stdout.trim();
     allowed = kubeconfigFor('scanner', { token: await token('scanner') });
     denied = kubeconfigFor('nobody', { token: await token('nobody') });
+    oneNamespace = kubeconfigFor('local', { token: await token('local') });
   });
 
   it('a ServiceAccount bound only to pod-hardener-scan scans one namespace and all of them', async () => {
@@ -360,6 +363,13 @@ describe('RBAC: the shipped ClusterRole is enough, and needed', () => {
     expect(JSON.parse(one.stdout).summary.pods).toBe(9);
     const all = await scan(['-A', '-o', 'json'], allowed);
     expect([all.code, all.stderr]).toEqual([1, '']);
+  });
+
+  it('bound by a RoleBinding in one namespace: that namespace, Namespace object included', async () => {
+    const one = await scan(['-n', NS, '-o', 'json'], oneNamespace);
+    expect([one.code, one.stderr]).toEqual([1, '']);
+    expect(JSON.parse(one.stdout).namespaces[0]).toMatchObject({ name: NS, mode: 'off' });
+    expect(oneLineError(await scan(['-n', CLEAN], oneNamespace))).toMatch(/forbidden: namespaces "scan-clean" is forbidden/);
   });
 
   it('without it: forbidden, in one line, exit 2', async () => {
