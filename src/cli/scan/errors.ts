@@ -36,6 +36,14 @@ export interface Where {
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE']);
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL|ALTNAME|ERR_OSSL/;
 
+const codeOf = (err: unknown) => (typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : '');
+
+/** API answers, network and TLS failures and timeouts: the cluster's state, not a bug of scan. */
+export function isOperational(err: unknown): boolean {
+  const code = codeOf(err);
+  return err instanceof ScanError || err instanceof ApiError || code === 'ETIMEDOUT_REQUEST' || NETWORK_CODES.has(code) || TLS_CODE.test(code);
+}
+
 /** The one-line message for whatever a scan's API access threw. */
 export function describeFailure(err: unknown, where: Where): string {
   if (err instanceof ScanError) return err.message;
@@ -50,7 +58,7 @@ export function describeFailure(err: unknown, where: Where): string {
         return oneLine(`${at} answered ${err.status}${err.reason ? ` ${err.reason}` : ''} to GET ${err.path}: ${err.message}`);
     }
   }
-  const code = typeof (err as { code?: unknown })?.code === 'string' ? ((err as { code: string }).code) : '';
+  const code = codeOf(err);
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'ETIMEDOUT_REQUEST') return `${at} did not answer in time: ${message} (--request-timeout)`;
   if (NETWORK_CODES.has(code)) return oneLine(`cannot reach ${at}: ${message}`);

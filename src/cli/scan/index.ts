@@ -16,7 +16,7 @@ import { loadPolicy } from '../policy';
 import { parseScanArgs, SCAN_USAGE, ScanUsageError, type ScanArgs } from './args';
 import { analyze } from './analyze';
 import { collect, type KubeApi } from './collect';
-import { ApiError, describeFailure, ScanError } from './errors';
+import { describeFailure, isOperational } from './errors';
 import { progressReporter } from './progress';
 import { render } from './render';
 import { REPORT_KIND, SCHEMA_VERSION, summarize, wouldChange, type ScanReport } from './report';
@@ -116,16 +116,10 @@ export async function runScan(argv: readonly string[], io: ScanIo, connect: Conn
     const changes = report.namespaces.some((n) => n.workloads.some((w) => w.pods.some((p) => wouldChange(p.verdict))));
     return changes ? SCAN_EXIT.wouldChange : SCAN_EXIT.nothingToChange;
   } catch (err) {
-    if (err instanceof ScanError || isOperational(err)) {
+    if (isOperational(err)) {
       io.stderr(`pod-hardener scan: ${describeFailure(err, where)}\n`);
       return SCAN_EXIT.error;
     }
     throw err;
   }
-}
-
-/** API answers and network or TLS failures: the cluster's state, not a bug of scan. */
-function isOperational(err: unknown): boolean {
-  if (err instanceof ApiError) return true;
-  return typeof (err as { code?: unknown })?.code === 'string';
 }

@@ -56,6 +56,15 @@ describe('grouping by top owner', () => {
     expect(workload(ws, 'ReplicaSet/web-7d9c6b5f8d').pods).toHaveLength(2);
   });
 
+  it('a cycle of owner references ends instead of looping', () => {
+    const a = { kind: 'ReplicaSet', name: 'a', uid: 'ua', ownerReferences: [] as unknown[] };
+    const b = { kind: 'ReplicaSet', name: 'b', uid: 'ub', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'a', uid: 'ua', controller: true }] };
+    a.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'b', uid: 'ub', controller: true }];
+    const p = storedPod('p', { containers: [{ name: 'c', image: 'c' }] }, { owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'a', uid: 'ua' } });
+    const ws = analyzeNamespace({ name: 'shop', labels: {}, pods: [p], owners: [a, b] }, options).workloads;
+    expect(ws.map((w) => [`${w.kind}/${w.name}`, w.via.length])).toEqual([['ReplicaSet/a', 2]]);
+  });
+
   it('a pod whose owner references name no controller is a bare pod', () => {
     const p = storedPod('orphan', { containers: [{ name: 'a', image: 'a' }] });
     (p.metadata as any).ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'u' }];

@@ -142,6 +142,10 @@ describe('one-line errors, exit 2', () => {
       throw new TypeError('boom');
     };
     await expect(scan([], cluster(api))).rejects.toThrow('boom');
+    api.get = async () => {
+      throw Object.assign(new TypeError('The "path" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE' });
+    };
+    await expect(scan([], cluster(api))).rejects.toThrow('"path" argument');
   });
 });
 
