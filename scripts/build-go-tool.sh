@@ -3,7 +3,7 @@
 # the repository, and prints the directory holding its binaries as the last line of stdout.
 # Progress and errors go to stderr.
 #
-#   bash scripts/build-go-tool.sh containerd|helm|promtool
+#   bash scripts/build-go-tool.sh containerd|helm|promtool|runc
 #   -> ${POD_HARDENER_CACHE:-$HOME/.cache/pod-hardener}/tools/<name>-<version>/bin/
 #
 # Versions are pinned here, so a cache hit needs neither Go nor the network. Each tool is built in
@@ -12,7 +12,7 @@
 # build cache is shared.
 set -euo pipefail
 
-# name -> "module version packages... | ldflags"
+# name -> "module version packages... | ldflags | build tags (these build with cgo)"
 declare -A tools=(
   # The containerd line that supports Kubernetes 1.36 (2.2+/2.3+); Debian's 1.6 lacks the
   # RuntimeConfig CRI call and user namespaces.
@@ -21,6 +21,9 @@ declare -A tools=(
   [helm]="helm.sh/helm/v4 v4.3.1 cmd/helm | -X helm.sh/helm/v4/internal/version.version=v4.3.1"
   # promtool checks and unit-tests the PrometheusRule alerts.
   [promtool]="github.com/prometheus/prometheus v0.316.0 cmd/promtool |"
+  # runc >= 1.2 for user-namespaced pods (idmapped mounts); Debian 12's is 1.1. Its seccomp
+  # support is cgo on libseccomp (Debian: libseccomp-dev, pkg-config).
+  [runc]="github.com/opencontainers/runc v1.5.3 . | -X main.version=1.5.3 | seccomp urfave_cli_no_docs"
 )
 
 log() { printf 'build-go-tool: %s\n' "$*" >&2; }
@@ -29,8 +32,9 @@ die() { log "error: $*"; exit 1; }
 name="${1:-}"
 [[ -n "$name" && -n "${tools[$name]+x}" ]] || die "usage: $0 <$(echo "${!tools[@]}" | tr ' ' '|')>"
 spec="${tools[$name]}"
-read -r -a parts <<<"${spec%%|*}"
-extra_ldflags="${spec#*|}"
+IFS='|' read -r spec_pkgs extra_ldflags build_tags <<<"$spec"
+read -r -a parts <<<"$spec_pkgs"
+build_tags="$(echo "${build_tags:-}" | xargs)"
 module="${parts[0]}" version="${parts[1]}" packages=("${parts[@]:2}")
 
 cache_root="${POD_HARDENER_CACHE:-${HOME:-/tmp}/.cache/pod-hardener}/tools"
@@ -62,7 +66,9 @@ start=$(date +%s)
   go mod init podhardener.test/tools >/dev/null 2>&1
   go get "$module@$version" >/dev/null 2>&1 || go get "$module@$version"
   pkgs=()
-  for p in "${packages[@]}"; do pkgs+=("$module/$p"); done
+  for p in "${packages[@]}"; do
+    if [[ "$p" == . ]]; then pkgs+=("$module"); else pkgs+=("$module/$p"); fi
+  done
   # The throwaway module needs go.sum entries for every package it builds.
   printf 'package tools\n\nimport (\n' >tools.go
   for p in "${pkgs[@]}"; do printf '\t_ "%s"\n' "$p" >>tools.go; done
@@ -70,8 +76,10 @@ start=$(date +%s)
   printf '//go:build tools\n\n' | cat - tools.go >tools.go.tmp && mv tools.go.tmp tools.go
   go mod tidy >/dev/null 2>&1 || go mod tidy
   mkdir -p bin
-  GOFLAGS="-buildvcs=false" go build -p "${POD_HARDENER_BUILD_PARALLELISM:-2}" -trimpath \
-    -ldflags="-s -w $extra_ldflags" -o bin/ "${pkgs[@]}"
+  cgo=0
+  [[ -n "$build_tags" ]] && cgo=1
+  CGO_ENABLED=$cgo GOFLAGS="-buildvcs=false" go build -p "${POD_HARDENER_BUILD_PARALLELISM:-2}" -trimpath \
+    -tags="${build_tags// /,}" -ldflags="-s -w $extra_ldflags" -o bin/ "${pkgs[@]}"
 ) >&2 || die "building $name $version failed"
 rm -rf "$out_dir"
 mkdir -p "$out_dir"
