@@ -26,6 +26,12 @@ export const Annotations = {
   containerCapabilitiesPrefix: `capabilities.${DOMAIN}/`,
   /** Pod: written by pod-hardener, summarising what it changed. */
   hardened: `${DOMAIN}/hardened`,
+  /**
+   * Kubernetes' own: set by the kubelet on the mirror pod of a static pod. The kubelet runs a
+   * static pod from its manifest file, never from this API object, and deletes any pod carrying
+   * this annotation that no static pod of its own backs, so such a pod never runs from the API.
+   */
+  mirrorPod: 'kubernetes.io/config.mirror',
 } as const;
 
 /** Keys of the AdmissionResponse auditAnnotations (the API server prefixes them with the webhook name). */

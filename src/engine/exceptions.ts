@@ -58,6 +58,20 @@ export function resolveExceptions(pod: Pod, policy: Policy, namespace: string): 
   const skipAllowed = policy.skipAllowedIn(namespace);
   const containers = eachContainer(pod);
 
+  // A mirror pod shows what the kubelet runs from a static pod's manifest on the node. Hardening
+  // it would make the API show settings the running process does not have (the kubelet never
+  // applies the mirror pod's spec), so it is left as it is, and said so.
+  if (pod.metadata?.annotations?.[Annotations.mirrorPod] !== undefined) {
+    notices.push({
+      kind: 'mirrorPod',
+      target: POD,
+      message:
+        'mirror pod of a static pod left untouched: the kubelet runs the static pod from its manifest on the node, ' +
+        'not from this object; harden the manifest there (kubectl harden -f FILE --write)',
+    });
+    return { skipPod: true, untouched: new Set(), allowedCapabilities: () => new Set(), notices };
+  }
+
   const skipValue = annotation(pod, Annotations.skip, notices);
   if (skipValue !== undefined && isTrue(skipValue, Annotations.skip, notices)) {
     if (skipAllowed) {

@@ -93,6 +93,7 @@ export interface Change {
 
 export type NoticeKind =
   | 'skipPod'
+  | 'mirrorPod'
   | 'skipContainers'
   | 'exemptContainer'
   | 'capabilityAllowlist'

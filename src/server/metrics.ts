@@ -44,7 +44,7 @@ export function createMetrics(options: { registry?: Registry; defaultMetrics?: b
       registers,
     }),
     changes: new Counter({ name: `${p}changes_total`, help: 'Values set, overridden or removed, by rule (in audit mode: changes that would have been made).', labelNames: ['rule'], registers }),
-    exceptions: new Counter({ name: `${p}exceptions_total`, help: 'Exceptions honoured: skipPod, skipContainers, exemptContainer, capabilityAllowlist.', labelNames: ['kind'], registers }),
+    exceptions: new Counter({ name: `${p}exceptions_total`, help: 'Exceptions honoured: skipPod, mirrorPod, skipContainers, exemptContainer, capabilityAllowlist.', labelNames: ['kind'], registers }),
     exceptionsDenied: new Counter({ name: `${p}exceptions_denied_total`, help: 'Exceptions asked for and refused by the operator bounds: skipDenied, capabilityAboveCeiling.', labelNames: ['kind'], registers }),
     errors: new Counter({ name: `${p}errors_total`, help: 'Reviews answered with an error, by error code.', labelNames: ['code'], registers }),
     inFlight: new Gauge({ name: `${p}in_flight_reviews`, help: 'Admission requests being read or reviewed now.', registers }),

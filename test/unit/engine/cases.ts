@@ -145,6 +145,13 @@ export const CASES: HardenCase[] = [
     notices: ['skipPod'],
   },
   {
+    name: 'a mirror pod of a static pod is left untouched, even where skipping is not allowed',
+    input: pod({ containers: [app()] }, { [Annotations.mirrorPod]: '3f2a9c' }),
+    policy: { skipNamespaces: [] },
+    expected: undefined,
+    notices: ['mirrorPod'],
+  },
+  {
     name: 'skip annotation outside the namespaces the operator allows is ignored',
     input: pod({}, { [Annotations.skip]: 'true' }),
     policy: { skipNamespaces: ['legacy-*'] },
