@@ -13,8 +13,9 @@
 #   status  what runs, the node and the pod-hardener pods.
 #
 # Needs root (a kubelet manages cgroups, mounts and network namespaces), overlayfs, Go >= 1.26
-# for the first build, and the Debian packages runc, containernetworking-plugins, buildah,
-# busybox-static and iptables (installed when missing). Everything is built from pinned Go
+# for the first build, and the Debian packages containernetworking-plugins, buildah,
+# busybox-static, iptables and (to build runc) libseccomp-dev and pkg-config, installed when
+# missing. Everything is built from pinned Go
 # modules and npm packages; no image registry is used.
 #
 # The pod network stays on this machine: the bridge phbr0 (10.244.0.0/24) has no masquerade, and
@@ -48,6 +49,7 @@ up() {
   flock -n 8 || die "another 'cluster' command is running (lock $CLUSTER_DIR/.lock)"
   if cluster_running; then
     log "a cluster is already running (run 'npm run cluster -- down' to remove it)"
+    refresh_webhook
     print_access
     return 0
   fi
@@ -62,12 +64,14 @@ up() {
   rm -rf "$STATE_DIR" "$LOG_DIR"
   mkdir -p "$STATE_DIR" "$LOG_DIR" "$RUN_DIR"
   log "building or reusing the binaries and images (first run: several minutes)"
-  local cp_bin containerd_bin
+  local cp_bin containerd_bin runc_bin
   cp_bin="$(bash "$repo_root/scripts/build-controlplane.sh" | tail -n 1)"
   containerd_bin="$(bash "$repo_root/scripts/build-go-tool.sh" containerd | tail -n 1)"
+  runc_bin="$(bash "$repo_root/scripts/build-go-tool.sh" runc | tail -n 1)"
   build_images "$cp_bin"
   printf '%s\n' "$cp_bin" >"$RUN_DIR/cp-bin-dir"
   printf '%s\n' "$containerd_bin" >"$RUN_DIR/containerd-bin-dir"
+  printf '%s\n' "$runc_bin" >"$RUN_DIR/runc-bin-dir"
   write_configs
 
   start_network
@@ -81,6 +85,18 @@ up() {
   fi
   log "cluster up in $(( $(date +%s) - t0 ))s"
   print_access
+}
+
+# On a running cluster: when the sources changed since its webhook image was built, build the
+# new image and roll pod-hardener to it, so a second `up` always runs the code of the checkout.
+refresh_webhook() {
+  [[ "${POD_HARDENER_CLUSTER_INSTALL:-1}" != 0 ]] || return 0
+  local before; before="$(cat "$RUN_DIR/webhook-image-tag")"
+  build_images "$(cat "$RUN_DIR/cp-bin-dir")"
+  [[ "$(cat "$RUN_DIR/webhook-image-tag")" != "$before" ]] || return 0
+  log "the sources changed since the webhook image was built: rolling pod-hardener to a new one"
+  import_images
+  install_pod_hardener
 }
 
 start_network() {

@@ -49,7 +49,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       runtime_type = "io.containerd.runc.v2"
       [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
         SystemdCgroup = false
-        BinaryName = "$(command -v runc)"
+        # runc from its Go module: >= 1.2 runs user-namespaced pods (idmapped mounts).
+        BinaryName = "$(cat "$RUN_DIR/runc-bin-dir")/runc"
         Root = "$c/runc"
 
 [plugins.'io.containerd.grpc.v1.cri']

@@ -105,7 +105,10 @@ preflight() {
 # Debian packages the node needs; installed when missing.
 ensure_packages() {
   local missing=()
-  command -v runc >/dev/null || missing+=(runc)
+  # runc is built from its Go module (>= 1.2 for user namespaces), with cgo on libseccomp.
+  [[ -f /usr/include/seccomp.h ]] || missing+=(libseccomp-dev)
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
+  command -v gcc >/dev/null || missing+=(gcc)
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(containernetworking-plugins)
   command -v buildah >/dev/null || missing+=(buildah)
   # The images copy /bin/busybox, so it must be the static build.

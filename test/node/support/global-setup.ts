@@ -21,7 +21,8 @@ function run(args: string[]): number {
 export default async function globalSetup(): Promise<void> {
   const running = spawnSync('bash', [clusterScript, 'status'], { stdio: 'ignore' }).status === 0;
   (globalThis as any).__podHardenerStartedCluster = !running;
-  if (!running && run(['up']) !== 0) throw new Error('npm run cluster -- up failed (its messages are above)');
+  // On a running cluster, `up` rolls pod-hardener to an image of the current sources if needed.
+  if (run(['up']) !== 0) throw new Error('npm run cluster -- up failed (its messages are above)');
 
   const env = clusterEnv();
   const dir = path.join(env.stateDir, 'install-node-tier');
