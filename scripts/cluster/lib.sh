@@ -114,6 +114,7 @@ ensure_packages() {
   # The images copy /bin/busybox, so it must be the static build.
   [[ "$(ldd /bin/busybox 2>&1)" == *"not a dynamic executable"* ]] || missing+=(busybox-static)
   command -v iptables >/dev/null || missing+=(iptables)
+  command -v setcap >/dev/null || missing+=(libcap2-bin)
   command -v ss >/dev/null || missing+=(iproute2)
   (( ${#missing[@]} == 0 )) && return 0
   command -v apt-get >/dev/null || die "missing: ${missing[*]} (install them; this script knows only apt-get)"
