@@ -111,9 +111,11 @@ export const DEFAULT_CONFIG: Config = {
     directory: '/var/run/pod-hardener/tls',
     selfManaged: {
       serviceName: 'pod-hardener',
-      secretName: 'pod-hardener-tls',
+      // The names and lifetime the shipped manifests and chart use (their RBAC allows exactly this
+      // Secret), so a configuration that leaves them out still matches the install.
+      secretName: 'pod-hardener-certs',
       webhookConfigurationName: 'pod-hardener',
-      validityDays: 365,
+      validityDays: 90,
       renewBeforeDays: 30,
       extraDnsNames: [],
       extraIpAddresses: [],

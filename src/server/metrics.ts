@@ -24,6 +24,7 @@ export interface Metrics {
   readonly rejectedOverload: Counter;
   readonly certificateReloads: Counter<'result'>;
   readonly certificateNotAfter: Gauge;
+  readonly certificateExpiresIn: Gauge;
   readonly configReloads: Counter<'result'>;
 }
 
@@ -32,6 +33,7 @@ export function createMetrics(options: { registry?: Registry; defaultMetrics?: b
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const p = METRIC_PREFIX;
+  const certificateNotAfter = new Gauge({ name: `${p}certificate_not_after_seconds`, help: 'Expiry of the serving certificate in use, as a Unix time.', registers });
   const m: Metrics = {
     registry,
     reviews: new Counter({ name: `${p}reviews_total`, help: 'Admission reviews answered, by mode and decision (patched, unchanged, skipped, ignored, invalid, error).', labelNames: ['mode', 'decision'], registers }),
@@ -50,7 +52,19 @@ export function createMetrics(options: { registry?: Registry; defaultMetrics?: b
     inFlight: new Gauge({ name: `${p}in_flight_reviews`, help: 'Admission requests being read or reviewed now.', registers }),
     rejectedOverload: new Counter({ name: `${p}rejected_overload_total`, help: 'Admission requests refused at once because server.maxInFlight were in flight.', registers }),
     certificateReloads: new Counter({ name: `${p}certificate_reloads_total`, help: 'Serving certificate loads (the first one included), by result.', labelNames: ['result'], registers }),
-    certificateNotAfter: new Gauge({ name: `${p}certificate_not_after_seconds`, help: 'Expiry of the serving certificate in use, as a Unix time.', registers }),
+    certificateNotAfter,
+    // Computed at each scrape from the expiry above, so dashboards and alerts need no time()
+    // arithmetic. NaN (not 0) while no certificate has loaded: any comparison with NaN is false,
+    // so a replica that is still starting never looks like one whose certificate has expired.
+    certificateExpiresIn: new Gauge({
+      name: `${p}certificate_expires_in_seconds`,
+      help: 'Seconds until the serving certificate in use expires (negative once expired, NaN until one has loaded).',
+      registers,
+      async collect() {
+        const notAfter = (await certificateNotAfter.get()).values[0]?.value ?? 0;
+        this.set(notAfter > 0 ? notAfter - Date.now() / 1000 : Number.NaN);
+      },
+    }),
     configReloads: new Counter({ name: `${p}config_reloads_total`, help: 'Configuration file reloads after a change on disk, by result.', labelNames: ['result'], registers }),
   };
   // Series that exist from the start read 0 instead of being absent, so rate() and alerts work.

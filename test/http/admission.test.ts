@@ -209,6 +209,7 @@ describe('health and metrics port', () => {
       for (const name of [
         'pod_hardener_reviews_total', 'pod_hardener_review_duration_seconds_bucket', 'pod_hardener_in_flight_reviews',
         'pod_hardener_rejected_overload_total', 'pod_hardener_certificate_reloads_total', 'pod_hardener_certificate_not_after_seconds',
+        'pod_hardener_certificate_expires_in_seconds',
         'pod_hardener_config_reloads_total', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds',
       ]) expect(metrics.text).toContain(name);
       expect((await getHealth(server.metricsPort, '/mutate')).status).toBe(404);

@@ -44,8 +44,8 @@ describe('defaults', () => {
     expect(config.certificates.source).toBe('development');
     expect(config.certificates.directory).toBe('/var/run/pod-hardener/tls');
     expect(config.certificates.selfManaged).toEqual({
-      serviceName: 'pod-hardener', secretName: 'pod-hardener-tls', webhookConfigurationName: 'pod-hardener',
-      validityDays: 365, renewBeforeDays: 30, extraDnsNames: [], extraIpAddresses: [],
+      serviceName: 'pod-hardener', secretName: 'pod-hardener-certs', webhookConfigurationName: 'pod-hardener',
+      validityDays: 90, renewBeforeDays: 30, extraDnsNames: [], extraIpAddresses: [],
     });
     expect(config.log.level).toBe('info');
   });

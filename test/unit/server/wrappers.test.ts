@@ -72,6 +72,19 @@ describe('withMetrics', () => {
       'pod_hardener_in_flight_reviews 0',
     ]) expect(text).toContain(line);
   });
+
+  test('certificate expiry: seconds left, counted at each scrape; NaN before any certificate', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    // prom-client spells it "Nan"; Prometheus reads NaN in any case.
+    expect(await metrics.registry.metrics()).toMatch(/^pod_hardener_certificate_expires_in_seconds nan$/im);
+    const inDays = (days: number) => Date.now() / 1000 + days * 86400;
+    metrics.certificateNotAfter.set(inDays(7));
+    const left = metricValue(await metrics.registry.metrics(), 'pod_hardener_certificate_expires_in_seconds');
+    expect(left).toBeGreaterThan(7 * 86400 - 60);
+    expect(left).toBeLessThanOrEqual(7 * 86400);
+    metrics.certificateNotAfter.set(inDays(-1));
+    expect(metricValue(await metrics.registry.metrics(), 'pod_hardener_certificate_expires_in_seconds')).toBeLessThan(-86400 + 60);
+  });
 });
 
 describe('withLogging', () => {
