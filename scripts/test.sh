@@ -25,6 +25,10 @@ if [[ " $* " != *" --selectProjects "* || " $* " == *" e2e "* ]]; then
   fi
   bash scripts/build-controlplane.sh >/dev/null || { echo "building the e2e control plane failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
+# Helm and promtool for the chart and alert tests (unit tier), likewise built before jest starts.
+for tool in helm promtool; do
+  bash scripts/build-go-tool.sh "$tool" >/dev/null || { echo "building $tool failed"; echo "0 passed, 1 failed"; exit 1; }
+done
 
 # Without arguments: the unit, http and e2e tiers in parallel workers, then the node tier in band
 # (its tests share the one real cluster of this machine, and its scenarios are heavy for two
