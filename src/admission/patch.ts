@@ -18,6 +18,7 @@ const LISTS = '(containers|initContainers|ephemeralContainers)';
 const MAY_SET = new RegExp(
   `^(/metadata(/annotations(/${hardenedKey.replace(/\./g, '\\.')})?)?` +
     `|/spec/securityContext(/.*)?` +
+    `|/spec/hostUsers` +
     `|/spec/${LISTS}/\\d+/securityContext(/.*)?)$`,
 );
 // Removals a rule asks for: capabilities.add entries, and what was inside a seccompProfile that
@@ -30,13 +31,14 @@ const MAY_REMOVE = new RegExp(
  * The JSON patch from the object as received to the hardened object: a diff, so it is right by
  * construction and paths are escaped (controller-runtime's PatchResponseFromRaw).
  *
- * Only the places rules may write are diffed: the pod's annotations, the pod securityContext and
- * each container's securityContext. Every other part of the hardened pod is the original's own
- * object (engine/draft.ts), so diffing it would compare a hundred keys to find nothing (issue 6);
- * the property tests check that applying the patch gives exactly the engine's result, which a
- * rule writing anywhere else would break. The guard stays as the last word on what is sent: no
- * operation outside the security contexts and the hardened annotation, and no removal but of
- * capabilities.add entries and inside a replaced seccompProfile.
+ * Only the places rules may write are diffed: the pod's annotations, the pod securityContext,
+ * `spec.hostUsers` and each container's securityContext. Every other part of the hardened pod is
+ * the original's own object (engine/draft.ts), so diffing it would compare a hundred keys to find
+ * nothing; the property tests check that applying the patch gives exactly the engine's
+ * result, which a rule writing anywhere else would break. The guard stays as the last word on
+ * what is sent: no operation outside the security contexts, `spec.hostUsers` and the hardened
+ * annotation, and no removal but of capabilities.add entries and inside a replaced
+ * seccompProfile.
  */
 export function createPatch(original: unknown, hardened: unknown): PatchOperation[] {
   const ops: PatchOperation[] = [];
@@ -70,6 +72,7 @@ function onlyKeys(value: unknown, key: string): boolean {
 function diffSpec(before: Pod['spec'] & object, after: Pod['spec'] & object, ops: PatchOperation[]): void {
   if (before === after) return;
   diffSlot(before, after, 'securityContext', '/spec/securityContext', ops);
+  diffSlot(before, after, 'hostUsers', '/spec/hostUsers', ops);
   for (const list of CONTAINER_LISTS) {
     const a = after[list];
     const b = before[list];

@@ -10,6 +10,7 @@
 import YAML from 'yaml';
 import type { z } from 'zod';
 import type { PolicySettings } from '../engine/policy';
+import { MAX_USERNS_ID } from '../engine/rules/user-namespaces';
 import { deepFreeze } from './freeze';
 import { Config, ConfigLayer, DEFAULT_CONFIG, knownKeys, layerSchema } from './schema';
 
@@ -63,6 +64,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'POD_HARDENER_LOG_LEVEL', path: ['log', 'level'] },
   { name: 'POD_HARDENER_RUN_AS_USER', path: ['hardening', 'runAsUser'], number: true },
   { name: 'POD_HARDENER_RUN_AS_GROUP', path: ['hardening', 'runAsGroup'], number: true },
+  { name: 'POD_HARDENER_UNPRIVILEGED_PORTS', path: ['hardening', 'unprivilegedPorts'] },
+  { name: 'POD_HARDENER_USER_NAMESPACES', path: ['hardening', 'userNamespaces'] },
 ];
 
 /**
@@ -268,6 +271,15 @@ function crossChecks(c: Config, sourceGiven: boolean, offline: boolean, errors: 
   const sm = certs.selfManaged;
   if (sm.renewBeforeDays >= sm.validityDays) {
     err('certificates.selfManaged.renewBeforeDays', `must be less than validityDays (${sm.validityDays}), got ${sm.renewBeforeDays}`);
+  }
+
+  // A user namespace maps 65536 IDs by default (the kubelet's userNamespaces.idsPerPod): a
+  // process given a UID or GID beyond them cannot start.
+  const h = c.hardening;
+  if (h.userNamespaces === 'on') {
+    for (const key of ['runAsUser', 'runAsGroup'] as const) {
+      if (h[key] > MAX_USERNS_ID) err(`hardening.${key}`, `must be at most ${MAX_USERNS_ID} with userNamespaces "on" (the IDs a user namespace maps), got ${h[key]}`);
+    }
   }
 
   const s = c.server;

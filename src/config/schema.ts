@@ -10,6 +10,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_POLICY } from '../engine/defaults';
+import { UNPRIVILEGED_PORTS, USER_NAMESPACES, type UnprivilegedPorts, type UserNamespaces } from '../engine/policy';
 
 export const CERT_SOURCES = ['development', 'files', 'self-managed'] as const;
 export type CertSource = (typeof CERT_SOURCES)[number];
@@ -29,6 +30,8 @@ export interface Config {
     runAsNonRoot: boolean;
     fsGroup: boolean;
     seccompProfile: boolean;
+    unprivilegedPorts: UnprivilegedPorts;
+    userNamespaces: UserNamespaces;
   };
   exceptions: {
     capabilityCeiling: string[];
@@ -87,6 +90,8 @@ export const DEFAULT_CONFIG: Config = {
     runAsNonRoot: DEFAULT_POLICY.runAsNonRoot,
     fsGroup: DEFAULT_POLICY.fsGroup,
     seccompProfile: DEFAULT_POLICY.seccompProfile,
+    unprivilegedPorts: DEFAULT_POLICY.unprivilegedPorts,
+    userNamespaces: DEFAULT_POLICY.userNamespaces,
   },
   exceptions: {
     capabilityCeiling: [...DEFAULT_POLICY.capabilityCeiling],
@@ -197,6 +202,8 @@ export const layerSchema = z.strictObject(
       runAsNonRoot: bool().optional(),
       fsGroup: bool().optional(),
       seccompProfile: bool().optional(),
+      unprivilegedPorts: oneOf(UNPRIVILEGED_PORTS).optional(),
+      userNamespaces: oneOf(USER_NAMESPACES).optional(),
     }),
     exceptions: section({
       capabilityCeiling: list(capability).optional(),

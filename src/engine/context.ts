@@ -53,6 +53,11 @@ export type Rule = (ctx: RuleContext) => void;
 
 type InheritedField = 'runAsUser' | 'runAsGroup' | 'runAsNonRoot' | 'seccompProfile';
 
+/** A field as the container runs with it: its own value, else the pod's. */
+export function effective(ctx: RuleContext, container: Container, field: InheritedField): Json | undefined {
+  return container.securityContext?.[field] ?? ctx.podSecurityContext()?.[field] ?? undefined;
+}
+
 /**
  * The shared shape of the fields a container inherits from the pod level (container value,
  * else pod value). The pod level is fixed when it may be: on pod creation, and only if every

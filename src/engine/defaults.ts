@@ -20,6 +20,16 @@ export const DEFAULT_POLICY: PolicySettings = Object.freeze({
   // The container runtime's default seccomp profile blocks ~50 rarely used, dangerous syscalls
   // and is what Pod Security "restricted" requires.
   seccompProfile: true,
+  // A process moved off root can no longer bind port 80, and a capability kept in
+  // capabilities.add does not help it: Kubernetes has no ambient capabilities, so a non-root
+  // process gets none in its effective set. The pod sysctl net.ipv4.ip_unprivileged_port_start=0
+  // does (a "safe" sysctl since Kubernetes 1.22, allowed by Pod Security restricted, scoped to
+  // the pod's own network namespace), so it is added where a hardened container needs it.
+  unprivilegedPorts: 'auto',
+  // User namespaces need every node's runtime to support them (containerd >= 2.0 or CRI-O >=
+  // 1.25, runc >= 1.2 or crun >= 1.9, Linux >= 6.3); a node without that refuses the pod
+  // ("runtime does not support user namespaces"). Only the operator knows the nodes.
+  userNamespaces: 'off',
   // The most an annotation may keep in capabilities.add: the capabilities a container runtime
   // grants by default anyway (containerd/Docker), so an annotation can never give a container
   // more than an unhardened default container had. NET_ADMIN, SYS_ADMIN, SYS_PTRACE and the like

@@ -32,6 +32,12 @@ export function valueText(value: Json | undefined): string {
 
 const SC_PREFIX = 'securityContext.';
 
+/** The entry a rule appended to a list (the sysctl), as `name=value`. */
+function appended(change: Change): string {
+  const last = Array.isArray(change.to) ? change.to[change.to.length - 1] : undefined;
+  return typeof last === 'object' && last !== null && !Array.isArray(last) ? `${String(last.name)}=${String(last.value)}` : valueText(change.to);
+}
+
 /** The field as users read it in a securityContext: `runAsUser`, `capabilities.add`. */
 function shortField(field: string): string {
   return field.startsWith(SC_PREFIX) ? field.slice(SC_PREFIX.length) : field;
@@ -44,6 +50,9 @@ export function changeText(change: Change): string {
     return `${field}: removed ${(change.removed ?? []).join(',')} (not allowlisted)`;
   }
   if (change.rule === 'capabilities.drop') return `${field}: added ALL`;
+  if (change.rule === 'unprivilegedPorts') {
+    return `${field}: added ${appended(change)}, so that non-root processes bind ports below 1024 (needed by ${change.because ?? ''})`;
+  }
   return `${field} ${valueText(change.from)} -> ${valueText(change.to)}`;
 }
 
@@ -52,5 +61,6 @@ export function changeShort(change: Change): string {
   const field = shortField(change.field);
   if (change.rule === 'capabilities.add') return `${field}-=${(change.removed ?? []).join(',')}`;
   if (change.rule === 'capabilities.drop') return `${field}+=ALL`;
+  if (change.rule === 'unprivilegedPorts') return `${field}+=${appended(change)} (${change.because ?? ''})`;
   return `${field}=${valueText(change.to)}`;
 }

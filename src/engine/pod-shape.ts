@@ -42,6 +42,16 @@ function checkSecurityContext(sc: unknown, path: string): void {
   }
 }
 
+/** The sysctls are searched by name and appended to. */
+function checkSysctls(value: unknown, path: string): void {
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value)) throw new InvalidPodError(path, 'must be a list of sysctls');
+  value.forEach((entry, i) => {
+    if (!isObject(entry)) throw new InvalidPodError(`${path}[${i}]`, 'must be an object');
+    if (typeof entry.name !== 'string') throw new InvalidPodError(`${path}[${i}].name`, 'must be a string');
+  });
+}
+
 function checkContainers(list: unknown, path: string, required: boolean): void {
   if (list === undefined || list === null) {
     if (required) throw new InvalidPodError(path, 'is required');
@@ -67,6 +77,7 @@ export function assertPodShape(pod: unknown): asserts pod is Pod {
   if (!isObject(pod.spec)) throw new InvalidPodError('spec', 'must be an object');
   const spec = pod.spec;
   checkSecurityContext(spec.securityContext, 'spec.securityContext');
+  if (isObject(spec.securityContext)) checkSysctls(spec.securityContext.sysctls, 'spec.securityContext.sysctls');
   optionalObject(spec.os, 'spec.os');
   checkContainers(spec.containers, 'spec.containers', true);
   checkContainers(spec.initContainers, 'spec.initContainers', false);

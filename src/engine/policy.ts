@@ -1,6 +1,11 @@
 import { normalizeCapability } from './capabilities';
 import { compileGlob, compileGlobs } from './glob';
 
+export const UNPRIVILEGED_PORTS = ['auto', 'never'] as const;
+export type UnprivilegedPorts = (typeof UNPRIVILEGED_PORTS)[number];
+export const USER_NAMESPACES = ['off', 'on'] as const;
+export type UserNamespaces = (typeof USER_NAMESPACES)[number];
+
 /** What the operator decides (the `hardening` and `exceptions` parts of the configuration). */
 export interface PolicySettings {
   runAsUser: number;
@@ -8,6 +13,10 @@ export interface PolicySettings {
   runAsNonRoot: boolean;
   fsGroup: boolean;
   seccompProfile: boolean;
+  /** `auto`: the pod sysctl that lets non-root processes bind ports below 1024, where needed. */
+  unprivilegedPorts: UnprivilegedPorts;
+  /** `on`: `hostUsers: false` on pods that can run in a user namespace. */
+  userNamespaces: UserNamespaces;
   /** Capabilities that annotations may keep; `*` allows any. */
   capabilityCeiling: string[];
   /** Namespaces (patterns with `*`) where the skip annotations are honoured. */

@@ -27,12 +27,15 @@ export interface SecurityContext extends JsonObject {
   privileged?: Json;
   allowPrivilegeEscalation?: Json;
   capabilities?: Capabilities | null;
+  sysctls?: Json;
 }
 
 export interface Container extends JsonObject {
   name?: Json;
   image?: Json;
   securityContext?: SecurityContext | null;
+  ports?: Json;
+  volumeDevices?: Json;
 }
 
 export interface PodSpec extends JsonObject {
@@ -42,6 +45,10 @@ export interface PodSpec extends JsonObject {
   ephemeralContainers?: Container[] | null;
   volumes?: Json;
   os?: Json;
+  hostNetwork?: Json;
+  hostPID?: Json;
+  hostIPC?: Json;
+  hostUsers?: Json;
 }
 
 export interface ObjectMeta extends JsonObject {
@@ -76,7 +83,9 @@ export type RuleName =
   | 'capabilities.drop'
   | 'capabilities.add'
   | 'allowPrivilegeEscalation'
-  | 'seccompProfile';
+  | 'seccompProfile'
+  | 'unprivilegedPorts'
+  | 'userNamespaces';
 
 /** One value the engine set, overrode or removed. Warnings, annotations, logs and metrics are views of these. */
 export interface Change {
@@ -89,6 +98,8 @@ export interface Change {
   /** The value after; for `capabilities.add`, the removed entries are in `removed`. */
   to?: Json;
   removed?: string[];
+  /** Why the value was set, where the value alone does not say (the sysctl: `web:80,app:NET_BIND_SERVICE`). */
+  because?: string;
 }
 
 export type NoticeKind =
@@ -101,7 +112,10 @@ export type NoticeKind =
   | 'capabilityAboveCeiling'
   | 'escalationNotForced'
   | 'windowsPod'
-  | 'badAnnotation';
+  | 'badAnnotation'
+  | 'capabilityNotEffective'
+  | 'unprivilegedPorts'
+  | 'userNamespacesNotSet';
 
 /** Something worth telling that is not a change: an exception honoured or denied, a rule not applied and why. */
 export interface Notice {

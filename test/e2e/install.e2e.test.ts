@@ -336,6 +336,11 @@ describe('install (issue 4)', () => {
       ['a pod whose unhardened container is in skip-containers', ENFORCE, true, annotate(hardenedPod('s2', { containers: [{ name: 'app', image: 'x', securityContext: containerSecurityContext }, { name: 'debug', image: 'busybox' }] }), { 'pod-hardener.io/skip-containers': 'debug' })],
       ['a pod whose unhardened container is not in skip-containers', ENFORCE, false, annotate(pod('s3', { containers: [{ name: 'app', image: 'x' }, { name: 'debug', image: 'busybox' }] }), { 'pod-hardener.io/skip-containers': 'debug' })],
       ['a Windows pod', ENFORCE, true, pod('w1', { os: { name: 'windows' } })],
+      // What the webhook adds where a pod can take it: the guard admits it, and does not ask for it.
+      ['a hardened pod with the port sysctl the webhook adds', ENFORCE, true, hardenedPod('n1', { securityContext: { ...podSecurityContext, sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] }, containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 80 }], securityContext: containerSecurityContext }] })],
+      ['a hardened pod with hostUsers: false', ENFORCE, true, hardenedPod('n2', { hostUsers: false })],
+      ['a hardened pod with both, keeping NET_BIND_SERVICE by allowlist', ENFORCE, true, annotate(hardenedPod('n3', { hostUsers: false, securityContext: { ...podSecurityContext, sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] }, containers: [{ name: 'app', image: 'x', securityContext: { ...containerSecurityContext, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } } }] }), { 'pod-hardener.io/allowed-capabilities': 'NET_BIND_SERVICE' })],
+      ['an unhardened pod with hostUsers: false (a user namespace does not replace the non-root rule)', ENFORCE, false, pod('n4', { hostUsers: false })],
       ['an unhardened pod in a namespace that did not opt in', PLAIN, true, pod('p1')],
       ['an unhardened pod in an audit namespace', AUDIT, true, pod('p2')],
     ];

@@ -47,13 +47,41 @@ export const podScArb = nullable(
 
 const NAMES = ['app', 'sidecar', 'istio-init', 'debug', 'migrate', 'proxy'];
 
+// Ports on both sides of 1024, and the sysctls a pod may already set (both spellings of the one
+// pod-hardener adds, and others that must be kept).
+const portsArb = optional(fc.subarray([22, 80, 443, 1023, 1024, 8080]).map((ports) => ports.map((containerPort) => ({ containerPort, protocol: 'TCP' }))));
+const sysctlsArb = optional(
+  fc.subarray([
+    { name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' },
+    { name: 'net/ipv4/ip_unprivileged_port_start', value: '0' },
+    { name: 'net.ipv4.ping_group_range', value: '0 2147483647' },
+    { name: 'kernel.shm_rmid_forced', value: '1' },
+  ]),
+);
+const VOLUMES = [
+  { name: 'd', emptyDir: {} },
+  { name: 'c', configMap: { name: 'c' } },
+  { name: 'p', persistentVolumeClaim: { claimName: 'p' } },
+  { name: 'h', hostPath: { path: '/var/log' } },
+  { name: 'n', nfs: { server: 'nfs.example', path: '/' } },
+];
+
 export const podArb = fc
   .record({
     names: fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 5 }),
     initCount: fc.nat({ max: 2 }),
     scs: fc.array(containerScArb, { minLength: 5, maxLength: 5 }),
     podSc: podScArb,
-    volumes: optional(fc.constantFrom([{ name: 'd', emptyDir: {} }], [{ name: 'c', configMap: { name: 'c' } }], [{ name: 'p', persistentVolumeClaim: { claimName: 'p' } }])),
+    volumes: optional(fc.subarray(VOLUMES, { minLength: 1, maxLength: 2 })),
+    ports: fc.array(portsArb, { minLength: 5, maxLength: 5 }),
+    blockDevice: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    sysctls: sysctlsArb,
+    hostNamespaces: fc.record({
+      hostNetwork: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
+      hostPID: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
+      hostIPC: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
+      hostUsers: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
+    }),
     windows: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     skip: optional(fc.constantFrom('true', 'false', 'yes')),
     skipContainers: optional(fc.subarray(NAMES, { maxLength: 2 }).map((a) => a.join(','))),
@@ -63,18 +91,29 @@ export const podArb = fc
   })
   .map((g) => {
     const initCount = Math.min(g.initCount, g.names.length - 1);
-    const all = g.names.map((name, i) => withoutUndefined({ name, image: g.images[i], securityContext: g.scs[i] === undefined ? undefined : structuredClone(g.scs[i]) }));
+    const all = g.names.map((name, i) =>
+      withoutUndefined({
+        name,
+        image: g.images[i],
+        securityContext: g.scs[i] === undefined ? undefined : structuredClone(g.scs[i]),
+        ports: g.ports[i] === undefined ? undefined : structuredClone(g.ports[i]),
+        volumeDevices: g.blockDevice && i === 0 ? [{ name: 'p', devicePath: '/dev/xvda' }] : undefined,
+      }),
+    );
+    let podSc: Record<string, unknown> | null | undefined = g.podSc === undefined ? undefined : structuredClone(g.podSc);
+    if (g.sysctls !== undefined && g.sysctls.length > 0) podSc = { ...(podSc ?? {}), sysctls: structuredClone(g.sysctls) };
     const annotations: Record<string, string> = {};
     if (g.skip) annotations[Annotations.skip] = g.skip;
     if (g.skipContainers) annotations[Annotations.skipContainers] = g.skipContainers;
     if (g.allowed) annotations[Annotations.allowedCapabilities] = g.allowed;
     if (g.perContainer) annotations[Annotations.containerCapabilitiesPrefix + g.perContainer[0]] = g.perContainer[1].join(',');
     const spec: any = withoutUndefined({
-      securityContext: g.podSc === undefined ? undefined : structuredClone(g.podSc),
+      securityContext: podSc,
       initContainers: initCount > 0 ? all.slice(0, initCount) : undefined,
       containers: all.slice(initCount),
       volumes: g.volumes,
       os: g.windows ? { name: 'windows' } : undefined,
+      ...g.hostNamespaces,
     });
     return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'gen', namespace: 'team', annotations }, spec };
   });
@@ -84,4 +123,6 @@ export const policyOverridesArb = fc.record({
   skipNamespaces: fc.constantFrom<string[]>(['*'], ['team'], ['elsewhere']),
   exemptContainers: fc.constantFrom<{ name?: string; image?: string }[]>([], [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }]),
   runAsNonRoot: fc.boolean(),
+  unprivilegedPorts: fc.constantFrom('auto' as const, 'never' as const),
+  userNamespaces: fc.constantFrom('off' as const, 'on' as const),
 });

@@ -7,11 +7,14 @@ import { runAsGroup } from './run-as-group';
 import { runAsNonRoot } from './run-as-non-root';
 import { runAsUser } from './run-as-user';
 import { seccompProfile } from './seccomp-profile';
+import { unprivilegedPorts } from './unprivileged-ports';
+import { userNamespaces } from './user-namespaces';
 
 /**
- * The rules in the order they run. Order matters in two places: fsGroup follows runAsGroup (it
- * uses the run group), and allowPrivilegeEscalation follows privileged and capabilities (it
- * must see the final privileged flag and the kept capabilities).
+ * The rules in the order they run. Order matters: fsGroup follows runAsGroup (it uses the run
+ * group); allowPrivilegeEscalation and unprivilegedPorts follow capabilities (they must see the
+ * kept capabilities; the former also the final privileged flag); userNamespaces comes last, so
+ * the UIDs and GIDs it checks against the user namespace's range are the hardened ones.
  */
 export const RULES: readonly Rule[] = [
   runAsUser,
@@ -22,4 +25,6 @@ export const RULES: readonly Rule[] = [
   capabilities,
   allowPrivilegeEscalation,
   seccompProfile,
+  unprivilegedPorts,
+  userNamespaces,
 ];

@@ -49,6 +49,14 @@ describe('createPatch', () => {
     expect(applyStrict(original, ops)).toEqual(hardened);
   });
 
+  it('patches spec.hostUsers (user namespaces), and refuses taking it away', () => {
+    const original = pod();
+    const hardened = { ...draftOf(original), spec: { ...draftOf(original).spec, hostUsers: false } };
+    expect(createPatch(original, hardened)).toEqual([{ op: 'add', path: '/spec/hostUsers', value: false }]);
+    expect(applyStrict(original, createPatch(original, hardened))).toEqual(hardened);
+    expect(() => createPatch(hardened, { ...hardened, spec: { ...hardened.spec, hostUsers: undefined } })).toThrow('remove /spec/hostUsers');
+  });
+
   it('adds metadata whole to an object that had none', () => {
     const original = { spec: { containers: [{ name: 'app' }] } };
     const hardened = { metadata: { annotations: { 'pod-hardener.io/hardened': 'x' } }, spec: original.spec };

@@ -45,10 +45,15 @@ describe('reviews of a pod created by a Deployment (as kube-apiserver sends it)'
     expect(outcome.record.decision).toBe('patched');
     expect(applied.spec.securityContext).toEqual({
       runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' },
+      // nginx declares containerPort 80 and now runs as UID 1000.
+      sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }],
     });
     expect(applied.spec.containers[0].securityContext).toEqual({ capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false });
     expect(response.warnings).toContain('pod-hardener: container "nginx": capabilities.add: removed NET_BIND_SERVICE,SYS_TIME (not allowlisted)');
     expect(response.warnings).toContain('pod-hardener: pod: runAsUser unset -> 1000');
+    expect(response.warnings).toContain(
+      'pod-hardener: pod: sysctls: added net.ipv4.ip_unprivileged_port_start=0, so that non-root processes bind ports below 1024 (needed by nginx:80)',
+    );
     expect(response.auditAnnotations).toMatchObject({ mode: 'enforce', decision: 'patched' });
 
     // Everything outside the security contexts and the summary annotation is as received.

@@ -132,9 +132,11 @@ describe('harden: output', () => {
     expect(r.stdout).toMatch(/web-deployment\.yaml:3 +Deployment shop\/web +pod +runAsUser unset -> 1000\n/);
     expect(r.stdout).toMatch(/ container "nginx" +runAsUser 0 -> 1000\n/);
     expect(r.stdout).toContain('capabilities.add: removed SYS_TIME (not allowlisted)');
+    expect(r.stdout).toContain('sysctls: added net.ipv4.ip_unprivileged_port_start=0, so that non-root processes bind ports below 1024 (needed by nginx:80,nginx:NET_BIND_SERVICE)');
+    expect(r.stdout).toContain('note: runs as UID 1000: NET_BIND_SERVICE is in its bounding set only, effective only through file capabilities on the binary (setcap)');
     expect(r.stdout).toMatch(/Pod orders\/toolbox +pod +note: pod left untouched: annotation pod-hardener\.io\/skip="true"/);
     expect(r.stdout).toMatch(/init container "wait-for-db" +note: container left untouched/);
-    expect(r.stdout).toContain('4 workloads: 3 to harden (26 changes), 0 already hardened, 1 skipped');
+    expect(r.stdout).toContain('4 workloads: 3 to harden (27 changes), 0 already hardened, 1 skipped');
   });
 
   it('says which documents it left alone and why', async () => {
@@ -154,7 +156,7 @@ describe('harden --check', () => {
   it('exits 1 on a legacy file and prints what would change', async () => {
     const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '--check']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('web-deployment.yaml:3: Deployment shop/web: 12 changes\n');
+    expect(r.stdout).toContain('web-deployment.yaml:3: Deployment shop/web: 13 changes\n');
     expect(r.stdout).toContain('  container "nginx": capabilities.add: removed SYS_TIME (not allowlisted)\n');
     expect(r.stdout).not.toContain('apiVersion');
   });
@@ -405,7 +407,7 @@ const built = join(ROOT, 'dist', 'cli', 'main.js');
   it('node dist/cli/main.js harden --check: exit 1 on a legacy file, 0 on a hardened one', () => {
     const legacy = spawnSync(process.execPath, [built, 'harden', '-f', fixture('web-deployment.yaml'), '--check'], { encoding: 'utf8' });
     expect(legacy.status).toBe(1);
-    expect(legacy.stdout).toContain('Deployment shop/web: 12 changes');
+    expect(legacy.stdout).toContain('Deployment shop/web: 13 changes');
     const hardened = spawnSync(process.execPath, [built, 'harden', '-f', fixture('already-hardened.yaml'), '--check'], { encoding: 'utf8' });
     expect(hardened.status).toBe(0);
     expect(hardened.stdout).toBe('nothing to change\n');

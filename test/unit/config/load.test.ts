@@ -35,7 +35,7 @@ describe('defaults', () => {
     const { config, file, warnings } = load();
     expect(file).toBeUndefined();
     expect(warnings).toEqual([]);
-    expect(config.hardening).toEqual({ runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, fsGroup: true, seccompProfile: true });
+    expect(config.hardening).toEqual({ runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, fsGroup: true, seccompProfile: true, unprivilegedPorts: 'auto', userNamespaces: 'off' });
     expect(config.server).toEqual({
       address: '0.0.0.0', port: 8443, metricsPort: 8080, maxInFlight: 512, maxBodyBytes: 7340032,
       requestTimeoutSeconds: 30, headersTimeoutSeconds: 10, keepAliveTimeoutSeconds: 120,
@@ -94,7 +94,7 @@ log:
 
   test('file values replace defaults key by key; lists replace, not append', () => {
     const { config } = load(withFile(yaml));
-    expect(config.hardening).toEqual({ runAsUser: 2000, runAsGroup: 3000, runAsNonRoot: true, fsGroup: false, seccompProfile: true });
+    expect(config.hardening).toEqual({ runAsUser: 2000, runAsGroup: 3000, runAsNonRoot: true, fsGroup: false, seccompProfile: true, unprivilegedPorts: 'auto', userNamespaces: 'off' });
     expect(config.exceptions.capabilityCeiling).toEqual(['NET_BIND_SERVICE', '*']);
     expect(config.exceptions.skipNamespaces).toEqual(['team-*', 'dev']);
     expect(config.exceptions.exemptContainers).toEqual([{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }]);
@@ -122,6 +122,16 @@ log:
     expect(config.server.metricsPort).toBe(10080);
     expect(config.server.address).toBe('::');
     expect(config.log.level).toBe('warn');
+  });
+
+  test('the port sysctl and user namespaces: file keys (YAML on/off are strings) and variables', () => {
+    expect(load(withFile('hardening: { unprivilegedPorts: never, userNamespaces: on }')).config.hardening).toMatchObject({ unprivilegedPorts: 'never', userNamespaces: 'on' });
+    const fromEnv = load(withFile('hardening: { unprivilegedPorts: never }', { POD_HARDENER_UNPRIVILEGED_PORTS: 'auto', POD_HARDENER_USER_NAMESPACES: 'on' })).config;
+    expect(fromEnv.hardening).toMatchObject({ unprivilegedPorts: 'auto', userNamespaces: 'on' });
+    expect(policySettings(fromEnv)).toMatchObject({ unprivilegedPorts: 'auto', userNamespaces: 'on' });
+    expect(errorsOf({ env: { POD_HARDENER_USER_NAMESPACES: 'true' } })).toEqual(['env POD_HARDENER_USER_NAMESPACES: expected one of off, on, got "true"']);
+    // A UID beyond what a user namespace maps is fine while the layer is off.
+    expect(load(withFile('hardening: { runAsUser: 70000 }')).config.hardening.runAsUser).toBe(70000);
   });
 
   test('the file comes from --config, --config=, or POD_HARDENER_CONFIG; the argument wins', () => {
@@ -188,6 +198,9 @@ describe('errors name where they come from and the path', () => {
     ['exceptions:\n  exemptContainers: [{}]', 'config /etc/ph/config.yaml: exceptions.exemptContainers[0]: give name, image or both: an empty rule would exempt every container'],
     ['exceptions:\n  exemptContainers: [{ name: a, imag: b }]', 'config /etc/ph/config.yaml: exceptions.exemptContainers[0].imag: unknown key (did you mean image?)'],
     ['- a\n- b', 'config /etc/ph/config.yaml: expected a mapping at the top level, got a list'],
+    ['hardening:\n  unprivilegedPorts: true', 'config /etc/ph/config.yaml: hardening.unprivilegedPorts: expected one of auto, never, got true'],
+    ['hardening:\n  userNamespaces: yes', 'config /etc/ph/config.yaml: hardening.userNamespaces: expected one of off, on, got "yes"'],
+    ['hardening:\n  userNamespaces: on\n  runAsUser: 70000', 'config: hardening.runAsUser: must be at most 65535 with userNamespaces "on" (the IDs a user namespace maps), got 70000'],
   ])('%j', (yaml, expected) => {
     expect(errorsOf(withFile(yaml))).toEqual([expected]);
   });
@@ -196,7 +209,7 @@ describe('errors name where they come from and the path', () => {
     const errors = errorsOf(withFile('hardening:\n  runAsUsr: 1000\n  color: blue\nlogging:\n  level: debug\n'));
     expect(errors).toEqual([
       'config /etc/ph/config.yaml: hardening.runAsUsr: unknown key (did you mean runAsUser?)',
-      'config /etc/ph/config.yaml: hardening.color: unknown key (known keys: runAsUser, runAsGroup, runAsNonRoot, fsGroup, seccompProfile)',
+      'config /etc/ph/config.yaml: hardening.color: unknown key (known keys: runAsUser, runAsGroup, runAsNonRoot, fsGroup, seccompProfile, unprivilegedPorts, userNamespaces)',
       'config /etc/ph/config.yaml: logging: unknown key (known keys: hardening, exceptions, server, certificates, log)',
     ]);
   });

@@ -21,7 +21,29 @@ export interface HardenCase {
 
 const meta = (annotations?: Record<string, string>) => ({ name: 'p', namespace: 'team', annotations: withSummary(annotations) });
 const ALL_RULES = ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'seccompProfile', 'capabilities.drop', 'allowPrivilegeEscalation'];
+const PORTS_SYSCTL = { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' };
+const USERNS = { userNamespaces: 'on' };
+/** One volume of each kind that can be idmapped in a user namespace. */
+const IDMAPPABLE_VOLUMES = [
+  { name: 'c', configMap: { name: 'c' } },
+  { name: 's', secret: { secretName: 's' } },
+  { name: 'd', downwardAPI: { items: [] } },
+  { name: 't', projected: { sources: [] } },
+  { name: 'e', emptyDir: {} },
+  { name: 'm', emptyDir: { medium: 'Memory' } },
+  { name: 'p', persistentVolumeClaim: { claimName: 'p' } },
+  { name: 'g', ephemeral: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'] } } } },
+  { name: 'i', csi: { driver: 'secrets-store.csi.k8s.io' } },
+  { name: 'o', image: { reference: 'registry.example/data:1' } },
+];
 const app = (sc?: unknown, extra: Record<string, unknown> = {}) => ({ name: 'app', image: 'registry.example/app:1', ...extra, ...(sc === undefined ? {} : { securityContext: sc }) });
+
+/** The pod hardened with the defaults: `spec` and pod securityContext fields added or replaced. */
+const hardened = (spec: Record<string, unknown> = {}, podSc: Record<string, unknown> = {}, annotations?: Record<string, string>) => ({
+  ...pod(),
+  metadata: meta(annotations),
+  spec: { securityContext: { ...HARDENED_POD_SC, ...podSc }, containers: [app(hsc())], ...spec },
+});
 
 export const CASES: HardenCase[] = [
   {
@@ -109,7 +131,8 @@ export const CASES: HardenCase[] = [
     input: pod({ containers: [app({ capabilities: { add: ['cap_net_bind_service', 'Chown', 'CAP_SYS_TIME'] } })] }, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE, cap_chown' }),
     expected: {
       ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE, cap_chown' }),
-      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ capabilities: { add: ['cap_net_bind_service', 'Chown'], drop: ['ALL'] } }))] },
+      // The kept cap_net_bind_service is NET_BIND_SERVICE: the sysctl takes its place.
+      spec: { securityContext: { ...HARDENED_POD_SC, sysctls: [PORTS_SYSCTL] }, containers: [app(hsc({ capabilities: { add: ['cap_net_bind_service', 'Chown'], drop: ['ALL'] } }))] },
     },
   },
   {
@@ -127,7 +150,7 @@ export const CASES: HardenCase[] = [
       ...pod(),
       metadata: meta({ [`${Annotations.containerCapabilitiesPrefix}app`]: 'NET_BIND_SERVICE', [Annotations.allowedCapabilities]: 'CHOWN' }),
       spec: {
-        securityContext: HARDENED_POD_SC,
+        securityContext: { ...HARDENED_POD_SC, sysctls: [PORTS_SYSCTL] },
         containers: [app(hsc({ capabilities: { add: ['NET_BIND_SERVICE', 'CHOWN'], drop: ['ALL'] } })), { name: 'proxy', image: 'envoy', securityContext: hsc() }],
       },
     },
@@ -325,5 +348,201 @@ export const CASES: HardenCase[] = [
     name: 'an already hardened pod is left as it is',
     input: pod({ securityContext: HARDENED_POD_SC, containers: [app(hsc())] }),
     expected: undefined,
+  },
+
+  // ports: net.ipv4.ip_unprivileged_port_start
+  {
+    name: 'ports: a hardened container declaring port 80 gets the pod sysctl',
+    input: pod({ containers: [app(undefined, { ports: [{ containerPort: 80, protocol: 'TCP' }] })] }),
+    expected: hardened({ containers: [app(hsc(), { ports: [{ containerPort: 80, protocol: 'TCP' }] })] }, { sysctls: [PORTS_SYSCTL] }),
+    rules: [...ALL_RULES, 'unprivilegedPorts'],
+  },
+  {
+    name: 'ports: port 1023 in an init container counts; other sysctls are kept and it is appended',
+    input: pod({
+      securityContext: { sysctls: [{ name: 'net.ipv4.ping_group_range', value: '0 2147483647' }] },
+      initContainers: [{ name: 'proxy', image: 'envoy', restartPolicy: 'Always', ports: [{ containerPort: 1023 }] }],
+    }),
+    expected: hardened(
+      { initContainers: [{ name: 'proxy', image: 'envoy', restartPolicy: 'Always', ports: [{ containerPort: 1023 }], securityContext: hsc() }] },
+      { sysctls: [{ name: 'net.ipv4.ping_group_range', value: '0 2147483647' }, PORTS_SYSCTL] },
+    ),
+  },
+  {
+    name: 'ports: no container needs a low port (1024 and above): no sysctl',
+    input: pod({ containers: [app(undefined, { ports: [{ containerPort: 1024 }, { containerPort: 8080 }] })] }),
+    expected: hardened({ containers: [app(hsc(), { ports: [{ containerPort: 1024 }, { containerPort: 8080 }] })] }),
+    rules: ALL_RULES,
+  },
+  {
+    name: 'ports: NET_BIND_SERVICE kept by allowlist gets the sysctl, and is named for what it is',
+    input: pod({ containers: [app({ capabilities: { add: ['NET_BIND_SERVICE'] } })] }, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' }),
+    expected: hardened(
+      { containers: [app(hsc({ capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] } }))] },
+      { sysctls: [PORTS_SYSCTL] },
+      { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' },
+    ),
+    rules: [...ALL_RULES, 'unprivilegedPorts'],
+    notices: ['capabilityAllowlist', 'capabilityNotEffective', 'unprivilegedPorts'],
+  },
+  {
+    name: 'ports: NET_BIND_SERVICE asked for without an allowlist is removed and needs no sysctl',
+    input: pod({ containers: [app({ capabilities: { add: ['NET_BIND_SERVICE'] } })] }),
+    expected: hardened(),
+    rules: [...ALL_RULES, 'capabilities.add'],
+  },
+  {
+    name: 'ports: a hostNetwork pod never gets it (the API server refuses net.* sysctls there)',
+    input: pod({ hostNetwork: true, containers: [app(undefined, { ports: [{ containerPort: 80 }] })] }),
+    expected: hardened({ hostNetwork: true, containers: [app(hsc(), { ports: [{ containerPort: 80 }] })] }),
+    rules: ALL_RULES,
+    notices: ['unprivilegedPorts'],
+  },
+  {
+    name: 'ports: a value the pod sets itself is kept, whatever it is',
+    input: pod({ securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' }] }, containers: [app(undefined, { ports: [{ containerPort: 80 }] })] }),
+    expected: hardened({ containers: [app(hsc(), { ports: [{ containerPort: 80 }] })] }, { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' }] }),
+    rules: ALL_RULES,
+    notices: ['unprivilegedPorts'],
+  },
+  {
+    name: 'ports: the slash spelling of the sysctl is the same sysctl',
+    input: pod({ securityContext: { sysctls: [{ name: 'net/ipv4/ip_unprivileged_port_start', value: '0' }] }, containers: [app(undefined, { ports: [{ containerPort: 80 }] })] }),
+    expected: hardened({ containers: [app(hsc(), { ports: [{ containerPort: 80 }] })] }, { sysctls: [{ name: 'net/ipv4/ip_unprivileged_port_start', value: '0' }] }),
+    rules: ALL_RULES,
+  },
+  {
+    name: 'ports: a Windows pod with port 80 gets nothing',
+    input: pod({ os: { name: 'windows' }, containers: [app(undefined, { ports: [{ containerPort: 80 }] })] }),
+    expected: undefined,
+    notices: ['windowsPod'],
+  },
+  {
+    name: 'ports: a container in skip-containers with port 80 does not count',
+    input: pod({ containers: [app(), { name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] }] }, { [Annotations.skipContainers]: 'web' }),
+    expected: {
+      ...pod(), metadata: meta({ [Annotations.skipContainers]: 'web' }),
+      spec: { securityContext: {}, containers: [app(hsc({ ...HARDENED_POD_SC })), { name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] }] },
+    },
+    rules: ALL_RULES,
+  },
+  {
+    name: 'ports: a container exempt by the operator with port 80 does not count',
+    input: pod({ containers: [app(), { name: 'web', image: 'nginx', securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'Unconfined' } }, ports: [{ containerPort: 80 }] }] }),
+    policy: { exemptContainers: [{ name: 'web', image: 'nginx' }] },
+    expected: hardened({
+      containers: [app(hsc()), { name: 'web', image: 'nginx', securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'Unconfined' } }, ports: [{ containerPort: 80 }] }],
+    }),
+    rules: ALL_RULES,
+    notices: ['exemptContainer'],
+  },
+  {
+    name: 'ports: unprivilegedPorts never adds nothing, and says so',
+    input: pod({ containers: [app(undefined, { ports: [{ containerPort: 80 }] })] }),
+    policy: { unprivilegedPorts: 'never' },
+    expected: hardened({ containers: [app(hsc(), { ports: [{ containerPort: 80 }] })] }),
+    rules: ALL_RULES,
+    notices: ['unprivilegedPorts'],
+  },
+
+  // user namespaces: hostUsers false
+  {
+    name: 'userns on: a pod that leaves hostUsers unset gets hostUsers: false, and the rest as always',
+    input: pod(),
+    policy: USERNS,
+    expected: hardened({ hostUsers: false }),
+    rules: [...ALL_RULES, 'userNamespaces'],
+  },
+  {
+    name: 'userns on: volumes that can be idmapped allow it',
+    input: pod({ volumes: IDMAPPABLE_VOLUMES }),
+    policy: USERNS,
+    expected: hardened({ hostUsers: false, volumes: IDMAPPABLE_VOLUMES }, { fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch' }),
+  },
+  ...(['hostNetwork', 'hostPID', 'hostIPC'] as const).map((field) => ({
+    name: `userns on: a pod with ${field} is left without it (the API server refuses the two together)`,
+    input: pod({ [field]: true }),
+    policy: USERNS,
+    expected: hardened({ [field]: true }),
+    rules: ALL_RULES,
+    notices: ['userNamespacesNotSet'],
+  })),
+  ...[
+    { name: 'logs', hostPath: { path: '/var/log' } },
+    { name: 'share', nfs: { server: 'nfs.example', path: '/export' } },
+    { name: 'lun', iscsi: { targetPortal: '10.0.0.1:3260', iqn: 'iqn.2001-04.com.example:storage', lun: 0 } },
+    { name: 'repo', gitRepo: { repository: 'https://git.example/r.git' } },
+  ].map((volume) => ({
+    name: `userns on: a ${Object.keys(volume)[1]} volume leaves the pod without it, named in a notice`,
+    input: pod({ volumes: [volume] }),
+    policy: USERNS,
+    expected: hardened({ volumes: [volume] }, { fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch' }),
+    rules: [...ALL_RULES, 'fsGroup'],
+    notices: ['userNamespacesNotSet'],
+  })),
+  {
+    name: 'userns on: a raw block device (volumeDevices) leaves the pod without it',
+    input: pod({ volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }], containers: [app(undefined, { volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }] })] }),
+    policy: USERNS,
+    expected: hardened(
+      { volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }], containers: [app(hsc(), { volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }] })] },
+      { fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch' },
+    ),
+    notices: ['userNamespacesNotSet'],
+  },
+  {
+    name: 'userns on: a UID beyond the 65536 a user namespace maps leaves the pod without it',
+    input: pod({ securityContext: { runAsUser: 70000 } }),
+    policy: USERNS,
+    expected: hardened({}, { runAsUser: 70000 }),
+    notices: ['userNamespacesNotSet'],
+  },
+  ...[true, false].map((hostUsers) => ({
+    name: `userns on: hostUsers: ${hostUsers} set by the pod is kept`,
+    input: pod({ hostUsers }),
+    policy: USERNS,
+    expected: hardened({ hostUsers }),
+    rules: ALL_RULES,
+  })),
+  {
+    name: 'userns on: containers left untouched are in the user namespace too',
+    input: pod({ containers: [app(), { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0 } }] }, { [Annotations.skipContainers]: 'debug' }),
+    policy: USERNS,
+    expected: {
+      ...pod(), metadata: meta({ [Annotations.skipContainers]: 'debug' }),
+      // debug sets only its own runAsUser: the other fields go on app, as without user namespaces.
+      spec: {
+        hostUsers: false,
+        securityContext: { runAsUser: 1000 },
+        containers: [app(hsc({ runAsGroup: 3000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })), { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0 } }],
+      },
+    },
+    notices: ['skipContainers'],
+  },
+  {
+    name: 'userns on: a skipped pod is untouched',
+    input: pod({}, { [Annotations.skip]: 'true' }),
+    policy: USERNS,
+    expected: undefined,
+    notices: ['skipPod'],
+  },
+  {
+    name: 'userns on: a Windows pod gets nothing (the API server refuses hostUsers there)',
+    input: pod({ os: { name: 'windows' } }),
+    policy: USERNS,
+    expected: undefined,
+    notices: ['windowsPod'],
+  },
+  {
+    name: 'userns on: an already hardened pod in a user namespace is left as it is',
+    input: pod({ hostUsers: false, securityContext: HARDENED_POD_SC, containers: [app(hsc())] }),
+    policy: USERNS,
+    expected: undefined,
+  },
+  {
+    name: 'userns off (the default): no hostUsers',
+    input: pod(),
+    expected: hardened(),
+    rules: ALL_RULES,
   },
 ];

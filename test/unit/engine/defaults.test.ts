@@ -10,6 +10,8 @@ describe('secure defaults', () => {
       runAsNonRoot: true,
       fsGroup: true,
       seccompProfile: true,
+      unprivilegedPorts: 'auto',
+      userNamespaces: 'off',
       capabilityCeiling: [
         'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD',
         'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',

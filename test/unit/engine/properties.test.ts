@@ -11,6 +11,7 @@ import { applyStrict, decodePatch } from '../../support/strict-patch';
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 400);
 const create = { scope: { kind: 'create' as const }, namespace: 'team' };
 const byName = (pod: any) => new Map(containersOf(pod).map((c) => [c.name, c]));
+const PORTS_SYSCTL = { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' };
 const eff = (pod: any, c: any, f: string) => c.securityContext?.[f] ?? pod.spec.securityContext?.[f];
 
 describe('properties over generated pods', () => {
@@ -71,6 +72,15 @@ describe('properties over generated pods', () => {
           if (uidAfter === 0 || uidAfter === undefined) expect(uidBefore === 0 || uidBefore === undefined).toBe(true);
           if (eff(input, before, 'runAsNonRoot') === true) expect(eff(out, a, 'runAsNonRoot')).toBe(true);
         }
+        // The pod level: no host namespace is ever entered, a user namespace is never left, and
+        // the one sysctl pod-hardener may add is the port sysctl at 0; every other stays as it was.
+        for (const f of ['hostNetwork', 'hostPID', 'hostIPC']) expect(out.spec[f]).toBe(input.spec[f]);
+        if (input.spec.hostUsers !== undefined) expect(out.spec.hostUsers).toBe(input.spec.hostUsers);
+        else expect([undefined, false]).toContain(out.spec.hostUsers);
+        const sysctlsBefore: any[] = input.spec.securityContext?.sysctls ?? [];
+        const sysctlsAfter: any[] = out.spec.securityContext?.sysctls ?? [];
+        expect(sysctlsAfter.slice(0, sysctlsBefore.length)).toEqual(sysctlsBefore);
+        expect(sysctlsAfter.slice(sysctlsBefore.length)).toEqual(sysctlsAfter.length > sysctlsBefore.length ? [PORTS_SYSCTL] : []);
       }),
       { numRuns: RUNS },
     );
@@ -105,6 +115,34 @@ describe('properties over generated pods', () => {
           const kept: string[] = sc.capabilities.add ?? [];
           for (const cap of kept) expect(policy.ceilingAllows(normalizeCapability(cap))).toBe(true);
           if (!kept.some((cap) => normalizeCapability(cap) === 'SYS_ADMIN')) expect(sc.allowPrivilegeEscalation).toBe(false);
+        }
+
+        // Ports: a hardened container that declares a port below 1024 or keeps NET_BIND_SERVICE
+        // gets the sysctl wherever it may be set; nothing else does.
+        const hardenedOnes = containersOf(out).filter((c) => !untouched.has(c.name));
+        const needsLowPort = hardenedOnes.some(
+          (c) => (c.ports ?? []).some((p: any) => p.containerPort < 1024) || (c.securityContext.capabilities.add ?? []).some((cap: string) => normalizeCapability(cap) === 'NET_BIND_SERVICE'),
+        );
+        const own = (input.spec.securityContext?.sysctls ?? []).some((x: any) => x.name.replace(/\//g, '.') === PORTS_SYSCTL.name);
+        const added = result.changes.some((c) => c.rule === 'unprivilegedPorts');
+        expect(added).toBe(needsLowPort && !own && overrides.unprivilegedPorts === 'auto' && input.spec.hostNetwork !== true);
+        if (added) expect(out.spec.securityContext.sysctls).toContainEqual(PORTS_SYSCTL);
+
+        // User namespaces: only when on, only where the pod leaves hostUsers unset, and never
+        // beside a host namespace.
+        const userns = result.changes.some((c) => c.rule === 'userNamespaces');
+        if (userns) {
+          expect(overrides.userNamespaces).toBe('on');
+          expect(input.spec.hostUsers).toBeUndefined();
+          expect(out.spec.hostUsers).toBe(false);
+          for (const f of ['hostNetwork', 'hostPID', 'hostIPC']) expect(out.spec[f]).not.toBe(true);
+          for (const v of out.spec.volumes ?? []) expect(v.hostPath ?? v.nfs).toBeUndefined();
+        } else {
+          expect(out.spec.hostUsers).toBe(input.spec.hostUsers);
+        }
+        if (overrides.userNamespaces === 'on' && input.spec.hostUsers === undefined && apiServerViolations({ ...out, spec: { ...out.spec, hostUsers: false } }).length === 0) {
+          const refused = (out.spec.volumes ?? []).some((v: any) => v.hostPath ?? v.nfs);
+          expect(userns).toBe(!refused);
         }
       }),
       { numRuns: RUNS },
