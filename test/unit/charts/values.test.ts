@@ -179,7 +179,7 @@ const CASES: Case[] = [
     values: { config: { hardening: { runAsUser: 2000 }, exceptions: { exemptContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }] }, server: { maxInFlight: 100 }, log: { level: 'debug' } } },
     check: (o) => {
       const c = config(o);
-      expect(c.hardening).toEqual({ runAsUser: 2000, runAsGroup: 3000, runAsNonRoot: true, fsGroup: true, seccompProfile: true });
+      expect(c.hardening).toEqual({ runAsUser: 2000, runAsGroup: 3000, runAsNonRoot: true, fsGroup: true, seccompProfile: true, unprivilegedPorts: 'auto', userNamespaces: 'off' });
       expect(c.server).toEqual({ port: 8443, metricsPort: 8080, maxInFlight: 100 });
       expect(c.log.level).toBe('debug');
       expect(one(o, 'ConfigMap', 'pod-hardener-guard').data.exemptContainers).toBe('istio-init=docker\\.io/istio/proxyv2:.*');

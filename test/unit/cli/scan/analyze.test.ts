@@ -150,10 +150,16 @@ describe('what may stop working', () => {
   const ns = analyzeNamespace(shopNamespace(), options);
   const pod = (key: string) => workload(ns.workloads, key).pods[0]!;
 
-  it('a low port, and a user the API cannot see', () => {
+  it('a user the API cannot see; a low port is no risk where pod-hardener adds the port sysctl', () => {
     const p = pod('Deployment/web');
-    expect(risks(p).map((r) => r.kind)).toEqual(['runsAsRoot', 'lowPort']);
+    expect(risks(p).map((r) => r.kind)).toEqual(['runsAsRoot']);
     expect(risks(p, 'runsAsRoot')[0]).toMatchObject({ target: 'container/web', root: 'unknown' });
+  });
+
+  it('a low port is a risk with unprivilegedPorts: never', () => {
+    const never = analyzeNamespace(shopNamespace(), { ...options, policy: policyWith({ unprivilegedPorts: 'never' }) });
+    const p = workload(never.workloads, 'Deployment/web').pods[0]!;
+    expect(risks(p).map((r) => r.kind)).toEqual(['runsAsRoot', 'lowPort']);
     expect(risks(p, 'lowPort')[0]).toMatchObject({ target: 'container/web', port: 80 });
     expect(risks(p, 'lowPort')[0]!.reason).toMatch(/containerPort 80.*UID 1000.*net\.ipv4\.ip_unprivileged_port_start/);
   });
