@@ -9,33 +9,13 @@
  * A fixed pool of keep-alive TLS connections (client.js), opened before the clock starts. A
  * request due while every connection is busy waits in a FIFO queue, and that wait counts.
  *
- * The clock is a worker thread that sleeps in Atomics.wait until the next request is due (to
- * the microsecond) and then wakes the main thread, which sends. setTimeout alone fires up to a
- * millisecond late, which would be added to every sample; spinning on setImmediate is precise
- * but takes a whole core, and on a 2-core machine that shows up as the server's tail latency.
+ * The schedule comes from clock.js, a worker thread precise to the microsecond.
  * The generator's own lateness (when the main thread got to a request minus when it was due) is
  * recorded too, so its share of a latency is visible.
  */
-const { Worker } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
 const { histogram, percentiles, ResponseParser, connectAll, postRequest } = require('./client');
-
-// The clock: posts n when requests [.., n) are due. Times are epoch milliseconds (timeOrigin +
-// now), which both threads read alike.
-const CLOCK = `
-const { parentPort, workerData: { start, intervalMs, total } } = require('node:worker_threads');
-const { performance } = require('node:perf_hooks');
-const cell = new Int32Array(new SharedArrayBuffer(4));
-const now = () => performance.timeOrigin + performance.now();
-let next = 0;
-while (next < total) {
-  const wait = start + next * intervalMs - now();
-  if (wait > 0) Atomics.wait(cell, 0, 0, wait);
-  const t = now();
-  while (next < total && start + next * intervalMs <= t) next++;
-  parentPort.postMessage(next);
-}
-`;
+const { startClock } = require('./clock');
 
 /**
  * @param {object} o
@@ -193,12 +173,8 @@ async function openLoop(o) {
     };
     // Start 50 ms ahead so the worker is up before the first request is due.
     t0 = performance.now() + 50;
-    const clock = new Worker(CLOCK, { eval: true, workerData: { start: performance.timeOrigin + t0, intervalMs, total } });
-    clock.on('message', (due) => {
+    const clock = startClock({ t0, intervalMs, total }, (due) => {
       if (!overloaded) tick(due);
-    });
-    clock.on('error', (err) => {
-      throw err;
     });
   });
 }
