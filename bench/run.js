@@ -49,6 +49,8 @@ const T = QUICK
   : { engineWarm: 1000, engineRun: 3000, cliDocs: 10000, warm: 2000, segment: 8000, largeSegment: 4000, rateWarm: 1000, rateSegment: 8000 };
 const CONNECTIONS = 16;
 const RATE = 1000;
+// Above this generator lateness (p99) a latency comparison says more about the machine than the servers.
+const MAX_GENERATOR_LAG_MS = 2;
 
 const TARGETS = {
   cpuRatio: 1.6, // webhook CPU per review at most 1.6x the floor's
@@ -210,19 +212,24 @@ async function main() {
   const p99Extra = rw.p99 - rb.p99;
   const rssExtra = results.peak.webhook - results.peak.floor;
   const verdict = (ok) => (ok ? 'PASS' : 'MISS');
+  // The latencies compare servers only when the generator kept its schedule for both: a segment
+  // that gave up, or a generator that sent late, measured the machine (other work on it).
+  const unfit = [rb, rw].filter((r) => r.overloaded || r.sendLagP99 > MAX_GENERATOR_LAG_MS);
+  const p99Verdict = unfit.length > 0 ? 'n/a' : verdict(p99Extra <= TARGETS.p99ExtraMs);
   log('== 6. figures vs targets');
   log(table([
     ['figure', 'webhook', 'floor', 'webhook vs floor', 'target', ''],
     ['CPU per review, saturation', `${f0(sw.cpuUsPerReq)} µs`, `${f0(sb.cpuUsPerReq)} µs`, x(sw.cpuUsPerReq, sb.cpuUsPerReq), `<= ${TARGETS.cpuRatio}x`, verdict(cpuRatio <= TARGETS.cpuRatio)],
     [`CPU per review, ${f0(RATE)}/s`, `${f0(rw.cpuUsPerReq)} µs`, `${f0(rb.cpuUsPerReq)} µs`, x(rw.cpuUsPerReq, rb.cpuUsPerReq), '(reported)', ''],
-    [`p99 at ${f0(RATE)}/s`, ms(rw.p99), ms(rb.p99), signed(p99Extra, 'ms'), `<= +${TARGETS.p99ExtraMs} ms`, verdict(p99Extra <= TARGETS.p99ExtraMs && !rw.overloaded)],
+    [`p99 at ${f0(RATE)}/s`, ms(rw.p99), ms(rb.p99), signed(p99Extra, 'ms'), `<= +${TARGETS.p99ExtraMs} ms`, p99Verdict],
     [`p50 / p99.9 at ${f0(RATE)}/s`, `${ms(rw.p50)} / ${ms(rw.p999)}`, `${ms(rb.p50)} / ${ms(rb.p999)}`, `${signed(rw.p50 - rb.p50, 'ms')} / ${signed(rw.p999 - rb.p999, 'ms')}`, '(reported)', ''],
     [`peak RSS (${small.name} phases)`, `${f1(results.peak.webhook)} MB`, `${f1(results.peak.floor)} MB`, signed(rssExtra, 'MB', 1), `<= +${TARGETS.rssExtraMB} MB`, verdict(rssExtra <= TARGETS.rssExtraMB)],
     [`CPU per review, ${large.name} saturation`, `${f0(lw.cpuUsPerReq)} µs`, `${f0(lb.cpuUsPerReq)} µs`, x(lw.cpuUsPerReq, lb.cpuUsPerReq), '(reported)', ''],
     [`engine, ${small.name}`, `${f0(e4.engine.perCpuSecond)} pods/CPU-s (${f1(1e6 / e4.engine.perCpuSecond)} µs)`, '', '', '(reported)', ''],
   ]));
+  if (unfit.length > 0) log(`\nno verdict on latency: ${unfit.map((r) => `${r.name}'s generator ${r.overloaded ? 'gave up' : `ran up to ${ms(r.sendLagP99)} late (p99)`}`).join(', ')}; the machine was too busy to keep a schedule of ${f0(RATE)}/s`);
   log(`\n${((performance.now() - started) / 1000).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end. Absolute figures move with other work on the machine; the ratios are measured side by side, A B B A.`);
-  log(`summary (webhook vs floor, ${small.name}): CPU per review ${cpuRatio.toFixed(2)}x (target <= ${TARGETS.cpuRatio}x: ${verdict(cpuRatio <= TARGETS.cpuRatio)}); p99 at ${f0(RATE)}/s ${signed(p99Extra, 'ms')} (target <= +${TARGETS.p99ExtraMs} ms: ${verdict(p99Extra <= TARGETS.p99ExtraMs && !rw.overloaded)}); peak RSS ${signed(rssExtra, 'MB', 1)} (target <= +${TARGETS.rssExtraMB} MB: ${verdict(rssExtra <= TARGETS.rssExtraMB)})`);
+  log(`summary (webhook vs floor, ${small.name}): CPU per review ${cpuRatio.toFixed(2)}x (target <= ${TARGETS.cpuRatio}x: ${verdict(cpuRatio <= TARGETS.cpuRatio)}); p99 at ${f0(RATE)}/s ${signed(p99Extra, 'ms')} (target <= +${TARGETS.p99ExtraMs} ms: ${p99Verdict}); peak RSS ${signed(rssExtra, 'MB', 1)} (target <= +${TARGETS.rssExtraMB} MB: ${verdict(rssExtra <= TARGETS.rssExtraMB)})`);
 }
 
 main().then(
