@@ -10,6 +10,8 @@
  */
 const { readFileSync } = require('node:fs');
 
+const NODE_OTHER = 'node core, other (events, timers, buffers, fs)';
+
 // Module groups, first match wins, tested against the frame's file (node:..., a package under
 // node_modules, or the build's dist/...).
 const GROUPS = [
@@ -25,7 +27,8 @@ const GROUPS = [
   ['server (transport, pipeline)', /^dist\/(server\/|main\.js)/],
   ['other project code', /^dist\//],
   ['floor server', /baseline-server\.js$/],
-  ['node core, other (events, timers, buffers)', /^node:/],
+  ['the profiler itself (bench/lib/profiler-preload.js)', /profiler-preload\.js$/],
+  [NODE_OTHER, /^node:/],
   ['other packages', /^pkg /],
 ];
 
@@ -59,8 +62,9 @@ function shortFile(url) {
 /**
  * The group of a frame. A frame without a file is a builtin or native function: JSON.parse and
  * JSON.stringify are their own group; V8's pseudo-frames ((garbage collector), (program),
- * (idle)) are theirs; any other is charged to the nearest caller with a file (a Buffer copy
- * inside the TLS write is TLS).
+ * (idle)) are theirs. Any other native frame, and node core's generic helpers (events, fs,
+ * buffers, timers), are charged to the nearest caller of a more specific group: the TLS
+ * socket's writev to sockets, sonic-boom's fs write of a log line to logging.
  */
 function groupOfFrame(callFrame, ancestors) {
   const name = callFrame.functionName;
@@ -70,10 +74,18 @@ function groupOfFrame(callFrame, ancestors) {
     if (name === '(program)') return '(program: native code outside JS, e.g. TLS decryption, epoll)';
     if (name === '(idle)') return '(idle)';
     if (name === '(root)') return '(root)';
-    for (const a of ancestors) if (a.url) return groupOfFile(fileOf(a.url));
-    return 'native, no JS caller';
+  } else {
+    const own = groupOfFile(fileOf(callFrame.url));
+    if (own !== NODE_OTHER) return own;
   }
-  return groupOfFile(fileOf(callFrame.url));
+  let generic = callFrame.url ? NODE_OTHER : 'native, no JS caller';
+  for (const a of ancestors) {
+    if (!a.url) continue;
+    const group = groupOfFile(fileOf(a.url));
+    if (group !== NODE_OTHER) return group;
+    generic = NODE_OTHER;
+  }
+  return generic;
 }
 
 function groupOfFile(file) {
