@@ -1,9 +1,9 @@
 'use strict';
 /*
- * The floor: the least a Node HTTPS admission webhook can do. A bare node:https server on the
+ * The floor: the least a Node HTTPS mutating webhook can do. A bare node:https server on the
  * same certificate as the webhook that reads the body, JSON.parses the AdmissionReview and
- * answers a fixed "allowed" response echoing the uid (the one thing the API server requires).
- * No framework, no logging, no metrics, no hardening.
+ * answers "allowed" with a fixed JSON patch (encoded once, at start), echoing the uid (the one
+ * thing the API server requires). No framework, no logging, no metrics, no hardening.
  *
  * Env: BASELINE_PORT, BASELINE_TLS_CERT_FILE, BASELINE_TLS_KEY_FILE. Prints "listening <port>".
  *
@@ -31,6 +31,9 @@ function reviewFunction() {
   };
 }
 
+// What a minimal hardening patch looks like; the same bytes for every pod.
+const FIXED_PATCH = Buffer.from(JSON.stringify([{ op: 'add', path: '/spec/securityContext/runAsNonRoot', value: true }])).toString('base64');
+
 const server = https.createServer(
   {
     cert: readFileSync(process.env.BASELINE_TLS_CERT_FILE),
@@ -53,7 +56,7 @@ const server = https.createServer(
       }
       const body = review
         ? review(parsed)
-        : `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":true}}`;
+        : `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":true,"patchType":"JSONPatch","patch":"${FIXED_PATCH}"}}`;
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });

@@ -6,106 +6,16 @@
  * that stalls for 50 ms therefore shows up to 50 ms on every request that should have been sent
  * during the stall, as the API server would see it, instead of one slow sample.
  *
- * Keep-alive TLS connections, a fixed pool opened (and verified against the CA, as the API
- * server does) before the clock starts. A request due while every connection is busy waits in a
- * FIFO queue, and that wait counts. The client speaks just enough HTTP/1.1 for this: one request
- * at a time per connection, responses framed by Content-Length or chunked. node:https costs
- * ~125 µs of CPU per request on this machine, this client a fraction of that, and the generator
- * shares the machine with the server.
+ * A fixed pool of keep-alive TLS connections (client.js), opened before the clock starts. A
+ * request due while every connection is busy waits in a FIFO queue, and that wait counts.
  *
- * The clock is a worker thread that sleeps in Atomics.wait until the next request is due (to
- * the microsecond) and then wakes the main thread, which sends. setTimeout alone fires up to a
- * millisecond late, which would be added to every sample; spinning on setImmediate is precise
- * but takes a whole core, and on a 2-core machine that shows up as the server's tail latency.
+ * The schedule comes from clock.js, a worker thread precise to the microsecond.
  * The generator's own lateness (when the main thread got to a request minus when it was due) is
  * recorded too, so its share of a latency is visible.
  */
-const tls = require('node:tls');
-const { Worker } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
-const hdr = require('hdr-histogram-js');
-
-function histogram() {
-  // microseconds, 1 µs to 60 s, 3 significant digits
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
-}
-
-const CRLF2 = Buffer.from('\r\n\r\n');
-
-// The clock: posts n when requests [.., n) are due. Times are epoch milliseconds (timeOrigin +
-// now), which both threads read alike.
-const CLOCK = `
-const { parentPort, workerData: { start, intervalMs, total } } = require('node:worker_threads');
-const { performance } = require('node:perf_hooks');
-const cell = new Int32Array(new SharedArrayBuffer(4));
-const now = () => performance.timeOrigin + performance.now();
-let next = 0;
-while (next < total) {
-  const wait = start + next * intervalMs - now();
-  if (wait > 0) Atomics.wait(cell, 0, 0, wait);
-  const t = now();
-  while (next < total && start + next * intervalMs <= t) next++;
-  parentPort.postMessage(next);
-}
-`;
-
-/** Parses one HTTP/1.1 response at a time from a byte stream. */
-class ResponseParser {
-  constructor() {
-    this.buf = Buffer.alloc(0);
-    this.reset();
-  }
-
-  reset() {
-    this.status = 0;
-    this.bodyStart = -1;
-    this.length = -1; // content-length, or -1 when chunked
-    this.chunkAt = 0; // chunked: where the next chunk-size line starts
-  }
-
-  /** Feeds bytes; returns the status code when a whole response has arrived, else 0. */
-  push(data) {
-    this.buf = this.buf.length === 0 ? data : Buffer.concat([this.buf, data]);
-    if (this.bodyStart < 0) {
-      const end = this.buf.indexOf(CRLF2);
-      if (end < 0) return 0;
-      const head = this.buf.toString('latin1', 0, end);
-      this.status = Number(head.slice(9, 12));
-      const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-      if (cl) this.length = Number(cl[1]);
-      else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) this.length = -1;
-      else this.length = 0;
-      this.bodyStart = end + 4;
-      this.chunkAt = this.bodyStart;
-    }
-    let consumed = -1;
-    if (this.length >= 0) {
-      if (this.buf.length >= this.bodyStart + this.length) consumed = this.bodyStart + this.length;
-    } else {
-      for (;;) {
-        const eol = this.buf.indexOf('\r\n', this.chunkAt, 'latin1');
-        if (eol < 0) break;
-        const size = parseInt(this.buf.toString('latin1', this.chunkAt, eol), 16);
-        const next = eol + 2 + size + 2;
-        if (this.buf.length < next) break;
-        this.chunkAt = next;
-        if (size === 0) { consumed = next; break; }
-      }
-    }
-    if (consumed < 0) return 0;
-    const status = this.status;
-    this.buf = this.buf.subarray(consumed);
-    this.reset();
-    return status;
-  }
-}
-
-function connect(port, ca) {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
+const { histogram, percentiles, ResponseParser, connectAll, postRequest } = require('./client');
+const { startClock } = require('./clock');
 
 /**
  * @param {object} o
@@ -118,6 +28,8 @@ function connect(port, ca) {
  * @param {number} [o.warmupMs] phase at the same rate before, not recorded
  * @param {number} [o.connections]
  * @param {number} [o.drainTimeoutMs] how long to wait for the last responses
+ * @param {() => void} [o.onMeasureStart] called when the first measured request is sent: the
+ *   caller reads the server's CPU time there, so that warmup and handshakes do not count
  * @param {number} [o.maxBacklogS] give up once this many seconds of requests wait for a
  *   connection: the server cannot sustain the rate, and waiting longer only measures the queue.
  *   The requests still waiting are recorded with their age then, a lower bound, and the result
@@ -125,11 +37,8 @@ function connect(port, ca) {
  */
 async function openLoop(o) {
   const warmupMs = o.warmupMs ?? 1000;
-  const request = Buffer.concat([
-    Buffer.from(`POST ${o.path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${o.body.length}\r\n\r\n`),
-    o.body,
-  ]);
-  const sockets = await Promise.all(Array.from({ length: o.connections ?? 32 }, () => connect(o.port, o.ca)));
+  const request = postRequest(o.path, o.body);
+  const sockets = await connectAll(o.port, o.ca, o.connections ?? 32);
 
   const intervalMs = 1000 / o.rate;
   const warmupCount = Math.round((warmupMs / 1000) * o.rate);
@@ -159,6 +68,7 @@ async function openLoop(o) {
       const h = overloaded ? everything : latency;
       const spanS = overloaded ? (lastAnyDoneAt - t0) / 1000 : (lastDoneAt - firstMeasuredAt) / 1000;
       const answered = overloaded ? anyDone : counts.measuredDone;
+      const p = percentiles(h);
       resolve({
         rate: o.rate,
         requests: total - warmupCount,
@@ -169,10 +79,11 @@ async function openLoop(o) {
         timedOut: timedOut && !overloaded ? total - counts.done : 0,
         overloaded,
         achievedRate: spanS > 0 ? answered / spanS : 0,
-        p50: h.getValueAtPercentile(50) / 1000,
-        p99: h.getValueAtPercentile(99) / 1000,
-        p999: h.getValueAtPercentile(99.9) / 1000,
-        max: h.maxValue / 1000,
+        p50: p.p50,
+        p99: p.p99,
+        p999: p.p999,
+        max: p.max,
+        latency: h,
         sendLagP99: sendLag.getValueAtPercentile(99) / 1000,
         sendLagMax: sendLag.maxValue / 1000,
       });
@@ -232,7 +143,10 @@ async function openLoop(o) {
         const i = sent++;
         if (i >= warmupCount) {
           const intended = t0 + i * intervalMs;
-          if (i === warmupCount) firstMeasuredAt = intended;
+          if (i === warmupCount) {
+            firstMeasuredAt = intended;
+            o.onMeasureStart?.();
+          }
           sendLag.recordValue(Math.max(1, Math.round((now - intended) * 1000)));
         }
         if (free.length > 0) send(free.shift(), i);
@@ -259,14 +173,10 @@ async function openLoop(o) {
     };
     // Start 50 ms ahead so the worker is up before the first request is due.
     t0 = performance.now() + 50;
-    const clock = new Worker(CLOCK, { eval: true, workerData: { start: performance.timeOrigin + t0, intervalMs, total } });
-    clock.on('message', (due) => {
+    const clock = startClock({ t0, intervalMs, total }, (due) => {
       if (!overloaded) tick(due);
-    });
-    clock.on('error', (err) => {
-      throw err;
     });
   });
 }
 
-module.exports = { openLoop, ResponseParser };
+module.exports = { openLoop };

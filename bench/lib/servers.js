@@ -77,11 +77,6 @@ function track(child, name, output) {
   };
 }
 
-/**
- * The production build, as the container image runs it: `node dist/main.js`, configured by env.
- * `logTo`: 'pipe' keeps the last lines (warn level writes almost nothing); 'null' sends stdout
- * to /dev/null, the cheapest sink a real log line can go to (the kubelet's is a pipe).
- */
 /** NODE_OPTIONS of the image, read from the Dockerfile so that the benchmark runs what ships. */
 function imageNodeOptions(root) {
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
@@ -90,7 +85,16 @@ function imageNodeOptions(root) {
   return m[1] ?? m[2];
 }
 
-async function startWebhook({ root, certFile, keyFile, logLevel = 'warn', logTo = 'pipe', nodeArgs = [], name = 'webhook', main = join(root, 'dist', 'main.js') }) {
+/**
+ * The production build, as the container image runs it: `node dist/main.js`, configured by env.
+ * `config`: a configuration file (POD_HARDENER_CONFIG), e.g. the shipped
+ * manifests/base/config.yaml; the environment set here (addresses, ports, certificate files,
+ * `logLevel` when given) overrides it, as it does in the Deployment.
+ * `env`: more variables (a profiler's). `logTo`: 'pipe' keeps the last lines (warn level writes
+ * almost nothing); 'null' sends stdout to /dev/null, the cheapest sink a real log line can go
+ * to (the kubelet's is a pipe).
+ */
+async function startWebhook({ root, certFile, keyFile, config, logLevel, logTo = 'pipe', nodeArgs = [], env = {}, name = 'webhook', main = join(root, 'dist', 'main.js') }) {
   const port = await freePort();
   const metricsPort = await freePort();
   const stdout = logTo === 'null' ? openSync('/dev/null', 'w') : 'pipe';
@@ -106,7 +110,9 @@ async function startWebhook({ root, certFile, keyFile, logLevel = 'warn', logTo 
       POD_HARDENER_METRICS_PORT: String(metricsPort),
       POD_HARDENER_TLS_CERT_FILE: certFile,
       POD_HARDENER_TLS_KEY_FILE: keyFile,
-      POD_HARDENER_LOG_LEVEL: logLevel,
+      ...(config ? { POD_HARDENER_CONFIG: config } : {}),
+      ...(logLevel ? { POD_HARDENER_LOG_LEVEL: logLevel } : {}),
+      ...env,
     },
     stdio: ['ignore', stdout, 'pipe'],
   });
@@ -124,10 +130,10 @@ async function startWebhook({ root, certFile, keyFile, logLevel = 'warn', logTo 
 }
 
 /** The floor (baseline-server.js); with reviews > 0, the floor that also runs the review (bench/split.js). */
-async function startBaseline({ certFile, keyFile }, { reviews = 0, name = 'baseline' } = {}) {
+async function startBaseline({ certFile, keyFile }, { reviews = 0, name = 'baseline', nodeArgs = [], env = {} } = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(__dirname, 'baseline-server.js')], {
-    env: { PATH: process.env.PATH, BASELINE_PORT: String(port), BASELINE_TLS_CERT_FILE: certFile, BASELINE_TLS_KEY_FILE: keyFile, BASELINE_REVIEWS: String(reviews) },
+  const child = spawn(process.execPath, [...nodeArgs, join(__dirname, 'baseline-server.js')], {
+    env: { PATH: process.env.PATH, BASELINE_PORT: String(port), BASELINE_TLS_CERT_FILE: certFile, BASELINE_TLS_KEY_FILE: keyFile, BASELINE_REVIEWS: String(reviews), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const errTail = tail(child.stderr);
