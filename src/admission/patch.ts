@@ -1,4 +1,4 @@
-import { compare, escapePathComponent, type Operation } from 'fast-json-patch';
+import { compare, escapePathComponent } from 'fast-json-patch';
 import { CONTAINER_LISTS } from '../engine/exceptions';
 import type { Pod } from '../engine/types';
 import { PodHardenerError } from '../errors';
@@ -100,7 +100,10 @@ function diffSlot(before: object, after: object, key: string, path: string, ops:
   else if (b === undefined || !isContainer(a) || !isContainer(b) || Array.isArray(a) !== Array.isArray(b)) {
     ops.push(b === undefined ? { op: 'add', path, value: a } : { op: 'replace', path, value: a });
   } else {
-    for (const op of compare(b, a) as Operation[]) ops.push({ ...op, path: `${path}${op.path}` } as PatchOperation);
+    for (const op of compare(b, a) as PatchOperation[]) {
+      op.path = `${path}${op.path}`;
+      ops.push(op);
+    }
   }
 }
 
