@@ -3,7 +3,7 @@
 // server: after patching, the API server decodes non-strictly, so a wrong field name would be
 // dropped silently and only the stored object tells the truth.
 import { createServer, type Server } from 'node:https';
-import { DEFAULT_POLICY } from '../../src/engine/defaults';
+import { DEFAULT_POLICY } from '../../src/config/schema';
 import { generateCA, issueServingCertificate } from '../../src/certs/generate';
 import { Annotations, Labels, LabelValues } from '../../src/names';
 import { startControlPlane, type ControlPlane } from './support/controlplane';

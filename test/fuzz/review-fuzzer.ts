@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { reviewAdmission, type Mode } from '../../src/admission/review';
-import { DEFAULT_POLICY } from '../../src/engine/defaults';
+import { DEFAULT_POLICY } from '../../src/config/schema';
 import { compilePolicy } from '../../src/engine/policy';
 import { podArb } from '../support/arbitraries';
 import { podReview } from '../support/reviews';

@@ -1,6 +1,6 @@
 import type { ReviewOutcome, ReviewRecord } from '../../../src/admission/review';
 import { compilePolicy } from '../../../src/engine/policy';
-import { DEFAULT_POLICY } from '../../../src/engine/defaults';
+import { DEFAULT_POLICY } from '../../../src/config/schema';
 import { recordTransportFailure } from '../../../src/server/app';
 import { createLogger, reviewLogFields, withLogging } from '../../../src/server/logging';
 import { createMetrics, withMetrics } from '../../../src/server/metrics';
