@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * pod-hardener benchmark (issue 6): `npm run bench` (builds, then runs this with --expose-gc).
+ * pod-hardener benchmark: `npm run bench` (builds, then runs this with --expose-gc).
  *
  * In one run, on this machine, against a floor measured in the same run:
  *   1. the engine alone, in-process: harden + diff, pods per CPU-second; and the whole review

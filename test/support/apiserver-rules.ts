@@ -1,6 +1,7 @@
 /**
  * The pod validation of kube-apiserver that a hardening patch can trip
- * (pkg/apis/core/validation/validation.go, quoted in PRODUCT.md). Returns the violations.
+ * (pkg/apis/core/validation/validation.go: Windows pods, privileged or SYS_ADMIN with no
+ * privilege escalation). Returns the violations.
  */
 const WINDOWS_FORBIDDEN_POD = ['seLinuxOptions', 'seccompProfile', 'appArmorProfile', 'fsGroup', 'fsGroupChangePolicy', 'sysctls', 'runAsUser', 'runAsGroup', 'supplementalGroups', 'supplementalGroupsPolicy', 'seLinuxChangePolicy'];
 const WINDOWS_FORBIDDEN_CONTAINER = ['seLinuxOptions', 'seccompProfile', 'appArmorProfile', 'capabilities', 'readOnlyRootFilesystem', 'privileged', 'allowPrivilegeEscalation', 'procMount', 'runAsUser', 'runAsGroup'];
