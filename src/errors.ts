@@ -9,26 +9,56 @@
  */
 export const ERRORS = {
   // The transport (server/): answered before any review, counted by status and code.
-  NOT_FOUND: { layer: 'transport', status: 404, message: 'no route for %s %s; admission endpoints are POST /mutate and POST /audit' },
-  METHOD_NOT_ALLOWED: { layer: 'transport', status: 405, message: '%s %s is not supported; send the AdmissionReview with POST' },
+  NOT_FOUND: {
+    layer: 'transport',
+    status: 404,
+    message: 'no route for %s %s; admission endpoints are POST /mutate and POST /audit',
+  },
+  METHOD_NOT_ALLOWED: {
+    layer: 'transport',
+    status: 405,
+    message: '%s %s is not supported; send the AdmissionReview with POST',
+  },
   BAD_HTTP: { layer: 'transport', status: 400, message: 'the request is not valid HTTP/1.1: %s' },
-  HEADERS_TOO_LARGE: { layer: 'transport', status: 431, message: 'the request headers are larger than the server accepts' },
-  EMPTY_BODY: { layer: 'transport', status: 400, message: 'request body is empty; expected an AdmissionReview' },
+  HEADERS_TOO_LARGE: {
+    layer: 'transport',
+    status: 431,
+    message: 'the request headers are larger than the server accepts',
+  },
+  EMPTY_BODY: {
+    layer: 'transport',
+    status: 400,
+    message: 'request body is empty; expected an AdmissionReview',
+  },
   BAD_JSON: { layer: 'transport', status: 400, message: 'request body is not valid JSON: %s' },
-  BAD_CONTENT_TYPE: { layer: 'transport', status: 415, message: 'Content-Type must be application/json, got %s' },
-  BAD_CONTENT_ENCODING: { layer: 'transport', status: 415, message: 'Content-Encoding %s is not supported; send the AdmissionReview uncompressed' },
-  BODY_TOO_LARGE: { layer: 'transport', status: 413, message: 'request body is larger than %s bytes (server.maxBodyBytes)' },
+  BAD_CONTENT_TYPE: {
+    layer: 'transport',
+    status: 415,
+    message: 'Content-Type must be application/json, got %s',
+  },
+  BAD_CONTENT_ENCODING: {
+    layer: 'transport',
+    status: 415,
+    message: 'Content-Encoding %s is not supported; send the AdmissionReview uncompressed',
+  },
+  BODY_TOO_LARGE: {
+    layer: 'transport',
+    status: 413,
+    message: 'request body is larger than %s bytes (server.maxBodyBytes)',
+  },
   REQUEST_TIMEOUT: {
     layer: 'transport',
     status: 408,
-    message: 'the request was not received in time (server.headersTimeoutSeconds for its headers, server.requestTimeoutSeconds for all of it)',
+    message:
+      'the request was not received in time (server.headersTimeoutSeconds for its headers, server.requestTimeoutSeconds for all of it)',
   },
   // Refused at once rather than queued: a queue would eat the API server's timeout, while a 503
   // makes it apply failurePolicy now.
   OVERLOADED: {
     layer: 'transport',
     status: 503,
-    message: '%s reviews already in flight (server.maxInFlight); refused at once so the API server applies failurePolicy instead of waiting for its timeout',
+    message:
+      '%s reviews already in flight (server.maxInFlight); refused at once so the API server applies failurePolicy instead of waiting for its timeout',
   },
   // The review (admission/review.ts): the body was JSON. Counted as reviews, by decision and code.
   NOT_ADMISSION_REVIEW: { layer: 'review', status: 400, message: '%s' },
@@ -36,15 +66,22 @@ export const ERRORS = {
   UNSAFE_PATCH: { layer: 'review', status: 500, message: '%s' },
   // Also the transport's answer to a fault of its own: whatever threw, the server keeps serving.
   INTERNAL: { layer: 'review', status: 500, message: 'internal error: %s' },
-} as const satisfies Record<string, { layer: 'transport' | 'review'; status: number; message: string }>;
+} as const satisfies Record<
+  string,
+  { layer: 'transport' | 'review'; status: number; message: string }
+>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
 /** The codes the transport answers with, each a series of the transport failure metric. */
-export const TRANSPORT_ERRORS = (Object.keys(ERRORS) as ErrorCode[]).filter((code) => ERRORS[code].layer === 'transport');
+export const TRANSPORT_ERRORS = (Object.keys(ERRORS) as ErrorCode[]).filter(
+  (code) => ERRORS[code].layer === 'transport',
+);
 
 /** The code constants, for call sites and tests (`ErrorCodes.BAD_JSON === 'BAD_JSON'`). */
-export const ErrorCodes = Object.freeze(Object.fromEntries(Object.keys(ERRORS).map((code) => [code, code]))) as {
+export const ErrorCodes = Object.freeze(
+  Object.fromEntries(Object.keys(ERRORS).map((code) => [code, code])),
+) as {
   readonly [C in ErrorCode]: C;
 };
 

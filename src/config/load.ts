@@ -86,8 +86,8 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   const envLayer = readEnvLayer(options.env, errors, warnings);
   if (errors.length > 0) throw new ConfigError(errors);
 
-  const merged = structuredClone(DEFAULT_CONFIG) as Config;
-  merge(merge(merged as unknown as Record<string, unknown>, fileLayer), envLayer);
+  const merged = structuredClone<Config>(DEFAULT_CONFIG);
+  merge(merge(merged, fileLayer), envLayer);
 
   // The webhook's own namespace (downward API) is only a default: a namespace written in the
   // file wins, unlike the other variables.
@@ -128,7 +128,7 @@ function parseFileLayer(file: string, text: string, errors: string[]): ConfigLay
     for (const e of doc.errors) {
       const pos = e.linePos?.[0];
       const at = pos ? `line ${pos.line}, column ${pos.col}: ` : '';
-      errors.push(`${where}: ${at}${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+      errors.push(`${where}: ${at}${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
     }
     return {};
   }
@@ -161,7 +161,7 @@ function readEnvLayer(env: LoadOptions['env'], errors: string[], warnings: strin
     }
     let at = raw;
     for (const key of v.path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
-    at[v.path[v.path.length - 1]!] = parsed;
+    at[v.path[v.path.length - 1]] = parsed;
     byPath.set(v.path.join('.'), v.name);
   }
   return validateLayer(raw, errors, (path) => `env ${byPath.get(path) ?? path}: `);
@@ -229,11 +229,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
     prev = row;
   }
-  return prev[b.length]!;
+  return prev[b.length];
 }
 
 /** The certificate source against the files and namespace it needs (the Deployment's environment). */

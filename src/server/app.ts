@@ -170,7 +170,7 @@ function createExpressApp(o: AdmissionAppOptions): Express {
 
 /** A handler of node:http's request and response (the app keeps node's prototypes, above). */
 function node(handler: (req: IncomingMessage, res: ServerResponse) => unknown): RequestHandler {
-  return handler as unknown as RequestHandler;
+  return handler;
 }
 
 /** The path of a request URL, without the query string (the API server appends `?timeout=10s`). */

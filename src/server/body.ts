@@ -49,7 +49,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
         reject(createError('EMPTY_BODY'));
         return;
       }
-      let bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+      let bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
       if (bytes.length >= 3 && bytes[0] === UTF8_BOM[0] && bytes[1] === UTF8_BOM[1] && bytes[2] === UTF8_BOM[2]) bytes = bytes.subarray(3);
       let value: unknown;
       try {

@@ -8,7 +8,14 @@ import { request as httpsRequest } from 'node:https';
 import { ERRORS, type ErrorCode } from '../../src/errors';
 import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
-import { metricValue, post, scrape, startTestServer, waitFor, type TestServer } from '../support/http';
+import {
+  metricValue,
+  post,
+  scrape,
+  startTestServer,
+  waitFor,
+  type TestServer,
+} from '../support/http';
 
 // Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
 // asserts on speed.
@@ -30,12 +37,20 @@ beforeAll(async () => {
 afterAll(() => server.shutdown('test done'));
 
 const failures = async (code: ErrorCode) =>
-  metricValue(await scrape(server), 'pod_hardener_transport_failures_total', { status: String(ERRORS[code].status), code });
+  metricValue(await scrape(server), 'pod_hardener_transport_failures_total', {
+    status: String(ERRORS[code].status),
+    code,
+  });
 
 /** The status line and JSON body of a raw exchange on one TLS connection, read until it closes. */
-function raw(send: (write: (text: string) => void) => void): Promise<{ status: number; body: any }> {
+function raw(
+  send: (write: (text: string) => void) => void,
+): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: server.port, ca: server.ca, servername: 'localhost' }, () => send((t) => socket.write(t)));
+    const socket = connect(
+      { host: '127.0.0.1', port: server.port, ca: server.ca, servername: 'localhost' },
+      () => send((t) => socket.write(t)),
+    );
     let received = '';
     socket.on('data', (d) => (received += d));
     socket.on('close', () => {
@@ -52,20 +67,66 @@ function raw(send: (write: (text: string) => void) => void): Promise<{ status: n
   });
 }
 
-describe.each<[string, ErrorCode, () => Promise<{ status: number; body: any; connection?: string }>]>([
+describe.each<
+  [string, ErrorCode, () => Promise<{ status: number; body: any; connection?: string }>]
+>([
   ['an empty body', 'EMPTY_BODY', () => post(server, '/mutate', '').then(asAnswer)],
-  ['a body that is not JSON', 'BAD_JSON', () => post(server, '/mutate', '{"apiVersion": ').then(asAnswer)],
-  ['a text/plain body', 'BAD_CONTENT_TYPE', () => post(server, '/mutate', '{}', { contentType: 'text/plain' }).then(asAnswer)],
-  ['a body without Content-Type', 'BAD_CONTENT_TYPE', () => post(server, '/audit', '{}', { contentType: null }).then(asAnswer)],
-  ['a gzip body', 'BAD_CONTENT_ENCODING', () => post(server, '/mutate', '{}', { headers: { 'Content-Encoding': 'gzip' } }).then(asAnswer)],
-  ['a body over the limit, by Content-Length', 'BODY_TOO_LARGE', () => post(server, '/mutate', podReview(pod({}, { filler: 'x'.repeat(LIMIT) }))).then(asAnswer)],
-  ['a body over the limit, chunked', 'BODY_TOO_LARGE', () => chunked(JSON.stringify(podReview(pod({}, { filler: 'x'.repeat(LIMIT) }))))],
-  ['a body that never finishes', 'REQUEST_TIMEOUT', () =>
-    raw((write) => write('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"apiVersion":'))],
-  ['headers that never finish', 'REQUEST_TIMEOUT', () => raw((write) => write('POST /mutate HTTP/1.1\r\nHost: x\r\n'))],
+  [
+    'a body that is not JSON',
+    'BAD_JSON',
+    () => post(server, '/mutate', '{"apiVersion": ').then(asAnswer),
+  ],
+  [
+    'a text/plain body',
+    'BAD_CONTENT_TYPE',
+    () => post(server, '/mutate', '{}', { contentType: 'text/plain' }).then(asAnswer),
+  ],
+  [
+    'a body without Content-Type',
+    'BAD_CONTENT_TYPE',
+    () => post(server, '/audit', '{}', { contentType: null }).then(asAnswer),
+  ],
+  [
+    'a gzip body',
+    'BAD_CONTENT_ENCODING',
+    () => post(server, '/mutate', '{}', { headers: { 'Content-Encoding': 'gzip' } }).then(asAnswer),
+  ],
+  [
+    'a body over the limit, by Content-Length',
+    'BODY_TOO_LARGE',
+    () => post(server, '/mutate', podReview(pod({}, { filler: 'x'.repeat(LIMIT) }))).then(asAnswer),
+  ],
+  [
+    'a body over the limit, chunked',
+    'BODY_TOO_LARGE',
+    () => chunked(JSON.stringify(podReview(pod({}, { filler: 'x'.repeat(LIMIT) })))),
+  ],
+  [
+    'a body that never finishes',
+    'REQUEST_TIMEOUT',
+    () =>
+      raw((write) =>
+        write(
+          'POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"apiVersion":',
+        ),
+      ),
+  ],
+  [
+    'headers that never finish',
+    'REQUEST_TIMEOUT',
+    () => raw((write) => write('POST /mutate HTTP/1.1\r\nHost: x\r\n')),
+  ],
   ['bytes that are not HTTP', 'BAD_HTTP', () => raw((write) => write('HELLO\x00WORLD\r\n\r\n'))],
-  ['a GET of /mutate', 'METHOD_NOT_ALLOWED', () => post(server, '/mutate', '', { method: 'GET', contentType: null }).then(asAnswer)],
-  ['a POST to another path', 'NOT_FOUND', () => post(server, '/validate', podReview(pod())).then(asAnswer)],
+  [
+    'a GET of /mutate',
+    'METHOD_NOT_ALLOWED',
+    () => post(server, '/mutate', '', { method: 'GET', contentType: null }).then(asAnswer),
+  ],
+  [
+    'a POST to another path',
+    'NOT_FOUND',
+    () => post(server, '/validate', podReview(pod())).then(asAnswer),
+  ],
 ])('%s', (_name, code, send) => {
   test(`answers ${ERRORS[code].status} ${code} and counts it by status and code`, async () => {
     const before = await failures(code);
@@ -73,9 +134,15 @@ describe.each<[string, ErrorCode, () => Promise<{ status: number; body: any; con
     expect(reply.status).toBe(ERRORS[code].status);
     // A POST to an admission path gets an AdmissionReview (the API server logs its message);
     // anything else, and what node:http answers before express, `{"error": ...}`.
-    const message: string = reply.body.response?.status?.message ?? `pod-hardener ${reply.body.error?.code}: ${reply.body.error?.message}`;
+    const message: string =
+      reply.body.response?.status?.message ??
+      `pod-hardener ${reply.body.error?.code}: ${reply.body.error?.message}`;
     expect(message).toMatch(new RegExp(`^pod-hardener ${code}: `));
-    if (reply.body.response) expect(reply.body.response).toMatchObject({ allowed: false, status: { code: ERRORS[code].status } });
+    if (reply.body.response)
+      expect(reply.body.response).toMatchObject({
+        allowed: false,
+        status: { code: ERRORS[code].status },
+      });
     if (code === 'BODY_TOO_LARGE') expect(reply.connection).toBe('close');
     await waitFor(async () => (await failures(code)) === before + 1, `${code} counted once`);
     expect(reviewed).toBe(0);
@@ -87,7 +154,15 @@ test('beyond server.maxInFlight: 503 OVERLOADED at once, counted, while the revi
   let release!: () => void;
   const held = new Promise<number>((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port: server.port, path: '/mutate', method: 'POST', ca: server.ca, agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        path: '/mutate',
+        method: 'POST',
+        ca: server.ca,
+        agent: false,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -97,11 +172,16 @@ test('beyond server.maxInFlight: 503 OVERLOADED at once, counted, while the revi
     req.write(body.slice(0, 100));
     release = () => req.end(body.slice(100));
   });
-  await waitFor(async () => metricValue(await scrape(server), 'pod_hardener_in_flight_reviews') === 1, 'one review in flight');
+  await waitFor(
+    async () => metricValue(await scrape(server), 'pod_hardener_in_flight_reviews') === 1,
+    'one review in flight',
+  );
   const before = await failures('OVERLOADED');
   const refused = await post(server, '/mutate', podReview(pod(), { uid: 'refused' }));
   expect(refused.status).toBe(503);
-  expect(refused.json.response.status.message).toMatch(/^pod-hardener OVERLOADED: 1 reviews already in flight/);
+  expect(refused.json.response.status.message).toMatch(
+    /^pod-hardener OVERLOADED: 1 reviews already in flight/,
+  );
   expect(await failures('OVERLOADED')).toBe(before + 1);
   release();
   // The review in flight reaches the review function, which throws: the transport's own error
@@ -122,17 +202,35 @@ test('no transport failure counts as a review', async () => {
 });
 
 function asAnswer(reply: { status: number; json: any; headers: Record<string, unknown> }) {
-  return { status: reply.status, body: reply.json, connection: reply.headers.connection as string | undefined };
+  return {
+    status: reply.status,
+    body: reply.json,
+    connection: reply.headers.connection as string | undefined,
+  };
 }
 
 function chunked(payload: string): Promise<{ status: number; body: any; connection?: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port: server.port, path: '/mutate', method: 'POST', ca: server.ca, agent: false, headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } },
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        path: '/mutate',
+        method: 'POST',
+        ca: server.ca,
+        agent: false,
+        headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+      },
       (res) => {
         let text = '';
         res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), connection: res.headers.connection }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(text),
+            connection: res.headers.connection,
+          }),
+        );
       },
     );
     req.on('error', reject);
