@@ -2,13 +2,12 @@
  * The admission port as the API server sees it: a real HTTPS server on a free port, the real
  * review function (unless a test injects one), certificates issued at test time.
  */
-import { request as httpsRequest } from 'node:https';
 import { reviewAdmission } from '../../src/admission/review';
 import type { Policy } from '../../src/engine/policy';
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../../src/names';
 import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
-import { getHealth, keepAliveAgent, metricValue, post, scrape, startTestServer, waitFor, type TestServer } from '../support/http';
+import { getHealth, keepAliveAgent, metricValue, partialPost, post, scrape, startTestServer, waitFor, type TestServer } from '../support/http';
 
 // Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
 // asserts on speed.
@@ -168,20 +167,8 @@ describe('overload bound', () => {
       // Two reviews in flight: headers and half the body sent, the rest held back.
       const body = JSON.stringify(podReview(pod(), { uid: 'held' }));
       const held = [0, 1].map(() => {
-        let release!: () => void;
-        const done = new Promise<number>((resolve, reject) => {
-          const req = httpsRequest(
-            { host: '127.0.0.1', port: server.port, path: '/mutate', method: 'POST', ca: server.ca, agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
-            (res) => {
-              res.resume();
-              resolve(res.statusCode ?? 0);
-            },
-          );
-          req.on('error', reject);
-          req.write(body.slice(0, 100));
-          release = () => req.end(body.slice(100));
-        });
-        return { done, release: () => release() };
+        const request = partialPost(server, '/mutate', { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, body.slice(0, 100));
+        return { done: request.response.then((r) => r.status), release: () => request.finish(body.slice(100)) };
       });
       await waitFor(async () => metricValue(await scrape(server), 'pod_hardener_in_flight_reviews') === 2, 'two reviews in flight');
 

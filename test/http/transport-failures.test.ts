@@ -4,12 +4,12 @@
  * code. None of them may reach the review function or count as a review.
  */
 import { connect } from 'node:tls';
-import { request as httpsRequest } from 'node:https';
 import { ERRORS, type ErrorCode } from '../../src/errors';
 import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
 import {
   metricValue,
+  partialPost,
   post,
   scrape,
   startTestServer,
@@ -151,27 +151,12 @@ describe.each<
 
 test('beyond server.maxInFlight: 503 OVERLOADED at once, counted, while the review in flight completes', async () => {
   const body = JSON.stringify(podReview(pod()));
-  let release!: () => void;
-  const held = new Promise<number>((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port: server.port,
-        path: '/mutate',
-        method: 'POST',
-        ca: server.ca,
-        agent: false,
-        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', reject);
-    req.write(body.slice(0, 100));
-    release = () => req.end(body.slice(100));
-  });
+  const held = partialPost(
+    server,
+    '/mutate',
+    { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+    body.slice(0, 100),
+  );
   await waitFor(
     async () => metricValue(await scrape(server), 'pod_hardener_in_flight_reviews') === 1,
     'one review in flight',
@@ -183,10 +168,10 @@ test('beyond server.maxInFlight: 503 OVERLOADED at once, counted, while the revi
     /^pod-hardener OVERLOADED: 1 reviews already in flight/,
   );
   expect(await failures('OVERLOADED')).toBe(before + 1);
-  release();
+  held.finish(body.slice(100));
   // The review in flight reaches the review function, which throws: the transport's own error
   // boundary answers 500 INTERNAL and the server keeps serving.
-  expect(await held).toBe(500);
+  expect((await held.response).status).toBe(500);
   expect(reviewed).toBe(1);
   expect(await failures('INTERNAL')).toBe(1);
   expect((await post(server, '/mutate', '')).status).toBe(400);
@@ -209,32 +194,20 @@ function asAnswer(reply: { status: number; json: any; headers: Record<string, un
   };
 }
 
-function chunked(payload: string): Promise<{ status: number; body: any; connection?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port: server.port,
-        path: '/mutate',
-        method: 'POST',
-        ca: server.ca,
-        agent: false,
-        headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: JSON.parse(text),
-            connection: res.headers.connection,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.write(payload.slice(0, 40000));
-    req.end(payload.slice(40000));
-  });
+async function chunked(
+  payload: string,
+): Promise<{ status: number; body: any; connection?: string }> {
+  const request = partialPost(
+    server,
+    '/mutate',
+    { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+    payload.slice(0, 40000),
+  );
+  request.finish(payload.slice(40000));
+  const reply = await request.response;
+  return {
+    status: reply.status,
+    body: JSON.parse(reply.text),
+    connection: reply.headers.connection as string | undefined,
+  };
 }
