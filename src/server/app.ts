@@ -126,7 +126,7 @@ function createExpressApp(o: AdmissionAppOptions): Express {
   let inFlight = 0;
 
   for (const [path, mode] of Object.entries(ADMISSION_PATHS)) {
-    app.post(path, node(async (req, res) => {
+    app.post(path, node((req, res, next) => {
       if (inFlight >= o.maxInFlight) throw createError('OVERLOADED', o.maxInFlight);
       inFlight++;
       o.metrics.inFlight.inc();
@@ -139,9 +139,18 @@ function createExpressApp(o: AdmissionAppOptions): Express {
         const got = req.headers['content-type'];
         throw createError('BAD_CONTENT_TYPE', got === undefined ? 'none' : JSON.stringify(got));
       }
-      const body = await readJsonBody(req, o.maxBodyBytes);
-      const outcome = o.review(body, mode, o.policy.current);
-      answer(res, outcome.status, outcome.body);
+      readJsonBody(req, o.maxBodyBytes, (err, body) => {
+        if (err) return next(err);
+        let outcome;
+        try {
+          outcome = o.review(body, mode, o.policy.current);
+        } catch (thrown) {
+          // Not a boundary: this callback runs outside express's reach, so a throw is handed to
+          // the one below (a review function never throws; a bug in one must not end the process).
+          return next(thrown);
+        }
+        answer(res, outcome.status, outcome.body);
+      });
     }));
     app.all(path, node((req, res) => {
       res.setHeader('Allow', 'POST');
@@ -169,7 +178,7 @@ function createExpressApp(o: AdmissionAppOptions): Express {
 }
 
 /** A handler of node:http's request and response (the app keeps node's prototypes, above). */
-function node(handler: (req: IncomingMessage, res: ServerResponse) => unknown): RequestHandler {
+function node(handler: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => unknown): RequestHandler {
   return handler;
 }
 
