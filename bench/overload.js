@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * pod-hardener overload test (issue 7 item 2): `npm run bench:overload` (builds, then runs this).
+ * pod-hardener overload test: `npm run bench:overload` (builds, then runs this).
  *
  * The production build (`node dist/main.js`, log level warn) with server.maxInFlight = 32, from a
  * config file named by POD_HARDENER_CONFIG, under three phases on 127.0.0.1:

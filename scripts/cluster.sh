@@ -221,7 +221,8 @@ print_env() {
  "ctr": "$(cat "$RUN_DIR/containerd-bin-dir")/ctr", "containerdAddress": "$CONTAINERD_SOCK",
  "stateDir": "$STATE_DIR", "staticPodDir": "$STATE_DIR/kubelet/manifests",
  "installDir": "$STATE_DIR/install", "nodeName": "$NODE_NAME", "probeImage": "$PROBE_IMAGE",
- "bridge": "$BRIDGE", "natChain": "$NAT_CHAIN"}
+ "bridge": "$BRIDGE", "natChain": "$NAT_CHAIN",
+ "webhookImage": "$WEBHOOK_IMAGE_NAME:$(cat "$RUN_DIR/webhook-image-tag")"}
 EOF
 }
 

@@ -1,6 +1,7 @@
 /**
- * Every label, annotation and error code of pod-hardener, defined once. Everything else imports
- * from here, so a key is never spelled twice (PRODUCT.md, "Who turns it on, who opts out").
+ * Every label and annotation key of pod-hardener, defined once (error codes: errors.ts).
+ * Everything else imports from here, so a key users write on their namespaces and pods is never
+ * spelled twice, and a typo cannot make one place disagree with another.
  */
 
 export const DOMAIN = 'pod-hardener.io';
@@ -41,20 +42,6 @@ export const AuditKeys = {
   changes: 'changes',
   exceptions: 'exceptions',
 } as const;
-
-/** Error codes: each failure the webhook reports carries one, in responses, logs and metrics. */
-export const ErrorCodes = {
-  badContentType: 'BAD_CONTENT_TYPE',
-  badJson: 'BAD_JSON',
-  notAdmissionReview: 'NOT_ADMISSION_REVIEW',
-  badPod: 'BAD_POD',
-  bodyTooLarge: 'BODY_TOO_LARGE',
-  overloaded: 'OVERLOADED',
-  unsafePatch: 'UNSAFE_PATCH',
-  internal: 'INTERNAL',
-  notFound: 'NOT_FOUND',
-} as const;
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_KIND = 'AdmissionReview';

@@ -22,7 +22,7 @@ function reviewFunction() {
   const dist = join(__dirname, '..', '..', 'dist');
   const { reviewAdmission } = require(join(dist, 'admission', 'review.js'));
   const { compilePolicy } = require(join(dist, 'engine', 'policy.js'));
-  const { DEFAULT_POLICY } = require(join(dist, 'engine', 'defaults.js'));
+  const { DEFAULT_POLICY } = require(join(dist, 'config', 'schema.js'));
   const policy = compilePolicy(DEFAULT_POLICY);
   return (body) => {
     let outcome;

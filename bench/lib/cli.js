@@ -66,7 +66,7 @@ async function benchCli(dist, { documents = 10_000 } = {}) {
   if (!tool) return { available: false, reason: 'no hardenManifests in dist/cli/ yet' };
   const { stringify } = require('yaml');
   const { compilePolicy } = require(join(dist, 'engine', 'policy.js'));
-  const { DEFAULT_POLICY } = require(join(dist, 'engine', 'defaults.js'));
+  const { DEFAULT_POLICY } = require(join(dist, 'config', 'schema.js'));
   const policy = compilePolicy(DEFAULT_POLICY);
   const text = manifests(documents, stringify);
   // Warm up on 1,000 documents, then one timed pass over the whole stream.

@@ -35,7 +35,7 @@ function benchEngine(dist, fixtures, { warmupMs, durationMs } = {}) {
   const { createPatch } = require(`${dist}/admission/patch.js`);
   const { reviewAdmission } = require(`${dist}/admission/review.js`);
   const { compilePolicy } = require(`${dist}/engine/policy.js`);
-  const { DEFAULT_POLICY } = require(`${dist}/engine/defaults.js`);
+  const { DEFAULT_POLICY } = require(`${dist}/config/schema.js`);
   const policy = compilePolicy(DEFAULT_POLICY);
   const out = [];
   for (const f of fixtures) {

@@ -1,5 +1,6 @@
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
 import { isJsonObject as isObject } from '../engine/json';
+import { PodHardenerError } from '../errors';
 
 /** The parts of an AdmissionRequest (admission.k8s.io/v1) that pod-hardener reads. */
 export interface AdmissionRequest {
@@ -16,22 +17,18 @@ export interface AdmissionRequest {
 }
 
 /** The body is not an AdmissionReview we can answer: HTTP 400, with the uid when it was readable. */
-export class InvalidReviewError extends Error {
-  constructor(
-    message: string,
-    readonly uid?: string,
-  ) {
-    super(message);
+export class InvalidReviewError extends PodHardenerError {
+  constructor(message: string, uid?: string) {
+    super('NOT_ADMISSION_REVIEW', message, uid);
     this.name = 'InvalidReviewError';
   }
 }
-
 
 const optionalString = (v: unknown) => v === undefined || v === null || typeof v === 'string';
 
 /**
  * Checks the envelope only, by hand: a schema library over the whole review would walk the
- * whole pod on every request (the performance issue), and the pod's own shape is checked by the
+ * whole pod on every request, a cost paid on every pod creation in the cluster, and the pod's own shape is checked by the
  * engine for exactly the fields it uses.
  */
 export function decodeReview(body: unknown): AdmissionRequest {

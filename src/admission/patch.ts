@@ -1,14 +1,22 @@
+import { compare, escapePathComponent } from 'fast-json-patch';
 import { CONTAINER_LISTS } from '../engine/exceptions';
 import type { Pod } from '../engine/types';
+import { PodHardenerError } from '../errors';
 import { Annotations } from '../names';
-import { diffJson, escapeToken, type PatchOperation } from './json-diff';
 
-export type { PatchOperation } from './json-diff';
+/** The operations a diff produces (RFC 6902): compare never emits move, copy or test. */
+export type PatchOperation =
+  | { op: 'add'; path: string; value: unknown }
+  | { op: 'replace'; path: string; value: unknown }
+  | { op: 'remove'; path: string };
+
+/** RFC 6901: `~` is `~0` and `/` is `~1` in a path token (annotation keys contain `/`). */
+export const escapeToken: (key: string) => string = escapePathComponent;
 
 /** A patch that would touch something no rule may change: a bug, never sent to the API server. */
-export class UnsafePatchError extends Error {
+export class UnsafePatchError extends PodHardenerError {
   constructor(op: PatchOperation) {
-    super(`refusing patch operation ${op.op} ${op.path}: outside what pod-hardener may change`);
+    super('UNSAFE_PATCH', `refusing patch operation ${op.op} ${op.path}: outside what pod-hardener may change`);
     this.name = 'UnsafePatchError';
   }
 }
@@ -28,17 +36,18 @@ const MAY_REMOVE = new RegExp(
 );
 
 /**
- * The JSON patch from the object as received to the hardened object: a diff, so it is right by
- * construction and paths are escaped (controller-runtime's PatchResponseFromRaw).
+ * The JSON patch from the object as received to the hardened object: fast-json-patch's compare,
+ * so it is right by construction and paths are escaped (controller-runtime's
+ * PatchResponseFromRaw).
  *
- * Only the places rules may write are diffed: the pod's annotations, the pod securityContext,
+ * Only the places rules may write are compared: the pod's annotations, the pod securityContext,
  * `spec.hostUsers` and each container's securityContext. Every other part of the hardened pod is
- * the original's own object (engine/draft.ts), so diffing it would compare a hundred keys to find
- * nothing; the property tests check that applying the patch gives exactly the engine's
- * result, which a rule writing anywhere else would break. The guard stays as the last word on
- * what is sent: no operation outside the security contexts, `spec.hostUsers` and the hardened
- * annotation, and no removal but of capabilities.add entries and inside a replaced
- * seccompProfile.
+ * the original's own object (engine/draft.ts), so comparing the whole pod would walk, and copy, a
+ * hundred keys to find nothing, on every review; the property tests check that applying the
+ * patch gives exactly the engine's result, which a rule writing anywhere else would break. The
+ * guard stays as the last word on what is sent: no operation outside the security contexts,
+ * `spec.hostUsers` and the hardened annotation, and no removal but of capabilities.add entries
+ * and inside a replaced seccompProfile.
  */
 export function createPatch(original: unknown, hardened: unknown): PatchOperation[] {
   const ops: PatchOperation[] = [];
@@ -91,6 +100,16 @@ function diffSlot(before: object, after: object, key: string, path: string, ops:
   const b = (before as Record<string, unknown>)[key];
   if (a === b) return;
   if (a === undefined) ops.push({ op: 'remove', path });
-  else if (b === undefined) ops.push({ op: 'add', path, value: a });
-  else diffJson(b, a, path, ops);
+  else if (b === undefined || !isContainer(a) || !isContainer(b) || Array.isArray(a) !== Array.isArray(b)) {
+    ops.push(b === undefined ? { op: 'add', path, value: a } : { op: 'replace', path, value: a });
+  } else {
+    for (const op of compare(b, a) as PatchOperation[]) {
+      op.path = `${path}${op.path}`;
+      ops.push(op);
+    }
+  }
+}
+
+function isContainer(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
 }

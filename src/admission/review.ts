@@ -2,28 +2,31 @@ import { harden } from '../engine/harden';
 import { InvalidPodError } from '../engine/pod-shape';
 import type { Policy } from '../engine/policy';
 import type { HardenScope, Pod } from '../engine/types';
-import { ADMISSION_API_VERSION, ADMISSION_KIND, ErrorCodes, type ErrorCode } from '../names';
-import { decodeReview, InvalidReviewError, type AdmissionRequest } from './decode';
-import { createPatch, UnsafePatchError } from './patch';
+import { asPodHardenerError, createError, reasonOf, type PodHardenerError } from '../errors';
+import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
+import { decodeReview, type AdmissionRequest } from './decode';
+import { createPatch } from './patch';
 import { auditAnnotationsFor, warningsFor } from './report';
 import type { Decision, Mode, ReviewOutcome, ReviewRecord } from './types';
 
 export type { Decision, Mode, ReviewOutcome, ReviewRecord } from './types';
 
 /*
- * What each outcome looks like on the wire (the API server only reads a 200 response; any other
- * status counts as failing to call the webhook and follows the configuration's failurePolicy):
+ * What each outcome of a review looks like on the wire (the API server only reads a 200
+ * response; any other status counts as failing to call the webhook and follows the
+ * configuration's failurePolicy). Failures before a review (body, content type, overload) are
+ * the transport's: server/app.ts has their table.
  *
  *   outcome                                   HTTP  response
  *   pod hardened                              200   allowed, patchType JSONPatch, patch, warnings
- *   nothing to change, skipped, audit mode    200   allowed, no patch, warnings
+ *   audit mode, enforce would patch           200   allowed, no patch, warnings (wouldPatch)
+ *   nothing to change, skipped                200   allowed, no patch, warnings
  *   not a pod, or an UPDATE other than        200   allowed, no patch
  *     pods/ephemeralcontainers
- *   body not an AdmissionReview / bad pod     400   AdmissionReview with status message (uid if known)
- *   body over the limit                       413   (transport, server/)
- *   wrong content type                        415   (transport, server/)
- *   too many reviews in flight                503   (transport, server/)
- *   internal error, unsafe patch              500   AdmissionReview with uid and status message
+ *   JSON that is not an AdmissionReview       400   NOT_ADMISSION_REVIEW (uid if known)
+ *   request.object not a valid pod            400   BAD_POD, uid
+ *   unsafe patch (a bug, never sent)          500   UNSAFE_PATCH, uid
+ *   any other exception                       500   INTERNAL, uid
  */
 
 const RESOURCE_PODS = 'pods';
@@ -50,88 +53,89 @@ function podName(request: AdmissionRequest): string | undefined {
   return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
+/**
+ * `Kind/name` of the pod's controller (the ownerReference with `controller: true`; at most one
+ * exists): a Deployment's pods are all named by their ReplicaSet, so logs can be grepped across
+ * replicas by it, when the pod's own name is still a generateName prefix.
+ */
+function ownerOf(object: unknown): string | undefined {
+  const refs = (object as Pod | undefined)?.metadata?.ownerReferences;
+  if (!Array.isArray(refs)) return undefined;
+  for (const ref of refs as unknown[]) {
+    const r = ref as { controller?: unknown; kind?: unknown; name?: unknown } | null;
+    if (r?.controller === true && typeof r.kind === 'string' && typeof r.name === 'string') return `${r.kind}/${r.name}`;
+  }
+  return undefined;
+}
+
 function reviewBody(response: Record<string, unknown>): unknown {
   return { apiVersion: ADMISSION_API_VERSION, kind: ADMISSION_KIND, response };
 }
 
-const REASONS: Record<number, string> = {
-  400: 'BadRequest', 413: 'RequestEntityTooLarge', 415: 'UnsupportedMediaType', 429: 'TooManyRequests',
-  500: 'InternalError', 503: 'ServiceUnavailable',
-};
-
-/** A failure answered with an AdmissionReview that carries the uid when known, and says why. */
-export function errorOutcome(status: number, code: ErrorCode, message: string, mode: Mode, uid?: string): ReviewOutcome {
-  const response: Record<string, unknown> = {
-    uid: uid ?? '',
+/** The AdmissionReview that answers a failure: the uid when known, and why, as a metav1.Status. */
+export function errorReviewBody(err: PodHardenerError): unknown {
+  return reviewBody({
+    uid: err.uid ?? '',
     allowed: false,
-    status: { status: 'Failure', code: status, reason: REASONS[status] ?? 'InternalError', message: `pod-hardener ${code}: ${message}` },
-  };
-  const decision: Decision = status >= 500 ? 'error' : 'invalid';
-  return { status, body: reviewBody(response), record: { uid, mode, decision, changes: [], notices: [], errorCode: code, error: message } };
+    status: { status: 'Failure', code: err.status, reason: reasonOf(err.status), message: `pod-hardener ${err.code}: ${err.message}` },
+  });
 }
 
 /**
- * One AdmissionReview in, the HTTP status and body out. Never throws: every failure becomes an
- * outcome that still echoes the uid when it could be read.
+ * One AdmissionReview (parsed JSON) in, the HTTP status and body out. Never throws: this is the
+ * review's one error boundary, where anything thrown inside it becomes an answer that still
+ * echoes the uid when it could be read (controller-runtime turns a handler panic into an
+ * errored response the same way). The offline tool relies on it too.
  */
 export function reviewAdmission(body: unknown, mode: Mode, policy: Policy): ReviewOutcome {
-  let request: AdmissionRequest;
+  const record: ReviewRecord = { mode, decision: 'ignored', changes: [], notices: [] };
   try {
-    request = decodeReview(body);
-  } catch (err) {
-    if (err instanceof InvalidReviewError) return errorOutcome(400, ErrorCodes.notAdmissionReview, err.message, mode, err.uid);
-    return errorOutcome(500, ErrorCodes.internal, String(err), mode);
+    return review(body, policy, record);
+  } catch (thrown) {
+    const err = (
+      thrown instanceof InvalidPodError ? createError('BAD_POD', thrown.message) : asPodHardenerError(thrown)
+    ).withUid(record.uid);
+    const decision: Decision = err.status >= 500 ? 'error' : 'invalid';
+    return { status: err.status, body: errorReviewBody(err), record: { ...record, decision, errorCode: err.code, error: err.message } };
   }
+}
 
-  const record: ReviewRecord = {
-    uid: request.uid,
-    namespace: request.namespace || undefined,
-    pod: undefined,
-    operation: request.operation,
-    mode,
-    decision: 'ignored',
-    changes: [],
-    notices: [],
-  };
+/** The review proper; fills `record` as it learns, so a failure halfway still reports what was known. */
+function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutcome {
+  const request = decodeReview(body);
+  record.uid = request.uid;
+  record.namespace = request.namespace || undefined;
+  record.operation = request.operation;
   const allow = (extra: Record<string, unknown> = {}): ReviewOutcome => ({
     status: 200,
     body: reviewBody({ uid: request.uid, allowed: true, ...extra }),
     record,
   });
 
-  try {
-    const scope = isPodRequest(request) ? scopeOf(request) : undefined;
-    if (!scope) return allow();
-    record.pod = podName(request);
-    const object = request.object;
-    const namespace = request.namespace || ((object as Pod | undefined)?.metadata?.namespace as string | undefined) || '';
-    const result = harden(object, policy, { scope, namespace });
-    record.changes = result.changes;
-    record.notices = result.notices;
-    record.decision = result.skipped ? 'skipped' : result.changes.length > 0 && mode === 'enforce' ? 'patched' : 'unchanged';
+  const scope = isPodRequest(request) ? scopeOf(request) : undefined;
+  if (!scope) return allow();
+  const object = request.object;
+  record.pod = podName(request);
+  record.owner = ownerOf(object);
+  const namespace = request.namespace || ((object as Pod | undefined)?.metadata?.namespace as string | undefined) || '';
+  const result = harden(object, policy, { scope, namespace });
+  record.changes = result.changes;
+  record.notices = result.notices;
+  const changes = result.changes.length > 0;
+  record.decision = result.skipped ? 'skipped' : !changes ? 'unchanged' : record.mode === 'enforce' ? 'patched' : 'wouldPatch';
 
-    const extra: Record<string, unknown> = {};
-    if (record.decision === 'patched') {
-      const patch = createPatch(object, result.pod);
-      if (patch.length > 0) {
-        extra.patchType = 'JSONPatch';
-        extra.patch = Buffer.from(JSON.stringify(patch)).toString('base64');
-      } else {
-        record.decision = 'unchanged';
-      }
+  const extra: Record<string, unknown> = {};
+  if (record.decision === 'patched') {
+    const patch = createPatch(object, result.pod);
+    if (patch.length > 0) {
+      extra.patchType = 'JSONPatch';
+      extra.patch = Buffer.from(JSON.stringify(patch)).toString('base64');
+    } else {
+      record.decision = 'unchanged';
     }
-    const warnings = warningsFor(mode, result.changes, result.notices);
-    if (warnings.length > 0) extra.warnings = warnings;
-    extra.auditAnnotations = auditAnnotationsFor(mode, record.decision, result.summary, result.notices);
-    return allow(extra);
-  } catch (err) {
-    const fail = (status: number, code: ErrorCode, message: string): ReviewOutcome => {
-      const outcome = errorOutcome(status, code, message, mode, request.uid);
-      outcome.record = { ...record, ...outcome.record, changes: record.changes, notices: record.notices };
-      return outcome;
-    };
-    if (err instanceof InvalidPodError) return fail(400, ErrorCodes.badPod, `request.object is not a valid Pod: ${err.message}`);
-    if (err instanceof UnsafePatchError) return fail(500, ErrorCodes.unsafePatch, err.message);
-    return fail(500, ErrorCodes.internal, err instanceof Error ? err.message : String(err));
   }
+  const warnings = warningsFor(record.mode, result.changes, result.notices);
+  if (warnings.length > 0) extra.warnings = warnings;
+  extra.auditAnnotations = auditAnnotationsFor(record.mode, record.decision, result.summary, result.notices);
+  return allow(extra);
 }

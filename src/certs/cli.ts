@@ -10,6 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { parseArgs as parseCommandLine } from 'node:util';
 import { CertificatePair, generateCA, issueServingCertificate } from './generate';
 import { serviceDnsNames } from './rotation';
 
@@ -44,42 +45,49 @@ export interface CliOptions {
 export class UsageError extends Error {}
 
 export function parseArgs(argv: readonly string[]): CliOptions | 'help' {
-  const o = { dns: [] as string[], ip: [] as string[], services: [] as string[], namespace: 'pod-hardener', days: 365, caDays: 3650, newCa: false, out: 'certs/out', webhookConfiguration: 'pod-hardener' };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    const days = (): number => {
-      const v = value();
-      if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`${flag}: expected a whole number of days, got ${JSON.stringify(v)}`);
-      return Number(v);
-    };
-    switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--service': o.services.push(value()); break;
-      case '--namespace': o.namespace = value(); break;
-      case '--dns': o.dns.push(value()); break;
-      case '--ip': {
-        const v = value();
-        if (isIP(v) === 0) throw new UsageError(`--ip: not an IP address: ${JSON.stringify(v)}`);
-        o.ip.push(v);
-        break;
-      }
-      case '--days': o.days = days(); break;
-      case '--ca-days': o.caDays = days(); break;
-      case '--new-ca': o.newCa = true; break;
-      case '--out': o.out = value(); break;
-      case '--webhook-config': o.webhookConfiguration = value(); break;
-      default:
-        throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
-    }
+  let values;
+  try {
+    ({ values } = parseCommandLine({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        service: { type: 'string', multiple: true, default: [] },
+        namespace: { type: 'string', default: 'pod-hardener' },
+        dns: { type: 'string', multiple: true, default: [] },
+        ip: { type: 'string', multiple: true, default: [] },
+        days: { type: 'string', default: '365' },
+        'ca-days': { type: 'string', default: '3650' },
+        'new-ca': { type: 'boolean', default: false },
+        out: { type: 'string', default: 'certs/out' },
+        'webhook-config': { type: 'string', default: 'pod-hardener' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split('\n')[0]}`);
   }
+  if (values.help) return 'help';
+  const given = (flag: string, v: string): string => {
+    if (v.trim() === '') throw new UsageError(`--${flag} needs a value`);
+    return v;
+  };
+  const days = (flag: string, v: string): number => {
+    if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`--${flag}: expected a whole number of days, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  for (const ip of values.ip) if (isIP(ip) === 0) throw new UsageError(`--ip: not an IP address: ${JSON.stringify(ip)}`);
+  const o = {
+    services: values.service.map((v) => given('service', v)),
+    namespace: given('namespace', values.namespace),
+    dns: values.dns.map((v) => given('dns', v)),
+    ip: values.ip,
+    days: days('days', values.days),
+    caDays: days('ca-days', values['ca-days']),
+    newCa: values['new-ca'],
+    out: given('out', values.out),
+    webhookConfiguration: given('webhook-config', values['webhook-config']),
+  };
   const dnsNames = [...o.services.flatMap((s) => serviceDnsNames(s, o.namespace)), ...o.dns];
   const ipAddresses = [...o.ip];
   if (dnsNames.length === 0 && ipAddresses.length === 0) {

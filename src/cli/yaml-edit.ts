@@ -22,7 +22,7 @@
  * checked the same way. A wrong document is never returned.
  */
 import { diffArrays } from 'diff';
-import { escapeToken } from '../admission/json-diff';
+import { escapeToken } from '../admission/patch';
 import type { PatchOperation as Operation } from '../admission/patch';
 import YAML, { isMap, isSeq } from 'yaml';
 import type { ENode, EPair } from './yaml-tree';

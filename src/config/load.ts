@@ -7,12 +7,14 @@
  * Nothing here touches `process`: argv, env and the file reader are parameters, so tests pass
  * their own (t3-env habit), and a config reload runs exactly the same code.
  */
+import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import type { z } from 'zod';
-import type { PolicySettings } from '../engine/policy';
 import { MAX_USERNS_ID } from '../engine/rules/user-namespaces';
 import { deepFreeze } from './freeze';
-import { Config, ConfigLayer, DEFAULT_CONFIG, knownKeys, layerSchema } from './schema';
+import { DEFAULT_CONFIG, ENV_VARS, knownKeys, layerSchema, type Config, type ConfigLayer } from './schema';
+
+export { ENV_VARS, policySettings } from './schema';
 
 export interface LoadOptions {
   /** Command-line arguments after the script name (`process.argv.slice(2)`). */
@@ -32,6 +34,11 @@ export interface LoadedConfig {
   readonly config: Config;
   /** The YAML file that was read, when there was one. */
   readonly file?: string;
+  /**
+   * The bytes of `file` this configuration was parsed from: the configuration watch starts from
+   * them, so that an edit made after this read is never mistaken for what is in force.
+   */
+  readonly fileText?: string;
   /** Things worth a log line that do not stop the start (e.g. an ignored service-link variable). */
   readonly warnings: readonly string[];
 }
@@ -47,27 +54,6 @@ export class ConfigError extends Error {
 export const CONFIG_ENV = 'POD_HARDENER_CONFIG';
 export const NAMESPACE_ENV = 'POD_HARDENER_NAMESPACE';
 
-interface EnvVar {
-  name: string;
-  path: [keyof Config, string];
-  number?: boolean;
-}
-
-/** The environment variables that override a file key, each with the key it sets. */
-export const ENV_VARS: readonly EnvVar[] = [
-  { name: 'POD_HARDENER_ADDRESS', path: ['server', 'address'] },
-  { name: 'POD_HARDENER_PORT', path: ['server', 'port'], number: true },
-  { name: 'POD_HARDENER_METRICS_PORT', path: ['server', 'metricsPort'], number: true },
-  { name: 'POD_HARDENER_TLS_CERT_FILE', path: ['certificates', 'certFile'] },
-  { name: 'POD_HARDENER_TLS_KEY_FILE', path: ['certificates', 'keyFile'] },
-  { name: 'POD_HARDENER_CERT_SOURCE', path: ['certificates', 'source'] },
-  { name: 'POD_HARDENER_LOG_LEVEL', path: ['log', 'level'] },
-  { name: 'POD_HARDENER_RUN_AS_USER', path: ['hardening', 'runAsUser'], number: true },
-  { name: 'POD_HARDENER_RUN_AS_GROUP', path: ['hardening', 'runAsGroup'], number: true },
-  { name: 'POD_HARDENER_UNPRIVILEGED_PORTS', path: ['hardening', 'unprivilegedPorts'] },
-  { name: 'POD_HARDENER_USER_NAMESPACES', path: ['hardening', 'userNamespaces'] },
-];
-
 /**
  * The kubelet injects Docker-link variables for every Service of the pod's namespace unless
  * `enableServiceLinks: false`: a Service named `pod-hardener` yields
@@ -76,6 +62,12 @@ export const ENV_VARS: readonly EnvVar[] = [
  * rather than crash-looping the webhook on a value nobody wrote.
  */
 const SERVICE_LINK = /^(tcp|udp|sctp):\/\/\S+:\d+$/;
+/** The other variables the kubelet injects for a Service (`<NAME>_SERVICE_HOST`, `<NAME>_PORT_443_TCP_ADDR`, ...). */
+const SERVICE_LINK_NAME = /_SERVICE_(HOST|PORT)(_\w+)?$|_PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?$/;
+
+const ENV_PREFIX = 'POD_HARDENER_';
+/** Every variable pod-hardener reads; any other POD_HARDENER_* is a start-up warning. */
+const KNOWN_ENV = new Set([CONFIG_ENV, NAMESPACE_ENV, ...ENV_VARS.map((v) => v.name)]);
 
 export function loadConfig(options: LoadOptions): LoadedConfig {
   const errors: string[] = [];
@@ -83,12 +75,20 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
 
   const file = configFilePath(options, errors);
   let fileLayer: ConfigLayer = {};
-  if (file !== undefined) fileLayer = readFileLayer(file, options.readFile, errors);
+  let fileText: string | undefined;
+  if (file !== undefined) {
+    try {
+      fileText = options.readFile(file);
+      fileLayer = parseFileLayer(file, fileText, errors);
+    } catch (err) {
+      errors.push(`config ${file}: cannot read it: ${(err as Error).message}`);
+    }
+  }
   const envLayer = readEnvLayer(options.env, errors, warnings);
   if (errors.length > 0) throw new ConfigError(errors);
 
-  const merged = structuredClone(DEFAULT_CONFIG);
-  merge(merge(merged as unknown as Record<string, unknown>, fileLayer), envLayer);
+  const merged = structuredClone<Config>(DEFAULT_CONFIG);
+  merge(merge(merged, fileLayer), envLayer);
 
   // The webhook's own namespace (downward API) is only a default: a namespace written in the
   // file wins, unlike the other variables.
@@ -100,57 +100,36 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   crossChecks(merged, sourceGiven !== undefined, options.purpose === 'offline', errors);
   if (errors.length > 0) throw new ConfigError(errors);
 
-  return deepFreeze({ config: merged, ...(file !== undefined ? { file } : {}), warnings });
+  return deepFreeze({ config: merged, ...(file !== undefined ? { file, fileText } : {}), warnings });
 }
 
-/** The policy part of the configuration, in the shape the engine compiles. */
-export function policySettings(config: Config): PolicySettings {
-  return {
-    ...config.hardening,
-    capabilityCeiling: [...config.exceptions.capabilityCeiling],
-    skipNamespaces: [...config.exceptions.skipNamespaces],
-    exemptContainers: config.exceptions.exemptContainers.map((e) => ({ ...e })),
-  };
-}
+const USAGE = 'usage: pod-hardener [--config FILE]';
 
 function configFilePath(options: LoadOptions, errors: string[]): string | undefined {
   let file: string | undefined;
-  const args = options.argv;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--config') {
-      const value = args[i + 1];
-      if (value === undefined || value.startsWith('--') || value === '') {
-        errors.push('argument --config: expected a file path after it');
-      } else file = value;
-      i++;
-    } else if (arg.startsWith('--config=')) {
-      const value = arg.slice('--config='.length);
-      if (value === '') errors.push('argument --config: expected a file path after "="');
-      else file = value;
-    } else {
-      errors.push(`argument ${JSON.stringify(arg)}: unknown (usage: pod-hardener [--config FILE])`);
-    }
+  try {
+    const { values } = parseArgs({ args: [...options.argv], options: { config: { type: 'string' } }, strict: true, allowPositionals: false });
+    file = values.config;
+  } catch (err) {
+    errors.push(`arguments: ${(err as Error).message.split('\n')[0]} (${USAGE})`);
+    return undefined;
+  }
+  if (file !== undefined && file.trim() === '') {
+    errors.push('argument --config: expected a file path');
+    return undefined;
   }
   // The command line wins over the environment.
   return file ?? nonEmpty(options.env[CONFIG_ENV]);
 }
 
-function readFileLayer(file: string, readFile: LoadOptions['readFile'], errors: string[]): ConfigLayer {
+function parseFileLayer(file: string, text: string, errors: string[]): ConfigLayer {
   const where = `config ${file}`;
-  let text: string;
-  try {
-    text = readFile(file);
-  } catch (err) {
-    errors.push(`${where}: cannot read it: ${(err as Error).message}`);
-    return {};
-  }
   const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0];
       const at = pos ? `line ${pos.line}, column ${pos.col}: ` : '';
-      errors.push(`${where}: ${at}${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+      errors.push(`${where}: ${at}${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
     }
     return {};
   }
@@ -160,7 +139,8 @@ function readFileLayer(file: string, readFile: LoadOptions['readFile'], errors: 
 }
 
 function readEnvLayer(env: LoadOptions['env'], errors: string[], warnings: string[]): ConfigLayer {
-  const raw: Record<string, Record<string, unknown>> = {};
+  warnings.push(...unknownVariables(env));
+  const raw: Record<string, unknown> = {};
   const byPath = new Map<string, string>();
   for (const v of ENV_VARS) {
     const value = nonEmpty(env[v.name]);
@@ -180,11 +160,28 @@ function readEnvLayer(env: LoadOptions['env'], errors: string[], warnings: strin
       }
       parsed = Number(value);
     }
-    const [section, key] = v.path;
-    (raw[section] ??= {})[key] = parsed;
+    let at = raw;
+    for (const key of v.path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
+    at[v.path[v.path.length - 1]] = parsed;
     byPath.set(v.path.join('.'), v.name);
   }
   return validateLayer(raw, errors, (path) => `env ${byPath.get(path) ?? path}: `);
+}
+
+/**
+ * POD_HARDENER_* variables that pod-hardener does not read, each with the closest one it does:
+ * `POD_HARDENER_RUN_AS_USR=5` is a warning naming POD_HARDENER_RUN_AS_USER, never silence. Not an
+ * error: the Deployment's environment may carry variables for another version of the webhook.
+ */
+function unknownVariables(env: LoadOptions['env']): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith(ENV_PREFIX) || KNOWN_ENV.has(name) || SERVICE_LINK_NAME.test(name)) continue;
+    if (name.endsWith('_PORT') && SERVICE_LINK.test(env[name] ?? '')) continue;
+    const hint = closest(name, [...KNOWN_ENV]);
+    out.push(`env ${name} ignored: pod-hardener reads no such variable${hint !== undefined ? ` (did you mean ${hint}?)` : ''}`);
+  }
+  return out;
 }
 
 function validateLayer(raw: unknown, errors: string[], prefix: (path: string) => string): ConfigLayer {
@@ -233,11 +230,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
     prev = row;
   }
-  return prev[b.length]!;
+  return prev[b.length];
 }
 
 /** The certificate source against the files and namespace it needs (the Deployment's environment). */

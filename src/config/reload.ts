@@ -38,13 +38,10 @@ export function watchConfig(options: ConfigWatchOptions): FileWatch {
   if (file === undefined) return { close() {} };
   let current = options.initial;
   // What was last seen on disk (content, or the read error): each distinct state is acted on
-  // once, not on every poll.
-  let lastSeen: string | undefined;
-  try {
-    lastSeen = options.load.readFile(file);
-  } catch {
-    lastSeen = undefined;
-  }
+  // once, not on every poll. It starts as the bytes the configuration in force was parsed from,
+  // not a read of its own: an edit landing between the first load and this line would then be
+  // taken for the configuration in force and never applied.
+  let lastSeen = options.initial.fileText;
 
   const check = () => {
     let text: string;
@@ -72,7 +69,11 @@ export function watchConfig(options: ConfigWatchOptions): FileWatch {
     options.onReload(next, previous);
   };
 
-  return watchFiles({ files: [file], pollIntervalMs: options.pollIntervalMs ?? 5000, onCheck: check, onWatchError: options.onWatchError });
+  const watch = watchFiles({ files: [file], pollIntervalMs: options.pollIntervalMs ?? 5000, onCheck: check, onWatchError: options.onWatchError });
+  // An edit between the first load and the start of the watch sent no event the watch could
+  // see: look once now rather than a poll interval later.
+  check();
+  return watch;
 }
 
 /**

@@ -1,16 +1,20 @@
 /**
- * The configuration of the webhook: its shape, its defaults, and the zod schema that a file (or
- * the environment) is validated against. Every key of the YAML file is listed here, and a key
- * that is not listed is an error: a typo (`runAsUsr`) must never be silently ignored, or an
- * operator would believe a setting is in force when the default is.
+ * The configuration of the webhook, defined once: this zod schema gives every key its
+ * validation, its default, its environment variable (where it has one) and, through z.infer,
+ * its type. The defaults, the env table (load.ts), the file layer and the engine's policy view
+ * (PolicySettings) are all derived from it, so adding a key is one line here: e.g.
  *
- * The schema describes one *layer* (all keys optional); defaults, file and environment layers are
- * merged by load.ts, which then checks the rules that span several keys.
+ *   unprivilegedPorts: oneOf(['auto', 'never']).default('auto'),
+ *
+ * in `hardening` is at once a file key, a default, a type and a field of every compiled policy.
+ *
+ * Every key of the YAML file is listed here, and a key that is not listed is an error: a typo
+ * (`runAsUsr`) must never be silently ignored, or an operator would believe a setting is in
+ * force when the default is.
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { DEFAULT_POLICY } from '../engine/defaults';
-import { UNPRIVILEGED_PORTS, USER_NAMESPACES, type UnprivilegedPorts, type UserNamespaces } from '../engine/policy';
+import { deepFreeze } from './freeze';
 
 export const CERT_SOURCES = ['development', 'files', 'self-managed'] as const;
 export type CertSource = (typeof CERT_SOURCES)[number];
@@ -18,124 +22,14 @@ export type CertSource = (typeof CERT_SOURCES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export interface ExemptContainer {
-  name?: string;
-  image?: string;
-}
-
-export interface Config {
-  hardening: {
-    runAsUser: number;
-    runAsGroup: number;
-    runAsNonRoot: boolean;
-    fsGroup: boolean;
-    seccompProfile: boolean;
-    unprivilegedPorts: UnprivilegedPorts;
-    userNamespaces: UserNamespaces;
-  };
-  exceptions: {
-    capabilityCeiling: string[];
-    skipNamespaces: string[];
-    exemptContainers: ExemptContainer[];
-  };
-  server: {
-    address: string;
-    port: number;
-    metricsPort: number;
-    maxInFlight: number;
-    maxBodyBytes: number;
-    requestTimeoutSeconds: number;
-    headersTimeoutSeconds: number;
-    keepAliveTimeoutSeconds: number;
-    shutdownDelaySeconds: number;
-    shutdownGraceSeconds: number;
-  };
-  certificates: {
-    source: CertSource;
-    certFile?: string;
-    keyFile?: string;
-    directory: string;
-    selfManaged: {
-      namespace?: string;
-      serviceName: string;
-      secretName: string;
-      webhookConfigurationName: string;
-      validityDays: number;
-      renewBeforeDays: number;
-      /** Names and addresses the serving certificate covers besides the Service's DNS names. */
-      extraDnsNames: string[];
-      extraIpAddresses: string[];
-    };
-  };
-  log: { level: LogLevel };
-}
-
-// Where these numbers come from:
-// - 7 MiB: etcd's default request limit is 1.5 MiB per object but the API server accepts up to
-//   3 MiB objects and wraps them in an AdmissionReview with oldObject; controller-runtime
-//   (pkg/webhook/admission/http.go) settled on 7 MiB, and so do we.
-// - keep-alive 120 s: the API server keeps idle connections to webhooks up to 90 s; a server
-//   that closes first can close a connection just as a request is sent on it, and that request
-//   is not retried (shared/notes/kubernetes-facts.md).
-// - headers 10 s: stops slowloris clients that trickle header bytes to hold sockets; on
-//   Node >= 18 it runs only from the first byte of a request, so it does not cut idle
-//   keep-alive connections (checked on Node 20), and Node requires it to be <= requestTimeout.
-// - request 30 s: the longest timeoutSeconds a webhook configuration may have.
-// - shutdown 5 s delay / 20 s grace: endpoints take a few seconds to drop a terminating pod;
-//   the kubelet's default terminationGracePeriodSeconds is 30.
-export const DEFAULT_CONFIG: Config = {
-  hardening: {
-    runAsUser: DEFAULT_POLICY.runAsUser,
-    runAsGroup: DEFAULT_POLICY.runAsGroup,
-    runAsNonRoot: DEFAULT_POLICY.runAsNonRoot,
-    fsGroup: DEFAULT_POLICY.fsGroup,
-    seccompProfile: DEFAULT_POLICY.seccompProfile,
-    unprivilegedPorts: DEFAULT_POLICY.unprivilegedPorts,
-    userNamespaces: DEFAULT_POLICY.userNamespaces,
-  },
-  exceptions: {
-    capabilityCeiling: [...DEFAULT_POLICY.capabilityCeiling],
-    skipNamespaces: [...DEFAULT_POLICY.skipNamespaces],
-    exemptContainers: DEFAULT_POLICY.exemptContainers.map((e) => ({ ...e })),
-  },
-  server: {
-    address: '0.0.0.0',
-    port: 8443,
-    metricsPort: 8080,
-    maxInFlight: 512,
-    maxBodyBytes: 7 * 1024 * 1024,
-    requestTimeoutSeconds: 30,
-    headersTimeoutSeconds: 10,
-    keepAliveTimeoutSeconds: 120,
-    shutdownDelaySeconds: 5,
-    shutdownGraceSeconds: 20,
-  },
-  certificates: {
-    // Replaced by load.ts: `files` when certFile/keyFile are given, else `development`.
-    source: 'development',
-    directory: '/var/run/pod-hardener/tls',
-    selfManaged: {
-      serviceName: 'pod-hardener',
-      // The names and lifetime the shipped manifests and chart use (their RBAC allows exactly this
-      // Secret), so a configuration that leaves them out still matches the install.
-      secretName: 'pod-hardener-certs',
-      webhookConfigurationName: 'pod-hardener',
-      validityDays: 90,
-      renewBeforeDays: 30,
-      extraDnsNames: [],
-      extraIpAddresses: [],
-    },
-  },
-  log: { level: 'info' },
-};
-
 const show = (v: unknown): string => {
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return typeof v;
 };
 
 /** An integer in [min, max]; the message names the range and what was given. */
@@ -189,66 +83,185 @@ const address = text('an IP address or host name').refine((s) => isIP(s) !== 0 |
   error: (iss) => `expected an IP address (0.0.0.0, ::) or host name, got ${show(iss.input)}`,
 });
 
+/** A mapping of settings; absent, every setting in it takes its default. */
 const section = <T extends z.ZodRawShape>(shape: T) =>
-  z.strictObject(shape, { error: (iss) => `expected a mapping, got ${show(iss.input)}` }).optional();
+  z.strictObject(shape, { error: (iss) => `expected a mapping, got ${show(iss.input)}` }).prefault({} as never);
 
-/** One layer of configuration: every key optional, unknown keys rejected. */
-export const layerSchema = z.strictObject(
+/** The environment variable that sets a key, registered on the key's own schema. */
+const envVars = z.registry<{ env: string }>();
+const env = <T extends z.ZodType>(schema: T, name: string): T => {
+  envVars.add(schema, { env: name });
+  return schema;
+};
+
+// UID/GID 0 is root: a "hardened" value of 0 would defeat the product.
+const MAX_ID = 2147483647;
+
+/**
+ * The whole configuration. The `hardening` and `exceptions` defaults are pod-hardener's secure
+ * defaults, each with its reason; test/unit/config/defaults.test.ts pins them: changing one is a
+ * product decision, not a refactor.
+ */
+export const configSchema = z.strictObject(
   {
     hardening: section({
-      // UID/GID 0 is root: a "hardened" default of 0 would defeat the product.
-      runAsUser: integer(1, 2147483647).optional(),
-      runAsGroup: integer(1, 2147483647).optional(),
-      runAsNonRoot: bool().optional(),
-      fsGroup: bool().optional(),
-      seccompProfile: bool().optional(),
-      unprivilegedPorts: oneOf(UNPRIVILEGED_PORTS).optional(),
-      userNamespaces: oneOf(USER_NAMESPACES).optional(),
+      // A plain user: 1000 is the first UID most distributions give a human user; it owns
+      // nothing on the host.
+      runAsUser: env(integer(1, MAX_ID), 'POD_HARDENER_RUN_AS_USER').default(1000),
+      // A group distinct from the user and from common system groups (0-999).
+      runAsGroup: env(integer(1, MAX_ID), 'POD_HARDENER_RUN_AS_GROUP').default(3000),
+      // Makes the kubelet refuse to start a container that would still run as UID 0. Safe to
+      // force because the engine also sets a numeric runAsUser: images whose USER is a name
+      // (`nginx`) would otherwise fail to start, since the kubelet cannot verify a name.
+      runAsNonRoot: bool().default(true),
+      // Without it, a process moved off root can no longer write the volumes it owned (PVC
+      // permission denied); OnRootMismatch keeps large volumes from being chowned on every start.
+      fsGroup: bool().default(true),
+      // The container runtime's default seccomp profile blocks ~50 rarely used, dangerous
+      // syscalls and is what Pod Security "restricted" requires.
+      seccompProfile: bool().default(true),
+      // A process moved off root can no longer bind port 80, and a capability kept in
+      // capabilities.add does not help it: Kubernetes has no ambient capabilities, so a non-root
+      // process gets none in its effective set. The pod sysctl
+      // net.ipv4.ip_unprivileged_port_start=0 does (a "safe" sysctl since Kubernetes 1.22,
+      // allowed by Pod Security restricted, scoped to the pod's own network namespace), so it is
+      // added where a hardened container needs it.
+      unprivilegedPorts: env(oneOf(['auto', 'never']), 'POD_HARDENER_UNPRIVILEGED_PORTS').default('auto'),
+      // User namespaces need every node's runtime to support them (containerd >= 2.0 or CRI-O >=
+      // 1.25, runc >= 1.2 or crun >= 1.9, Linux >= 6.3); a node without that refuses the pod.
+      // Only the operator knows the nodes.
+      userNamespaces: env(oneOf(['off', 'on']), 'POD_HARDENER_USER_NAMESPACES').default('off'),
     }),
     exceptions: section({
-      capabilityCeiling: list(capability).optional(),
-      skipNamespaces: list(namespacePattern).optional(),
-      exemptContainers: list(exemptContainer).optional(),
+      // The most an annotation may keep in capabilities.add: the capabilities a container
+      // runtime grants by default anyway (containerd/Docker), so an annotation can never give a
+      // container more than an unhardened default container had. NET_ADMIN, SYS_ADMIN,
+      // SYS_PTRACE and the like need the operator to raise the ceiling.
+      capabilityCeiling: list(capability).default([
+        'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD',
+        'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',
+      ]),
+      // Skip annotations are honoured in every opted-in namespace, as pod authors are promised;
+      // operators who want exceptions only in some namespaces narrow this list.
+      skipNamespaces: list(namespacePattern).default(['*']),
+      // No container is exempt by default: an exemption by name alone could be claimed by any
+      // pod. Service-mesh init containers are exempted by name *and* image in the configuration.
+      exemptContainers: list(exemptContainer).default([]),
     }),
+    // Where the server's numbers come from:
+    // - 7 MiB: etcd's default request limit is 1.5 MiB per object but the API server accepts up
+    //   to 3 MiB objects and wraps them in an AdmissionReview with oldObject; controller-runtime
+    //   (pkg/webhook/admission/http.go) settled on 7 MiB, and so do we.
+    // - keep-alive 120 s: the API server keeps idle connections to webhooks up to 90 s; a server
+    //   that closes first can close a connection just as a request is sent on it, and that
+    //   request is not retried (Go's net/http transport does not retry a POST).
+    // - headers 10 s: stops slowloris clients that trickle header bytes to hold sockets; on
+    //   Node >= 18 it runs only from the first byte of a request, so it does not cut idle
+    //   keep-alive connections (test/http/timeouts.test.ts), and Node requires it to be <=
+    //   requestTimeout.
+    // - request 30 s: the longest timeoutSeconds a webhook configuration may have.
+    // - shutdown 5 s delay / 20 s grace: endpoints take a few seconds to drop a terminating pod;
+    //   the kubelet's default terminationGracePeriodSeconds is 30.
     server: section({
-      address: address.optional(),
-      port: integer(1, 65535).optional(),
-      metricsPort: integer(1, 65535).optional(),
-      maxInFlight: integer(1, 100000).optional(),
-      maxBodyBytes: integer(1024, 64 * 1024 * 1024).optional(),
-      requestTimeoutSeconds: integer(1, 600).optional(),
-      headersTimeoutSeconds: integer(1, 600).optional(),
-      keepAliveTimeoutSeconds: integer(91, 3600).optional(),
-      shutdownDelaySeconds: integer(0, 600).optional(),
-      shutdownGraceSeconds: integer(1, 3600).optional(),
+      address: env(address, 'POD_HARDENER_ADDRESS').default('0.0.0.0'),
+      port: env(integer(1, 65535), 'POD_HARDENER_PORT').default(8443),
+      metricsPort: env(integer(1, 65535), 'POD_HARDENER_METRICS_PORT').default(8080),
+      maxInFlight: integer(1, 100000).default(512),
+      maxBodyBytes: integer(1024, 64 * 1024 * 1024).default(7 * 1024 * 1024),
+      requestTimeoutSeconds: integer(1, 600).default(30),
+      headersTimeoutSeconds: integer(1, 600).default(10),
+      keepAliveTimeoutSeconds: integer(91, 3600).default(120),
+      shutdownDelaySeconds: integer(0, 600).default(5),
+      shutdownGraceSeconds: integer(1, 3600).default(20),
     }),
     certificates: section({
-      source: oneOf(CERT_SOURCES).optional(),
-      certFile: text('a file path').optional(),
-      keyFile: text('a file path').optional(),
-      directory: text('a directory path').optional(),
+      // When not given, load.ts chooses: `files` when certFile/keyFile are given, else
+      // `development`.
+      source: env(oneOf(CERT_SOURCES), 'POD_HARDENER_CERT_SOURCE').default('development'),
+      certFile: env(text('a file path'), 'POD_HARDENER_TLS_CERT_FILE').optional(),
+      keyFile: env(text('a file path'), 'POD_HARDENER_TLS_KEY_FILE').optional(),
+      directory: text('a directory path').default('/var/run/pod-hardener/tls'),
       selfManaged: section({
+        // Defaults to the webhook's own namespace (POD_HARDENER_NAMESPACE, load.ts).
         namespace: text('a namespace name').optional(),
-        serviceName: text('a Service name').optional(),
-        secretName: text('a Secret name').optional(),
-        webhookConfigurationName: text('a MutatingWebhookConfiguration name').optional(),
-        validityDays: integer(1, 3650).optional(),
-        renewBeforeDays: integer(1, 3650).optional(),
-        extraDnsNames: list(dnsName).optional(),
-        extraIpAddresses: list(ipAddress).optional(),
+        serviceName: text('a Service name').default('pod-hardener'),
+        // The names and lifetime the shipped manifests and chart use (their RBAC allows exactly
+        // this Secret), so a configuration that leaves them out still matches the install.
+        secretName: text('a Secret name').default('pod-hardener-certs'),
+        webhookConfigurationName: text('a MutatingWebhookConfiguration name').default('pod-hardener'),
+        validityDays: integer(1, 3650).default(90),
+        renewBeforeDays: integer(1, 3650).default(30),
+        // Names and addresses the serving certificate covers besides the Service's DNS names
+        // (a webhook reached by `url` rather than a Service).
+        extraDnsNames: list(dnsName).default([]),
+        extraIpAddresses: list(ipAddress).default([]),
       }),
     }),
-    log: section({ level: oneOf(LOG_LEVELS).optional() }),
+    log: section({ level: env(oneOf(LOG_LEVELS), 'POD_HARDENER_LOG_LEVEL').default('info') }),
   },
   { error: (iss) => `expected a mapping at the top level, got ${show(iss.input)}` },
 );
 
-/** One layer (file or environment) after validation: every key optional. */
-export type ConfigLayer = z.infer<typeof layerSchema>;
+export type Config = z.output<typeof configSchema>;
+export type ExemptContainer = Config['exceptions']['exemptContainers'][number];
+
+/** What the operator decides about pods (`hardening` and `exceptions`), as the engine compiles it. */
+export type PolicySettings = Config['hardening'] & Config['exceptions'];
+
+/** The policy view of a configuration: its `hardening` and `exceptions` keys, side by side. */
+export function policySettings(config: Config): PolicySettings {
+  return { ...config.hardening, ...config.exceptions };
+}
+
+/** Every key at its default, frozen. */
+export const DEFAULT_CONFIG: Config = deepFreeze(configSchema.parse({}));
+
+/** The secure defaults of the policy (UID 1000, GID 3000, ...), frozen. */
+export const DEFAULT_POLICY: PolicySettings = deepFreeze(policySettings(DEFAULT_CONFIG));
+
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/** One layer of configuration (the file, or the environment): every key optional, no defaults. */
+export type ConfigLayer = DeepPartial<Config>;
+
+/** The schema of one layer: the same keys and checks, every key optional, no default filled in. */
+export const layerSchema = layerOf(configSchema) as z.ZodType<ConfigLayer>;
+
+function layerOf(schema: z.ZodType): z.ZodType {
+  const inner = schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault ? (schema.unwrap() as z.ZodType) : schema;
+  if (!(inner instanceof z.ZodObject)) return inner;
+  const shape = Object.fromEntries(Object.entries(inner.shape as Record<string, z.ZodType>).map(([key, value]) => [key, optional(layerOf(value))]));
+  return inner.clone({ ...inner._zod.def, shape });
+}
+
+function optional(schema: z.ZodType): z.ZodType {
+  return schema instanceof z.ZodOptional ? schema : schema.optional();
+}
+
+export interface EnvVar {
+  name: string;
+  /** The key it sets, `['server', 'port']`. */
+  path: readonly string[];
+  /** The key is a number: the variable's text is parsed as a whole number first. */
+  number: boolean;
+}
+
+/** The environment variables that set a key, each with the key it sets, read off the schema. */
+export const ENV_VARS: readonly EnvVar[] = Object.freeze(envVarsOf(configSchema, []));
+
+function envVarsOf(schema: z.ZodType, path: readonly string[]): EnvVar[] {
+  let inner = schema;
+  while (inner instanceof z.ZodDefault || inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+  if (inner instanceof z.ZodObject) {
+    return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([key, value]) => envVarsOf(value, [...path, key]));
+  }
+  const name = envVars.get(inner)?.env;
+  return name === undefined ? [] : [{ name, path, number: inner instanceof z.ZodNumber }];
+}
 
 /** The known keys below each path, for "did you mean" hints on unknown keys. */
 export function knownKeys(path: readonly PropertyKey[]): string[] {
-  let schema: z.ZodType = layerSchema;
+  let schema: z.ZodType = configSchema;
   for (const key of path) {
     const inner = unwrap(schema);
     if (inner instanceof z.ZodArray && typeof key === 'number') {
@@ -267,7 +280,7 @@ export function knownKeys(path: readonly PropertyKey[]): string[] {
 function unwrap(schema: z.ZodType): z.ZodType {
   let s: z.ZodType = schema;
   for (;;) {
-    if (s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodPrefault) s = s.unwrap() as z.ZodType;
     else if (s instanceof z.ZodPipe) s = s.in as z.ZodType;
     else return s;
   }

@@ -1,6 +1,6 @@
 /**
  * Capability names as users write them: case-insensitive, with or without the `CAP_` prefix
- * (`cap_net_bind_service` = `NET_BIND_SERVICE`), as PRODUCT.md requires.
+ * (`cap_net_bind_service` = `NET_BIND_SERVICE`), as the annotations documented in the README accept them.
  */
 export function normalizeCapability(name: string): string {
   const upper = name.trim().toUpperCase();

@@ -9,7 +9,7 @@ import { summarize } from './summary';
 import type { Container, HardenOptions, HardenResult, Pod } from './types';
 
 /**
- * Hardens one pod: the whole of PRODUCT.md "What hardened means". Pure: the input is never
+ * Hardens one pod: every rule of the README's "What it changes", in order. Pure: the input is never
  * modified; the result is a copy when anything changed, with the list of changes and notices
  * from which every report (warnings, annotations, logs, metrics) is made.
  *

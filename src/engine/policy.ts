@@ -1,29 +1,14 @@
+/*
+ * What the operator decides (the `hardening` and `exceptions` parts of the configuration): the
+ * type comes from the configuration schema, the one place each setting is defined. A type-only
+ * import: the engine still loads nothing of config/ at run time.
+ */
+import type { PolicySettings } from '../config/schema';
+
 import { normalizeCapability } from './capabilities';
 import { compileGlob, compileGlobs } from './glob';
 
-export const UNPRIVILEGED_PORTS = ['auto', 'never'] as const;
-export type UnprivilegedPorts = (typeof UNPRIVILEGED_PORTS)[number];
-export const USER_NAMESPACES = ['off', 'on'] as const;
-export type UserNamespaces = (typeof USER_NAMESPACES)[number];
-
-/** What the operator decides (the `hardening` and `exceptions` parts of the configuration). */
-export interface PolicySettings {
-  runAsUser: number;
-  runAsGroup: number;
-  runAsNonRoot: boolean;
-  fsGroup: boolean;
-  seccompProfile: boolean;
-  /** `auto`: the pod sysctl that lets non-root processes bind ports below 1024, where needed. */
-  unprivilegedPorts: UnprivilegedPorts;
-  /** `on`: `hostUsers: false` on pods that can run in a user namespace. */
-  userNamespaces: UserNamespaces;
-  /** Capabilities that annotations may keep; `*` allows any. */
-  capabilityCeiling: string[];
-  /** Namespaces (patterns with `*`) where the skip annotations are honoured. */
-  skipNamespaces: string[];
-  /** Containers always left untouched; a rule matches when every field it gives matches. */
-  exemptContainers: { name?: string; image?: string }[];
-}
+export type { PolicySettings } from '../config/schema';
 
 /**
  * The settings compiled once at start (or config reload) into the form the engine uses on every

@@ -1,39 +1,40 @@
 /**
- * The admission transport: the express app served on the HTTPS port. It owns the limits and the
- * reporting of failures that happen before a review (controller-runtime's webhook/http.go);
- * everything it answers goes through the review pipeline, so it is logged and counted.
+ * The admission transport: the express app served on the HTTPS port, and the only dispatcher of
+ * its requests. It owns the limits and answers, logs and counts every failure that happens
+ * before a review (controller-runtime's webhook/http.go and its instrumented handler); the
+ * review function only ever sees a parsed JSON body.
  *
- *   request                                   HTTP  body
+ *   request                                   HTTP  body (code)
  *   POST /mutate, /audit, a review            200   AdmissionReview response (patch, warnings)
- *   body not JSON                             400   BAD_JSON, AdmissionReview-shaped error
- *   JSON but not an AdmissionReview, bad pod  400   NOT_ADMISSION_REVIEW / BAD_POD (uid if known)
- *   body over server.maxBodyBytes             413   BODY_TOO_LARGE (connection then closed)
- *   Content-Type not application/json        415   BAD_CONTENT_TYPE
+ *   JSON but not an AdmissionReview, bad pod  400   AdmissionReview error, uid if known (review)
+ *   exception inside a review                 500   AdmissionReview error, uid echoed (review)
+ *   empty body                                400   EMPTY_BODY
+ *   body not JSON                             400   BAD_JSON
+ *   body over server.maxBodyBytes             413   BODY_TOO_LARGE, connection then closed
+ *   Content-Type not application/json         415   BAD_CONTENT_TYPE
+ *   Content-Encoding other than identity      415   BAD_CONTENT_ENCODING
  *   server.maxInFlight reviews in flight      503   OVERLOADED, at once: no queue that would eat
  *                                                   the API server's timeout; it applies the
  *                                                   webhook's failurePolicy instead
- *   exception inside a review                 500   INTERNAL, uid echoed; the server keeps serving
- *   other method on /mutate or /audit         405   NOT_FOUND-coded JSON, Allow: POST
- *   any other path                            404   NOT_FOUND JSON
+ *   headers or body not in within timeouts    408   REQUEST_TIMEOUT (server.ts), connection closed
+ *   not HTTP, or headers too large            400   BAD_HTTP / 431 HEADERS_TOO_LARGE (server.ts)
+ *   other method on /mutate or /audit         405   METHOD_NOT_ALLOWED, Allow: POST
+ *   any other path                            404   NOT_FOUND
+ *   a fault in the transport itself           500   INTERNAL; the server keeps serving
  *
- * Only 200 is read by the API server; every other status counts as a failed call and follows
- * failurePolicy. No response is ever an HTML error page.
- *
- * Hot path (issue 6): a POST to exactly /mutate or /audit (query string allowed) is answered
- * before express's router, by the same handler the express routes use; express's routing,
- * request/response prototype swap and middleware chain cost as much CPU per review as the
- * hardening itself. Every other request (other spellings of the paths included) goes through
- * express as before.
+ * A POST to an admission path gets every failure as an AdmissionReview-shaped answer (the API
+ * server logs its message); anything else `{"error":{"code","message"}}`. Never an HTML error page. The status
+ * and message of each code come from one table, src/errors.ts.
  */
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { errorOutcome, type Mode } from '../admission/review';
+import { IncomingMessage, ServerResponse, type RequestListener } from 'node:http';
+import express, { type ErrorRequestHandler, type Express, type NextFunction, type RequestHandler } from 'express';
+import { errorReviewBody, type Mode } from '../admission/review';
 import type { Policy } from '../engine/policy';
-import { ErrorCodes } from '../names';
+import { asPodHardenerError, createError, PodHardenerError } from '../errors';
 import type { Logger } from './logging';
 import type { Metrics } from './metrics';
-import { readJsonBody, type BodyResult } from './body';
-import { TransportFailure, uidOf, type ReviewFn } from './pipeline';
+import { readJsonBody } from './body';
+import type { ReviewFn } from './pipeline';
 
 export interface Lifecycle {
   /** Set when shutdown starts: every response then carries `Connection: close`. */
@@ -41,7 +42,7 @@ export interface Lifecycle {
 }
 
 export interface AdmissionAppOptions {
-  /** The wrapped pipeline (logging, metrics, error boundary, transport failures). */
+  /** The wrapped review function (logging, metrics). */
   review: ReviewFn;
   policy: { readonly current: Policy };
   maxInFlight: number;
@@ -53,110 +54,132 @@ export interface AdmissionAppOptions {
 
 export const ADMISSION_PATHS: Readonly<Record<string, Mode>> = { '/mutate': 'enforce', '/audit': 'audit' };
 
-/** The request listener of the HTTPS port: the admission hot path, then the express app. */
-export function createAdmissionApp(o: AdmissionAppOptions): RequestListener {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag'); // hashing every response body buys nothing for a POST API
-  app.set('json spaces', 0);
+/** A response the transport sends: JSON, with the connection closed when it must be. */
+export interface Answer {
+  (res: ServerResponse, status: number, body: unknown): void;
+}
 
-  let inFlight = 0;
-
-  // node:http directly rather than res.status().type().send(): express's send looks up the MIME
-  // type, re-parses the Content-Type it just set and checks freshness on every review (issue 6).
-  const send = (res: ServerResponse, status: number, body: unknown) => {
+/**
+ * The one place a response of the admission port gets its headers. `Connection: close` is
+ * decided here, when the answer goes out rather than when the request came in: once shutdown
+ * starts, the API server keeps reusing its keep-alive connections to a terminating pod
+ * (kubernetes/kubernetes#127335), so every answer then closes its connection, a review that
+ * arrived before shutdown included; and after a 413 the rest of the oversized body is still on
+ * the socket, so closing beats draining megabytes.
+ *
+ * node:http's writeHead rather than express's res.send: send looks up the MIME type, re-parses
+ * the Content-Type it just set and checks freshness, on every review, for a POST API that needs
+ * none of it.
+ */
+export function answerWith(lifecycle: Lifecycle): Answer {
+  return (res, status, body) => {
     if (res.headersSent) return;
-    // Decided when the answer goes out, not when the request came in: a review that arrived
-    // before shutdown started but is answered after it must close its connection too.
-    if (o.lifecycle.draining) res.setHeader('Connection', 'close');
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) };
+    if (lifecycle.draining || status === 413) headers.Connection = 'close';
+    res.writeHead(status, headers);
     res.end(text);
   };
+}
 
-  // kubernetes #127335: the API server keeps reusing keep-alive connections to a terminating
-  // pod; once shutdown starts, every response closes its connection.
-  app.use((_req, res, next) => {
-    if (o.lifecycle.draining) res.setHeader('Connection', 'close');
-    next();
-  });
+/** Counts and logs a request the transport answered without a review: by status and code. */
+export function recordTransportFailure(metrics: Metrics, logger: Logger, err: PodHardenerError, fields: Record<string, unknown>): void {
+  metrics.transportFailures.inc({ status: String(err.status), code: err.code });
+  if (err.code === 'OVERLOADED') metrics.rejectedOverload.inc();
+  const level = err.status >= 500 && err.status !== 503 ? 'error' : 'warn';
+  logger[level]({ ...fields, status: err.status, errorCode: err.code, error: err.message }, 'request refused');
+}
 
-  const admit = (req: IncomingMessage, res: ServerResponse, mode: Mode, path: string) => {
-    if (o.lifecycle.draining) res.setHeader('Connection', 'close');
-    const answer = (body: unknown) => {
-      let outcome;
-      try {
-        outcome = o.review(body, mode, o.policy.current);
-      } catch (err) {
-        // Only reachable if a wrapper itself failed: answer without the pipeline.
-        o.logger.error({ err, path }, 'review pipeline failed');
-        outcome = errorOutcome(500, ErrorCodes.internal, `internal error: ${(err as Error)?.message ?? String(err)}`, mode, uidOf(body));
-      }
-      send(res, outcome.status, outcome.body);
-    };
-
-    if (inFlight >= o.maxInFlight) {
-      answer(new TransportFailure(503, ErrorCodes.overloaded, `${o.maxInFlight} reviews already in flight (server.maxInFlight); refused at once so the API server applies failurePolicy instead of waiting for its timeout`));
-      return;
-    }
-    inFlight++;
-    o.metrics.inFlight.inc();
-    res.once('close', () => {
-      inFlight--;
-      o.metrics.inFlight.dec();
+/**
+ * The request listener of the HTTPS port: the express app, called as a middleware with a last
+ * callback of its own. Called without one, express builds a finalhandler for every request, an
+ * HTML error page generator that the error boundary below never lets it use.
+ */
+export function createAdmissionApp(o: AdmissionAppOptions): RequestListener {
+  // Typed as node:http's: the app keeps node's prototypes (below).
+  const app = createExpressApp(o) as unknown as (req: IncomingMessage, res: ServerResponse, done: (err?: unknown) => void) => void;
+  return (req, res) =>
+    app(req, res, (err?: unknown) => {
+      // Only reachable when the error boundary itself threw: no answer can be built any more.
+      o.logger.error({ err, path: pathOf(req.url) }, 'the admission app could not answer');
+      res.destroy();
     });
+}
 
-    // A body of another type. No body at all goes on: the review reports it as such.
-    if (hasBody(req) && !isJson(req.headers['content-type'])) {
-      const got = req.headers['content-type'];
-      answer(new TransportFailure(415, ErrorCodes.badContentType, `Content-Type must be application/json, got ${got === undefined ? 'none' : JSON.stringify(got)}`));
-      return;
-    }
-    readJsonBody(req, o.maxBodyBytes, (body) => {
-      if (body.ok) {
-        answer(body.value);
-        return;
-      }
-      const failure = bodyFailure(body);
-      // The rest of an oversized body is still on the socket: close rather than drain megabytes.
-      if (failure.status === 413) res.setHeader('Connection', 'close');
-      answer(failure);
-    });
-  };
+function createExpressApp(o: AdmissionAppOptions): Express {
+  const app = express();
+  // What express does by default and a POST API answered with JSON does not need: hashing every
+  // body for an ETag, advertising itself, parsing query strings (the API server's `?timeout=10s`
+  // is never read). No body parser is mounted: the body is read once, by body.ts.
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+  // express swaps the prototypes of every request and response to its own (req.get, res.send and
+  // the like, none used here); the swap throws away V8's optimizations for both objects, and
+  // node:http then handles them slowly for the rest of the request: measured, that alone cost
+  // as much CPU per review as the review. With node's own prototypes the swap is a no-op; the
+  // handlers below get node:http's request and response, as the types say.
+  app.request = IncomingMessage.prototype as unknown as Express['request'];
+  app.response = ServerResponse.prototype as unknown as Express['response'];
+
+  const answer = answerWith(o.lifecycle);
+  let inFlight = 0;
 
   for (const [path, mode] of Object.entries(ADMISSION_PATHS)) {
-    app.post(path, (req, res) => admit(req, res, mode, path));
-    app.all(path, (req, res) => {
+    app.post(path, node((req, res, next) => {
+      if (inFlight >= o.maxInFlight) throw createError('OVERLOADED', o.maxInFlight);
+      inFlight++;
+      o.metrics.inFlight.inc();
+      res.once('close', () => {
+        inFlight--;
+        o.metrics.inFlight.dec();
+      });
+      // A body of another type. No body at all is read, and answered as empty.
+      if (hasBody(req) && !isJson(req.headers['content-type'])) {
+        const got = req.headers['content-type'];
+        throw createError('BAD_CONTENT_TYPE', got === undefined ? 'none' : JSON.stringify(got));
+      }
+      readJsonBody(req, o.maxBodyBytes, (err, body) => {
+        if (err) return next(err);
+        let outcome;
+        try {
+          outcome = o.review(body, mode, o.policy.current);
+        } catch (thrown) {
+          // Not a boundary: this callback runs outside express's reach, so a throw is handed to
+          // the one below (a review function never throws; a bug in one must not end the process).
+          return next(thrown);
+        }
+        answer(res, outcome.status, outcome.body);
+      });
+    }));
+    app.all(path, node((req, res) => {
       res.setHeader('Allow', 'POST');
-      send(res, 405, { error: { code: ErrorCodes.notFound, message: `${req.method} ${path} is not supported; send the AdmissionReview with POST` } });
-    });
+      throw createError('METHOD_NOT_ALLOWED', req.method, path);
+    }));
   }
 
-  app.use((req: Request, res: Response) => {
-    send(res, 404, { error: { code: ErrorCodes.notFound, message: `no route for ${req.method} ${req.path}; admission endpoints are POST /mutate and POST /audit` } });
-  });
+  app.use(node((req) => {
+    throw createError('NOT_FOUND', req.method, pathOf(req.url));
+  }));
 
-  // Last resort for anything thrown outside a review (express would otherwise render HTML).
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    o.logger.error({ err, path: req.path }, 'unhandled error in the admission app');
-    send(res, 500, { error: { code: ErrorCodes.internal, message: 'internal error' } });
-  });
-
-  return (req, res) => {
-    const path = req.method === 'POST' ? pathOf(req.url) : '';
-    const mode = Object.hasOwn(ADMISSION_PATHS, path) ? ADMISSION_PATHS[path] : undefined;
-    if (mode === undefined) {
-      app(req, res);
-      return;
-    }
-    try {
-      admit(req, res, mode, path);
-    } catch (err) {
-      // What express's router would do with a throw: log it and answer 500, never crash.
-      o.logger.error({ err, path: req.url }, 'unhandled error in the admission app');
-      send(res, 500, { error: { code: ErrorCodes.internal, message: 'internal error' } });
-    }
+  // The transport's error boundary: express hands it every failure thrown or rejected above.
+  const boundary = (thrown: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction) => {
+    const path = pathOf(req.url);
+    const err = asPodHardenerError(thrown);
+    const fields: Record<string, unknown> = { method: req.method, path };
+    if (!(thrown instanceof PodHardenerError)) fields.err = thrown; // a fault: log it whole, stack included
+    recordTransportFailure(o.metrics, o.logger, err, fields);
+    const review = req.method === 'POST' && Object.hasOwn(ADMISSION_PATHS, path.toLowerCase().replace(/\/$/, ''));
+    answer(res, err.status, review ? errorReviewBody(err) : { error: { code: err.code, message: err.message } });
   };
+  app.use(boundary as unknown as ErrorRequestHandler);
+
+  return app;
+}
+
+/** A handler of node:http's request and response (the app keeps node's prototypes, above). */
+function node(handler: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => unknown): RequestHandler {
+  return handler;
 }
 
 /** The path of a request URL, without the query string (the API server appends `?timeout=10s`). */
@@ -175,16 +198,4 @@ function isJson(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const semi = contentType.indexOf(';');
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/json';
-}
-
-/** Why a body could not be read, to a status, a code and a message that says what to fix. */
-function bodyFailure(failure: Extract<BodyResult, { ok: false }>): TransportFailure {
-  switch (failure.kind) {
-    case 'tooLarge':
-      return new TransportFailure(413, ErrorCodes.bodyTooLarge, failure.message);
-    case 'encoding':
-      return new TransportFailure(415, ErrorCodes.badContentType, failure.message);
-    default:
-      return new TransportFailure(400, ErrorCodes.badJson, failure.message);
-  }
 }

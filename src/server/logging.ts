@@ -27,6 +27,7 @@ export function reviewLogFields(record: ReviewRecord, status: number, latencyMs:
     uid: record.uid,
     namespace: record.namespace,
     pod: record.pod,
+    owner: record.owner,
     operation: record.operation,
     mode: record.mode,
     decision: record.decision,
@@ -51,7 +52,8 @@ export function withLogging(review: ReviewFn, logger: Logger): ReviewFn {
     const outcome = review(body, mode, policy);
     const latencyMs = Number(process.hrtime.bigint() - start) / 1e6;
     const level = outcome.status >= 500 && outcome.status !== 503 ? 'error' : outcome.status >= 400 ? 'warn' : 'info';
-    // The fields are only built when the line is written (at warn, a 200 is not): issue 6.
+    // The fields are only built when the line is written (at warn, a 200 is not): building them
+    // is a measurable part of a review's CPU.
     if (logger.isLevelEnabled(level)) logger[level](reviewLogFields(outcome.record, outcome.status, latencyMs), 'review');
     return outcome;
   };

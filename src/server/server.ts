@@ -4,19 +4,21 @@
  * http tests call it in-process with their own review function, ports and timings.
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { Server as HttpServer } from 'node:http';
+import { STATUS_CODES, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import { reviewAdmission } from '../admission/review';
 import type { LoadedConfig, LoadOptions } from '../config/load';
 import { PolicyHolder, restartOnlyChanges, watchConfig } from '../config/reload';
 import type { FileWatch } from '../config/file-watch';
-import { createAdmissionApp, type Lifecycle } from './app';
+import { createAdmissionApp, recordTransportFailure, type Lifecycle } from './app';
+import { createError, type ErrorCode } from '../errors';
+import type { Socket } from 'node:net';
 import { ConnectionTracker, IDLE_CLOSE_AFTER_MS } from './connections';
 import { createHealthServer, type Readiness } from './health';
 import { createLogger, withLogging, type Logger } from './logging';
 import { createMetrics, withMetrics, type Metrics } from './metrics';
-import { withErrorBoundary, withTransportFailures, type ReviewFn } from './pipeline';
+import type { ReviewFn } from './pipeline';
 import { startCertificateSource } from './certificate-source';
 import type { CertificateSource, LoadedCertificate } from './tls';
 
@@ -62,7 +64,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const graceMs = o.timing?.shutdownGraceMs ?? s.shutdownGraceSeconds * 1000;
   for (const warning of o.loaded.warnings) logger.warn(warning);
 
-  const review = withLogging(withMetrics(withErrorBoundary(withTransportFailures(o.review ?? reviewAdmission)), metrics), logger);
+  const review = withLogging(withMetrics(o.review ?? reviewAdmission, metrics), logger);
   const app = createAdmissionApp({ review, policy, maxInFlight: s.maxInFlight, maxBodyBytes: s.maxBodyBytes, metrics, lifecycle, logger });
 
   // HTTP/1.1 only (the API server speaks it to non-loopback webhooks), TLS 1.2 or later.
@@ -82,6 +84,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   https.keepAliveTimeout = s.keepAliveTimeoutSeconds * 1000;
   const connections = new ConnectionTracker(https);
   https.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
+  https.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, metrics, logger));
 
   let certificates: CertificateSource | undefined;
   const readiness = (): Readiness => {
@@ -193,6 +196,34 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const port = (https.address() as AddressInfo).port;
   const metricsPort = (health.address() as AddressInfo).port;
   return { address, port, metricsPort, policy, metrics, logger, certificates, readiness, shutdown };
+}
+
+/** node:http's client errors, the transport failures that happen before express sees a request. */
+const CLIENT_ERRORS: Readonly<Record<string, ErrorCode>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
+};
+
+/**
+ * A request that node:http gave up on (headers or body not in within their timeouts, or bytes
+ * that are not HTTP): answered as node:http would by default, but in JSON with a code, counted
+ * and logged. The socket is closed after it: what is left on it cannot be trusted.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket, metrics: Metrics, logger: Logger): void {
+  // The client went away, or a response is already on the wire: nobody is left to answer.
+  const answered = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || answered) {
+    socket.destroy();
+    return;
+  }
+  const code = CLIENT_ERRORS[err.code ?? ''];
+  const failure = code !== undefined ? createError(code) : createError('BAD_HTTP', err.message);
+  recordTransportFailure(metrics, logger, failure, { remoteAddress: socket.remoteAddress });
+  const body = JSON.stringify({ error: { code: failure.code, message: failure.message } });
+  const head =
+    `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+  socket.end(head + body, () => socket.destroy());
 }
 
 function listen(server: HttpsServer | HttpServer, address: string, port: number): Promise<void> {

@@ -169,7 +169,7 @@ export async function startDevelopmentCertificateSource(
   events: CertificateEvents,
 ): Promise<CertificateSource & { caPem: string; caFile?: string; caFileError?: string }> {
   // Loaded here, not at the top: @peculiar/x509 and its dependencies add ~16 MB of RSS that a
-  // server serving mounted certificate files never uses (issue 6, peak RSS).
+  // server serving mounted certificate files never uses (measured as peak RSS).
   const { generateDevelopmentCertificate } = await import('../certs/generate');
   const generated = await generateDevelopmentCertificate();
   let caFile: string | undefined;

@@ -176,7 +176,7 @@ const GUARD = /pod-hardener guard: not hardened/;
 
 // ---------------------------------------------------------------------------------------------
 
-describe('install (issue 4)', () => {
+describe('install', () => {
   it('applies manifests/ (self-managed) and accepts the other overlays with a server-side dry run', async () => {
     const applied = await kubectl(['apply', '-k', join(REPO, 'manifests')]);
     expect(applied.stdout).toMatch(/mutatingwebhookconfiguration.admissionregistration.k8s.io\/pod-hardener created/);

@@ -211,6 +211,30 @@ export function post(server: { port: number; ca: string }, path: string, body: u
   });
 }
 
+/**
+ * A POST whose body is sent in two parts: `first` at once, the rest when `finish` is called, so
+ * a test can hold a request in flight or stream a chunked body (no Content-Length given).
+ */
+export function partialPost(
+  server: { port: number; ca: string },
+  path: string,
+  headers: Record<string, string | number>,
+  first: string,
+): { response: Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>; finish: (rest: string) => void } {
+  let finish!: (rest: string) => void;
+  const response = new Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: server.port, path, method: 'POST', ca: server.ca, agent: false, headers }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.write(first);
+    finish = (rest) => req.end(rest);
+  });
+  return { response, finish: (rest) => finish(rest) };
+}
+
 /** A keep-alive agent that trusts the test CA (the API server reuses connections too). */
 export function keepAliveAgent(ca: string, maxSockets = 4): Agent {
   return new Agent({ keepAlive: true, maxSockets, ca });

@@ -1,4 +1,4 @@
-import { DEFAULT_POLICY } from '../../src/engine/defaults';
+import { DEFAULT_POLICY } from '../../src/config/schema';
 import { compilePolicy, type Policy, type PolicySettings } from '../../src/engine/policy';
 
 export function policyWith(overrides: Partial<PolicySettings> = {}): Policy {

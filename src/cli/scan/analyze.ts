@@ -12,7 +12,8 @@ import { HONOURED_EXCEPTIONS, isException } from '../../engine/notices';
 import { InvalidPodError } from '../../engine/pod-shape';
 import type { Policy } from '../../engine/policy';
 import type { Change, Json, Notice, Pod } from '../../engine/types';
-import { Annotations, ErrorCodes, LabelValues, Labels } from '../../names';
+import { ERRORS, type ErrorCode } from '../../errors';
+import { Annotations, LabelValues, Labels } from '../../names';
 import { OwnerIndex, topOwner, type OwnerObject } from './owners';
 import type { ChangeEntry, ExceptionEntry, NamespaceEntry, NamespaceMode, NoticeEntry, PodEntry, WorkloadEntry } from './report';
 import { risksOf } from './risks';
@@ -109,9 +110,10 @@ export function analyzePod(input: unknown, namespace: string, policy: Policy): P
     entry.risks = risksOf(creation, result.pod, result.changes);
   } catch (err) {
     entry.verdict = 'refused';
-    if (err instanceof InvalidPodError) entry.error = `the webhook would answer HTTP 400 ${ErrorCodes.badPod}: ${err.message}`;
-    else if (err instanceof UnsafePatchError) entry.error = `the webhook would answer HTTP 500 ${ErrorCodes.unsafePatch}: ${err.message}`;
-    else entry.error = `the webhook would answer HTTP 500 ${ErrorCodes.internal}: ${err instanceof Error ? err.message : String(err)}`;
+    const answer = (code: ErrorCode, message: string) => `the webhook would answer HTTP ${ERRORS[code].status} ${code}: ${message}`;
+    if (err instanceof InvalidPodError) entry.error = answer('BAD_POD', err.message);
+    else if (err instanceof UnsafePatchError) entry.error = answer('UNSAFE_PATCH', err.message);
+    else entry.error = answer('INTERNAL', err instanceof Error ? err.message : String(err));
   }
   return entry;
 }

@@ -20,6 +20,7 @@ export interface ClusterEnv {
   probeImage: string;
   bridge: string;
   natChain: string;
+  webhookImage: string;
 }
 
 export const clusterScript = path.join(repoRoot, 'scripts', 'cluster.sh');

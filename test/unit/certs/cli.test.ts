@@ -29,8 +29,12 @@ describe('certs command', () => {
     expect(() => parseArgs(['--ip', 'nope'])).toThrow(UsageError);
     expect(() => parseArgs(['--days', '0'])).toThrow(/whole number/);
     expect(() => parseArgs(['--days', '400', '--ca-days', '300'])).toThrow(/outlive/);
-    expect(() => parseArgs(['--bogus'])).toThrow(/unknown argument/);
+    expect(() => parseArgs(['--bogus'])).toThrow(/Unknown option '--bogus'/);
+    expect(() => parseArgs(['--days'])).toThrow(/argument missing/);
+    expect(() => parseArgs(['--dns='])).toThrow(/--dns needs a value/);
+    expect(() => parseArgs(['extra'])).toThrow(UsageError);
     expect(parseArgs(['--help'])).toBe('help');
+    expect(parseArgs(['-h'])).toBe('help');
   });
 
   it('writes the files, private keys 0600, and reuses the CA on a second run', async () => {

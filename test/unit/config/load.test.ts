@@ -1,6 +1,5 @@
 import { ConfigError, loadConfig, LoadOptions, policySettings } from '../../../src/config/load';
-import { DEFAULT_CONFIG } from '../../../src/config/schema';
-import { DEFAULT_POLICY } from '../../../src/engine/defaults';
+import { DEFAULT_CONFIG, DEFAULT_POLICY, ENV_VARS } from '../../../src/config/schema';
 
 /** loadConfig with an in-memory file system; `files` maps path to content. */
 function load(o: { argv?: string[]; env?: Record<string, string>; files?: Record<string, string> } = {}) {
@@ -71,7 +70,9 @@ describe('defaults', () => {
     expect(() => {
       (config.server as { port: number }).port = 1;
     }).toThrow(/read only/);
-    expect(Object.isFrozen(DEFAULT_CONFIG.server)).toBe(false);
+    // The defaults are frozen too: a load works on its own copy.
+    expect(Object.isFrozen(DEFAULT_CONFIG.server)).toBe(true);
+    expect(config).not.toBe(DEFAULT_CONFIG);
   });
 });
 
@@ -174,6 +175,46 @@ log:
     expect(warnings[1]).toMatch(/Service named pod-hardener-metrics/);
   });
 
+  test('an unknown POD_HARDENER_ variable is a warning naming the closest known one', () => {
+    const { config, warnings } = load({ env: { POD_HARDENER_RUN_AS_USR: '5', POD_HARDENER_LOGLEVEL: 'debug', POD_HARDENER_WHATEVER: '1', OTHER_VAR: 'x' } });
+    expect(config.hardening.runAsUser).toBe(1000);
+    expect(warnings).toEqual([
+      'env POD_HARDENER_LOGLEVEL ignored: pod-hardener reads no such variable (did you mean POD_HARDENER_LOG_LEVEL?)',
+      'env POD_HARDENER_RUN_AS_USR ignored: pod-hardener reads no such variable (did you mean POD_HARDENER_RUN_AS_USER?)',
+      'env POD_HARDENER_WHATEVER ignored: pod-hardener reads no such variable',
+    ]);
+  });
+
+  test("the kubelet's other service-link variables are not taken for typos", () => {
+    const links = {
+      POD_HARDENER_SERVICE_HOST: '10.96.0.12',
+      POD_HARDENER_SERVICE_PORT: '443',
+      POD_HARDENER_SERVICE_PORT_HTTPS: '443',
+      POD_HARDENER_PORT_443_TCP: 'tcp://10.96.0.12:443',
+      POD_HARDENER_PORT_443_TCP_PROTO: 'tcp',
+      POD_HARDENER_PORT_443_TCP_PORT: '443',
+      POD_HARDENER_PORT_443_TCP_ADDR: '10.96.0.12',
+      POD_HARDENER_WEBHOOK_PORT: 'tcp://10.96.0.14:443',
+    };
+    expect(load({ env: links }).warnings).toEqual([]);
+  });
+
+  test('the environment variables are read off the schema, each setting the key it names', () => {
+    expect(ENV_VARS.map((v) => [v.name, v.path.join('.'), v.number])).toEqual([
+      ['POD_HARDENER_RUN_AS_USER', 'hardening.runAsUser', true],
+      ['POD_HARDENER_RUN_AS_GROUP', 'hardening.runAsGroup', true],
+      ['POD_HARDENER_UNPRIVILEGED_PORTS', 'hardening.unprivilegedPorts', false],
+      ['POD_HARDENER_USER_NAMESPACES', 'hardening.userNamespaces', false],
+      ['POD_HARDENER_ADDRESS', 'server.address', false],
+      ['POD_HARDENER_PORT', 'server.port', true],
+      ['POD_HARDENER_METRICS_PORT', 'server.metricsPort', true],
+      ['POD_HARDENER_CERT_SOURCE', 'certificates.source', false],
+      ['POD_HARDENER_TLS_CERT_FILE', 'certificates.certFile', false],
+      ['POD_HARDENER_TLS_KEY_FILE', 'certificates.keyFile', false],
+      ['POD_HARDENER_LOG_LEVEL', 'log.level', false],
+    ]);
+  });
+
   test('the loaded file name and warnings are frozen too', () => {
     const loaded = load({ env: { POD_HARDENER_PORT: 'tcp://10.96.0.12:443' } });
     expect(Object.isFrozen(loaded)).toBe(true);
@@ -248,10 +289,12 @@ describe('errors name where they come from and the path', () => {
   });
 
   test('bad arguments are reported', () => {
-    expect(errorsOf({ argv: ['--config'] })).toEqual(['argument --config: expected a file path after it']);
+    expect(errorsOf({ argv: ['--config'] })).toEqual(["arguments: Option '--config <value>' argument missing (usage: pod-hardener [--config FILE])"]);
+    expect(errorsOf({ argv: ['--config='] })).toEqual(['argument --config: expected a file path']);
+    expect(errorsOf({ argv: ['--config', '--port'] })).toEqual(["arguments: Option '--config' argument is ambiguous. (usage: pod-hardener [--config FILE])"]);
+    expect(errorsOf({ argv: ['x.yaml'] })).toEqual(["arguments: Unexpected argument 'x.yaml'. This command does not take positional arguments (usage: pod-hardener [--config FILE])"]);
     expect(errorsOf({ argv: ['--port', '1'] })).toEqual([
-      'argument "--port": unknown (usage: pod-hardener [--config FILE])',
-      'argument "1": unknown (usage: pod-hardener [--config FILE])',
+      "arguments: Unknown option '--port' (usage: pod-hardener [--config FILE])",
     ]);
   });
 
@@ -296,7 +339,7 @@ describe('errors name where they come from and the path', () => {
       throw new Error('not rejected');
     } catch (err) {
       expect((err as Error).message).toBe(
-        'invalid configuration:\n  - env POD_HARDENER_PORT: expected a whole number, got "x"\n  - env POD_HARDENER_RUN_AS_USER: expected a whole number, got "y"',
+        'invalid configuration:\n  - env POD_HARDENER_RUN_AS_USER: expected a whole number, got "y"\n  - env POD_HARDENER_PORT: expected a whole number, got "x"',
       );
     }
   });

@@ -39,6 +39,24 @@ describe('watchConfig', () => {
     }
   });
 
+  test('an edit between the first load and the start of the watch is applied', async () => {
+    const volume = KubeVolume.create({ 'config.yaml': 'hardening: { runAsUser: 1111 }\n' });
+    const options: LoadOptions = { argv: ['--config', volume.path('config.yaml')], env: {}, readFile };
+    const initial = loadConfig(options);
+    // The ConfigMap changes while the server is still starting, before anything watches it.
+    volume.update({ 'config.yaml': 'hardening: { runAsUser: 2222 }\n' });
+    const reloads: LoadedConfig[] = [];
+    // A poll far in the future: only the watch's own start may notice the edit.
+    const watch = watchConfig({ load: options, initial, pollIntervalMs: 60000, onReload: (next) => reloads.push(next), onError: () => {} });
+    try {
+      const next = await waitFor(() => reloads[0], 'the edit applied', 3000);
+      expect(next.config.hardening.runAsUser).toBe(2222);
+      expect(next.fileText).toBe('hardening: { runAsUser: 2222 }\n');
+    } finally {
+      watch.close();
+    }
+  });
+
   test('an invalid file is reported once with its errors and changes nothing; a later fix reloads', async () => {
     const volume = KubeVolume.create({ 'config.yaml': 'hardening: { runAsUser: 1111 }\n' });
     const { reloads, errors, watch } = start(volume, {}, 100);

@@ -7,7 +7,7 @@ import { CASES } from './cases';
 
 const create = (namespace = 'team') => ({ scope: { kind: 'create' as const }, namespace });
 
-describe('harden(): every rule of PRODUCT.md over fixture pods', () => {
+describe('harden(): every hardening rule over fixture pods', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     const input = structuredClone(c.input);
     const result = harden(input, policyWith(c.policy), create(c.namespace));

@@ -1,16 +1,17 @@
 import type { ReviewOutcome, ReviewRecord } from '../../../src/admission/review';
 import { compilePolicy } from '../../../src/engine/policy';
-import { DEFAULT_POLICY } from '../../../src/engine/defaults';
+import { DEFAULT_POLICY } from '../../../src/config/schema';
+import { recordTransportFailure } from '../../../src/server/app';
 import { createLogger, reviewLogFields, withLogging } from '../../../src/server/logging';
 import { createMetrics, withMetrics } from '../../../src/server/metrics';
-import { TransportFailure, uidOf, withErrorBoundary, withTransportFailures, type ReviewFn } from '../../../src/server/pipeline';
-import { ErrorCodes } from '../../../src/names';
+import type { ReviewFn } from '../../../src/server/pipeline';
+import { asPodHardenerError, createError, ERRORS, ErrorCodes, PodHardenerError, TRANSPORT_ERRORS, type ErrorCode } from '../../../src/errors';
 import { LogCapture, metricValue } from '../../support/http';
 
 const policy = compilePolicy(DEFAULT_POLICY);
 
 const record = (extra: Partial<ReviewRecord> = {}): ReviewRecord => ({
-  uid: 'u-1', namespace: 'team', pod: 'web', operation: 'CREATE', mode: 'enforce', decision: 'patched',
+  uid: 'u-1', namespace: 'team', pod: 'web-7d9c6b5f8d-', owner: 'ReplicaSet/web-7d9c6b5f8d', operation: 'CREATE', mode: 'enforce', decision: 'patched',
   changes: [
     { rule: 'runAsUser', target: { kind: 'pod' }, field: 'securityContext.runAsUser', to: 1000 },
     { rule: 'capabilities.add', target: { kind: 'container', list: 'containers', name: 'app' }, field: 'securityContext.capabilities.add', removed: ['NET_ADMIN'] },
@@ -39,33 +40,40 @@ describe('withMetrics', () => {
     expect(metricValue(text, 'pod_hardener_reviews_total', { mode: 'enforce', decision: 'patched' })).toBe(2);
     expect(metricValue(text, 'pod_hardener_reviews_total', { mode: 'audit', decision: 'patched' })).toBe(0);
     expect(metricValue(text, 'pod_hardener_review_duration_seconds_count', { mode: 'enforce' })).toBe(2);
-    expect(metricValue(text, 'pod_hardener_changes_total', { rule: 'runAsUser' })).toBe(2);
-    expect(metricValue(text, 'pod_hardener_changes_total', { rule: 'capabilities.add' })).toBe(2);
+    expect(metricValue(text, 'pod_hardener_changes_total', { rule: 'runAsUser', mode: 'enforce' })).toBe(2);
+    expect(metricValue(text, 'pod_hardener_changes_total', { rule: 'capabilities.add', mode: 'enforce' })).toBe(2);
+    expect(metricValue(text, 'pod_hardener_changes_total', { rule: 'runAsUser', mode: 'audit' })).toBe(0);
     expect(metricValue(text, 'pod_hardener_exceptions_total', { kind: 'skipContainers' })).toBe(2);
     expect(metricValue(text, 'pod_hardener_exceptions_denied_total', { kind: 'capabilityAboveCeiling' })).toBe(2);
     expect(text).not.toMatch(/kind="windowsPod"/);
     expect(text).toMatch(/pod_hardener_review_duration_seconds_bucket\{le="0.0001",mode="enforce"\}/);
   });
 
-  test('errors by code; an overload also counts as rejected', async () => {
+  test('review errors by code; audit changes carry their mode', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    const fail = (code: (typeof ErrorCodes)[keyof typeof ErrorCodes], status: number) =>
+    const fail = (code: ErrorCode, status: number) =>
       withMetrics(fixed({ status, body: {}, record: { mode: 'audit', decision: status >= 500 ? 'error' : 'invalid', changes: [], notices: [], errorCode: code } }), metrics)(null, 'audit', policy);
-    fail(ErrorCodes.badJson, 400);
-    fail(ErrorCodes.overloaded, 503);
-    fail(ErrorCodes.overloaded, 503);
+    fail(ErrorCodes.NOT_ADMISSION_REVIEW, 400);
+    fail(ErrorCodes.INTERNAL, 500);
+    fail(ErrorCodes.INTERNAL, 500);
+    withMetrics(fixed({ status: 200, body: {}, record: record({ mode: 'audit', decision: 'wouldPatch' }) }), metrics)(null, 'audit', policy);
     const text = await metrics.registry.metrics();
-    expect(metricValue(text, 'pod_hardener_errors_total', { code: 'BAD_JSON' })).toBe(1);
-    expect(metricValue(text, 'pod_hardener_errors_total', { code: 'OVERLOADED' })).toBe(2);
-    expect(metricValue(text, 'pod_hardener_rejected_overload_total')).toBe(2);
+    expect(metricValue(text, 'pod_hardener_errors_total', { code: 'NOT_ADMISSION_REVIEW' })).toBe(1);
+    expect(metricValue(text, 'pod_hardener_errors_total', { code: 'INTERNAL' })).toBe(2);
     expect(metricValue(text, 'pod_hardener_reviews_total', { mode: 'audit', decision: 'error' })).toBe(2);
     expect(metricValue(text, 'pod_hardener_reviews_total', { mode: 'audit', decision: 'invalid' })).toBe(1);
+    expect(metricValue(text, 'pod_hardener_reviews_total', { mode: 'audit', decision: 'wouldPatch' })).toBe(1);
+    expect(metricValue(text, 'pod_hardener_changes_total', { rule: 'runAsUser', mode: 'audit' })).toBe(1);
+    expect(metricValue(text, 'pod_hardener_changes_total', { rule: 'runAsUser', mode: 'enforce' })).toBe(0);
   });
 
   test('series exist at zero from the start', async () => {
     const text = await createMetrics({ defaultMetrics: false }).registry.metrics();
     for (const line of [
       'pod_hardener_reviews_total{mode="enforce",decision="patched"} 0',
+      'pod_hardener_reviews_total{mode="audit",decision="wouldPatch"} 0',
+      'pod_hardener_transport_failures_total{status="413",code="BODY_TOO_LARGE"} 0',
+      'pod_hardener_transport_failures_total{status="408",code="REQUEST_TIMEOUT"} 0',
       'pod_hardener_certificate_reloads_total{result="error"} 0',
       'pod_hardener_config_reloads_total{result="success"} 0',
       'pod_hardener_rejected_overload_total 0',
@@ -95,7 +103,7 @@ describe('withLogging', () => {
     expect(wrapped({}, 'enforce', policy)).toBe(outcome);
     expect(logs.lines).toHaveLength(1);
     expect(logs.lines[0]).toMatchObject({
-      level: 'info', msg: 'review', uid: 'u-1', namespace: 'team', pod: 'web', operation: 'CREATE', mode: 'enforce', decision: 'patched', status: 200,
+      level: 'info', msg: 'review', uid: 'u-1', namespace: 'team', pod: 'web-7d9c6b5f8d-', owner: 'ReplicaSet/web-7d9c6b5f8d', operation: 'CREATE', mode: 'enforce', decision: 'patched', status: 200,
       changes: ['runAsUser@pod', 'capabilities.add@container/app', 'capabilities.drop@initContainer/init'],
       noticeCount: 3,
       notices: ['skipContainers@container/debug', 'capabilityAboveCeiling@container/app', 'windowsPod@pod'],
@@ -104,17 +112,15 @@ describe('withLogging', () => {
     expect(logs.lines[0]).not.toHaveProperty('errorCode');
   });
 
-  test('4xx and overload warn, 5xx errors, with the error code and message', () => {
+  test('4xx warn, 5xx errors, with the error code and message', () => {
     const logs = new LogCapture();
     const logger = createLogger('info', logs);
-    const run = (status: number, code: (typeof ErrorCodes)[keyof typeof ErrorCodes]) =>
+    const run = (status: number, code: ErrorCode) =>
       withLogging(fixed({ status, body: {}, record: { mode: 'enforce', decision: 'error', changes: [], notices: [], errorCode: code, error: 'why' } }), logger)(null, 'enforce', policy);
-    run(400, ErrorCodes.badJson);
-    run(503, ErrorCodes.overloaded);
-    run(500, ErrorCodes.internal);
+    run(400, ErrorCodes.BAD_POD);
+    run(500, ErrorCodes.INTERNAL);
     expect(logs.lines.map((l) => [l.level, l.errorCode, l.error])).toEqual([
-      ['warn', 'BAD_JSON', 'why'],
-      ['warn', 'OVERLOADED', 'why'],
+      ['warn', 'BAD_POD', 'why'],
       ['error', 'INTERNAL', 'why'],
     ]);
   });
@@ -130,36 +136,52 @@ describe('withLogging', () => {
   });
 });
 
-describe('withErrorBoundary and transport failures', () => {
-  test('an exception becomes a 500 that echoes the uid', () => {
-    const wrapped = withErrorBoundary(() => {
-      throw new Error('boom');
-    });
-    const out = wrapped({ request: { uid: 'abc' } }, 'enforce', policy);
-    expect(out.status).toBe(500);
-    expect(out.body).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'abc', allowed: false } });
-    expect(JSON.stringify(out.body)).toContain('internal error: boom');
-    expect(out.record).toMatchObject({ uid: 'abc', decision: 'error', errorCode: 'INTERNAL' });
+describe('transport failures', () => {
+  test('counted by status and code, logged with both; an overload also counts as rejected', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const logs = new LogCapture();
+    const logger = createLogger('info', logs);
+    recordTransportFailure(metrics, logger, createError('BAD_JSON', 'Unexpected end'), { path: '/mutate' });
+    recordTransportFailure(metrics, logger, createError('OVERLOADED', 2), { path: '/mutate' });
+    recordTransportFailure(metrics, logger, createError('OVERLOADED', 2), { path: '/audit' });
+    recordTransportFailure(metrics, logger, createError('INTERNAL', 'boom'), { path: '/mutate' });
+    const text = await metrics.registry.metrics();
+    expect(metricValue(text, 'pod_hardener_transport_failures_total', { status: '400', code: 'BAD_JSON' })).toBe(1);
+    expect(metricValue(text, 'pod_hardener_transport_failures_total', { status: '503', code: 'OVERLOADED' })).toBe(2);
+    expect(metricValue(text, 'pod_hardener_transport_failures_total', { status: '500', code: 'INTERNAL' })).toBe(1);
+    expect(metricValue(text, 'pod_hardener_rejected_overload_total')).toBe(2);
+    // Not reviews: they never reached one.
+    expect(metricValue(text, 'pod_hardener_errors_total', { code: 'BAD_JSON' })).toBe(0);
+    expect(logs.lines.map((l) => [l.level, l.msg, l.status, l.errorCode, l.path])).toEqual([
+      ['warn', 'request refused', 400, 'BAD_JSON', '/mutate'],
+      ['warn', 'request refused', 503, 'OVERLOADED', '/mutate'],
+      ['warn', 'request refused', 503, 'OVERLOADED', '/audit'],
+      ['error', 'request refused', 500, 'INTERNAL', '/mutate'],
+    ]);
+    expect(logs.lines[0]!.error).toBe('request body is not valid JSON: Unexpected end');
+  });
+});
+
+describe('the error table', () => {
+  test('every code has a status and a message; createError fills the message in order', () => {
+    for (const [code, { status, message }] of Object.entries(ERRORS)) {
+      expect(ErrorCodes[code as ErrorCode]).toBe(code);
+      expect(status).toBeGreaterThanOrEqual(400);
+      expect(message.length).toBeGreaterThan(0);
+    }
+    const err = createError('METHOD_NOT_ALLOWED', 'GET', '/mutate');
+    expect(err).toBeInstanceOf(PodHardenerError);
+    expect(err).toMatchObject({ code: 'METHOD_NOT_ALLOWED', status: 405, message: 'GET /mutate is not supported; send the AdmissionReview with POST' });
+    expect(createError('EMPTY_BODY').status).toBe(400);
+    expect(err.withUid('u').uid).toBe('u');
+    expect(TRANSPORT_ERRORS).toEqual(expect.arrayContaining(['BAD_JSON', 'EMPTY_BODY', 'BODY_TOO_LARGE', 'BAD_CONTENT_TYPE', 'REQUEST_TIMEOUT', 'OVERLOADED']));
+    expect(TRANSPORT_ERRORS).not.toContain('BAD_POD');
   });
 
-  test('a thrown non-Error and a body without uid are handled too', () => {
-    const out = withErrorBoundary(() => {
-      throw 'string';
-    })(null, 'audit', policy);
-    expect(out.status).toBe(500);
-    expect(out.record.mode).toBe('audit');
-  });
-
-  test('a TransportFailure body becomes its error outcome without calling the review', () => {
-    const inner = jest.fn();
-    const out = withTransportFailures(inner)(new TransportFailure(413, ErrorCodes.bodyTooLarge, 'too big'), 'enforce', policy);
-    expect(inner).not.toHaveBeenCalled();
-    expect(out.status).toBe(413);
-    expect(out.record).toMatchObject({ errorCode: 'BODY_TOO_LARGE', decision: 'invalid', error: 'too big' });
-  });
-
-  test('uidOf reads request.uid only when it is a non-empty string', () => {
-    expect(uidOf({ request: { uid: 'x' } })).toBe('x');
-    for (const body of [null, undefined, 'x', [], { request: null }, { request: { uid: 5 } }, { request: { uid: '' } }]) expect(uidOf(body)).toBeUndefined();
+  test('anything thrown becomes an error of the table', () => {
+    const known = createError('BAD_JSON', 'x');
+    expect(asPodHardenerError(known)).toBe(known);
+    expect(asPodHardenerError(new Error('boom'))).toMatchObject({ code: 'INTERNAL', status: 500, message: 'internal error: boom' });
+    expect(asPodHardenerError('string')).toMatchObject({ code: 'INTERNAL', message: 'internal error: string' });
   });
 });

@@ -1,6 +1,6 @@
-import { DEFAULT_POLICY } from '../../../src/engine/defaults';
+import { DEFAULT_POLICY } from '../../../src/config/schema';
 
-// The secure defaults are a product decision (src/engine/defaults.ts says why for each);
+// The secure defaults are a product decision (src/config/schema.ts says why for each);
 // changing one must change this test too, on purpose.
 describe('secure defaults', () => {
   it('are the documented values', () => {
