@@ -24,6 +24,16 @@ export default async function globalSetup(): Promise<void> {
   // On a running cluster, `up` rolls pod-hardener to an image of the current sources if needed.
   if (run(['up']) !== 0) throw new Error('npm run cluster -- up failed (its messages are above)');
 
+  await applyNodeTierConfig();
+}
+
+/**
+ * Installs pod-hardener with the node tier's configuration (the shipped one, a ceiling that also
+ * allows SYS_ADMIN, mesh-init exempt), with `hardening` keys overridden, through an operator's
+ * overlay, and waits for the rollout. Tests that change the configuration call it again without
+ * overrides when they are done.
+ */
+export async function applyNodeTierConfig(hardening: Record<string, unknown> = {}): Promise<void> {
   const env = clusterEnv();
   const dir = path.join(env.stateDir, 'install-node-tier');
   fs.mkdirSync(dir, { recursive: true });
@@ -31,6 +41,7 @@ export default async function globalSetup(): Promise<void> {
   const ceiling = config.getIn(['exceptions', 'capabilityCeiling']) as any;
   ceiling.add('SYS_ADMIN');
   config.setIn(['exceptions', 'exemptContainers'], [{ name: NODE_TIER_EXEMPT_CONTAINER }]);
+  for (const [key, value] of Object.entries(hardening)) config.setIn(['hardening', key], value);
   fs.writeFileSync(path.join(dir, 'config.yaml'), config.toString());
   // The guard must know the same exceptions; operators write its ConfigMap with guard-params.
   const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
