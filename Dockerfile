@@ -7,9 +7,10 @@
 # process, so it runs with readOnlyRootFilesystem; the self-managed certificate directory is an
 # emptyDir mounted by the Deployment.
 
-# A current Node LTS line (the code needs >= 20.19 for require() of ES modules such as
-# @kubernetes/client-node). Pin a digest in your registry mirror for reproducible builds.
-ARG NODE_IMAGE=node:24-bookworm-slim
+# The Node.js LTS line the project runs, tests and benchmarks on (.node-version; a unit test keeps
+# the two in step). Pin a digest in your registry mirror for reproducible builds; the local
+# cluster of the tests builds this file on a stand-in base of the same version.
+ARG NODE_IMAGE=node:26-trixie-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
