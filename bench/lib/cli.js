@@ -5,7 +5,7 @@
  * would read it. Measures the tool's in-process function (parse YAML, harden every pod
  * template, write YAML), not process start-up.
  */
-const { existsSync, readFileSync } = require('node:fs');
+const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 const { performance } = require('node:perf_hooks');
 

@@ -50,7 +50,7 @@ const subtle = webcrypto.subtle;
 /** A positive 128-bit serial (RFC 5280 4.1.2.2: positive, at most 20 octets, unpredictable). */
 function serialNumber(): string {
   const bytes = randomBytes(16);
-  bytes[0] = bytes[0]! & 0x7f;
+  bytes[0] = bytes[0] & 0x7f;
   if (bytes[0] === 0) bytes[0] = 0x01; // keep the encoding at 16 octets, no leading zero to strip
   return bytes.toString('hex');
 }
@@ -135,7 +135,7 @@ export async function issueServingCertificate(
   ];
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
-    subject: name(o.commonName ?? dnsNames[0] ?? ipAddresses[0]!),
+    subject: name(o.commonName ?? dnsNames[0] ?? ipAddresses[0]),
     issuer: caCert.subjectName,
     ...validity(o.validDays, o.now ?? new Date()),
     publicKey: keys.publicKey,

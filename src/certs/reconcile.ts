@@ -90,8 +90,8 @@ export async function reconcileOnce(d: ReconcileDeps): Promise<ReconcileResult> 
     d.logger.info({ webhooks: changes.map((c) => c.name) }, 'patched caBundle of the webhook configuration');
   }
 
-  const cert = data[SecretKeys.tlsCert]!;
-  const key = data[SecretKeys.tlsKey]!;
+  const cert = data[SecretKeys.tlsCert];
+  const key = data[SecretKeys.tlsKey];
   const onDisk = await d.files.read();
   const wroteFiles = onDisk.cert !== cert || onDisk.key !== key;
   if (wroteFiles) {

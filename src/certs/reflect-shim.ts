@@ -28,7 +28,7 @@ if (typeof R.getMetadata !== 'function') {
   };
   R.getOwnMetadata = (key: unknown, target: object): unknown => own(target, false)?.get(key);
   R.getMetadata = (key: unknown, target: object): unknown => {
-    for (let t: object | null = target; t; t = Object.getPrototypeOf(t)) {
+    for (let t: object | null = target; t; t = Object.getPrototypeOf(t) as object | null) {
       const map = own(t, false);
       if (map?.has(key)) return map.get(key);
     }

@@ -241,7 +241,7 @@ export async function execute(plan: Plan, data: SecretText, now: Date, s: Rotati
   }
 
   if (plan.renewServing) {
-    const ca: CertificatePair = { certPem: out[SecretKeys.caCert]!, keyPem: out[SecretKeys.caKey]! };
+    const ca: CertificatePair = { certPem: out[SecretKeys.caCert], keyPem: out[SecretKeys.caKey] };
     const caEnd = parseCert(ca.certPem)!.notAfter;
     // Never outlive the CA (a backstop: the staging threshold normally keeps this from binding).
     const validDays = Math.min(s.validityDays, (caEnd - t) / DAY_MS);

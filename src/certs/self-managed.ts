@@ -106,7 +106,7 @@ export async function startSelfManagedCertificates(o: SelfManagedOptions): Promi
   let failures = 0;
   const schedule = (ms: number) => {
     if (stopped) return;
-    timer = setTimeout(pass, ms);
+    timer = setTimeout(() => void pass(), ms);
     timer.unref(); // never the reason the process stays up
   };
   const pass = async () => {
@@ -157,6 +157,8 @@ function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    // The abort reason is passed on as it was given, as fetch and timers/promises do.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     if (signal?.aborted) return reject(signal.reason);
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
@@ -164,6 +166,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     const onAbort = () => {
       clearTimeout(t);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       reject(signal!.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -447,6 +447,8 @@ describe(`a namespace with ${BIG_PODS} pods`, () => {
     const r = await exec('script', ['-qec', `${command} >/dev/null`, '/dev/null'], env());
     expect(r.ms).toBeGreaterThan(1500);
     expect(r.code).toBe(1);
+    // The progress line is redrawn with ESC [2K (erase line), a control character by design.
+    // eslint-disable-next-line no-control-regex
     expect(r.stdout).toMatch(/\r\x1b\[2Kscanning namespace scan-big: \d+ pods listed/);
     // Without a terminal: nothing on stderr.
     expect((await scan(['-n', BIG, '--chunk-size', '10', '-o', 'json'])).stderr).toBe('');

@@ -46,7 +46,7 @@ function normalizeSysctl(name: string): string {
 }
 
 function sysctlNamespace(name: string): 'net' | 'ipc' | undefined {
-  const n = normalizeSysctl(name).split('*')[0]!;
+  const n = normalizeSysctl(name).split('*')[0];
   if (IPC_SYSCTLS.includes(n) || n.startsWith('fs.mqueue.')) return 'ipc';
   if (n.startsWith('net.')) return 'net';
   return undefined;

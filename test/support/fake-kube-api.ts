@@ -35,14 +35,14 @@ export class FakeKubeApi implements KubeApi {
     }
     const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
     if (ns) {
-      const found = (this.lists.get('/api/v1/namespaces') ?? []).find((n: any) => n.metadata.name === decodeURIComponent(ns[1]!));
+      const found = (this.lists.get('/api/v1/namespaces') ?? []).find((n: any) => n.metadata.name === decodeURIComponent(ns[1]));
       if (!found) throw new ApiError(404, 'NotFound', `namespaces "${ns[1]}" not found`, path);
       return found;
     }
     let items = this.lists.get(path) ?? [];
     if (query.labelSelector) {
       const [k, v] = query.labelSelector.split('=');
-      items = items.filter((i: any) => i.metadata.labels?.[k!] === v);
+      items = items.filter((i: any) => i.metadata.labels?.[k] === v);
     }
     const start = query.continue ? Number(query.continue) : 0;
     const limit = query.limit ? Number(query.limit) : items.length;

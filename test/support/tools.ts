@@ -87,7 +87,7 @@ export type K8sObject = Record<string, any> & { apiVersion: string; kind: string
 export function parseObjects(text: string): K8sObject[] {
   return YAML.parseAllDocuments(text)
     .map((doc) => {
-      if (doc.errors.length > 0) throw new Error(`YAML does not parse: ${doc.errors[0]!.message}`);
+      if (doc.errors.length > 0) throw new Error(`YAML does not parse: ${doc.errors[0].message}`);
       return doc.toJS() as K8sObject | null;
     })
     .filter((o): o is K8sObject => o !== null && typeof o === 'object');

@@ -58,12 +58,12 @@ const connectWithKubeconfig: Connect = async (args, io) => {
 
 export async function scanReport(args: ScanArgs, policy: Policy, configFile: string | undefined, cluster: Cluster, io: ScanIo): Promise<ScanReport> {
   const progress = progressReporter({
-    write: io.stderr,
+    write: (text) => io.stderr(text),
     isTTY: io.stderrIsTTY ?? process.stderr.isTTY === true,
-    now: io.now ?? Date.now,
+    now: io.now ?? (() => Date.now()),
   });
   try {
-    const data = await collect(cluster.api, args.namespaces, cluster.namespace, { chunkSize: args.chunkSize, onProgress: progress.update });
+    const data = await collect(cluster.api, args.namespaces, cluster.namespace, { chunkSize: args.chunkSize, onProgress: (n) => progress.update(n) });
     const namespaces = analyze(data, { policy, webhookNamespace: args.webhookNamespace });
     return {
       schemaVersion: SCHEMA_VERSION,
@@ -97,7 +97,7 @@ export async function runScan(argv: readonly string[], io: ScanIo, connect: Conn
 
   let loaded;
   try {
-    loaded = loadPolicy(args.config, io.env, io.readFile);
+    loaded = loadPolicy(args.config, io.env, (file) => io.readFile(file));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     // The loader lists every problem; scan's promise is one line: the first, and how many more.

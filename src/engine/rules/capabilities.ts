@@ -39,7 +39,7 @@ export const capabilities: Rule = (ctx) => {
           ctx.notices.push({
             kind: 'capabilityNotEffective',
             target: t.ref,
-            message: `runs as UID ${uid}: ${kept.join(',')} ${kept.length > 1 ? 'are' : 'is'} in its bounding set only, effective only through file capabilities on the binary (setcap)`,
+            message: `runs as UID ${String(uid)}: ${kept.join(',')} ${kept.length > 1 ? 'are' : 'is'} in its bounding set only, effective only through file capabilities on the binary (setcap)`,
           });
         }
       }

@@ -105,7 +105,7 @@ export const unprivilegedPorts: Rule = (ctx) => {
   for (const [t, ports] of portsOf) {
     if (withCapability.includes(t)) continue;
     const start = existing ? Number(existing.value) : undefined;
-    if (why === undefined || (start !== undefined && Number.isInteger(start) && start <= ports[0]!)) continue;
+    if (why === undefined || (start !== undefined && Number.isInteger(start) && start <= ports[0])) continue;
     const uid = effective(ctx, t.container, 'runAsUser');
     ctx.notices.push({
       kind: 'unprivilegedPorts',

@@ -72,8 +72,8 @@ export async function startWebhook(config: Record<string, unknown> = {}, env: No
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   await waitReady(`http://127.0.0.1:${metricsPort}/readyz`, child, logFile);
   let stopped = false;
   return {

@@ -33,7 +33,7 @@ describe('createPatch', () => {
     const hardened = draftOf(original);
     hardened.metadata.annotations = { 'pod-hardener.io/hardened': 'runAsUser=1000 [app]' };
     hardened.spec.securityContext = { runAsNonRoot: true };
-    hardened.spec.containers[0]!.securityContext = { runAsUser: 1000, capabilities: {} as { add: string[] } };
+    hardened.spec.containers[0].securityContext = { runAsUser: 1000, capabilities: {} as { add: string[] } };
     (hardened.spec.initContainers[0] as { securityContext?: object }).securityContext = { allowPrivilegeEscalation: false };
     const ops = createPatch(original, hardened);
     expect(ops).toEqual(
@@ -72,7 +72,7 @@ describe('createPatch', () => {
   it('refuses removals no rule asks for: a security context field, a whole security context', () => {
     const original = pod();
     const lostField = draftOf(original);
-    lostField.spec.containers[0]!.securityContext = { capabilities: { add: ['NET_ADMIN'] } } as typeof original.spec.containers[0]['securityContext'];
+    lostField.spec.containers[0].securityContext = { capabilities: { add: ['NET_ADMIN'] } } as typeof original.spec.containers[0]['securityContext'];
     expect(() => createPatch(original, lostField)).toThrow(UnsafePatchError);
     expect(() => createPatch(original, lostField)).toThrow('remove /spec/containers/0/securityContext/runAsUser');
 

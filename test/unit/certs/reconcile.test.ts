@@ -149,7 +149,7 @@ describe('reconcileOnce', () => {
     ['the Secret does not exist (create races)', undefined],
     ['the Secret was shipped empty (update races)', {}],
   ])('two replicas starting at once end with one certificate: %s', async (_, initial) => {
-    const secret = new FakeSecret(initial as SecretText | undefined);
+    const secret = new FakeSecret(initial);
     const webhooks = new FakeWebhooks();
     const a = new FakeFiles();
     const b = new FakeFiles();

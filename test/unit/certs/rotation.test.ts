@@ -54,7 +54,7 @@ describe('rotation decisions', () => {
     );
     expect(notAfter(fresh[SecretKeys.tlsCert])).toBe(at(90).getTime());
     expect(notAfter(fresh[SecretKeys.caCert])).toBe(at(caValidityDays(settings)).getTime());
-    expect(fresh[SecretKeys.caBundle]).toBe(fresh[SecretKeys.caCert]!.trim() + '\n');
+    expect(fresh[SecretKeys.caBundle]).toBe(fresh[SecretKeys.caCert].trim() + '\n');
     expect(fresh[SecretKeys.nextCaCert]).toBeUndefined();
   });
 
@@ -76,12 +76,12 @@ describe('rotation decisions', () => {
   it('renews when the wanted names change, when the key does not match, or when it is unreadable', async () => {
     expect(decide(fresh, at(1), { ...settings, ipAddresses: ['127.0.0.1'] })).toMatchObject({ ca: 'keep', renewServing: true });
     const other = (await step({}, T0)).data;
-    expect(decide({ ...fresh, [SecretKeys.tlsKey]: other[SecretKeys.tlsKey]! }, at(1), settings).reasons).toEqual([
+    expect(decide({ ...fresh, [SecretKeys.tlsKey]: other[SecretKeys.tlsKey] }, at(1), settings).reasons).toEqual([
       'the serving key does not match the serving certificate',
     ]);
     expect(decide({ ...fresh, [SecretKeys.tlsCert]: 'garbage' }, at(1), settings)).toMatchObject({ ca: 'keep', renewServing: true });
     // A serving certificate from another CA (a different Secret pasted in).
-    expect(decide({ ...fresh, [SecretKeys.tlsCert]: other[SecretKeys.tlsCert]!, [SecretKeys.tlsKey]: other[SecretKeys.tlsKey]! }, at(1), settings).reasons).toEqual([
+    expect(decide({ ...fresh, [SecretKeys.tlsCert]: other[SecretKeys.tlsCert], [SecretKeys.tlsKey]: other[SecretKeys.tlsKey] }, at(1), settings).reasons).toEqual([
       'the serving certificate was not issued by the active CA',
     ]);
   });
@@ -89,7 +89,7 @@ describe('rotation decisions', () => {
   it('starts over when the CA is unusable: garbage, a key that does not match, or expired', async () => {
     expect(decide({ [SecretKeys.caCert]: 'x', [SecretKeys.caKey]: 'y' }, T0, settings).ca).toBe('create');
     const other = (await step({}, T0)).data;
-    expect(decide({ ...fresh, [SecretKeys.caKey]: other[SecretKeys.caKey]! }, at(1), settings).ca).toBe('create');
+    expect(decide({ ...fresh, [SecretKeys.caKey]: other[SecretKeys.caKey] }, at(1), settings).ca).toBe('create');
     expect(decide(fresh, at(caValidityDays(settings) + 1), settings).ca).toBe('create');
   });
 
@@ -131,10 +131,10 @@ describe('rotation decisions', () => {
   });
 
   it('drops an expired CA from the bundle even when nothing else changes', () => {
-    const expiredCa = fresh[SecretKeys.caCert]!;
+    const expiredCa = fresh[SecretKeys.caCert];
     const later = (async () => (await step({}, at(2000))).data)();
     return later.then((data) => {
-      const withOld = { ...data, [SecretKeys.caBundle]: data[SecretKeys.caBundle]! + expiredCa };
+      const withOld = { ...data, [SecretKeys.caBundle]: data[SecretKeys.caBundle] + expiredCa };
       const plan = decide(withOld, at(2001), settings);
       expect(plan).toMatchObject({ ca: 'keep', renewServing: false, rewriteBundle: true });
       expect(caBundleOf(withOld, at(2001))).toBe(data[SecretKeys.caBundle]);

@@ -18,7 +18,7 @@ const find = (objects: Objects, kind: string, name?: string) => objects.filter((
 const one = (objects: Objects, kind: string, name?: string): K8sObject => {
   const found = find(objects, kind, name);
   if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
-  return found[0]!;
+  return found[0];
 };
 const deployment = (o: Objects) => one(o, 'Deployment');
 const pod = (o: Objects) => deployment(o).spec.template.spec;

@@ -24,7 +24,7 @@ const TLS_SECRET = 'pod-hardener-tls';
 const one = (objects: K8sObject[], kind: string, name?: string): K8sObject => {
   const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
-  return found[0]!;
+  return found[0];
 };
 
 /** What every rendering (kustomize overlay or chart mode) must agree on with the defaults. */
@@ -118,10 +118,10 @@ describe('the README states the defaults of the code', () => {
     .filter((line) => line.startsWith('| `'))
     .flatMap((line) => {
       const [keys, defaults] = line.split(' | ').map((cell) => cell.replace(/^\| /, ''));
-      const names = keys!.split(' / ').map((k) => k.replace(/`/g, ''));
-      const parent = names[0]!.split('.').slice(0, -1).join('.');
-      const values = defaults!.split(' / ');
-      return names.map((name, i) => ({ key: i === 0 ? name : `${parent}.${name}`, cell: (values.length === names.length ? values[i] : defaults)!.trim() }));
+      const names = keys.split(' / ').map((k) => k.replace(/`/g, ''));
+      const parent = names[0].split('.').slice(0, -1).join('.');
+      const values = defaults.split(' / ');
+      return names.map((name, i) => ({ key: i === 0 ? name : `${parent}.${name}`, cell: (values.length === names.length ? values[i] : defaults).trim() }));
     });
 
   const valueAt = (key: string): unknown => key.split('.').reduce<any>((node, part) => node?.[part], D);
@@ -140,7 +140,7 @@ describe('the README states the defaults of the code', () => {
         else leaves.push([...path, k].join('.'));
       }
     };
-    walk(D as unknown as Record<string, unknown>, []);
+    walk(D, []);
     expect(leaves.filter((k) => !rows.some((r) => r.key === k))).toEqual([]);
   });
 

@@ -65,7 +65,7 @@ describe('defaults', () => {
     expect(Object.isFrozen(config.server)).toBe(true);
     expect(Object.isFrozen(config.exceptions.capabilityCeiling)).toBe(true);
     expect(() => {
-      (config.exceptions.capabilityCeiling as string[]).push('SYS_ADMIN');
+      (config.exceptions.capabilityCeiling).push('SYS_ADMIN');
     }).toThrow(/not extensible/);
     expect(() => {
       (config.server as { port: number }).port = 1;

@@ -10,7 +10,7 @@ export interface HardenCase {
   name: string;
   input: any;
   /** The hardened pod; `undefined` when the pod must be admitted unchanged. */
-  expected: any | undefined;
+  expected: any;
   /** Rules that must appear in the change list (exactly this set). */
   rules?: string[];
   /** Notice kinds that must appear. */

@@ -139,7 +139,7 @@ describe('harden(): ports and capabilities, named for what they are', () => {
     ['unprivilegedPorts: never', {}, { unprivilegedPorts: 'never' }, 'not added: hardening.unprivilegedPorts is "never"'],
     ["the pod's own value", { securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' }] } }, {}, 'the pod sets it itself ("1024"), kept'],
   ])('says why the sysctl was not added: %s', (_what, spec, policy, why) => {
-    const result = harden(web(spec), policyWith(policy as any), create());
+    const result = harden(web(spec), policyWith(policy), create());
     expect(result.changes.some((c) => c.rule === 'unprivilegedPorts')).toBe(false);
     expect(messages(result, 'unprivilegedPorts')).toEqual([
       `app: for ports below 1024, the pod sysctl net.ipv4.ip_unprivileged_port_start=0 takes the place of NET_BIND_SERVICE: ${why}`,

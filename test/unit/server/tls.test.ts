@@ -30,7 +30,7 @@ describe('validateCertificate', () => {
     ['key of another certificate', () => [pair.certPem, other.keyPem], /private key does not match the certificate/],
   ])('%s is refused', (_name, args, message) => {
     const [cert, key] = args();
-    expect(() => validateCertificate(cert!, key!)).toThrow(message);
+    expect(() => validateCertificate(cert, key)).toThrow(message);
   });
 
   test('an expired certificate is refused', async () => {

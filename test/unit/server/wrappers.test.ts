@@ -108,7 +108,7 @@ describe('withLogging', () => {
       noticeCount: 3,
       notices: ['skipContainers@container/debug', 'capabilityAboveCeiling@container/app', 'windowsPod@pod'],
     });
-    expect(typeof logs.lines[0]!.latencyMs).toBe('number');
+    expect(typeof logs.lines[0].latencyMs).toBe('number');
     expect(logs.lines[0]).not.toHaveProperty('errorCode');
   });
 
@@ -158,7 +158,7 @@ describe('transport failures', () => {
       ['warn', 'request refused', 503, 'OVERLOADED', '/audit'],
       ['error', 'request refused', 500, 'INTERNAL', '/mutate'],
     ]);
-    expect(logs.lines[0]!.error).toBe('request body is not valid JSON: Unexpected end');
+    expect(logs.lines[0].error).toBe('request body is not valid JSON: Unexpected end');
   });
 });
 

@@ -89,25 +89,25 @@ describe('what would change: the webhook engine on each pod', () => {
   });
 
   it('a hardened pod has nothing to change and shows what was changed at its creation', () => {
-    const p = workload(ns.workloads, 'Pod/hardened').pods[0]!;
+    const p = workload(ns.workloads, 'Pod/hardened').pods[0];
     expect(p).toMatchObject({ verdict: 'unchanged', changes: [], risks: [], hardened: 'runAsUser=1000 [pod]' });
   });
 
   it('a skipped pod is skipped, with the exception named', () => {
-    const p = workload(ns.workloads, 'Pod/skipped').pods[0]!;
+    const p = workload(ns.workloads, 'Pod/skipped').pods[0];
     expect(p.verdict).toBe('skipped');
     expect(p.changes).toEqual([]);
     expect(p.exceptions).toEqual([{ kind: 'skipPod', target: 'pod', message: expect.stringContaining(Annotations.skip), honoured: true }]);
   });
 
   it('a skip the operator does not allow in this namespace is a denied exception, and the pod changes', () => {
-    const p = workload(analyzeNamespace(shopNamespace(), { ...options, policy: policyWith({ skipNamespaces: ['other'] }) }).workloads, 'Pod/skipped').pods[0]!;
+    const p = workload(analyzeNamespace(shopNamespace(), { ...options, policy: policyWith({ skipNamespaces: ['other'] }) }).workloads, 'Pod/skipped').pods[0];
     expect(p.verdict).toBe('change');
     expect(p.exceptions).toEqual([expect.objectContaining({ kind: 'skipDenied', honoured: false })]);
   });
 
   it('changes carry the rule, target, field, values and the warning text', () => {
-    const p = workload(ns.workloads, 'DaemonSet/agent').pods[0]!;
+    const p = workload(ns.workloads, 'DaemonSet/agent').pods[0];
     expect(p.changes).toContainEqual({
       rule: 'capabilities.add',
       target: 'container/agent',
@@ -148,7 +148,7 @@ describe('what would change: the webhook engine on each pod', () => {
 
 describe('what may stop working', () => {
   const ns = analyzeNamespace(shopNamespace(), options);
-  const pod = (key: string) => workload(ns.workloads, key).pods[0]!;
+  const pod = (key: string) => workload(ns.workloads, key).pods[0];
 
   it('a user the API cannot see; a low port is no risk where pod-hardener adds the port sysctl', () => {
     const p = pod('Deployment/web');
@@ -158,10 +158,10 @@ describe('what may stop working', () => {
 
   it('a low port is a risk with unprivilegedPorts: never', () => {
     const never = analyzeNamespace(shopNamespace(), { ...options, policy: policyWith({ unprivilegedPorts: 'never' }) });
-    const p = workload(never.workloads, 'Deployment/web').pods[0]!;
+    const p = workload(never.workloads, 'Deployment/web').pods[0];
     expect(risks(p).map((r) => r.kind)).toEqual(['runsAsRoot', 'lowPort']);
     expect(risks(p, 'lowPort')[0]).toMatchObject({ target: 'container/web', port: 80 });
-    expect(risks(p, 'lowPort')[0]!.reason).toMatch(/containerPort 80.*UID 1000.*net\.ipv4\.ip_unprivileged_port_start/);
+    expect(risks(p, 'lowPort')[0].reason).toMatch(/containerPort 80.*UID 1000.*net\.ipv4\.ip_unprivileged_port_start/);
   });
 
   it('root that the API shows, and a hostPath volume', () => {
@@ -174,7 +174,7 @@ describe('what may stop working', () => {
     const p = pod('DaemonSet/agent');
     expect(risks(p, 'hostNamespace')).toEqual([expect.objectContaining({ target: 'pod', hostNamespaces: ['hostNetwork', 'hostPID'] })]);
     expect(risks(p, 'capabilitiesLost')).toEqual([expect.objectContaining({ target: 'container/agent', capabilities: ['NET_ADMIN'] })]);
-    expect(risks(p, 'capabilitiesLost')[0]!.reason).toContain('capabilities.pod-hardener.io/agent: "NET_ADMIN"');
+    expect(risks(p, 'capabilitiesLost')[0].reason).toContain('capabilities.pod-hardener.io/agent: "NET_ADMIN"');
   });
 
   it('a privileged container that would become unprivileged', () => {
@@ -198,7 +198,7 @@ describe('what may stop working', () => {
     const spec = { hostNetwork: true, containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 53 }] }] };
     const [r] = risks(analyzePod(storedPod('dns', spec), 'shop', policy), 'lowPort');
     expect(r).toMatchObject({ port: 53 });
-    expect(r!.reason).toContain("with hostNetwork the node's net.ipv4.ip_unprivileged_port_start decides");
+    expect(r.reason).toContain("with hostNetwork the node's net.ipv4.ip_unprivileged_port_start decides");
   });
 
   it('a container already non-root by its image (runAsNonRoot, no runAsUser) gets another UID', () => {
@@ -235,8 +235,8 @@ describe('namespace modes', () => {
   it('pods of excluded namespaces are listed, not analysed', () => {
     const data = { ...shopNamespace(), name: 'kube-system' };
     const [ns] = analyze([data], options);
-    expect(ns!.mode).toBe('excluded');
-    const pods = ns!.workloads.flatMap((w) => w.pods);
+    expect(ns.mode).toBe('excluded');
+    const pods = ns.workloads.flatMap((w) => w.pods);
     expect(pods).toHaveLength(9);
     expect(pods.every((p) => p.verdict === 'notReached' && p.changes.length === 0 && p.risks.length === 0)).toBe(true);
   });

@@ -106,7 +106,7 @@ describe('owners', () => {
       '/apis/batch/v1/namespaces/shop/jobs',
     ]);
     expect(lists.every((r) => r.accept?.startsWith('application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1'))).toBe(true);
-    expect(data!.owners.map((o) => `${o.kind}/${o.name}`).sort()).toEqual([
+    expect(data.owners.map((o) => `${o.kind}/${o.name}`).sort()).toEqual([
       'CronJob/report', 'DaemonSet/agent', 'Deployment/web', 'Job/report-29000000', 'ReplicaSet/web-7d9c6b5f8d', 'StatefulSet/db',
     ]);
   });

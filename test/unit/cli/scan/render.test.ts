@@ -59,7 +59,7 @@ describe('table', () => {
 
   it('pods of one workload that differ are shown per group, with their names', () => {
     const data = shopNamespace();
-    const rs = data.refs.rs!;
+    const rs = data.refs.rs;
     data.pods = [storedPod('web-new', HARDENED_SPEC, { owner: rs }), storedPod('web-old', { containers: [{ name: 'web', image: 'nginx' }] }, { owner: rs })];
     const t = render(report([data]), 'table');
     expect(t).toContain('    1 pod (web-new):\n      nothing to change\n');
@@ -87,8 +87,8 @@ describe('JSON and YAML', () => {
 
   it('YAML never uses anchors, even for values shared in memory', () => {
     const r = report();
-    const shared = r.namespaces[1]!.workloads[0]!.via;
-    r.namespaces[1]!.workloads[1]!.via = shared;
+    const shared = r.namespaces[1].workloads[0].via;
+    r.namespaces[1].workloads[1].via = shared;
     const text = render(r, 'yaml');
     expect(text).not.toMatch(/[&*][a-z]+\d*$/m);
     expect(YAML.parse(text)).toEqual(JSON.parse(JSON.stringify(r)));

@@ -170,7 +170,7 @@ describe('arguments', () => {
     const connect = jest.fn();
     const r = await scan(['--help'], connect);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(/^Usage:\n  pod-hardener scan /);
+    expect(r.stdout).toMatch(/^Usage:\n {2}pod-hardener scan /);
     expect(r.stdout).toContain('ClusterRole pod-hardener-scan');
     expect(connect).not.toHaveBeenCalled();
   });
@@ -179,7 +179,7 @@ describe('arguments', () => {
     expect(pluginArgv(['scan', '-A'])).toEqual(['scan', '-A']);
     const x = io();
     expect(await main(['scan', '--help'], x)).toBe(0);
-    expect(x.out.stdout).toMatch(/^Usage:\n  pod-hardener scan /);
+    expect(x.out.stdout).toMatch(/^Usage:\n {2}pod-hardener scan /);
     const y = io();
     expect(await main(['scan', '--nope'], y)).toBe(2);
     expect(y.out.stderr).toMatch(/^pod-hardener scan: Unknown option '--nope'/);
