@@ -8,6 +8,8 @@ import type { Mode } from '../admission/types';
 import type { Policy } from '../engine/policy';
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
 import { isJsonObject as isObject } from '../engine/json';
+import { parseOptions, UsageError, type Command } from './command';
+import { policyFor } from './policy';
 
 interface Output {
   stdout(text: string): void;
@@ -88,3 +90,21 @@ export function review(text: string, mode: Mode, policy: Policy, io: Output): nu
   io.stderr(lines.map((l) => `${l}\n`).join(''));
   return outcome.status === 200 && allowed ? 0 : 1;
 }
+
+export const reviewCommand: Command = {
+  summary: "the webhook's answer to one AdmissionReview (or a bare Pod) on stdin",
+  usage: `pod-hardener review [--config FILE] [--mode enforce|audit] < admission-review.json
+
+Reads one AdmissionReview (JSON) on stdin, prints the response the webhook would give, and on
+stderr the decoded patch and the warnings.
+  --config         the webhook's configuration file
+  --mode           enforce (POST /mutate, the default) or audit (POST /audit)
+`,
+  async run(args, io) {
+    const v = parseOptions(args, { config: { type: 'string' }, mode: { type: 'string' } });
+    const mode = v.mode ?? 'enforce';
+    if (mode !== 'enforce' && mode !== 'audit') throw new UsageError(`--mode: expected enforce or audit, got ${JSON.stringify(mode)}`);
+    const { policy } = policyFor(v.config, io);
+    return review(await io.readStdin(), mode, policy, io);
+  },
+};

@@ -97,11 +97,12 @@ export function readDocument(text: string, start: number, end: number): ReadDocu
 }
 
 /**
- * From the CST: for each node that has an anchor or a tag, where those start. The composed
- * Document keeps only the content's range; rewriting an anchored node must take its anchor too.
+ * From the CST: for each node that has an anchor or a tag, where those start, keyed by
+ * propsKey(). The composed Document keeps only the content's range; rewriting an anchored node
+ * must take its anchor too.
  */
-function propsStarts(tokens: readonly CST.Token[]): Map<number, number> {
-  const starts = new Map<number, number>();
+function propsStarts(tokens: readonly CST.Token[]): Map<string, number> {
+  const starts = new Map<string, number>();
   const note = (list: readonly CST.SourceToken[] | undefined, value: CST.Token | null | undefined, indicator: string) => {
     if (!list || !value) return;
     let first: number | undefined;
@@ -109,7 +110,7 @@ function propsStarts(tokens: readonly CST.Token[]): Map<number, number> {
       if (t.type === indicator) first = undefined;
       else if ((t.type === 'anchor' || t.type === 'tag') && first === undefined) first = t.offset;
     }
-    if (first !== undefined) starts.set(value.offset, first);
+    if (first !== undefined) starts.set(propsKey(value.offset, value.type === 'block-map' || value.type === 'block-seq' || value.type === 'flow-collection'), first);
   };
   for (const token of tokens) {
     if (token.type !== 'document') continue;
@@ -126,12 +127,15 @@ function propsStarts(tokens: readonly CST.Token[]): Map<number, number> {
   return starts;
 }
 
+/** A block mapping starts where its first key does: the two are told apart by kind. */
+const propsKey = (offset: number, collection: boolean) => `${offset}${collection ? 'c' : 's'}`;
+
 class TreeBuilder {
   private readonly anchors = new Map<string, ENode>();
 
   constructor(
     private readonly base: number,
-    private readonly props: ReadonlyMap<number, number>,
+    private readonly props: ReadonlyMap<string, number>,
   ) {}
 
   build(node: YamlNode | null, at: number, inFlow = false): ENode {
@@ -142,7 +146,7 @@ class TreeBuilder {
       flow: false,
       start: this.base + start,
       end: this.base + valueEnd,
-      propsStart: this.base + (this.props.get(start) ?? start),
+      propsStart: this.base + (this.props.get(propsKey(start, isMap(node) || isSeq(node))) ?? start),
       pairs: [],
       items: [],
       value: null,

@@ -10,8 +10,8 @@ import { harden } from '../../../src/engine/harden';
 import { Annotations } from '../../../src/names';
 import { podArb } from '../../support/arbitraries';
 import { policyWith } from '../../support/policy';
-import { lineReplacements, splice, type Edit } from '../../../src/cli/yaml-edit';
-import { splitDocuments } from '../../../src/cli/yaml-tree';
+import { lineReplacements, splice, type Edit } from '../../../src/cli/yaml/edit';
+import { SeparatorError, splitDocuments } from '../../../src/cli/yaml/split';
 
 const policy = policyWith();
 const run = (text: string) => hardenManifests(text, { policy, source: 'test.yaml' });
@@ -20,25 +20,23 @@ const hardenedPod = (pod: unknown, namespace = 'default') => harden(pod, policy,
 /** A Pod manifest whose container `app` has the given securityContext text (at 4 spaces). */
 const podWith = (sc: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: app\n${sc}`;
 
-describe('splitDocuments', () => {
+describe('splitDocuments: as kubectl splits a stream', () => {
   const parts = (text: string) => splitDocuments(text).map((c) => [text.slice(c.start, c.end), c.marker]);
 
-  it('splits at ---, ends at ..., keeps comments and directives with the document that follows', () => {
-    expect(parts('# head\n---\na: 1\n---\n---\nb: 2\n...\n# between\n%YAML 1.2\n---\nc: 3')).toEqual([
+  it('at every line that starts with ---, which belongs to no document; ... stays in its document', () => {
+    expect(parts('# head\n---\na: 1\n--- # two\n---\nb: 2\n...\n# between\n---\nc: 3')).toEqual([
       ['# head\n', false],
-      ['---\na: 1\n', true],
-      ['---\n', true],
-      ['---\nb: 2\n...\n', true],
-      ['# between\n', false],
-      ['%YAML 1.2\n---\nc: 3', true],
+      ['a: 1\n', true],
+      ['', true],
+      ['b: 2\n...\n# between\n', true],
+      ['c: 3', true],
     ]);
   });
 
-  it('only a marker at the start of a line and followed by a space or the line end', () => {
-    expect(parts('a: |\n  ---\nb: ----\n---x: 1\n--- {c: 1}\n')).toEqual([
-      ['a: |\n  ---\nb: ----\n---x: 1\n', false],
-      ['--- {c: 1}\n', true],
-    ]);
+  it('not at --- inside a line or an indented block; kubectl refuses text after --- on its line', () => {
+    expect(parts('a: |\n  ---\nb: x---\n')).toEqual([['a: |\n  ---\nb: x---\n', false]]);
+    expect(() => splitDocuments('a: 1\n--- {c: 1}\n')).toThrow(SeparatorError);
+    expect(() => splitDocuments('---x: 1\n')).toThrow(/text after "---"/);
   });
 });
 
@@ -129,17 +127,19 @@ describe('the text editor', () => {
     expect(annotated.output).toContain('    note: "yes"\n');
   });
 
-  it('a tagged value is printed again through the Document API, and says so', () => {
+  it('a tagged mapping is edited in place (go-yaml ignores tags on collections)', () => {
     const result = run(podWith('    securityContext: !!map\n      runAsUser: 0\n'));
-    expect(YAML.parse(result.output).spec.containers[0].securityContext.runAsUser).toBe(1000);
-    expect(result.notes.map((n) => n.message)).toContainEqual(expect.stringContaining('printed again as a whole'));
+    expect(result.output).toContain('    securityContext: !!map\n      runAsUser: 1000\n');
+    expect(result.notes).toEqual([]);
   });
 
-  it('a securityContext shared through an alias cannot be edited: an error naming the document', () => {
-    const text = podWith('    securityContext: &sc\n      runAsUser: 0\n  - name: b\n    image: b\n    securityContext: *sc\n');
-    expect(() => run(text)).toThrow(/test\.yaml:1: cannot write the hardened document back/);
-    // The changes can still be seen without writing the text.
-    expect(hardenManifests(text, { policy, source: 'test.yaml', rewrite: false }).documents[0].changes.length).toBeGreaterThan(0);
+  it('--- # comment and ... document ends are kept, and the documents between them edited in place', () => {
+    const text = `--- # the pod\n${podWith('    securityContext:\n      runAsUser: 0\n')}...\n--- # a map\napiVersion: v1\nkind: ConfigMap\n...\n`;
+    const result = run(text);
+    expect(result.notes).toEqual([]);
+    expect(result.output.startsWith('--- # the pod\napiVersion: v1\n')).toBe(true);
+    expect(result.output).toContain('      runAsUser: 1000\n');
+    expect(result.output.endsWith('...\n--- # a map\napiVersion: v1\nkind: ConfigMap\n...\n')).toBe(true);
   });
 });
 
@@ -194,7 +194,7 @@ describe('property: generated pods in generated layouts', () => {
     });
   }
 
-  it('the edited text holds exactly the engine result, and is edited in place (never printed again)', () => {
+  it('the edited text holds exactly the engine result, and is edited in place (never written out in full)', () => {
     fc.assert(
       fc.property(
         podArb,
@@ -221,7 +221,7 @@ describe('property: generated pods in generated layouts', () => {
           if (style.crlf) text = text.replace(/\n/g, '\r\n');
 
           const result = hardenManifests(text, { policy, source: 'gen.yaml' });
-          expect(result.notes.filter((n) => n.message.includes('printed again'))).toEqual([]);
+          expect(result.notes.filter((n) => n.message.includes('written out in full'))).toEqual([]);
           const docs = YAML.parseAllDocuments(result.output).map((d) => d.toJS());
           const hardenedTemplate = hardenedPod(structuredClone(style.kind === 'Pod' ? pod : template), 'team');
           const got = style.kind === 'Pod' ? docs[0] : style.kind === 'Deployment' ? docs[0].spec.template : docs[0].spec.jobTemplate.spec.template;
