@@ -14,7 +14,7 @@ import { pointerTokens, type PathKey } from './json-pointer';
 import { lineCounter } from './line-index';
 import { at, ManifestError, where } from './manifest-errors';
 import type { Base, HardenManifestsResult, Replacement } from './manifests';
-import { lineReplacements, planEdits, splice } from './yaml/edit';
+import { lineReplacements, planEdits, splice, type EditLevel } from './yaml/edit';
 import { UnsupportedEdit } from './yaml/print';
 import { keyOf, readDocument, type ENode, type ReadDocument } from './yaml/read';
 import { sameData } from './yaml/same-data';
@@ -82,14 +82,11 @@ export function hardenYaml(text: string, base: Base): HardenManifestsResult {
       );
       continue;
     }
-    if (edited.level > 0) {
-      out.notes.push({
-        source: base.source,
-        document: index,
-        line: lineOf([]),
-        message: 'hardened; around the changes, values are written out in full (anchors, aliases or merge keys, or a layout the finer edit could not keep)',
-      });
+    const note = (message: string) => out.notes.push({ source: base.source, document: index, line: lineOf([]), message });
+    if (edited.explicit.length > 0) {
+      note(`hardened; written out explicitly, as they came from anchors, aliases or merge keys: ${edited.explicit.join(', ')}`);
     }
+    if (edited.level > 0) note('hardened; around the changes, values are written out in full (a layout the finer edit could not keep)');
     for (const replacement of edited.replacements) {
       out.output += text.slice(cursor, replacement.start) + replacement.text;
       out.replacements.push(replacement);
@@ -125,19 +122,22 @@ function editDocument(
   ops: readonly Operation[],
   expected: unknown,
   eol: string,
-): { replacements: Replacement[]; level: number } | { reason: string } {
+): { replacements: Replacement[]; level: number; explicit: string[] } | { reason: string } {
   const root = read.root!;
   const style = inferStyle(text, root, eol);
-  const levels = Math.max(...ops.map((op) => pointerTokens(op.path).length)) - 1;
+  const deepest = Math.max(...ops.map((op) => pointerTokens(op.path).length)) - 1;
+  const levels: EditLevel[] = [{ level: 0, keepAliases: true }, { level: 0 }];
+  for (let level = 1; level <= deepest; level++) levels.push({ level });
   let reason = 'no edit gives the hardened document';
-  for (let level = 0; level <= levels; level++) {
+  for (const level of levels) {
     try {
-      const replacements = lineReplacements(text, planEdits(text, root, ops, read.data, expected, style, level));
+      const planned = planEdits(text, root, ops, read.data, expected, style, level);
+      const replacements = lineReplacements(text, planned.edits);
       if (replacements.some((r) => r.start < chunk.start || r.end > chunk.end)) {
         reason = 'an edit would reach outside the document';
         continue;
       }
-      if (readsAs(splice(text, replacements, chunk.start, chunk.end), expected)) return { replacements, level };
+      if (readsAs(splice(text, replacements, chunk.start, chunk.end), expected)) return { replacements, level: level.level, explicit: planned.explicit };
       reason = 'the edited text would not read as the hardened document';
     } catch (err) {
       if (!(err instanceof UnsupportedEdit)) throw err;

@@ -41,12 +41,33 @@ interface Site {
   path: PathKey[];
 }
 
-type Action =
+/** Why a value is written out rather than edited where it is written: it is shared, or merged. */
+type Why = 'alias' | 'merge';
+
+type Action = (
   | { kind: 'add'; map: ENode; path: PathKey[]; key: string }
   | { kind: 'remove'; pair: EPair; path: PathKey[] }
   | { kind: 'set'; site: Site }
   | { kind: 'flow'; node: ENode; path: PathKey[] }
-  | { kind: 'list'; seq: ENode; path: PathKey[] };
+  | { kind: 'list'; seq: ENode; path: PathKey[] }
+) & { why?: Why };
+
+/** How coarse the edits are: see the module comment. */
+export interface EditLevel {
+  /** 0 for the finest edits; at L, the value L steps above each changed field is written out. */
+  level: number;
+  /**
+   * Leave operations that reach their field through an alias to the anchor's own edit: where
+   * every place the anchor stands for changes alike, the text stays shared.
+   */
+  keepAliases?: boolean;
+}
+
+export interface PlannedEdits {
+  edits: Edit[];
+  /** Pointers of the values written out explicitly because they came from an alias or a merge key. */
+  explicit: string[];
+}
 
 /** Which pair gives a mapping its value for a key, as go-yaml decodes it: the last writer. */
 interface Provider {
@@ -80,25 +101,29 @@ const isEmpty = (node: ENode) => node.pairs.length === 0 && node.items.length ==
 const explicitPair = (map: ENode, key: string) => map.pairs.find((p) => !p.merge && keyOf(p.key) === key);
 const shadowed = (map: ENode, key: string) => map.pairs.some((p) => p.merge && merged(p.value, key, new Set()));
 
-/** What to change in the text for one operation. */
-function actionFor(root: ENode, op: Operation, level: number): Action {
+/** What to change in the text for one operation; undefined when it is left to an anchor's edit. */
+function actionFor(root: ENode, op: Operation, { level, keepAliases }: EditLevel): Action | undefined {
   const tokens = pointerTokens(op.path);
   if (tokens.length === 0) throw new UnsupportedEdit('an operation on the whole document');
   let node = root;
   let site: Site | undefined;
-  const rewrite = (): Action => {
+  const rewrite = (why?: Why): Action => {
     if (site === undefined) throw new UnsupportedEdit('the whole document would have to be written again');
-    return { kind: 'set', site };
+    return why === undefined ? { kind: 'set', site } : { kind: 'set', site, why };
   };
   for (let d = 0; d < tokens.length; d++) {
     const path: PathKey[] = tokens.slice(0, d);
     const key = tokens[d];
     const last = d === tokens.length - 1;
-    if (level > 0 && d === tokens.length - level) return rewrite();
+    if (level > 0 && d === tokens.length - level) return rewrite(node.kind === 'alias' || node.aliased ? 'alias' : undefined);
     // Through an alias, the text is the anchor's: the value is written out here instead.
-    if (node.kind === 'alias') return rewrite();
-    if (level > 0 && node.aliased) return rewrite();
-    if (node.flow) return isEmpty(node) && site?.pair && !site.parent.flow ? { kind: 'set', site } : { kind: 'flow', node, path };
+    if (node.kind === 'alias') return keepAliases ? undefined : rewrite('alias');
+    if (level > 0 && node.aliased) return rewrite('alias');
+    // In a flow collection, the one that holds the change is printed again.
+    if (node.flow && last) {
+      if (isEmpty(node) && site?.pair && !site.parent.flow) return { kind: 'set', site };
+      return node.pairs.some((p) => p.merge) ? { kind: 'flow', node, path, why: 'merge' } : { kind: 'flow', node, path };
+    }
     if (node.kind === 'seq') {
       if (last) return { kind: 'list', seq: node, path };
       const i = Number(key);
@@ -113,15 +138,15 @@ function actionFor(root: ENode, op: Operation, level: number): Action {
     if (p !== undefined && !p.explicit) {
       // Given by a merge key: an explicit key after it overrides it, unless the mapping also has
       // the key before the merge (go-yaml lets the merge win), or the key is to go.
-      if (op.op === 'remove' && last) return rewrite();
-      if (explicitPair(node, key) !== undefined) return rewrite();
-      return { kind: 'add', map: node, path, key };
+      if (node.flow) return { kind: 'flow', node, path, why: 'merge' };
+      if ((op.op === 'remove' && last) || explicitPair(node, key) !== undefined) return rewrite('merge');
+      return { kind: 'add', map: node, path, key, why: 'merge' };
     }
     if (last) {
       if (op.op === 'remove') {
         if (p === undefined) throw new UnsupportedEdit(`nothing to remove at ${op.path}`);
         // Without the explicit key, a merged one would show through.
-        if (shadowed(node, key)) return rewrite();
+        if (shadowed(node, key)) return rewrite('merge');
         return { kind: 'remove', pair: p.pair, path: tokens };
       }
       if (p === undefined) return { kind: 'add', map: node, path, key };
@@ -207,8 +232,8 @@ function aliasSites(root: ENode): { alias: ENode; site?: Site }[] {
  * operations (paths from the document root) and `expected` the document after them; values are
  * taken from `expected`, so the order of operations inside a list does not matter.
  */
-export function planEdits(src: string, root: ENode, ops: readonly Operation[], original: unknown, expected: unknown, style: Style, level = 0): Edit[] {
-  const actions = ops.map((op) => actionFor(root, op, level));
+export function planEdits(src: string, root: ENode, ops: readonly Operation[], original: unknown, expected: unknown, style: Style, level: EditLevel = { level: 0 }): PlannedEdits {
+  const actions = ops.map((op) => actionFor(root, op, level)).filter((a): a is Action => a !== undefined);
 
   // Text written anew loses its anchors: the aliases of those anchors elsewhere are written out too.
   let sites: ReturnType<typeof aliasSites> | undefined;
@@ -225,7 +250,7 @@ export function planEdits(src: string, root: ENode, ops: readonly Operation[], o
       if (alias.start >= range[0] && alias.end <= range[1]) continue;
       if (actions.some((a) => a.kind === 'set' && a.site.node === alias)) continue;
       if (site === undefined) throw new UnsupportedEdit('an alias of a value that changes is used where it cannot be written out');
-      actions.push({ kind: 'set', site });
+      actions.push({ kind: 'set', site, why: 'alias' });
     }
   }
 
@@ -238,10 +263,12 @@ export function planEdits(src: string, root: ENode, ops: readonly Operation[], o
   };
   const seen = new Set<string>();
   const edits: Edit[] = [];
+  const explicit = new Set<string>();
   for (const action of actions) {
     const key = `${action.kind}:${id(actionPath(action))}`;
     if (seen.has(key) || covered(action)) continue;
     seen.add(key);
+    if (action.why !== undefined) explicit.add(tokensPointer(actionPath(action)));
     const value = valueAt(expected, actionPath(action));
     switch (action.kind) {
       case 'add':
@@ -265,7 +292,7 @@ export function planEdits(src: string, root: ENode, ops: readonly Operation[], o
         break;
     }
   }
-  return edits;
+  return { edits, explicit: [...explicit] };
 }
 
 /** The offset just after the end of the line holding `offset` (after its newline). */

@@ -26,7 +26,14 @@ export function inferStyle(src: string, root: ENode, eol: string): Style {
   let flowTight = 0;
   let samples = 0;
   const walk = (node: ENode): void => {
-    if (samples >= 12 || node.flow) return;
+    if (samples >= 12) return;
+    if (node.flow) {
+      if (node.pairs.length + node.items.length === 0) return;
+      const open = src[node.start + 1];
+      if (open === ' ') flowPadded++;
+      else if (open !== '\n' && open !== '\r') flowTight++;
+      return;
+    }
     if (node.kind === 'seq') {
       for (const item of node.items) walk(item);
       return;
@@ -35,9 +42,7 @@ export function inferStyle(src: string, root: ENode, eol: string): Style {
       if (samples >= 12) return;
       if ((value.kind !== 'map' && value.kind !== 'seq') || (value.pairs.length === 0 && value.items.length === 0)) continue;
       if (value.flow) {
-        const open = src[value.start + 1];
-        if (open === ' ') flowPadded++;
-        else if (open !== '\n' && open !== '\r') flowTight++;
+        walk(value);
         continue;
       }
       const keyCol = column(src, key.start);

@@ -12,6 +12,7 @@ import { podArb } from '../../support/arbitraries';
 import { policyWith } from '../../support/policy';
 import { lineReplacements, splice, type Edit } from '../../../src/cli/yaml/edit';
 import { SeparatorError, splitDocuments } from '../../../src/cli/yaml/split';
+import { KubectlYaml } from '../../support/kubectl-yaml';
 
 const policy = policyWith();
 const run = (text: string) => hardenManifests(text, { policy, source: 'test.yaml' });
@@ -236,5 +237,84 @@ describe('property: generated pods in generated layouts', () => {
       ),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('merge keys and aliases, as kubectl reads them (checked with its own decoder)', () => {
+  let kubectl: KubectlYaml;
+  beforeAll(() => {
+    kubectl = new KubectlYaml();
+  });
+  afterAll(() => kubectl.close());
+
+  /** A Pod whose pod-level securityContext is already hardened, so only container `app` (and `b`) change. */
+  const pod = (containers: string, top = '') =>
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n${top}spec:\n  securityContext: {runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n  containers:\n  - name: app\n    image: app\n${containers}`;
+  const HARDENED = { runAsUser: 1000, capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false };
+
+  async function containersRead(text: string): Promise<any[]> {
+    const read = await kubectl.read(text);
+    if ('error' in read) throw new Error(read.error);
+    return (read.docs[0] as any).spec.containers.map((c: any) => c.securityContext);
+  }
+
+  it('a value from a merge key: kubectl reads runAsUser 0, so --check fails and the value is overridden after the merge', async () => {
+    const text = pod('    securityContext:\n      <<: *base\n      privileged: true   # needed?\n', 'x-base: &base\n  runAsUser: 0\n  readOnlyRootFilesystem: true\n');
+    expect(await containersRead(text)).toEqual([{ runAsUser: 0, readOnlyRootFilesystem: true, privileged: true }]);
+    expect(hardenManifests(text, { policy, rewrite: false }).documents[0].changes.map((c) => c.field)).toContain('securityContext.runAsUser');
+    const result = run(text);
+    expect(result.output).toContain(
+      '    securityContext:\n      <<: *base\n      privileged: false  # needed?\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n',
+    );
+    expect(result.output).toContain('x-base: &base\n  runAsUser: 0\n');
+    expect(result.notes.map((n) => n.message)).toEqual(['hardened; written out explicitly, as they came from anchors, aliases or merge keys: /spec/containers/0/securityContext/runAsUser']);
+    expect(await containersRead(result.output)).toEqual([{ ...HARDENED, readOnlyRootFilesystem: true, privileged: false }]);
+    expect(run(result.output).changed).toBe(false);
+  });
+
+  it('a merge key after the key it meets wins (go-yaml): the mapping is written out', async () => {
+    const text = pod('    securityContext:\n      runAsUser: 1000\n      <<: *base\n', 'x-base: &base\n  runAsUser: 0\n');
+    expect(await containersRead(text)).toEqual([{ runAsUser: 0 }]);
+    const result = run(text);
+    expect(result.output).toContain('    securityContext:\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n');
+    expect(await containersRead(result.output)).toEqual([HARDENED]);
+  });
+
+  it('an inline merge key in a flow mapping: the mapping is printed again', async () => {
+    const result = run(pod('    securityContext: {<<: {runAsUser: 0, readOnlyRootFilesystem: true}, privileged: true}\n'));
+    expect(result.output).toContain('    securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true, privileged: false, capabilities: {drop: [ALL]}, allowPrivilegeEscalation: false}\n');
+    expect(await containersRead(result.output)).toEqual([{ ...HARDENED, readOnlyRootFilesystem: true, privileged: false }]);
+  });
+
+  it('a securityContext shared by an alias and hardened alike stays shared', async () => {
+    const result = run(pod('    securityContext: &sc\n      runAsUser: 0\n  - name: b\n    image: b\n    securityContext: *sc\n'));
+    expect(result.output).toContain('    securityContext: &sc\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n  - name: b\n    image: b\n    securityContext: *sc\n');
+    expect(result.notes).toEqual([]);
+    expect(await containersRead(result.output)).toEqual([HARDENED, HARDENED]);
+  });
+
+  it('an alias whose places harden differently is written out where it was', async () => {
+    const text = pod('    securityContext: &sc\n      capabilities: {add: [NET_ADMIN]}\n  - name: b\n    image: b\n    securityContext: *sc\n').replace(
+      '  name: p\n',
+      `  name: p\n  annotations:\n    ${Annotations.containerCapabilitiesPrefix}b: NET_ADMIN\n`,
+    );
+    const result = hardenManifests(text, { policy: policyWith({ capabilityCeiling: ['NET_ADMIN'] }), source: 'test.yaml' });
+    expect(result.output).toContain('    securityContext: &sc\n      capabilities: {drop: [ALL]}\n      allowPrivilegeEscalation: false\n');
+    expect(result.output).toContain(
+      '  - name: b\n    image: b\n    securityContext:\n      capabilities:\n        add:\n        - NET_ADMIN\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n',
+    );
+    expect(result.notes.map((n) => n.message)).toEqual([expect.stringContaining('/spec/containers/1/securityContext')]);
+    const [app, b] = await containersRead(result.output);
+    expect(app.capabilities).toEqual({ drop: ['ALL'] });
+    expect(b.capabilities).toEqual({ add: ['NET_ADMIN'], drop: ['ALL'] });
+  });
+
+  it('an alias of a scalar that changes in one place only is written out there', async () => {
+    const sc = '      capabilities: {drop: [ALL]}\n      allowPrivilegeEscalation: false\n';
+    const result = run(pod(`    securityContext:\n${sc}      runAsUser: &u 0\n  - name: b\n    image: b\n    securityContext:\n${sc}      runAsGroup: *u\n`));
+    expect(result.output).toContain('      runAsUser: &u 1000\n');
+    expect(result.output).toContain('      runAsGroup: 3000\n');
+    const [app, b] = await containersRead(result.output);
+    expect([app.runAsUser, b.runAsGroup]).toEqual([1000, 3000]);
   });
 });
