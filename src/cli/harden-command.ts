@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { EXIT, parseOptions, UsageError, type Command, type Io } from './command';
 import { unifiedDiff } from './diff';
 import { readInputs, type Input } from './inputs';
-import { patchFiles, render } from './kustomize';
+import { patchFiles, render, type PatchOf } from './kustomize';
 import { hardenManifests, ManifestError, WORKLOAD_KINDS, type HardenManifestsResult } from './manifests';
 import { policyFor } from './policy';
 import { checkText, noticeLines, reportTable, totals } from './report';
@@ -72,7 +72,7 @@ function parse(args: readonly string[]): HardenArgs {
 }
 
 /** The inputs: files and standard input, then kustomize renders; and the kustomize patches among them. */
-async function gather(args: HardenArgs, io: Io): Promise<{ inputs: (Input & { patchOf?: string })[]; errors: string[] }> {
+async function gather(args: HardenArgs, io: Io): Promise<{ inputs: (Input & { patchOf?: PatchOf })[]; errors: string[] }> {
   const { inputs, errors, kustomizations } = args.files.length > 0 ? await readInputs(args.files, io.readStdin) : { inputs: [], errors: [], kustomizations: [] };
   const patches = patchFiles(kustomizations, io.readFile);
   const marked = inputs.map((input) => {

@@ -27,12 +27,24 @@ export function renderedCheck(dir: string | undefined): string {
   return `kubectl kustomize ${dir ?? 'DIR'} | kubectl harden -f - --check`;
 }
 
+/** The kustomization that lists a patch: its directory, and whether it is a Component (which is not rendered alone). */
+export interface PatchOf {
+  dir: string;
+  component: boolean;
+}
+
+/** What to say of a file that a kustomization lists as a patch. */
+export function patchNote(of: PatchOf): string {
+  const check = of.component ? `${renderedCheck('OVERLAY')}, with an OVERLAY that uses the component` : renderedCheck(of.dir);
+  return `a kustomize patch (listed by ${of.component ? 'the component ' : ''}${of.dir}): not hardened as a whole object; left as it is; to check what kustomize renders: ${check}`;
+}
+
 /**
  * The patch files the kustomizations list (`patches`, `patchesStrategicMerge`,
- * `patchesJson6902`), by real path, each with the directory of the kustomization listing it.
+ * `patchesJson6902`), by real path, each with the kustomization listing it.
  */
-export function patchFiles(kustomizations: readonly string[], readFile: (path: string) => string): Map<string, string> {
-  const patches = new Map<string, string>();
+export function patchFiles(kustomizations: readonly string[], readFile: (path: string) => string): Map<string, PatchOf> {
+  const patches = new Map<string, PatchOf>();
   for (const file of kustomizations) {
     let text: string;
     try {
@@ -50,7 +62,7 @@ export function patchFiles(kustomizations: readonly string[], readFile: (path: s
       const path = typeof entry === 'string' ? (entry.includes('\n') ? undefined : entry) : isObject(entry) && typeof entry.path === 'string' ? entry.path : undefined;
       if (path === undefined) continue;
       try {
-        patches.set(realpathSync(resolve(dir, path)), dir);
+        patches.set(realpathSync(resolve(dir, path)), { dir, component: data.kind === 'Component' });
       } catch {
         // A patch that does not exist is kustomize's error to report, not ours.
       }

@@ -6,7 +6,7 @@
 import type { PatchOperation as Operation } from '../admission/patch';
 import type { Policy } from '../engine/policy';
 import type { Change, Notice } from '../engine/types';
-import { renderedCheck } from './kustomize';
+import { patchNote, type PatchOf } from './kustomize';
 import { hardenJson } from './manifest-json';
 import { hardenYaml } from './manifest-yaml';
 
@@ -24,8 +24,8 @@ export interface HardenManifestsOptions {
    * written (`output` is the input), which is faster and works where the text cannot be edited.
    */
   rewrite?: boolean;
-  /** The text is a patch that this kustomization directory lists: it is left as it is. */
-  patchOf?: string;
+  /** The text is a patch that this kustomization lists: it is left as it is. */
+  patchOf?: PatchOf;
   /** A directory with a kustomization that the text belongs to, for the notes on partial objects. */
   kustomizeDir?: string;
 }
@@ -106,8 +106,7 @@ export function hardenManifests(text: string, options: HardenManifestsOptions): 
     ...(options.kustomizeDir !== undefined ? { kustomizeDir: options.kustomizeDir } : {}),
   };
   if (options.patchOf !== undefined) {
-    const message = `a kustomize patch (listed by ${options.patchOf}): not hardened as a whole object; left as it is; to check what kustomize renders: ${renderedCheck(options.patchOf)}`;
-    return { output: text, changed: false, format: 'yaml', documents: [], notes: [{ source: base.source, document: 0, message }], replacements: [] };
+    return { output: text, changed: false, format: 'yaml', documents: [], notes: [{ source: base.source, document: 0, message: patchNote(options.patchOf) }], replacements: [] };
   }
   // A byte order mark is kept on the output, and out of JSON.parse's way.
   const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;

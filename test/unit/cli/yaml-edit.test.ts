@@ -184,7 +184,7 @@ describe('property: generated pods in generated layouts', () => {
       },
     });
     // Comments after keys of block collections (yaml would put a flow value or a scalar on the
-    // line below such a key, at the key's indentation, which js-yaml rightly refuses).
+    // line below such a key, at the key's indentation, which YAML parsers rightly refuse).
     YAML.visit(doc, {
       Pair(_, pair) {
         const value = pair.value;
