@@ -75,7 +75,8 @@ const EMPTY_NODE = (at: number): ENode => ({ kind: 'scalar', flow: false, start:
 export function readDocument(text: string, start: number, end: number): ReadDocument {
   const src = text.slice(start, end);
   const tokens = Array.from(new Parser().parse(src));
-  const props = propsStarts(tokens);
+  // Anchors start with `&` and tags with `!`: most manifests have neither, and need no CST walk.
+  const props = /[&!]/.test(src) ? propsStarts(tokens) : new Map<string, number>();
   const docs = Array.from(new Composer(COMPOSE_OPTIONS).compose(tokens, true)) as Document.Parsed[];
   const doc = docs[0];
   const out: ReadDocument = { data: undefined, root: undefined, errors: [] };
