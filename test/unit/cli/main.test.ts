@@ -433,6 +433,37 @@ describe('review: the response the webhook would give to one AdmissionReview', (
   });
 });
 
+describe('the README shows what the tool prints', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## kubectl harden'), readme.indexOf('\n## ', readme.indexOf('## kubectl harden') + 1));
+  // Every `$ pod-hardener harden ...` line of the section's code blocks, with the lines it prints.
+  const examples = [...section.matchAll(/```\w*\n([\s\S]*?)```/g)].flatMap(([, block]) =>
+    block
+      .split(/^(?=\$ )/m)
+      .filter((part) => part.startsWith('$ pod-hardener harden '))
+      .map((part) => {
+        const [command, ...output] = part.split('\n');
+        return [command.slice(2), output.join('\n')] as const;
+      }),
+  );
+
+  it('has examples', () => expect(examples.length).toBeGreaterThanOrEqual(4));
+
+  it.each(examples)('%s', async (command, output) => {
+    const echo = command.endsWith('; echo "exit $?"');
+    const argv = command.replace(/; echo "exit \$\?"$/, '').split(' ').slice(1);
+    const cwd = process.cwd();
+    // The examples run where the fixtures are, so the file names are as short as in the README.
+    process.chdir(FIXTURES);
+    try {
+      const r = await run(argv);
+      expect(r.stdout + (echo ? `exit ${r.code}\n` : '')).toBe(output);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
 /**
  * The built program, as a user runs it: dist/ when it is newer than every source file, else a
  * build of its own (tsc, as `npm run build` does) in a directory removed afterwards.
