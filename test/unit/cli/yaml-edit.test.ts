@@ -5,7 +5,9 @@
  */
 import fc from 'fast-check';
 import YAML from 'yaml';
-import { hardenManifests } from '../../../src/cli/manifests';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hardenManifests, ManifestError } from '../../../src/cli/manifests';
 import { harden } from '../../../src/engine/harden';
 import { Annotations } from '../../../src/names';
 import { podArb } from '../../support/arbitraries';
@@ -316,5 +318,38 @@ describe('merge keys and aliases, as kubectl reads them (checked with its own de
     expect(result.output).toContain('      runAsGroup: 3000\n');
     const [app, b] = await containersRead(result.output);
     expect([app.runAsUser, b.runAsGroup]).toEqual([1000, 3000]);
+  });
+});
+
+describe('property: mangled manifests get a clear error or a result, never a crash', () => {
+  const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
+  const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'manifests');
+  const texts = readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => readFileSync(join(FIXTURES, f), 'utf8'));
+  // Characters that mean something to YAML, put anywhere: structure, anchors, merge keys, quotes.
+  const junk = fc.constantFrom('&a ', '*a', '<<: *a\n', '<<: ', ': ', '- ', '\n', '  ', '\t', '"', "'", '{', '}', '[', ']', ',', '#', '!!map ', '---\n', '...\n', '|\n', '? ', '%YAML 1.1\n', '\ufeff', '\r\n');
+
+  it('hardenManifests throws only ManifestError, and what it writes needs no further hardening', () => {
+    fc.assert(
+      fc.property(fc.nat(texts.length - 1), fc.array(fc.tuple(fc.nat(), junk, fc.nat({ max: 3 })), { minLength: 1, maxLength: 4 }), (which, edits) => {
+        let text = texts[which];
+        for (const [at, insert, cut] of edits) {
+          const i = at % (text.length + 1);
+          text = text.slice(0, i) + insert + text.slice(i + cut);
+        }
+        let result;
+        try {
+          result = hardenManifests(text, { policy, source: 'mangled.yaml' });
+        } catch (err) {
+          expect(err).toBeInstanceOf(ManifestError);
+          expect((err as ManifestError).messages.every((m) => m.startsWith('mangled.yaml'))).toBe(true);
+          return;
+        }
+        // Whatever was written hardens to nothing more.
+        expect(hardenManifests(result.output, { policy, source: 'mangled.yaml', rewrite: false }).changed).toBe(false);
+      }),
+      { numRuns: RUNS },
+    );
   });
 });
