@@ -7,7 +7,8 @@
  */
 import { FILE_HEADERS_ONLY, formatPatch, structuredPatch, type StructuredPatchHunk } from 'diff';
 import type { Replacement } from './manifests';
-import { lineAt, lineStarts } from './line-index';
+import type { LineCounter } from 'yaml';
+import { lineCounter, lineOf } from './line-index';
 
 const CONTEXT = 3;
 const NO_NEWLINE = '\\ No newline at end of file';
@@ -27,8 +28,8 @@ function linesOf(text: string): string[] {
   return lines;
 }
 
-function blocksOf(original: string, starts: readonly number[], r: Replacement): Block[] {
-  const first = lineAt(starts, r.start);
+function blocksOf(original: string, lines: LineCounter, r: Replacement): Block[] {
+  const first = lineOf(lines, r.start);
   const before = original.slice(r.start, r.end);
   if (!r.reprinted) return [{ old: first, removed: linesOf(before), added: linesOf(r.text) }];
   // Printed again whole: diffed, on its own lines only.
@@ -42,9 +43,9 @@ function blocksOf(original: string, starts: readonly number[], r: Replacement): 
 /** The diff from `original` to `output`, which is `original` with the replacements applied. */
 export function unifiedDiff(oldName: string, newName: string, original: string, output: string, replacements: readonly Replacement[]): string {
   if (replacements.length === 0) return '';
-  const starts = lineStarts(original);
+  const lines = lineCounter(original);
   const oldLines = linesOf(original);
-  const blocks = [...replacements].sort((a, b) => a.start - b.start).flatMap((r) => blocksOf(original, starts, r));
+  const blocks = [...replacements].sort((a, b) => a.start - b.start).flatMap((r) => blocksOf(original, lines, r));
   const oldEndsWithNewline = original === '' || original.endsWith('\n');
   const newEndsWithNewline = output === '' || output.endsWith('\n');
   const newTotal = oldLines.length + blocks.reduce((n, b) => n + b.added.length - b.removed.length, 0);

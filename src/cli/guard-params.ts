@@ -14,6 +14,8 @@
 import YAML from 'yaml';
 import { normalizeCapability } from '../engine/capabilities';
 import type { PolicySettings } from '../engine/policy';
+import { EXIT, parseOptions, type Command } from './command';
+import { policyFor } from './policy';
 
 export const GUARD_CONFIGMAP = 'pod-hardener-guard';
 
@@ -66,3 +68,21 @@ function globExpression(pattern: string): string {
 function escapeRe2(text: string): string {
   return text.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
 }
+
+export const guardParamsCommand: Command = {
+  summary: "the guard's ConfigMap for the configuration",
+  usage: `pod-hardener guard-params [--config FILE] [--namespace NS]
+
+Prints the ConfigMap ${GUARD_CONFIGMAP} that the guard (ValidatingAdmissionPolicy) reads: the
+configuration's exceptions (skipNamespaces, exemptContainers, capabilityCeiling) as the regular
+expressions the API server evaluates. Apply it whenever those change.
+  --config         the webhook's configuration file
+  -n, --namespace  namespace of the ConfigMap: the webhook's (default "pod-hardener")
+`,
+  async run(args, io) {
+    const v = parseOptions(args, { config: { type: 'string' }, namespace: { type: 'string', short: 'n' } });
+    const { policy, file } = policyFor(v.config, io);
+    io.stdout(guardParamsManifest(guardParams(policy.settings), v.namespace ?? 'pod-hardener', file ?? 'the built-in defaults'));
+    return EXIT.ok;
+  },
+};

@@ -1,10 +1,12 @@
 /**
  * The files `-f` names: a file, a directory (recursively, its .yaml, .yml and .json files, in
- * name order), or `-` for standard input. Reading stops at nothing: every unreadable input is
- * reported, so one run names them all.
+ * name order), or `-` for standard input; and the kustomizations found on the way (in the
+ * directories walked, and beside each file named), whose patches are not objects to harden.
+ * Reading stops at nothing: every unreadable input is reported, so one run names them all.
  */
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
+import { KUSTOMIZATION_FILES, kustomizationIn } from './kustomize';
 
 export interface Input {
   /** As shown in messages and diff headers: the path as given, or `-`. */
@@ -12,13 +14,23 @@ export interface Input {
   /** The file to write back with --write; absent for standard input. */
   path?: string;
   text: string;
+  /** The file's directory, when it holds a kustomization. */
+  kustomizeDir?: string;
+}
+
+export interface ReadInputs {
+  inputs: Input[];
+  errors: string[];
+  /** Paths of the kustomization files found. */
+  kustomizations: string[];
 }
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
-export async function readInputs(specs: readonly string[], readStdin: () => Promise<string>): Promise<{ inputs: Input[]; errors: string[] }> {
+export async function readInputs(specs: readonly string[], readStdin: () => Promise<string>): Promise<ReadInputs> {
   const inputs: Input[] = [];
   const errors: string[] = [];
+  const kustomizations = new Set<string>();
   let stdinRead = false;
   for (const spec of specs) {
     if (spec === '-') {
@@ -39,26 +51,29 @@ export async function readInputs(specs: readonly string[], readStdin: () => Prom
       continue;
     }
     if (!isDirectory) {
+      const beside = kustomizationIn(dirname(spec));
+      if (beside !== undefined) kustomizations.add(beside);
       read(spec, inputs, errors);
       continue;
     }
     const found: string[] = [];
-    walk(spec, found, errors, new Set());
+    walk(spec, found, kustomizations, errors, new Set());
     if (found.length === 0) errors.push(`${spec}: no .yaml, .yml or .json file in this directory`);
     for (const file of found) read(file, inputs, errors);
   }
-  return { inputs, errors };
+  return { inputs, errors, kustomizations: [...kustomizations] };
 }
 
 function read(path: string, inputs: Input[], errors: string[]): void {
   try {
-    inputs.push({ name: path, path, text: readFileSync(path, 'utf8') });
+    const dir = dirname(path);
+    inputs.push({ name: path, path, text: readFileSync(path, 'utf8'), ...(kustomizationIn(dir) !== undefined ? { kustomizeDir: dir } : {}) });
   } catch (err) {
     errors.push(`${path}: cannot read it: ${reason(err)}`);
   }
 }
 
-function walk(dir: string, found: string[], errors: string[], visited: Set<string>): void {
+function walk(dir: string, found: string[], kustomizations: Set<string>, errors: string[], visited: Set<string>): void {
   let real: string;
   try {
     real = realpathSync(dir);
@@ -85,8 +100,11 @@ function walk(dir: string, found: string[], errors: string[], visited: Set<strin
       errors.push(`${path}: cannot read it: ${reason(err)}`);
       continue;
     }
-    if (stat.isDirectory()) walk(path, found, errors, visited);
-    else if (stat.isFile() && EXTENSIONS.has(extname(entry).toLowerCase())) found.push(path);
+    if (stat.isDirectory()) walk(path, found, kustomizations, errors, visited);
+    else if (stat.isFile()) {
+      if (KUSTOMIZATION_FILES.includes(basename(entry))) kustomizations.add(path);
+      if (EXTENSIONS.has(extname(entry).toLowerCase())) found.push(path);
+    }
   }
 }
 

@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 /**
  * The kubectl plugin: kubectl runs `kubectl-harden` from PATH for `kubectl harden ...`, with the
- * arguments after `harden`. So `kubectl harden -f deploy.yaml --diff` is `pod-hardener harden -f
- * deploy.yaml --diff`, `kubectl harden review` is `pod-hardener review`, and `kubectl harden
- * scan -A` is `pod-hardener scan -A`.
+ * arguments after `harden`. A first word names a subcommand of pod-hardener (`kubectl harden
+ * review` is `pod-hardener review`, whatever subcommands there are); options alone are the harden
+ * command: `kubectl harden -f deploy.yaml --diff` is `pod-hardener harden -f deploy.yaml --diff`.
  */
-import { run } from './main';
+import { run, type Program } from './main';
+
+export const KUBECTL_HARDEN: Program = {
+  commandLine: (command) => (command === undefined || command === 'harden' ? 'kubectl harden' : `kubectl harden ${command}`),
+};
 
 export function pluginArgv(args: readonly string[]): string[] {
-  const [first, ...rest] = args;
-  if (first === 'review') return ['review', ...rest];
-  if (first === 'scan') return ['scan', ...rest];
-  if (first === 'harden') return ['harden', ...rest];
-  if (args.length === 0 || first === 'help') return ['--help'];
-  return ['harden', ...args];
+  const [first] = args;
+  if (first === undefined || first === 'help' || first === '-h' || first === '--help') return ['--help'];
+  return first.startsWith('-') ? ['harden', ...args] : [...args];
 }
 
-if (require.main === module) run(pluginArgv(process.argv.slice(2)));
+if (require.main === module) run(pluginArgv(process.argv.slice(2)), KUBECTL_HARDEN);

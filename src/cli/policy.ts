@@ -1,5 +1,6 @@
 import { loadConfig, policySettings } from '../config/load';
 import { compilePolicy, type Policy } from '../engine/policy';
+import type { Io } from './command';
 
 export interface LoadedPolicy {
   policy: Policy;
@@ -30,4 +31,11 @@ export function loadPolicy(
     ...(loaded.file !== undefined ? { file: loaded.file } : {}),
     warnings: loaded.warnings,
   };
+}
+
+/** The policy for a command, its loader's warnings said on stderr. */
+export function policyFor(configFile: string | undefined, io: Io): LoadedPolicy {
+  const loaded = loadPolicy(configFile, io.env, io.readFile);
+  for (const w of loaded.warnings) io.stderr(`pod-hardener: ${w}\n`);
+  return loaded;
 }

@@ -20,6 +20,16 @@ function noteSource(n: ManifestNote): string {
   return n.line !== undefined ? `${n.source}:${n.line}` : n.source;
 }
 
+/**
+ * The engine's words for a target, but for native sidecars: an init container with
+ * restartPolicy: Always runs beside the app for the pod's whole life, and people call it a
+ * sidecar container.
+ */
+function targetLabel(w: WorkloadResult, t: Target): string {
+  if (t.kind !== 'pod' && t.list === 'initContainers' && w.sidecars.includes(t.name)) return `sidecar container "${t.name}"`;
+  return targetText(t);
+}
+
 const targetKey = (t: Target) => (t.kind === 'pod' ? '' : `${t.list}\0${t.name}`);
 
 /** Rows grouped by target: the pod first, then containers in the order they first appear. */
@@ -43,7 +53,7 @@ function rowsOf(w: WorkloadResult): [target: string, text: string][] {
     ...w.notices.map((n) => ({ target: n.target, text: `note: ${n.message}` })),
   ]);
   if (rows.length === 0) return [['-', 'nothing to change']];
-  return rows.map((r) => [targetText(r.target), r.text]);
+  return rows.map((r) => [targetLabel(w, r.target), r.text]);
 }
 
 export interface Totals {
@@ -94,7 +104,7 @@ export function checkText(workloads: readonly WorkloadResult[]): string {
   for (const w of workloads) {
     if (w.changes.length === 0) continue;
     lines.push(`${workloadSource(w)}: ${workloadLabel(w)}: ${plural(w.changes.length, 'change')}`);
-    for (const c of byTarget(w.changes)) lines.push(`  ${targetText(c.target)}: ${changeText(c)}`);
+    for (const c of byTarget(w.changes)) lines.push(`  ${targetLabel(w, c.target)}: ${changeText(c)}`);
   }
   lines.push(totalsLine(totals(workloads)));
   return `${lines.join('\n')}\n`;
@@ -103,7 +113,7 @@ export function checkText(workloads: readonly WorkloadResult[]): string {
 /** Notices and notes for stderr, when the output itself is the manifests. */
 export function noticeLines(workloads: readonly WorkloadResult[], notes: readonly ManifestNote[]): string[] {
   return [
-    ...workloads.flatMap((w) => w.notices.map((n) => `${workloadSource(w)}: ${workloadLabel(w)}: ${targetText(n.target)}: ${n.message}`)),
+    ...workloads.flatMap((w) => w.notices.map((n) => `${workloadSource(w)}: ${workloadLabel(w)}: ${targetLabel(w, n.target)}: ${n.message}`)),
     ...notes.map((n) => `${noteSource(n)}: ${n.message}`),
   ];
 }

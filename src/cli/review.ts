@@ -8,6 +8,8 @@ import type { Mode } from '../admission/types';
 import type { Policy } from '../engine/policy';
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
 import { isJsonObject as isObject } from '../engine/json';
+import { EXIT, parseOptions, UsageError, type Command } from './command';
+import { policyFor } from './policy';
 
 interface Output {
   stdout(text: string): void;
@@ -48,14 +50,14 @@ function asReview(body: unknown): { review: unknown; wrapped: boolean } {
 export function review(text: string, mode: Mode, policy: Policy, io: Output): number {
   if (text.trim() === '') {
     io.stderr('pod-hardener: standard input is empty: pipe an AdmissionReview (JSON) in\n');
-    return 2;
+    return EXIT.error;
   }
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (err) {
     io.stderr(`pod-hardener: standard input is not JSON (the webhook would answer HTTP 400): ${(err as Error).message}\n`);
-    return 2;
+    return EXIT.error;
   }
   const { review: request, wrapped } = asReview(body);
   const outcome = reviewAdmission(request, mode, policy);
@@ -86,5 +88,23 @@ export function review(text: string, mode: Mode, policy: Policy, io: Output): nu
     lines.push('audit annotations:', ...Object.entries(response.auditAnnotations).map(([k, v]) => `  ${k}: ${String(v)}`));
   }
   io.stderr(lines.map((l) => `${l}\n`).join(''));
-  return outcome.status === 200 && allowed ? 0 : 1;
+  return outcome.status === 200 && allowed ? EXIT.ok : EXIT.changes;
 }
+
+export const reviewCommand: Command = {
+  summary: "the webhook's answer to one AdmissionReview (or a bare Pod) on stdin",
+  usage: `pod-hardener review [--config FILE] [--mode enforce|audit] < admission-review.json
+
+Reads one AdmissionReview (JSON) on stdin, prints the response the webhook would give, and on
+stderr the decoded patch and the warnings.
+  --config         the webhook's configuration file
+  --mode           enforce (POST /mutate, the default) or audit (POST /audit)
+`,
+  async run(args, io) {
+    const v = parseOptions(args, { config: { type: 'string' }, mode: { type: 'string' } });
+    const mode = v.mode ?? 'enforce';
+    if (mode !== 'enforce' && mode !== 'audit') throw new UsageError(`--mode: expected enforce or audit, got ${JSON.stringify(mode)}`);
+    const { policy } = policyFor(v.config, io);
+    return review(await io.readStdin(), mode, policy, io);
+  },
+};

@@ -11,72 +11,26 @@ import { diffLines } from 'diff';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { reviewAdmission } from '../../../src/admission/review';
 import { hardenManifests, type HardenManifestsResult } from '../../../src/cli/manifests';
 import { Annotations } from '../../../src/names';
 import { policyWith } from '../../support/policy';
-import { podReview } from '../../support/reviews';
-import { applyStrict, decodePatch } from '../../support/strict-patch';
+import { at, objectsOfDocuments, podFrom, stored, TEMPLATE, withoutTemplate } from '../../support/workload-pods';
 
 const DIR = join(__dirname, '..', '..', 'fixtures', 'manifests');
 const policy = policyWith();
 const read = (file: string) => readFileSync(join(DIR, file), 'utf8');
 const harden = (file: string): HardenManifestsResult => hardenManifests(read(file), { policy, source: file });
 
-/** Where each kind keeps its pod template, written here again rather than taken from the CLI. */
-const TEMPLATE: Record<string, string[]> = {
-  Pod: [],
-  PodTemplate: ['template'],
-  ReplicationController: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  Deployment: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
-
 /** Every object of a manifest text (documents, and entries of Lists), as data. */
 function objects(text: string, file: string): any[] {
-  const docs = file.endsWith('.json') ? [JSON.parse(text)] : YAML.parseAllDocuments(text).map((d) => d.toJS());
-  return docs.flatMap((d) => (d && typeof d.kind === 'string' && d.kind.endsWith('List') ? d.items : [d])).filter((d) => d != null);
+  return objectsOfDocuments(file.endsWith('.json') ? [JSON.parse(text)] : YAML.parseAllDocuments(text).map((d) => d.toJS()));
 }
 
-const at = (obj: any, path: string[]) => path.reduce((v, k) => v?.[k], obj);
-
-/** The pod a controller creates from a workload's template (a Pod is itself). */
-function podFrom(workload: any, template: any): any {
-  if (workload.kind === 'Pod') return structuredClone(template);
-  const spec = structuredClone(template.spec);
-  if (workload.kind === 'StatefulSet') {
-    // The StatefulSet controller mounts one claim per volumeClaimTemplate: <claim>-<set>-<ordinal>.
-    const claims = workload.spec.volumeClaimTemplates ?? [];
-    spec.volumes = [
-      ...(spec.volumes ?? []),
-      ...claims.map((c: any) => ({ name: c.metadata.name, persistentVolumeClaim: { claimName: `${c.metadata.name}-${workload.metadata.name}-0` } })),
-    ];
-  }
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      generateName: `${workload.metadata.name}-`,
-      namespace: workload.metadata.namespace ?? 'default',
-      ...(template.metadata?.labels ? { labels: structuredClone(template.metadata.labels) } : {}),
-      ...(template.metadata?.annotations ? { annotations: structuredClone(template.metadata.annotations) } : {}),
-      ownerReferences: [{ apiVersion: workload.apiVersion, kind: workload.kind, name: workload.metadata.name, uid: 'owner-uid', controller: true }],
-    },
-    spec,
-  };
-}
-
-/** What the webhook stores for a pod: the review's patch applied strictly. */
-function stored(pod: any): { pod: any; patched: boolean } {
-  const outcome = reviewAdmission(podReview(pod, { namespace: pod.metadata.namespace }), 'enforce', policy);
-  expect(outcome.status).toBe(200);
-  const response = (outcome.body as any).response;
-  return { pod: applyStrict(pod, decodePatch(response)), patched: response.patch !== undefined };
-}
+const webhook = (pod: any) => {
+  const result = stored(pod, policy);
+  expect(result.status).toBe(200);
+  return result;
+};
 
 const FILES = readdirSync(DIR).sort();
 
@@ -119,24 +73,17 @@ describe('each hardened pod template is what the webhook stores for a pod create
     const originalTemplate = at(original, path);
     const hardenedTemplate = at(hardened, path);
 
-    const webhook = stored(podFrom(original, originalTemplate));
+    const expected = webhook(podFrom(original, originalTemplate));
     const fromHardened = podFrom(hardened, hardenedTemplate);
-    expect(fromHardened.spec).toEqual(webhook.pod.spec);
-    expect(fromHardened.metadata.annotations).toEqual(webhook.pod.metadata.annotations);
-    expect(hardenedTemplate.metadata?.annotations?.[Annotations.hardened]).toEqual(webhook.pod.metadata.annotations?.[Annotations.hardened]);
+    expect(fromHardened.spec).toEqual(expected.pod.spec);
+    expect(fromHardened.metadata.annotations).toEqual(expected.pod.metadata.annotations);
+    expect(hardenedTemplate.metadata?.annotations?.[Annotations.hardened]).toEqual(expected.pod.metadata.annotations?.[Annotations.hardened]);
 
     // Only the pod template changed in the workload.
-    const rest = (o: any) => {
-      const copy = structuredClone(o);
-      if (path.length === 0) return { ...copy, metadata: { ...copy.metadata, annotations: undefined }, spec: undefined };
-      const parent = at(copy, path.slice(0, -1));
-      delete parent[path[path.length - 1]];
-      return copy;
-    };
-    expect(rest(hardened)).toEqual(rest(original));
+    expect(withoutTemplate(hardened)).toEqual(withoutTemplate(original));
 
     // A pod created from the hardened template gets no patch: what --check relies on.
-    expect(stored(fromHardened).patched).toBe(false);
+    expect(webhook(fromHardened).patched).toBe(false);
   });
 
   it('a StatefulSet template gets the fsGroup its claim volumes need, as the webhook gives its pods', () => {

@@ -1,15 +1,15 @@
 /**
  * `pod-hardener` as a user runs it: main(argv, io) in-process with captured output and exit code,
- * and once the built program itself (when `npm run build` has made dist/).
+ * and the built program itself.
  */
 import { applyPatch as applyTextPatch } from 'diff';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { pluginArgv } from '../../../src/cli/kubectl-harden';
-import { main, type Io } from '../../../src/cli/main';
+import { KUBECTL_HARDEN, pluginArgv } from '../../../src/cli/kubectl-harden';
+import { COMMANDS, main, type Io, type Program } from '../../../src/cli/main';
 import { Annotations } from '../../../src/names';
 import { pod } from '../../support/pods';
 import { podReview } from '../../support/reviews';
@@ -26,7 +26,7 @@ interface Run {
   written: Record<string, string>;
 }
 
-async function run(argv: string[], o: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
+async function run(argv: string[], o: { stdin?: string; env?: Record<string, string> } = {}, program?: Program): Promise<Run> {
   const out: Run = { code: -1, stdout: '', stderr: '', written: {} };
   const io: Io = {
     stdout: (t) => void (out.stdout += t),
@@ -39,7 +39,7 @@ async function run(argv: string[], o: { stdin?: string; env?: Record<string, str
       writeFileSync(path, text);
     },
   };
-  out.code = await main(argv, io);
+  out.code = await main(argv, io, program);
   return out;
 }
 
@@ -61,7 +61,7 @@ describe('harden: output', () => {
     const r = await run(['harden', '-f', fixture('web-deployment.yaml')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('        - NET_BIND_SERVICE  # port 80\n'.padStart(37));
-    expect(r.stdout).toContain(`${Annotations.hardened}: runAsUser=1000 [pod,nginx]`);
+    expect(r.stdout).toContain(`${Annotations.hardened}: "runAsUser=1000 [pod,nginx]`);
     expect(r.stderr).toContain('container "nginx": keeps NET_BIND_SERVICE in capabilities.add');
   });
 
@@ -139,6 +139,18 @@ describe('harden: output', () => {
     expect(r.stdout).toContain('4 workloads: 3 to harden (27 changes), 0 already hardened, 1 skipped');
   });
 
+  it('calls a native sidecar (an init container with restartPolicy: Always) a sidecar container', async () => {
+    const path = write(
+      'sidecar.yaml',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  initContainers:\n  - {name: setup, image: a}\n  - {name: logs, image: a, restartPolicy: Always}\n  containers:\n  - {name: app, image: a}\n',
+    );
+    const report = await run(['harden', '-f', path, '--report']);
+    expect(report.stdout).toMatch(/ sidecar container "logs" +capabilities\.drop: added ALL\n/);
+    expect(report.stdout).toMatch(/ init container "setup" +capabilities\.drop: added ALL\n/);
+    const check = await run(['harden', '-f', path, '--check']);
+    expect(check.stdout).toContain('  sidecar container "logs": allowPrivilegeEscalation unset -> false\n');
+  });
+
   it('says which documents it left alone and why', async () => {
     const path = write(
       'patches.yaml',
@@ -147,7 +159,9 @@ describe('harden: output', () => {
     const r = await run(['harden', '-f', path]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(readFileSync(path, 'utf8'));
-    expect(r.stderr).toContain('patches.yaml:1: Deployment scale: no pod template with containers at spec.template; left as it is');
+    expect(r.stderr).toContain(
+      'patches.yaml:1: Deployment scale: a partial object (no pod template with containers at spec.template), such as a kustomize patch: not hardened as a whole, left as it is; to check what kustomize renders: kubectl kustomize DIR | kubectl harden -f - --check',
+    );
     expect(r.stderr).toContain('patches.yaml:6: Job vj: apiVersion "batch.volcano.sh/v1alpha1" is not a Kubernetes Job; left as it is');
   });
 });
@@ -215,7 +229,8 @@ describe('harden: unreadable input exits 2 with file and line, and prints nothin
     const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '-f', path]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(new RegExp(`^pod-hardener: ${escapeRegExp(path)}:5:\\d+: `));
+    // The yaml parser reads `x` and the over-indented `labels` as one key over two lines.
+    expect(r.stderr).toBe(`pod-hardener: ${path}:4:9: Nested mappings are not allowed in compact mappings\n`);
   });
 
   it('duplicate keys', async () => {
@@ -240,10 +255,10 @@ describe('harden: unreadable input exits 2 with file and line, and prints nothin
   });
 
   it('a pod template the engine cannot work with, at the line of the bad field', async () => {
-    const path = write('shape.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    securityContext:\n      capabilities:\n        add: NET_ADMIN\n');
+    const path = write('shape.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: a\n    securityContext:\n      capabilities:\n        add: NET_ADMIN\n');
     const r = await run(['harden', '-f', path]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${path}:9: Pod p: pod template spec.containers[0].securityContext.capabilities.add: must be a list of strings`);
+    expect(r.stderr).toContain(`${path}:10: Pod p: pod template spec.containers[0].securityContext.capabilities.add: must be a list of strings`);
   });
 });
 
@@ -292,33 +307,52 @@ describe('--config: the webhook configuration file, through the same loader', ()
 
 describe('arguments', () => {
   it.each([
-    [['harden'], 'harden needs at least one -f'],
+    [['harden'], 'harden needs at least one -f FILE, DIR or -'],
     [['harden', '-f'], '-f needs a value'],
+    [['harden', '-f', '--diff'], '-f needs a value'],
     [['harden', 'x.yaml'], 'unexpected argument "x.yaml" (files are given with -f)'],
     [['harden', '-f', 'x', '--diff', '--report'], '--diff and --report: choose one'],
     [['harden', '-f', '-', '--write'], '--write cannot rewrite standard input'],
+    [['harden', '-k', 'x', '--write'], '--write cannot rewrite what kustomize renders (harden the base and overlays with -f)'],
     [['harden', '-f', 'x', '--bogus'], 'unknown option --bogus'],
+    [['harden', '-f', 'x', '--check=yes'], '--check takes no value'],
     [['review', '--mode', 'warn'], '--mode: expected enforce or audit, got "warn"'],
-    [['frobnicate'], 'unknown command "frobnicate"'],
-    [[], 'Usage:'],
-  ])('%j exits 2: %s', async (argv, message) => {
+    [['guard-params', '--mode', 'audit'], 'unknown option --mode'],
+  ])('%j exits 2 with one line and a hint to --help: %s', async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(message);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`pod-hardener ${argv[0]}: ${message}\nSee 'pod-hardener ${argv[0]} --help'.\n`);
+  });
+
+  it('an unknown command, and no command at all', async () => {
+    expect(await run(['frobnicate'])).toMatchObject({ code: 2, stderr: 'pod-hardener: unknown command "frobnicate"\nSee \'pod-hardener --help\'.\n' });
+    const none = await run([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^Usage: pod-hardener COMMAND/);
   });
 
   it('--help prints the usage and exits 0; -f=FILE and --filename work', async () => {
     const help = await run(['harden', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('pod-hardener harden -f FILE|DIR|-');
+    expect(help.stdout).toMatch(/^Usage: pod-hardener harden -f FILE\|DIR\|-/);
+    expect(help.stdout).not.toContain('pod-hardener review');
+    const all = await run(['--help']);
+    for (const command of Object.keys(COMMANDS)) expect(all.stdout).toContain(`pod-hardener ${command}`);
     expect((await run(['harden', `-f=${fixture('already-hardened.yaml')}`, '--check'])).code).toBe(0);
     expect((await run(['harden', '--filename', fixture('already-hardened.yaml'), '--check'])).code).toBe(0);
+    expect((await run(['harden', `--filename=${fixture('already-hardened.yaml')}`, '--check'])).code).toBe(0);
   });
 
-  it('kubectl harden: the plugin takes the arguments after "harden"', () => {
+  it('kubectl harden: options are the harden command; a first word is any subcommand, so new ones need no change here', async () => {
     expect(pluginArgv(['-f', 'x.yaml', '--diff'])).toEqual(['harden', '-f', 'x.yaml', '--diff']);
-    expect(pluginArgv(['review', '--mode', 'audit'])).toEqual(['review', '--mode', 'audit']);
+    for (const command of [...Object.keys(COMMANDS), 'scan']) expect(pluginArgv([command, '--config', 'c.yaml'])).toEqual([command, '--config', 'c.yaml']);
     expect(pluginArgv([])).toEqual(['--help']);
+    const guard = await run(pluginArgv(['guard-params', '-n', 'security']));
+    expect(guard.code).toBe(0);
+    expect(YAML.parse(guard.stdout).metadata.namespace).toBe('security');
+    const bad = await run(pluginArgv(['review', '--bogus']), {}, KUBECTL_HARDEN);
+    expect(bad.stderr).toBe("pod-hardener review: unknown option --bogus\nSee 'kubectl harden review --help'.\n");
   });
 });
 
@@ -401,15 +435,81 @@ describe('review: the response the webhook would give to one AdmissionReview', (
   });
 });
 
-// One run of the built program, as a user runs it (after `npm run build`).
-const built = join(ROOT, 'dist', 'cli', 'main.js');
-(existsSync(built) ? describe : describe.skip)('the built program (dist/cli/main.js)', () => {
-  it('node dist/cli/main.js harden --check: exit 1 on a legacy file, 0 on a hardened one', () => {
-    const legacy = spawnSync(process.execPath, [built, 'harden', '-f', fixture('web-deployment.yaml'), '--check'], { encoding: 'utf8' });
+describe('the README shows what the tool prints', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## kubectl harden'), readme.indexOf('\n## ', readme.indexOf('## kubectl harden') + 1));
+  // Every `$ pod-hardener harden ...` line of the section's code blocks, with the lines it prints.
+  const examples = [...section.matchAll(/```\w*\n([\s\S]*?)```/g)].flatMap(([, block]) =>
+    block
+      .split(/^(?=\$ )/m)
+      .filter((part) => part.startsWith('$ pod-hardener harden '))
+      .map((part) => {
+        const [command, ...output] = part.split('\n');
+        return [command.slice(2), output.join('\n')] as const;
+      }),
+  );
+
+  it('has examples', () => expect(examples.length).toBeGreaterThanOrEqual(4));
+
+  it.each(examples)('%s', async (command, output) => {
+    const echo = command.endsWith('; echo "exit $?"');
+    const argv = command.replace(/; echo "exit \$\?"$/, '').split(' ').slice(1);
+    const cwd = process.cwd();
+    // The examples run where the fixtures are, so the file names are as short as in the README.
+    process.chdir(FIXTURES);
+    try {
+      const r = await run(argv);
+      expect(r.stdout + (echo ? `exit ${r.code}\n` : '')).toBe(output);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
+/**
+ * The built program, as a user runs it: dist/ when it is newer than every source file, else a
+ * build of its own (tsc, as `npm run build` does) in a directory removed afterwards.
+ */
+function builtProgram(): string {
+  const dist = join(ROOT, 'dist');
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+  if (existsSync(join(dist, 'cli', 'main.js')) && statSync(join(dist, 'cli', 'main.js')).mtimeMs >= newest(join(ROOT, 'src'))) return dist;
+  // Under node_modules, so that the build finds its dependencies as dist/ does.
+  const cache = join(ROOT, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const out = mkdtempSync(join(cache, 'pod-hardener-dist-'));
+  const build = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`cannot build the program for this test (tsc -p tsconfig.build.json): ${build.stdout}${build.stderr}`);
+  return out;
+}
+
+describe('the built program', () => {
+  let dist: string;
+  beforeAll(() => {
+    dist = builtProgram();
+  }, 180_000);
+  afterAll(() => {
+    if (dist !== join(ROOT, 'dist')) rmSync(dist, { recursive: true, force: true });
+  });
+  const node = (script: string, args: string[]) => spawnSync(process.execPath, [join(dist, 'cli', script), ...args], { encoding: 'utf8', cwd: ROOT });
+
+  it('pod-hardener harden --check: exit 1 on a legacy file, 0 on a hardened one', () => {
+    const legacy = node('main.js', ['harden', '-f', fixture('web-deployment.yaml'), '--check']);
     expect(legacy.status).toBe(1);
     expect(legacy.stdout).toContain('Deployment shop/web: 13 changes');
-    const hardened = spawnSync(process.execPath, [built, 'harden', '-f', fixture('already-hardened.yaml'), '--check'], { encoding: 'utf8' });
+    const hardened = node('main.js', ['harden', '-f', fixture('already-hardened.yaml'), '--check']);
     expect(hardened.status).toBe(0);
     expect(hardened.stdout).toBe('nothing to change\n');
+  });
+
+  it('kubectl-harden: options are the harden command, a first word any subcommand (guard-params among them)', () => {
+    expect(node('kubectl-harden.js', ['-f', fixture('already-hardened.yaml'), '--check']).stdout).toBe('nothing to change\n');
+    const guard = node('kubectl-harden.js', ['guard-params', '-n', 'security']);
+    expect(guard.status).toBe(0);
+    expect(YAML.parse(guard.stdout).metadata).toEqual({ name: 'pod-hardener-guard', namespace: 'security' });
+    const bad = node('kubectl-harden.js', ['--bogus']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe("pod-hardener harden: unknown option --bogus\nSee 'kubectl harden --help'.\n");
   });
 });

@@ -5,13 +5,16 @@
  */
 import fc from 'fast-check';
 import YAML from 'yaml';
-import { hardenManifests } from '../../../src/cli/manifests';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hardenManifests, ManifestError } from '../../../src/cli/manifests';
 import { harden } from '../../../src/engine/harden';
 import { Annotations } from '../../../src/names';
 import { podArb } from '../../support/arbitraries';
 import { policyWith } from '../../support/policy';
-import { lineReplacements, splice, type Edit } from '../../../src/cli/yaml-edit';
-import { splitDocuments } from '../../../src/cli/yaml-tree';
+import { lineReplacements, splice, type Edit } from '../../../src/cli/yaml/edit';
+import { SeparatorError, splitDocuments } from '../../../src/cli/yaml/split';
+import { KubectlYaml } from '../../support/kubectl-yaml';
 
 const policy = policyWith();
 const run = (text: string) => hardenManifests(text, { policy, source: 'test.yaml' });
@@ -20,25 +23,23 @@ const hardenedPod = (pod: unknown, namespace = 'default') => harden(pod, policy,
 /** A Pod manifest whose container `app` has the given securityContext text (at 4 spaces). */
 const podWith = (sc: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: app\n${sc}`;
 
-describe('splitDocuments', () => {
+describe('splitDocuments: as kubectl splits a stream', () => {
   const parts = (text: string) => splitDocuments(text).map((c) => [text.slice(c.start, c.end), c.marker]);
 
-  it('splits at ---, ends at ..., keeps comments and directives with the document that follows', () => {
-    expect(parts('# head\n---\na: 1\n---\n---\nb: 2\n...\n# between\n%YAML 1.2\n---\nc: 3')).toEqual([
+  it('at every line that starts with ---, which belongs to no document; ... stays in its document', () => {
+    expect(parts('# head\n---\na: 1\n--- # two\n---\nb: 2\n...\n# between\n---\nc: 3')).toEqual([
       ['# head\n', false],
-      ['---\na: 1\n', true],
-      ['---\n', true],
-      ['---\nb: 2\n...\n', true],
-      ['# between\n', false],
-      ['%YAML 1.2\n---\nc: 3', true],
+      ['a: 1\n', true],
+      ['', true],
+      ['b: 2\n...\n# between\n', true],
+      ['c: 3', true],
     ]);
   });
 
-  it('only a marker at the start of a line and followed by a space or the line end', () => {
-    expect(parts('a: |\n  ---\nb: ----\n---x: 1\n--- {c: 1}\n')).toEqual([
-      ['a: |\n  ---\nb: ----\n---x: 1\n', false],
-      ['--- {c: 1}\n', true],
-    ]);
+  it('not at --- inside a line or an indented block; kubectl refuses text after --- on its line', () => {
+    expect(parts('a: |\n  ---\nb: x---\n')).toEqual([['a: |\n  ---\nb: x---\n', false]]);
+    expect(() => splitDocuments('a: 1\n--- {c: 1}\n')).toThrow(SeparatorError);
+    expect(() => splitDocuments('---x: 1\n')).toThrow(/text after "---"/);
   });
 });
 
@@ -129,17 +130,19 @@ describe('the text editor', () => {
     expect(annotated.output).toContain('    note: "yes"\n');
   });
 
-  it('a tagged value is printed again through the Document API, and says so', () => {
+  it('a tagged mapping is edited in place (go-yaml ignores tags on collections)', () => {
     const result = run(podWith('    securityContext: !!map\n      runAsUser: 0\n'));
-    expect(YAML.parse(result.output).spec.containers[0].securityContext.runAsUser).toBe(1000);
-    expect(result.notes.map((n) => n.message)).toContainEqual(expect.stringContaining('printed again as a whole'));
+    expect(result.output).toContain('    securityContext: !!map\n      runAsUser: 1000\n');
+    expect(result.notes).toEqual([]);
   });
 
-  it('a securityContext shared through an alias cannot be edited: an error naming the document', () => {
-    const text = podWith('    securityContext: &sc\n      runAsUser: 0\n  - name: b\n    image: b\n    securityContext: *sc\n');
-    expect(() => run(text)).toThrow(/test\.yaml:1: cannot write the hardened document back/);
-    // The changes can still be seen without writing the text.
-    expect(hardenManifests(text, { policy, source: 'test.yaml', rewrite: false }).documents[0].changes.length).toBeGreaterThan(0);
+  it('--- # comment and ... document ends are kept, and the documents between them edited in place', () => {
+    const text = `--- # the pod\n${podWith('    securityContext:\n      runAsUser: 0\n')}...\n--- # a map\napiVersion: v1\nkind: ConfigMap\n...\n`;
+    const result = run(text);
+    expect(result.notes).toEqual([]);
+    expect(result.output.startsWith('--- # the pod\napiVersion: v1\n')).toBe(true);
+    expect(result.output).toContain('      runAsUser: 1000\n');
+    expect(result.output.endsWith('...\n--- # a map\napiVersion: v1\nkind: ConfigMap\n...\n')).toBe(true);
   });
 });
 
@@ -183,7 +186,7 @@ describe('property: generated pods in generated layouts', () => {
       },
     });
     // Comments after keys of block collections (yaml would put a flow value or a scalar on the
-    // line below such a key, at the key's indentation, which js-yaml rightly refuses).
+    // line below such a key, at the key's indentation, which YAML parsers rightly refuse).
     YAML.visit(doc, {
       Pair(_, pair) {
         const value = pair.value;
@@ -194,7 +197,7 @@ describe('property: generated pods in generated layouts', () => {
     });
   }
 
-  it('the edited text holds exactly the engine result, and is edited in place (never printed again)', () => {
+  it('the edited text holds exactly the engine result, and is edited in place (never written out in full)', () => {
     fc.assert(
       fc.property(
         // The editor cannot yet append a mapping to an existing block list (the port sysctl
@@ -223,7 +226,7 @@ describe('property: generated pods in generated layouts', () => {
           if (style.crlf) text = text.replace(/\n/g, '\r\n');
 
           const result = hardenManifests(text, { policy, source: 'gen.yaml' });
-          expect(result.notes.filter((n) => n.message.includes('printed again'))).toEqual([]);
+          expect(result.notes.filter((n) => n.message.includes('written out in full'))).toEqual([]);
           const docs = YAML.parseAllDocuments(result.output).map((d) => d.toJS());
           const hardenedTemplate = hardenedPod(structuredClone(style.kind === 'Pod' ? pod : template), 'team');
           const got = style.kind === 'Pod' ? docs[0] : style.kind === 'Deployment' ? docs[0].spec.template : docs[0].spec.jobTemplate.spec.template;
@@ -240,7 +243,7 @@ describe('property: generated pods in generated layouts', () => {
     );
   });
 
-  it("a pod that sets sysctls itself: the port sysctl is appended, the document printed again with a note", () => {
+  it('a pod that sets sysctls itself: the port sysctl is appended to its list in place', () => {
     const text = podWith('    ports:\n    - containerPort: 80\n').replace('spec:\n', 'spec:\n  securityContext:\n    sysctls:\n    - name: net.ipv4.ping_group_range\n      value: "0 2147483647"\n');
     const result = run(text);
     const [doc] = YAML.parseAllDocuments(result.output).map((d) => d.toJS());
@@ -249,6 +252,118 @@ describe('property: generated pods in generated layouts', () => {
       { name: 'net.ipv4.ping_group_range', value: '0 2147483647' },
       { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' },
     ]);
-    expect(result.notes.map((n) => n.message).join('\n')).toContain('printed again');
+    expect(result.output).toContain('    - name: net.ipv4.ping_group_range\n      value: "0 2147483647"\n');
+  });
+});
+
+describe('merge keys and aliases, as kubectl reads them (checked with its own decoder)', () => {
+  let kubectl: KubectlYaml;
+  beforeAll(() => {
+    kubectl = new KubectlYaml();
+  });
+  afterAll(() => kubectl.close());
+
+  /** A Pod whose pod-level securityContext is already hardened, so only container `app` (and `b`) change. */
+  const pod = (containers: string, top = '') =>
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n${top}spec:\n  securityContext: {runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n  containers:\n  - name: app\n    image: app\n${containers}`;
+  const HARDENED = { runAsUser: 1000, capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false };
+
+  async function containersRead(text: string): Promise<any[]> {
+    const read = await kubectl.read(text);
+    if ('error' in read) throw new Error(read.error);
+    return (read.docs[0] as any).spec.containers.map((c: any) => c.securityContext);
+  }
+
+  it('a value from a merge key: kubectl reads runAsUser 0, so --check fails and the value is overridden after the merge', async () => {
+    const text = pod('    securityContext:\n      <<: *base\n      privileged: true   # needed?\n', 'x-base: &base\n  runAsUser: 0\n  readOnlyRootFilesystem: true\n');
+    expect(await containersRead(text)).toEqual([{ runAsUser: 0, readOnlyRootFilesystem: true, privileged: true }]);
+    expect(hardenManifests(text, { policy, rewrite: false }).documents[0].changes.map((c) => c.field)).toContain('securityContext.runAsUser');
+    const result = run(text);
+    expect(result.output).toContain(
+      '    securityContext:\n      <<: *base\n      privileged: false  # needed?\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n',
+    );
+    expect(result.output).toContain('x-base: &base\n  runAsUser: 0\n');
+    expect(result.notes.map((n) => n.message)).toEqual(['hardened; written out explicitly, as they came from anchors, aliases or merge keys: /spec/containers/0/securityContext/runAsUser']);
+    expect(await containersRead(result.output)).toEqual([{ ...HARDENED, readOnlyRootFilesystem: true, privileged: false }]);
+    expect(run(result.output).changed).toBe(false);
+  });
+
+  it('a merge key after the key it meets wins (go-yaml): the mapping is written out', async () => {
+    const text = pod('    securityContext:\n      runAsUser: 1000\n      <<: *base\n', 'x-base: &base\n  runAsUser: 0\n');
+    expect(await containersRead(text)).toEqual([{ runAsUser: 0 }]);
+    const result = run(text);
+    expect(result.output).toContain('    securityContext:\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n');
+    expect(await containersRead(result.output)).toEqual([HARDENED]);
+  });
+
+  it('an inline merge key in a flow mapping: the mapping is printed again', async () => {
+    const result = run(pod('    securityContext: {<<: {runAsUser: 0, readOnlyRootFilesystem: true}, privileged: true}\n'));
+    expect(result.output).toContain('    securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true, privileged: false, capabilities: {drop: [ALL]}, allowPrivilegeEscalation: false}\n');
+    expect(await containersRead(result.output)).toEqual([{ ...HARDENED, readOnlyRootFilesystem: true, privileged: false }]);
+  });
+
+  it('a securityContext shared by an alias and hardened alike stays shared', async () => {
+    const result = run(pod('    securityContext: &sc\n      runAsUser: 0\n  - name: b\n    image: b\n    securityContext: *sc\n'));
+    expect(result.output).toContain('    securityContext: &sc\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n  - name: b\n    image: b\n    securityContext: *sc\n');
+    expect(result.notes).toEqual([]);
+    expect(await containersRead(result.output)).toEqual([HARDENED, HARDENED]);
+  });
+
+  it('an alias whose places harden differently is written out where it was', async () => {
+    const text = pod('    securityContext: &sc\n      capabilities: {add: [NET_ADMIN]}\n  - name: b\n    image: b\n    securityContext: *sc\n').replace(
+      '  name: p\n',
+      `  name: p\n  annotations:\n    ${Annotations.containerCapabilitiesPrefix}b: NET_ADMIN\n`,
+    );
+    const result = hardenManifests(text, { policy: policyWith({ capabilityCeiling: ['NET_ADMIN'] }), source: 'test.yaml' });
+    expect(result.output).toContain('    securityContext: &sc\n      capabilities: {drop: [ALL]}\n      allowPrivilegeEscalation: false\n');
+    expect(result.output).toContain(
+      '  - name: b\n    image: b\n    securityContext:\n      capabilities:\n        add:\n        - NET_ADMIN\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n',
+    );
+    expect(result.notes.map((n) => n.message)).toEqual([expect.stringContaining('/spec/containers/1/securityContext')]);
+    const [app, b] = await containersRead(result.output);
+    expect(app.capabilities).toEqual({ drop: ['ALL'] });
+    expect(b.capabilities).toEqual({ add: ['NET_ADMIN'], drop: ['ALL'] });
+  });
+
+  it('an alias of a scalar that changes in one place only is written out there', async () => {
+    const sc = '      capabilities: {drop: [ALL]}\n      allowPrivilegeEscalation: false\n';
+    const result = run(pod(`    securityContext:\n${sc}      runAsUser: &u 0\n  - name: b\n    image: b\n    securityContext:\n${sc}      runAsGroup: *u\n`));
+    expect(result.output).toContain('      runAsUser: &u 1000\n');
+    expect(result.output).toContain('      runAsGroup: 3000\n');
+    const [app, b] = await containersRead(result.output);
+    expect([app.runAsUser, b.runAsGroup]).toEqual([1000, 3000]);
+  });
+});
+
+describe('property: mangled manifests get a clear error or a result, never a crash', () => {
+  const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
+  const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'manifests');
+  const texts = readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => readFileSync(join(FIXTURES, f), 'utf8'));
+  // Characters that mean something to YAML, put anywhere: structure, anchors, merge keys, quotes.
+  const junk = fc.constantFrom('&a ', '*a', '<<: *a\n', '<<: ', ': ', '- ', '\n', '  ', '\t', '"', "'", '{', '}', '[', ']', ',', '#', '!!map ', '---\n', '...\n', '|\n', '? ', '%YAML 1.1\n', '\ufeff', '\r\n');
+
+  it('hardenManifests throws only ManifestError, and what it writes needs no further hardening', () => {
+    fc.assert(
+      fc.property(fc.nat(texts.length - 1), fc.array(fc.tuple(fc.nat(), junk, fc.nat({ max: 3 })), { minLength: 1, maxLength: 4 }), (which, edits) => {
+        let text = texts[which];
+        for (const [at, insert, cut] of edits) {
+          const i = at % (text.length + 1);
+          text = text.slice(0, i) + insert + text.slice(i + cut);
+        }
+        let result;
+        try {
+          result = hardenManifests(text, { policy, source: 'mangled.yaml' });
+        } catch (err) {
+          expect(err).toBeInstanceOf(ManifestError);
+          expect((err as ManifestError).messages.every((m) => m.startsWith('mangled.yaml'))).toBe(true);
+          return;
+        }
+        // Whatever was written hardens to nothing more.
+        expect(hardenManifests(result.output, { policy, source: 'mangled.yaml', rewrite: false }).changed).toBe(false);
+      }),
+      { numRuns: RUNS },
+    );
   });
 });

@@ -179,7 +179,7 @@ describe('arguments', () => {
     expect(pluginArgv(['scan', '-A'])).toEqual(['scan', '-A']);
     const x = io();
     expect(await main(['scan', '--help'], x)).toBe(0);
-    expect(x.out.stdout).toMatch(/^Usage:\n {2}pod-hardener scan /);
+    expect(x.out.stdout).toMatch(/^Usage: pod-hardener scan /);
     const y = io();
     expect(await main(['scan', '--nope'], y)).toBe(2);
     expect(y.out.stderr).toMatch(/^pod-hardener scan: Unknown option '--nope'/);
