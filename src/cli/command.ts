@@ -8,13 +8,14 @@ import { parseArgs } from 'node:util';
 export const EXIT = { ok: 0, changes: 1, error: 2 } as const;
 
 /** Everything a command touches outside itself, so tests run it in-process. */
+/** The world of a command. Plain functions, not methods: they are passed around on their own. */
 export interface Io {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  readStdin(): Promise<string>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  readStdin: () => Promise<string>;
   env: Readonly<Record<string, string | undefined>>;
-  readFile(path: string): string;
-  writeFile(path: string, text: string): void;
+  readFile: (path: string) => string;
+  writeFile: (path: string, text: string) => void;
 }
 
 export interface Command {

@@ -86,8 +86,8 @@ export function unifiedDiff(oldName: string, newName: string, original: string, 
       hunk!.lines.push(`+${line}`);
       if (newAt + i === newTotal - 1 && !newEndsWithNewline) hunk!.lines.push(NO_NEWLINE);
     });
-    hunk!.oldLines += b.removed.length;
-    hunk!.newLines += b.added.length;
+    hunk.oldLines += b.removed.length;
+    hunk.newLines += b.added.length;
     oldAt = b.old + b.removed.length;
     delta += b.added.length - b.removed.length;
   }

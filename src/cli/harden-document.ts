@@ -126,7 +126,7 @@ function withTemplates(data: unknown, templates: readonly { path: PathKey[]; val
       if (i === path.length) return value;
       const key = path[i];
       if (Array.isArray(node)) {
-        const next = [...node];
+        const next: unknown[] = [...(node as unknown[])];
         next[Number(key)] = copy(node[Number(key)], i + 1);
         return next;
       }

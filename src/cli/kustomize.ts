@@ -56,7 +56,7 @@ export function patchFiles(kustomizations: readonly string[], readFile: (path: s
     const data = chunk === undefined ? undefined : readDocument(text, chunk.start, chunk.end).data;
     if (!isObject(data)) continue;
     const dir = dirname(file);
-    const entries = [data.patches, data.patchesStrategicMerge, data.patchesJson6902].flatMap((list) => (Array.isArray(list) ? list : []));
+    const entries = [data.patches, data.patchesStrategicMerge, data.patchesJson6902].flatMap((list): unknown[] => (Array.isArray(list) ? (list as unknown[]) : []));
     for (const entry of entries) {
       // `patchesStrategicMerge` entries are paths or inline patches; the others name a `path`.
       const path = typeof entry === 'string' ? (entry.includes('\n') ? undefined : entry) : isObject(entry) && typeof entry.path === 'string' ? entry.path : undefined;
@@ -94,7 +94,7 @@ export function partialShape(object: Record<string, unknown>, workload: Workload
   for (const list of ['containers', 'initContainers'] as const) {
     const containers = spec[list];
     if (!Array.isArray(containers)) continue;
-    const bare = containers.find((c) => isObject(c) && (c.image === undefined || c.image === null));
+    const bare = (containers as unknown[]).find((c) => isObject(c) && (c.image === undefined || c.image === null));
     if (bare !== undefined) return `${list === 'containers' ? 'container' : 'init container'} ${JSON.stringify((bare as { name?: unknown }).name ?? '')} has no image`;
   }
   if (workload.selector && group === 'apps' && valueAt(object, ['spec', 'selector']) === undefined) return 'no spec.selector';
@@ -108,7 +108,7 @@ export function isJsonPatch(data: unknown): boolean {
 
 /** `kubectl kustomize DIR`: the rendered objects, or why they could not be had. */
 export function render(dir: string, env: Readonly<Record<string, string | undefined>>): { text: string } | { error: string } {
-  const run = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', env: env as NodeJS.ProcessEnv, maxBuffer: 256 * 1024 * 1024 });
+  const run = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', env: env, maxBuffer: 256 * 1024 * 1024 });
   if (run.error) {
     const missing = (run.error as NodeJS.ErrnoException).code === 'ENOENT';
     return { error: missing ? `--kustomize needs kubectl on PATH (or: ${renderedCheck(dir)})` : `kubectl kustomize ${dir}: ${run.error.message}` };

@@ -73,7 +73,7 @@ export function review(text: string, mode: Mode, policy: Policy, io: Output): nu
   const allowed = response.allowed === true;
   lines.push(`HTTP ${outcome.status}, ${allowed ? 'allowed' : 'not allowed'}, decision ${record.decision} (mode ${mode}${subject ? `, ${subject}` : ''})`);
   const status = isObject(response.status) ? response.status : undefined;
-  if (status?.message) lines.push(`message: ${String(status.message)}`);
+  if (status?.message) lines.push(`message: ${typeof status.message === 'string' ? status.message : JSON.stringify(status.message)}`);
   if (typeof response.patch === 'string') {
     const ops = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as { op: string; path: string; value?: unknown }[];
     lines.push(`patch (${String(response.patchType)}, ${ops.length} operation${ops.length === 1 ? '' : 's'}):`);

@@ -19,7 +19,7 @@ export type KubectlRead = { docs: unknown[] } | { error: string };
 
 export function kubectlYamlBinary(): string {
   const hash = createHash('sha256');
-  for (const file of FILES) hash.update(`${file}\0${readFileSync(join(SOURCES, file))}\0`);
+  for (const file of FILES) hash.update(`${file}\0`).update(readFileSync(join(SOURCES, file))).update('\0');
   const cache = process.env.POD_HARDENER_CACHE ?? join(homedir(), '.cache', 'pod-hardener');
   const dir = join(cache, 'tools', `kubectl-yaml-${hash.digest('hex').slice(0, 16)}`);
   const binary = join(dir, 'kubectl-yaml');

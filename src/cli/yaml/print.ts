@@ -52,6 +52,8 @@ export function scalarText(value: unknown, flow: boolean, old?: { quote?: 'doubl
   if (typeof value === 'number') return numberText(value);
   if (typeof value !== 'string') throw new UnsupportedEdit('not a scalar');
   if (old?.quote === 'double') return doubleQuoted(value);
+  // Control characters cannot stand in a single-quoted scalar: matching them is the point.
+  // eslint-disable-next-line no-control-regex
   if (old?.quote === 'single' && !/[\x00-\x08\x0a-\x1f]/.test(value) && !UNPRINTABLE.test(value) && !LONE_SURROGATE.test(value)) {
     return `'${value.replace(/'/g, "''")}'`;
   }

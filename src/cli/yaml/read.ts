@@ -77,7 +77,7 @@ export function readDocument(text: string, start: number, end: number): ReadDocu
   const tokens = Array.from(new Parser().parse(src));
   // Anchors start with `&` and tags with `!`: most manifests have neither, and need no CST walk.
   const props = /[&!]/.test(src) ? propsStarts(tokens) : new Map<string, number>();
-  const docs = Array.from(new Composer(COMPOSE_OPTIONS).compose(tokens, true)) as Document.Parsed[];
+  const docs = Array.from<Document.Parsed>(new Composer(COMPOSE_OPTIONS).compose(tokens, true) as Iterable<Document.Parsed>);
   const doc = docs[0];
   const out: ReadDocument = { data: undefined, root: undefined, errors: [] };
   if (doc === undefined) return out;
