@@ -35,7 +35,11 @@ const { performance } = require('node:perf_hooks');
 const { loadavg, cpus } = require('node:os');
 const YAML = require('yaml');
 const { startControlPlane } = require('../test/e2e/support/controlplane.ts');
-const { startWebhook, registerWebhook, shippedWebhookConfiguration } = require('../test/e2e/support/webhook.ts');
+const {
+  startWebhook,
+  registerWebhook,
+  shippedWebhookConfiguration,
+} = require('../test/e2e/support/webhook.ts');
 const { startBaseline } = require('./lib/servers');
 const { Labels, LabelValues } = require('../src/names.ts');
 const { histogram, percentiles } = require('./lib/client');
@@ -56,18 +60,22 @@ const FLOOR_LABEL = 'pod-hardener.io/benchmark-floor';
 const TARGET_P99_EXTRA_MS = 2;
 
 const log = (...a) => console.log(...a);
-const ms = (n) => (n < 10 ? `${n.toFixed(2)} ms` : n < 1000 ? `${n.toFixed(1)} ms` : `${Math.round(n)} ms`);
+const ms = (n) =>
+  n < 10 ? `${n.toFixed(2)} ms` : n < 1000 ? `${n.toFixed(1)} ms` : `${Math.round(n)} ms`;
 const signed = (n) => `${n >= 0 ? '+' : ''}${n.toFixed(2)} ms`;
 
 /** The fixture's pod as a user posts it: what admission added (token volume, priority) removed. */
 function benchPod() {
-  const review = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'reviews', 'pod-4k.review.json'), 'utf8'));
+  const review = JSON.parse(
+    readFileSync(join(root, 'test', 'fixtures', 'reviews', 'pod-4k.review.json'), 'utf8'),
+  );
   const pod = review.request.object;
   const { generateName, labels, annotations } = pod.metadata;
   const spec = structuredClone(pod.spec);
   const token = new Set(spec.volumes.filter((v) => v.projected).map((v) => v.name));
   spec.volumes = spec.volumes.filter((v) => !token.has(v.name));
-  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) c.volumeMounts = (c.volumeMounts ?? []).filter((m) => !token.has(m.name));
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers])
+    c.volumeMounts = (c.volumeMounts ?? []).filter((m) => !token.has(m.name));
   delete spec.priority;
   delete spec.serviceAccount;
   spec.nodeSelector = { 'pod-hardener.io/benchmark': 'no-such-node' };
@@ -78,27 +86,47 @@ function benchPod() {
 function apiClient(cp) {
   const url = new URL(cp.server);
   const agent = new https.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT * 2, ca: cp.caPem });
-  return (method, path, body) => new Promise((resolve) => {
-    const req = https.request({ host: url.hostname, port: url.port, path, method, agent, headers: { authorization: `Bearer ${cp.token}`, accept: 'application/json', ...(body ? { 'content-type': 'application/json', 'content-length': body.length } : {}) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+  return (method, path, body) =>
+    new Promise((resolve) => {
+      const req = https.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path,
+          method,
+          agent,
+          headers: {
+            authorization: `Bearer ${cp.token}`,
+            accept: 'application/json',
+            ...(body ? { 'content-type': 'application/json', 'content-length': body.length } : {}),
+          },
+        },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      req.on('error', (err) => resolve({ status: 0, body: String(err) }));
+      // The API server's own request timeout is 60 s; a request still open after that is lost.
+      req.setTimeout(70_000, () => req.destroy(new Error('no answer in 70 s')));
+      req.end(body);
     });
-    req.on('error', (err) => resolve({ status: 0, body: String(err) }));
-    // The API server's own request timeout is 60 s; a request still open after that is lost.
-    req.setTimeout(70_000, () => req.destroy(new Error('no answer in 70 s')));
-    req.end(body);
-  });
 }
 
 /** The buckets of a webhook's admission-duration histogram (CREATE, admit), summed over the other labels. */
 async function webhookBuckets(api, name) {
   const r = await api('GET', '/metrics');
-  if (r.status !== 200) throw new Error(`GET /metrics answered ${r.status}: ${r.body.slice(0, 300)}`);
+  if (r.status !== 200)
+    throw new Error(`GET /metrics answered ${r.status}: ${r.body.slice(0, 300)}`);
   const buckets = new Map();
   const re = /^apiserver_admission_webhook_admission_duration_seconds_bucket\{([^}]*)\} (\S+)$/gm;
   for (const m of r.body.matchAll(re)) {
-    const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    const labels = Object.fromEntries(
+      [...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]),
+    );
     if (labels.name !== name || labels.operation !== 'CREATE' || labels.type !== 'admit') continue;
     const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
     buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
@@ -134,20 +162,26 @@ function bucketDelta(before, after) {
 async function createPods(api, body, { perNamespace, rate, inFlight }) {
   const order = Object.values(NAMESPACES);
   const total = perNamespace * order.length;
-  const results = Object.fromEntries(order.map((ns) => [ns, { latency: histogram(), errors: 0, firstError: '' }]));
+  const results = Object.fromEntries(
+    order.map((ns) => [ns, { latency: histogram(), errors: 0, firstError: '' }]),
+  );
   const create = async (i, from) => {
     const ns = order[i % order.length];
     const r = await api('POST', `/api/v1/namespaces/${ns}/pods`, body);
     const res = results[ns];
     finished++;
-    if (r.status === 201) res.latency.recordValue(Math.max(1, Math.round((performance.now() - from) * 1000)));
+    if (r.status === 201)
+      res.latency.recordValue(Math.max(1, Math.round((performance.now() - from) * 1000)));
     else {
       res.errors++;
       res.firstError ||= `${r.status} ${r.body.slice(0, 300)}`;
     }
   };
   let finished = 0;
-  const progress = setInterval(() => process.stderr.write(`  ${finished}/${total} creates answered\n`), 10_000);
+  const progress = setInterval(
+    () => process.stderr.write(`  ${finished}/${total} creates answered\n`),
+    10_000,
+  );
   const t0 = performance.now() + 50;
   if (rate) {
     const intervalMs = 1000 / rate;
@@ -175,7 +209,20 @@ async function createPods(api, body, { perNamespace, rate, inFlight }) {
   }
   clearInterval(progress);
   const seconds = (performance.now() - t0) / 1000;
-  return { seconds, rate: total / seconds, byNamespace: Object.fromEntries(order.map((ns) => [ns, { ...percentiles(results[ns].latency), errors: results[ns].errors, firstError: results[ns].firstError }])) };
+  return {
+    seconds,
+    rate: total / seconds,
+    byNamespace: Object.fromEntries(
+      order.map((ns) => [
+        ns,
+        {
+          ...percentiles(results[ns].latency),
+          errors: results[ns].errors,
+          firstError: results[ns].firstError,
+        },
+      ]),
+    ),
+  };
 }
 
 /** The webhook's own time per review in a slice of its log (latencyMs of each review line in `namespace`). */
@@ -185,7 +232,8 @@ function reviewTimes(logFile, from, namespace) {
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
     const entry = JSON.parse(line);
-    if (entry.msg === 'review' && entry.namespace === namespace) h.recordValue(Math.max(1, Math.round(entry.latencyMs * 1000)));
+    if (entry.msg === 'review' && entry.namespace === namespace)
+      h.recordValue(Math.max(1, Math.round(entry.latencyMs * 1000)));
   }
   return percentiles(h);
 }
@@ -206,10 +254,16 @@ function webhookFigures(before, after) {
 async function phase(ctx, name, opts) {
   const { api, body, webhook } = ctx;
   await createPods(api, body, { ...opts, perNamespace: WARMUP });
-  const before = { webhook: await webhookBuckets(api, WEBHOOK), floor: await webhookBuckets(api, FLOOR_WEBHOOK) };
+  const before = {
+    webhook: await webhookBuckets(api, WEBHOOK),
+    floor: await webhookBuckets(api, FLOOR_WEBHOOK),
+  };
   const logFrom = statSync(webhook.logFile).size;
   const r = await createPods(api, body, { ...opts, perNamespace: PODS });
-  const after = { webhook: await webhookBuckets(api, WEBHOOK), floor: await webhookBuckets(api, FLOOR_WEBHOOK) };
+  const after = {
+    webhook: await webhookBuckets(api, WEBHOOK),
+    floor: await webhookBuckets(api, FLOOR_WEBHOOK),
+  };
   await new Promise((resolve) => setTimeout(resolve, 500)); // the last log lines reach the file
   return {
     name,
@@ -232,15 +286,31 @@ async function registerFloor(cp, api, webhook, floor) {
     apiVersion: shipped.apiVersion,
     kind: shipped.kind,
     metadata: { name: 'bench-floor' },
-    webhooks: [{ ...enforce, name: FLOOR_WEBHOOK, namespaceSelector: { matchLabels: { [FLOOR_LABEL]: 'true' } }, clientConfig: { ...enforce.clientConfig, url: `https://127.0.0.1:${floor.port}/mutate` } }],
+    webhooks: [
+      {
+        ...enforce,
+        name: FLOOR_WEBHOOK,
+        namespaceSelector: { matchLabels: { [FLOOR_LABEL]: 'true' } },
+        clientConfig: { ...enforce.clientConfig, url: `https://127.0.0.1:${floor.port}/mutate` },
+      },
+    ],
   };
-  const r = await api('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', Buffer.from(JSON.stringify(config)));
-  if (r.status !== 201) throw new Error(`registering the floor webhook: ${r.status} ${r.body.slice(0, 300)}`);
+  const r = await api(
+    'POST',
+    '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+    Buffer.from(JSON.stringify(config)),
+  );
+  if (r.status !== 201)
+    throw new Error(`registering the floor webhook: ${r.status} ${r.body.slice(0, 300)}`);
 }
 
 async function main() {
   const started = performance.now();
-  log(`pod-hardener cluster benchmark: node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${PODS} pods per namespace per phase${QUICK ? ' (BENCH_QUICK=1)' : ''}`);
+  log(
+    `pod-hardener cluster benchmark: node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; ${PODS} pods per namespace per phase${QUICK ? ' (BENCH_QUICK=1)' : ''}`,
+  );
   const cp = await startControlPlane({ withControllerManager: WITH_CM });
   let webhook;
   let floor;
@@ -249,21 +319,51 @@ async function main() {
     await webhook?.stop();
     await cp.stop();
   };
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stop().finally(() => process.exit(130)));
+  for (const signal of ['SIGINT', 'SIGTERM'])
+    process.on(signal, () => stop().finally(() => process.exit(130)));
   try {
     const config = YAML.parse(readFileSync(join(root, 'manifests', 'base', 'config.yaml'), 'utf8'));
     webhook = await startWebhook(config);
-    floor = await startBaseline({ certFile: join(webhook.dir, 'tls.crt'), keyFile: join(webhook.dir, 'tls.key') }, { name: 'floor' });
+    floor = await startBaseline(
+      { certFile: join(webhook.dir, 'tls.crt'), keyFile: join(webhook.dir, 'tls.key') },
+      { name: 'floor' },
+    );
     await registerWebhook(cp, webhook.baseUrl, webhook.caPem);
     const api = apiClient(cp);
     await registerFloor(cp, api, webhook, floor);
-    const labelsOf = { hardened: { [Labels.enabled]: LabelValues.enforce }, plain: {}, floor: { [FLOOR_LABEL]: 'true' } };
+    const labelsOf = {
+      hardened: { [Labels.enabled]: LabelValues.enforce },
+      plain: {},
+      floor: { [FLOOR_LABEL]: 'true' },
+    };
     for (const [key, ns] of Object.entries(NAMESPACES)) {
-      const r = await api('POST', '/api/v1/namespaces', Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: labelsOf[key] } })));
-      if (r.status !== 201) throw new Error(`creating namespace ${ns}: ${r.status} ${r.body.slice(0, 300)}`);
+      const r = await api(
+        'POST',
+        '/api/v1/namespaces',
+        Buffer.from(
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name: ns, labels: labelsOf[key] },
+          }),
+        ),
+      );
+      if (r.status !== 201)
+        throw new Error(`creating namespace ${ns}: ${r.status} ${r.body.slice(0, 300)}`);
       // Without kube-controller-manager nobody creates the default ServiceAccount, which the
       // ServiceAccount admission plugin requires of every pod.
-      if (!WITH_CM) await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } })));
+      if (!WITH_CM)
+        await api(
+          'POST',
+          `/api/v1/namespaces/${ns}/serviceaccounts`,
+          Buffer.from(
+            JSON.stringify({
+              apiVersion: 'v1',
+              kind: 'ServiceAccount',
+              metadata: { name: 'default' },
+            }),
+          ),
+        );
     }
     const body = Buffer.from(JSON.stringify(benchPod()));
     // Each webhook answered and patched: one pod per namespace, as stored.
@@ -272,60 +372,138 @@ async function main() {
         const r = await api('POST', `/api/v1/namespaces/${ns}/pods`, body);
         if (r.status === 201) {
           const nonRoot = JSON.parse(r.body).spec.securityContext?.runAsNonRoot === true;
-          if (nonRoot !== (ns !== NAMESPACES.plain)) throw new Error(`the pod stored in ${ns} is ${nonRoot ? '' : 'not '}patched`);
+          if (nonRoot !== (ns !== NAMESPACES.plain))
+            throw new Error(`the pod stored in ${ns} is ${nonRoot ? '' : 'not '}patched`);
           break;
         }
         // The default ServiceAccount appears a moment after the namespace.
-        if (attempt >= 50) throw new Error(`creating a pod in ${ns}: ${r.status} ${r.body.slice(0, 300)}`);
+        if (attempt >= 50)
+          throw new Error(`creating a pod in ${ns}: ${r.status} ${r.body.slice(0, 300)}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
-    log(`control plane ${cp.server} (kube-controller-manager ${WITH_CM ? 'on' : 'off'}); webhook ${webhook.baseUrl} (node dist/main.js, manifests/base/config.yaml, logs to a file) registered as ${WEBHOOK}, and the floor (bench/lib/baseline-server.js) as ${FLOOR_WEBHOOK}, both with the shipped settings; pod body ${body.length} bytes, nodeSelector matching no node`);
-    log(`namespaces: ${NAMESPACES.hardened} (${Labels.enabled}=${LabelValues.enforce}), ${NAMESPACES.plain} (no label, no webhook called), ${NAMESPACES.floor} (the floor webhook); creates go to them in turn\n`);
+    log(
+      `control plane ${cp.server} (kube-controller-manager ${WITH_CM ? 'on' : 'off'}); webhook ${webhook.baseUrl} (node dist/main.js, manifests/base/config.yaml, logs to a file) registered as ${WEBHOOK}, and the floor (bench/lib/baseline-server.js) as ${FLOOR_WEBHOOK}, both with the shipped settings; pod body ${body.length} bytes, nodeSelector matching no node`,
+    );
+    log(
+      `namespaces: ${NAMESPACES.hardened} (${Labels.enabled}=${LabelValues.enforce}), ${NAMESPACES.plain} (no label, no webhook called), ${NAMESPACES.floor} (the floor webhook); creates go to them in turn\n`,
+    );
 
     const ctx = { api, body, webhook };
     const phases = [];
     phases.push(await phase(ctx, `${RATE} creates/s, open loop`, { rate: RATE }));
-    phases.push(await phase(ctx, `max: closed loop, ${MAX_IN_FLIGHT} in flight`, { inFlight: MAX_IN_FLIGHT }));
+    phases.push(
+      await phase(ctx, `max: closed loop, ${MAX_IN_FLIGHT} in flight`, { inFlight: MAX_IN_FLIGHT }),
+    );
 
-    const rows = [['phase', 'namespace', 'creates', 'rate/s', 'p50', 'p99', 'p99.9', 'max', 'errors']];
+    const rows = [
+      ['phase', 'namespace', 'creates', 'rate/s', 'p50', 'p99', 'p99.9', 'max', 'errors'],
+    ];
     for (const p of phases) {
-      for (const [ns, r] of Object.entries(p.byNamespace)) rows.push([p.name, ns, r.count, p.rate.toFixed(0), ms(r.p50), ms(r.p99), ms(r.p999), ms(r.max), r.errors]);
+      for (const [ns, r] of Object.entries(p.byNamespace))
+        rows.push([
+          p.name,
+          ns,
+          r.count,
+          p.rate.toFixed(0),
+          ms(r.p50),
+          ms(r.p99),
+          ms(r.p999),
+          ms(r.max),
+          r.errors,
+        ]);
       const n = p.byNamespace[NAMESPACES.plain];
       for (const key of ['hardened', 'floor']) {
         const h = p.byNamespace[NAMESPACES[key]];
-        rows.push(['', `${key} - plain`, '', '', signed(h.p50 - n.p50), signed(h.p99 - n.p99), signed(h.p999 - n.p999), '', '']);
+        rows.push([
+          '',
+          `${key} - plain`,
+          '',
+          '',
+          signed(h.p50 - n.p50),
+          signed(h.p99 - n.p99),
+          signed(h.p999 - n.p999),
+          '',
+          '',
+        ]);
       }
     }
-    log('== pod create latency (POST to 201, HTTP/1.1 keep-alive with the admin token); "rate/s": all namespaces together');
+    log(
+      '== pod create latency (POST to 201, HTTP/1.1 keep-alive with the admin token); "rate/s": all namespaces together',
+    );
     log(table(rows));
-    for (const p of phases) for (const [ns, r] of Object.entries(p.byNamespace)) if (r.firstError) log(`${p.name}, ${ns}: first error ${r.firstError}`);
+    for (const p of phases)
+      for (const [ns, r] of Object.entries(p.byNamespace))
+        if (r.firstError) log(`${p.name}, ${ns}: first error ${r.firstError}`);
     log('');
-    log('== the API server\'s apiserver_admission_webhook_admission_duration_seconds{operation="CREATE",type="admit"}, deltas over each phase;');
-    log('   the webhook\'s own time in its review function (latencyMs of its log lines), for comparison');
+    log(
+      '== the API server\'s apiserver_admission_webhook_admission_duration_seconds{operation="CREATE",type="admit"}, deltas over each phase;',
+    );
+    log(
+      "   the webhook's own time in its review function (latencyMs of its log lines), for comparison",
+    );
     const ranges = (buckets) => {
       let prevLe = 0;
       let prev = 0;
       const out = [];
       for (const [le, n] of buckets) {
-        if (n > prev) out.push(`${prevLe * 1000}-${le === Infinity ? 'inf' : le * 1000} ms: ${n - prev}`);
+        if (n > prev)
+          out.push(`${prevLe * 1000}-${le === Infinity ? 'inf' : le * 1000} ms: ${n - prev}`);
         prevLe = le;
         prev = n;
       }
       return out.join(', ');
     };
-    log(table([
-      ['phase', 'webhook', 'calls', 'p50 (interpolated)', 'p99 (interpolated)', 'under 5 ms', 'calls per bucket', 'review function p50 / p99'],
-      ...phases.flatMap((p) => [
-        [p.name, WEBHOOK, p.webhook.count, ms(p.webhook.p50), ms(p.webhook.p99), `${(100 * p.webhook.under5ms).toFixed(1)}%`, ranges(p.webhook.buckets), `${ms(p.reviews.p50)} / ${ms(p.reviews.p99)}`],
-        ['', FLOOR_WEBHOOK, p.floor.count, ms(p.floor.p50), ms(p.floor.p99), `${(100 * p.floor.under5ms).toFixed(1)}%`, ranges(p.floor.buckets), ''],
+    log(
+      table([
+        [
+          'phase',
+          'webhook',
+          'calls',
+          'p50 (interpolated)',
+          'p99 (interpolated)',
+          'under 5 ms',
+          'calls per bucket',
+          'review function p50 / p99',
+        ],
+        ...phases.flatMap((p) => [
+          [
+            p.name,
+            WEBHOOK,
+            p.webhook.count,
+            ms(p.webhook.p50),
+            ms(p.webhook.p99),
+            `${(100 * p.webhook.under5ms).toFixed(1)}%`,
+            ranges(p.webhook.buckets),
+            `${ms(p.reviews.p50)} / ${ms(p.reviews.p99)}`,
+          ],
+          [
+            '',
+            FLOOR_WEBHOOK,
+            p.floor.count,
+            ms(p.floor.p50),
+            ms(p.floor.p99),
+            `${(100 * p.floor.under5ms).toFixed(1)}%`,
+            ranges(p.floor.buckets),
+            '',
+          ],
+        ]),
       ]),
-    ]));
-    log('(the API server\'s buckets are 5, 25, 100, 500 ms...: a quantile inside the first is interpolated between 0 and 5 ms, so it says\n little more than "under 5 ms")\n');
+    );
+    log(
+      '(the API server\'s buckets are 5, 25, 100, 500 ms...: a quantile inside the first is interpolated between 0 and 5 ms, so it says\n little more than "under 5 ms")\n',
+    );
     const fixed = phases[0];
-    const extra = (p, key) => p.byNamespace[NAMESPACES[key]].p99 - p.byNamespace[NAMESPACES.plain].p99;
-    log(`${((performance.now() - started) / 1000).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`);
-    log(`summary: at ${RATE} creates/s the webhook adds ${signed(extra(fixed, 'hardened'))} to p99 pod creation (target <= +${TARGET_P99_EXTRA_MS} ms: ${extra(fixed, 'hardened') <= TARGET_P99_EXTRA_MS ? 'PASS' : 'MISS'}; the floor webhook ${signed(extra(fixed, 'floor'))}); at the most the API server sustains here (${phases[1].rate.toFixed(0)}/s) ${signed(extra(phases[1], 'hardened'))} (the floor ${signed(extra(phases[1], 'floor'))})`);
+    const extra = (p, key) =>
+      p.byNamespace[NAMESPACES[key]].p99 - p.byNamespace[NAMESPACES.plain].p99;
+    log(
+      `${((performance.now() - started) / 1000).toFixed(0)} s; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} at the end`,
+    );
+    log(
+      `summary: at ${RATE} creates/s the webhook adds ${signed(extra(fixed, 'hardened'))} to p99 pod creation (target <= +${TARGET_P99_EXTRA_MS} ms: ${extra(fixed, 'hardened') <= TARGET_P99_EXTRA_MS ? 'PASS' : 'MISS'}; the floor webhook ${signed(extra(fixed, 'floor'))}); at the most the API server sustains here (${phases[1].rate.toFixed(0)}/s) ${signed(extra(phases[1], 'hardened'))} (the floor ${signed(extra(phases[1], 'floor'))})`,
+    );
     await cleanUp(cp);
   } finally {
     await stop();
@@ -338,7 +516,14 @@ async function cleanUp(cp) {
   if (!WITH_CM) return; // nothing would empty them: the control plane is discarded with them
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    const r = await cp.kubectl(['get', 'namespace', ...Object.values(NAMESPACES), '--ignore-not-found', '-o', 'name']);
+    const r = await cp.kubectl([
+      'get',
+      'namespace',
+      ...Object.values(NAMESPACES),
+      '--ignore-not-found',
+      '-o',
+      'name',
+    ]);
     if (r.stdout.trim() === '') {
       log('namespaces deleted');
       return;

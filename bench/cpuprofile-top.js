@@ -17,9 +17,18 @@ const NODE_OTHER = 'node core, other (events, timers, buffers, fs)';
 const GROUPS = [
   ['TLS', /^node:(_tls_wrap|tls|_tls_common|internal\/tls\b)/],
   ['HTTP parsing and writing', /^node:(_http_|http$|https$|internal\/http)/],
-  ['sockets and streams (native writev: TLS encryption, the syscall)', /^node:(net|internal\/stream_base_commons|stream|internal\/streams\/)/],
-  ['express', /^pkg (express|router|body-parser|finalhandler|send|serve-static|parseurl|type-is|content-type|on-finished|depd|mime-types|qs|path-to-regexp|accepts|negotiator|raw-body|iconv-lite|statuses|http-errors|encodeurl|escape-html|vary|proxy-addr|fresh|range-parser|etag|merge-descriptors|cookie|utils-merge|setprototypeof)$/],
-  ['logging (pino, one line per review)', /^(pkg (pino|pino-std-serializers|sonic-boom|thread-stream|quick-format-unescaped|fast-redact|safe-stable-stringify|atomic-sleep|on-exit-leak-free|real-require|fast-safe-stringify)|dist\/server\/logging\.js)$/],
+  [
+    'sockets and streams (native writev: TLS encryption, the syscall)',
+    /^node:(net|internal\/stream_base_commons|stream|internal\/streams\/)/,
+  ],
+  [
+    'express',
+    /^pkg (express|router|body-parser|finalhandler|send|serve-static|parseurl|type-is|content-type|on-finished|depd|mime-types|qs|path-to-regexp|accepts|negotiator|raw-body|iconv-lite|statuses|http-errors|encodeurl|escape-html|vary|proxy-addr|fresh|range-parser|etag|merge-descriptors|cookie|utils-merge|setprototypeof)$/,
+  ],
+  [
+    'logging (pino, one line per review)',
+    /^(pkg (pino|pino-std-serializers|sonic-boom|thread-stream|quick-format-unescaped|fast-redact|safe-stable-stringify|atomic-sleep|on-exit-leak-free|real-require|fast-safe-stringify)|dist\/server\/logging\.js)$/,
+  ],
   ['metrics (prom-client)', /^(pkg (prom-client|tdigest|bintrees)|dist\/server\/metrics\.js)$/],
   ['engine (hardening)', /^dist\/engine\//],
   ['patch (diff, guard)', /^dist\/admission\/(patch|json-diff)\.js$/],
@@ -33,7 +42,14 @@ const GROUPS = [
 ];
 
 // Builtins that show up as their own frames without a file, and source lines that call them.
-const JSON_BUILTINS = new Set(['parse', 'stringify', 'JSON.parse', 'JSON.stringify', 'JsonParse', 'JsonStringify']);
+const JSON_BUILTINS = new Set([
+  'parse',
+  'stringify',
+  'JSON.parse',
+  'JSON.stringify',
+  'JsonParse',
+  'JsonStringify',
+]);
 const JSON_CALL = /\bJSON\.(parse|stringify)\(/;
 const JSON_GROUP = 'JSON parse/serialize (lines calling JSON.parse/stringify)';
 
@@ -71,7 +87,8 @@ function groupOfFrame(callFrame, ancestors) {
   if (!callFrame.url) {
     if (JSON_BUILTINS.has(name)) return JSON_GROUP;
     if (name === '(garbage collector)') return 'GC (main-thread pauses)';
-    if (name === '(program)') return '(program: native code outside JS, e.g. TLS decryption, epoll)';
+    if (name === '(program)')
+      return '(program: native code outside JS, e.g. TLS decryption, epoll)';
     if (name === '(idle)') return '(idle)';
     if (name === '(root)') return '(root)';
   } else {
@@ -102,7 +119,9 @@ function rows(map, total, format, top) {
   return [...map]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${format(v).padStart(12)}  ${k}`);
+    .map(
+      ([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${format(v).padStart(12)}  ${k}`,
+    );
 }
 
 const add = (m, k, v) => m.set(k, (m.get(k) ?? 0) + v);
@@ -117,12 +136,14 @@ function cpuBreakdown(profile) {
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const ancestors = (id) => {
     const out = [];
-    for (let cur = parent.get(id); cur !== undefined; cur = parent.get(cur)) out.push(byId.get(cur).callFrame);
+    for (let cur = parent.get(id); cur !== undefined; cur = parent.get(cur))
+      out.push(byId.get(cur).callFrame);
     return out;
   };
   const selfUs = new Map();
   // samples[i] was taken in node samples[i]; timeDeltas[i] is the time since the sample before.
-  for (let i = 0; i < profile.samples.length; i++) add(selfUs, profile.samples[i], profile.timeDeltas[i] ?? 0);
+  for (let i = 0; i < profile.samples.length; i++)
+    add(selfUs, profile.samples[i], profile.timeDeltas[i] ?? 0);
   let idleUs = 0;
   let totalUs = 0;
   const byFunction = new Map();
@@ -146,7 +167,9 @@ function cpuBreakdown(profile) {
       // JSON.parse and JSON.stringify are inlined into their caller: the share of its samples on
       // a line that calls one is counted as JSON rather than as the caller's module.
       const ticks = node.positionTicks.reduce((a, t) => a + t.ticks, 0);
-      const json = node.positionTicks.filter((t) => JSON_CALL.test(sourceLine(cf.url, t.line))).reduce((a, t) => a + t.ticks, 0);
+      const json = node.positionTicks
+        .filter((t) => JSON_CALL.test(sourceLine(cf.url, t.line)))
+        .reduce((a, t) => a + t.ticks, 0);
       add(byGroup, JSON_GROUP, (us * json) / ticks);
       add(byGroup, group, (us * (ticks - json)) / ticks);
     } else {
@@ -167,7 +190,16 @@ function cpuBreakdown(profile) {
     }
   }
   const urls = new Map(profile.nodes.map((n) => [functionLabel(n.callFrame), n.callFrame.url]));
-  return { totalUs, idleUs, busyUs: totalUs - idleUs, byGroup, byFunction, inclusive, lineTicks, urls };
+  return {
+    totalUs,
+    idleUs,
+    busyUs: totalUs - idleUs,
+    byGroup,
+    byFunction,
+    inclusive,
+    lineTicks,
+    urls,
+  };
 }
 
 const sources = new Map();
@@ -193,23 +225,41 @@ function summarise(profile, o = {}) {
   const top = o.top ?? 25;
   const requests = o.perRequest?.requests;
   const b = cpuBreakdown(profile);
-  const time = (us) => (requests ? `${(us / requests).toFixed(1)} µs/rev` : `${(us / 1000).toFixed(0)} ms`);
+  const time = (us) =>
+    requests ? `${(us / requests).toFixed(1)} µs/rev` : `${(us / 1000).toFixed(0)} ms`;
   // Builtins V8 inlines (JSON.parse, JSON.stringify, string and array methods) have no frame of
   // their own: their time is the caller's self time, and the caller's hottest line says which.
-  const functionRows = [...b.byFunction].sort((x, y) => y[1] - x[1]).slice(0, top).map(([k, us]) => {
-    const row = `${((100 * us) / b.busyUs).toFixed(1).padStart(5)}%  ${time(us).padStart(12)}  ${k}`;
-    const lines = b.lineTicks.get(k);
-    if (!lines || !/dist\//.test(k)) return row;
-    const all = [...lines.values()].reduce((x, y) => x + y, 0);
-    const [line, ticks] = [...lines].sort((x, y) => y[1] - x[1])[0];
-    return `${row}\n${' '.repeat(22)}${Math.round((100 * ticks) / all)}% on line ${line}: ${sourceLine(b.urls.get(k), line)}`;
-  });
+  const functionRows = [...b.byFunction]
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, top)
+    .map(([k, us]) => {
+      const row = `${((100 * us) / b.busyUs).toFixed(1).padStart(5)}%  ${time(us).padStart(12)}  ${k}`;
+      const lines = b.lineTicks.get(k);
+      if (!lines || !/dist\//.test(k)) return row;
+      const all = [...lines.values()].reduce((x, y) => x + y, 0);
+      const [line, ticks] = [...lines].sort((x, y) => y[1] - x[1])[0];
+      return `${row}\n${' '.repeat(22)}${Math.round((100 * ticks) / all)}% on line ${line}: ${sourceLine(b.urls.get(k), line)}`;
+    });
   return [
     `sampled: ${(b.totalUs / 1e6).toFixed(2)} s, of which idle ${(b.idleUs / 1e6).toFixed(2)} s; shares below are of the ${(b.busyUs / 1e6).toFixed(2)} s busy${requests ? `; per review: sampled busy time / ${requests} reviews` : ''}`,
-    '', 'self time by module:', ...rows(b.byGroup, b.busyUs, time, 40),
-    '', 'self time by function (for project code, the line with most samples):', ...functionRows,
-    '', 'total time (self + callees), project code and its direct dependencies:',
-    ...rows(new Map([...b.inclusive].filter(([k]) => /dist\/|express|router|pino|prom-client|fast-json-patch/.test(k))), b.busyUs, time, top),
+    '',
+    'self time by module:',
+    ...rows(b.byGroup, b.busyUs, time, 40),
+    '',
+    'self time by function (for project code, the line with most samples):',
+    ...functionRows,
+    '',
+    'total time (self + callees), project code and its direct dependencies:',
+    ...rows(
+      new Map(
+        [...b.inclusive].filter(([k]) =>
+          /dist\/|express|router|pino|prom-client|fast-json-patch/.test(k),
+        ),
+      ),
+      b.busyUs,
+      time,
+      top,
+    ),
   ].join('\n');
 }
 
@@ -238,25 +288,36 @@ function heapBreakdown(profile) {
 function summariseHeap(profile, o = {}) {
   const top = o.top ?? 25;
   const { total, byGroup, byFunction } = heapBreakdown(profile);
-  const kb = (b) => (o.requests ? `${(b / o.requests / 1024).toFixed(2)} KB/rev` : `${(b / 1024 / 1024).toFixed(1)} MB`);
+  const kb = (b) =>
+    o.requests
+      ? `${(b / o.requests / 1024).toFixed(2)} KB/rev`
+      : `${(b / 1024 / 1024).toFixed(1)} MB`;
   return [
     `allocated (sampled, freed objects included): ${(total / 1024 / 1024).toFixed(0)} MB${o.requests ? `, ${(total / o.requests / 1024).toFixed(1)} KB per review` : ''}`,
-    '', 'allocations by module:', ...rows(byGroup, total, kb, 40),
-    '', 'allocations by function:', ...rows(byFunction, total, kb, top),
+    '',
+    'allocations by module:',
+    ...rows(byGroup, total, kb, 40),
+    '',
+    'allocations by function:',
+    ...rows(byFunction, total, kb, top),
   ].join('\n');
 }
 
 if (require.main === module) {
   const [file, top, requests] = process.argv.slice(2);
   if (!file) {
-    console.error('usage: node bench/cpuprofile-top.js <file.cpuprofile|file.heapprofile> [top=25] [requests]');
+    console.error(
+      'usage: node bench/cpuprofile-top.js <file.cpuprofile|file.heapprofile> [top=25] [requests]',
+    );
     process.exit(2);
   }
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const n = requests ? Number(requests) : undefined;
-  console.log(profile.head
-    ? summariseHeap(profile, { top: Number(top ?? 25), requests: n })
-    : summarise(profile, { top: Number(top ?? 25), perRequest: n ? { requests: n } : undefined }));
+  console.log(
+    profile.head
+      ? summariseHeap(profile, { top: Number(top ?? 25), requests: n })
+      : summarise(profile, { top: Number(top ?? 25), perRequest: n ? { requests: n } : undefined }),
+  );
 }
 
 module.exports = { summarise, summariseHeap, cpuBreakdown, heapBreakdown };

@@ -29,7 +29,11 @@ function review(object, uid) {
       userInfo: {
         username: 'system:serviceaccount:kube-system:replicaset-controller',
         uid: '8f3f0c1e-5a4e-4f0e-9d7c-2b6a1d3e4f50',
-        groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+        groups: [
+          'system:serviceaccounts',
+          'system:serviceaccounts:kube-system',
+          'system:authenticated',
+        ],
       },
       object,
       oldObject: null,
@@ -49,47 +53,111 @@ function bigPod() {
     const c = {
       name,
       image: `registry.example.com/shop/${init ? 'migrate' : 'worker'}:2.14.${i}`,
-      ...(init ? { command: ['/bin/sh', '-c'], args: [`/opt/migrate --step=${i} --wait-for=postgres:5432`] } : { args: [`--listen=:${port}`] }),
+      ...(init
+        ? {
+            command: ['/bin/sh', '-c'],
+            args: [`/opt/migrate --step=${i} --wait-for=postgres:5432`],
+          }
+        : { args: [`--listen=:${port}`] }),
       ...(init ? {} : { ports: [{ name: `http-${i}`, containerPort: port, protocol: 'TCP' }] }),
       env: [
         { name: 'SHARD', value: String(i) },
-        ...(i % 2 === 0 ? [{ name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } }] : []),
+        ...(i % 2 === 0
+          ? [
+              {
+                name: 'POD_NAME',
+                valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } },
+              },
+            ]
+          : []),
       ],
       resources: { limits: { memory: '256Mi' }, requests: { cpu: '50m', memory: '64Mi' } },
       volumeMounts: [
-        { name: saVolume, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
+        {
+          name: saVolume,
+          readOnly: true,
+          mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+        },
       ],
-      ...(init || i % 3 !== 1 ? {} : {
-        readinessProbe: { httpGet: { path: '/readyz', port, scheme: 'HTTP' }, timeoutSeconds: 1, periodSeconds: 5, successThreshold: 1, failureThreshold: 3 },
-      }),
+      ...(init || i % 3 !== 1
+        ? {}
+        : {
+            readinessProbe: {
+              httpGet: { path: '/readyz', port, scheme: 'HTTP' },
+              timeoutSeconds: 1,
+              periodSeconds: 5,
+              successThreshold: 1,
+              failureThreshold: 3,
+            },
+          }),
       terminationMessagePath: '/dev/termination-log',
       terminationMessagePolicy: 'File',
       imagePullPolicy: 'IfNotPresent',
     };
     // A realistic mix: some containers already say something about their security context.
-    if (i % 5 === 0) c.securityContext = { runAsUser: 0, capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } };
-    else if (i % 3 === 0) c.securityContext = { allowPrivilegeEscalation: true, readOnlyRootFilesystem: true };
+    if (i % 5 === 0)
+      c.securityContext = { runAsUser: 0, capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } };
+    else if (i % 3 === 0)
+      c.securityContext = { allowPrivilegeEscalation: true, readOnlyRootFilesystem: true };
     return c;
   };
   const containers = Array.from({ length: 30 }, (_, i) => container(i + 1, false));
   const initContainers = Array.from({ length: 3 }, (_, i) => container(i + 1, true));
 
   const fieldsOf = (c) => {
-    const f = { '.': {}, 'f:image': {}, 'f:imagePullPolicy': {}, 'f:name': {}, 'f:terminationMessagePath': {}, 'f:terminationMessagePolicy': {} };
+    const f = {
+      '.': {},
+      'f:image': {},
+      'f:imagePullPolicy': {},
+      'f:name': {},
+      'f:terminationMessagePath': {},
+      'f:terminationMessagePolicy': {},
+    };
     if (c.command) f['f:command'] = {};
     if (c.args) f['f:args'] = {};
     f['f:env'] = { '.': {} };
-    for (const e of c.env) f['f:env'][`k:{"name":"${e.name}"}`] = e.value !== undefined ? { '.': {}, 'f:name': {}, 'f:value': {} } : { '.': {}, 'f:name': {}, 'f:valueFrom': { '.': {}, [Object.keys(e.valueFrom)[0] === 'fieldRef' ? 'f:fieldRef' : 'f:secretKeyRef']: {} } };
+    for (const e of c.env)
+      f['f:env'][`k:{"name":"${e.name}"}`] =
+        e.value !== undefined
+          ? { '.': {}, 'f:name': {}, 'f:value': {} }
+          : {
+              '.': {},
+              'f:name': {},
+              'f:valueFrom': {
+                '.': {},
+                [Object.keys(e.valueFrom)[0] === 'fieldRef' ? 'f:fieldRef' : 'f:secretKeyRef']: {},
+              },
+            };
     if (c.ports) {
       f['f:ports'] = { '.': {} };
-      for (const p of c.ports) f['f:ports'][`k:{"containerPort":${p.containerPort},"protocol":"TCP"}`] = { '.': {}, 'f:containerPort': {}, 'f:name': {}, 'f:protocol': {} };
+      for (const p of c.ports)
+        f['f:ports'][`k:{"containerPort":${p.containerPort},"protocol":"TCP"}`] = {
+          '.': {},
+          'f:containerPort': {},
+          'f:name': {},
+          'f:protocol': {},
+        };
     }
-    f['f:resources'] = { '.': {}, 'f:limits': { '.': {}, 'f:memory': {} }, 'f:requests': { '.': {}, 'f:cpu': {}, 'f:memory': {} } };
-    if (c.readinessProbe) f['f:readinessProbe'] = { '.': {}, 'f:httpGet': { '.': {}, 'f:path': {}, 'f:port': {}, 'f:scheme': {} }, 'f:periodSeconds': {} };
-    if (c.securityContext) f['f:securityContext'] = Object.fromEntries([['.', {}], ...Object.keys(c.securityContext).map((k) => [`f:${k}`, {}])]);
+    f['f:resources'] = {
+      '.': {},
+      'f:limits': { '.': {}, 'f:memory': {} },
+      'f:requests': { '.': {}, 'f:cpu': {}, 'f:memory': {} },
+    };
+    if (c.readinessProbe)
+      f['f:readinessProbe'] = {
+        '.': {},
+        'f:httpGet': { '.': {}, 'f:path': {}, 'f:port': {}, 'f:scheme': {} },
+        'f:periodSeconds': {},
+      };
+    if (c.securityContext)
+      f['f:securityContext'] = Object.fromEntries([
+        ['.', {}],
+        ...Object.keys(c.securityContext).map((k) => [`f:${k}`, {}]),
+      ]);
     return f;
   };
-  const byName = (list) => Object.fromEntries(list.map((c) => [`k:{"name":"${c.name}"}`, fieldsOf(c)]));
+  const byName = (list) =>
+    Object.fromEntries(list.map((c) => [`k:{"name":"${c.name}"}`, fieldsOf(c)]));
 
   return {
     kind: 'Pod',
@@ -99,36 +167,74 @@ function bigPod() {
       namespace: 'shop',
       uid: '3d4b1f6a-9c2e-4e8b-a7f1-5b0c9e2d8a61',
       creationTimestamp: '2026-11-27T05:00:00Z',
-      labels: { 'app.kubernetes.io/name': app, 'app.kubernetes.io/part-of': 'shop', 'app.kubernetes.io/version': '2.14', 'pod-template-hash': hash },
+      labels: {
+        'app.kubernetes.io/name': app,
+        'app.kubernetes.io/part-of': 'shop',
+        'app.kubernetes.io/version': '2.14',
+        'pod-template-hash': hash,
+      },
       annotations: {
         'kubectl.kubernetes.io/restartedAt': '2026-11-20T09:12:44Z',
         'prometheus.io/scrape': 'true',
         'prometheus.io/port': '9001',
         'pod-hardener.io/allowed-capabilities': 'NET_RAW',
       },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${app}-${hash}`, uid: '7e2a9b3c-1d4f-4a6e-8c5b-0f9d2e1a3b74', controller: true, blockOwnerDeletion: true }],
-      managedFields: [{
-        manager: 'kube-controller-manager',
-        operation: 'Update',
-        apiVersion: 'v1',
-        time: '2026-11-27T05:00:00Z',
-        fieldsType: 'FieldsV1',
-        fieldsV1: {
-          'f:metadata': {
-            'f:annotations': { '.': {}, 'f:kubectl.kubernetes.io/restartedAt': {}, 'f:pod-hardener.io/allowed-capabilities': {}, 'f:prometheus.io/port': {}, 'f:prometheus.io/scrape': {} },
-            'f:generateName': {},
-            'f:labels': { '.': {}, 'f:app.kubernetes.io/name': {}, 'f:app.kubernetes.io/part-of': {}, 'f:app.kubernetes.io/version': {}, 'f:pod-template-hash': {} },
-            'f:ownerReferences': { '.': {}, 'k:{"uid":"7e2a9b3c-1d4f-4a6e-8c5b-0f9d2e1a3b74"}': {} },
-          },
-          'f:spec': {
-            'f:containers': byName(containers),
-            'f:initContainers': byName(initContainers),
-            'f:dnsPolicy': {}, 'f:enableServiceLinks': {}, 'f:restartPolicy': {}, 'f:schedulerName': {},
-            'f:securityContext': {}, 'f:terminationGracePeriodSeconds': {},
-            'f:volumes': { '.': {}, 'k:{"name":"scratch"}': { '.': {}, 'f:emptyDir': {}, 'f:name': {} } },
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: `${app}-${hash}`,
+          uid: '7e2a9b3c-1d4f-4a6e-8c5b-0f9d2e1a3b74',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+      managedFields: [
+        {
+          manager: 'kube-controller-manager',
+          operation: 'Update',
+          apiVersion: 'v1',
+          time: '2026-11-27T05:00:00Z',
+          fieldsType: 'FieldsV1',
+          fieldsV1: {
+            'f:metadata': {
+              'f:annotations': {
+                '.': {},
+                'f:kubectl.kubernetes.io/restartedAt': {},
+                'f:pod-hardener.io/allowed-capabilities': {},
+                'f:prometheus.io/port': {},
+                'f:prometheus.io/scrape': {},
+              },
+              'f:generateName': {},
+              'f:labels': {
+                '.': {},
+                'f:app.kubernetes.io/name': {},
+                'f:app.kubernetes.io/part-of': {},
+                'f:app.kubernetes.io/version': {},
+                'f:pod-template-hash': {},
+              },
+              'f:ownerReferences': {
+                '.': {},
+                'k:{"uid":"7e2a9b3c-1d4f-4a6e-8c5b-0f9d2e1a3b74"}': {},
+              },
+            },
+            'f:spec': {
+              'f:containers': byName(containers),
+              'f:initContainers': byName(initContainers),
+              'f:dnsPolicy': {},
+              'f:enableServiceLinks': {},
+              'f:restartPolicy': {},
+              'f:schedulerName': {},
+              'f:securityContext': {},
+              'f:terminationGracePeriodSeconds': {},
+              'f:volumes': {
+                '.': {},
+                'k:{"name":"scratch"}': { '.': {}, 'f:emptyDir': {}, 'f:name': {} },
+              },
+            },
           },
         },
-      }],
+      ],
     },
     spec: {
       volumes: [
@@ -138,8 +244,19 @@ function bigPod() {
           projected: {
             sources: [
               { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-              { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-              { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+              {
+                configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+              },
+              {
+                downwardAPI: {
+                  items: [
+                    {
+                      path: 'namespace',
+                      fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' },
+                    },
+                  ],
+                },
+              },
             ],
             defaultMode: 420,
           },
@@ -155,8 +272,18 @@ function bigPod() {
       securityContext: {},
       schedulerName: 'default-scheduler',
       tolerations: [
-        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+        {
+          key: 'node.kubernetes.io/not-ready',
+          operator: 'Exists',
+          effect: 'NoExecute',
+          tolerationSeconds: 300,
+        },
+        {
+          key: 'node.kubernetes.io/unreachable',
+          operator: 'Exists',
+          effect: 'NoExecute',
+          tolerationSeconds: 300,
+        },
       ],
       priority: 0,
       enableServiceLinks: true,
@@ -168,7 +295,9 @@ function bigPod() {
 
 function main() {
   mkdirSync(outDir, { recursive: true });
-  const small = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'pods', 'deployment-pod.json'), 'utf8'));
+  const small = JSON.parse(
+    readFileSync(join(root, 'test', 'fixtures', 'pods', 'deployment-pod.json'), 'utf8'),
+  );
   const files = {
     'pod-4k.review.json': review(small, '0b6f1d2e-4a5c-4e7b-9f3a-1c2d3e4f5a01'),
     'pod-40k.review.json': review(bigPod(), '0b6f1d2e-4a5c-4e7b-9f3a-1c2d3e4f5a40'),

@@ -45,8 +45,26 @@ const dist = join(root, 'dist');
 const shippedConfig = join(root, 'manifests', 'base', 'config.yaml');
 const QUICK = process.env.BENCH_QUICK === '1';
 const T = QUICK
-  ? { engineWarm: 200, engineRun: 500, cliDocs: 1000, warm: 500, segment: 1500, largeSegment: 1000, rateWarm: 500, rateSegment: 1500 }
-  : { engineWarm: 1000, engineRun: 3000, cliDocs: 10000, warm: 2000, segment: 8000, largeSegment: 4000, rateWarm: 1000, rateSegment: 8000 };
+  ? {
+      engineWarm: 200,
+      engineRun: 500,
+      cliDocs: 1000,
+      warm: 500,
+      segment: 1500,
+      largeSegment: 1000,
+      rateWarm: 500,
+      rateSegment: 1500,
+    }
+  : {
+      engineWarm: 1000,
+      engineRun: 3000,
+      cliDocs: 10000,
+      warm: 2000,
+      segment: 8000,
+      largeSegment: 4000,
+      rateWarm: 1000,
+      rateSegment: 8000,
+    };
 const CONNECTIONS = 16;
 const RATE = 1000;
 // Above this generator lateness (p99) a latency comparison says more about the machine than the servers.
@@ -71,78 +89,186 @@ const log = (...a) => console.log(...a);
 async function sanityCheck(server, fixture, ca) {
   const r = await new Promise((resolve, reject) => {
     const req = require('node:https').request(
-      { host: '127.0.0.1', servername: 'localhost', port: server.port, path: server.path, method: 'POST', ca, headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: server.port,
+        path: server.path,
+        method: 'POST',
+        ca,
+        headers: { 'content-type': 'application/json' },
+      },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }),
+        );
       },
     );
     req.on('error', reject);
     req.end(fixture.body);
   });
-  if (r.status !== 200) throw new Error(`${server.name} answered ${r.status} to ${fixture.name}: ${r.body.slice(0, 500)}`);
+  if (r.status !== 200)
+    throw new Error(
+      `${server.name} answered ${r.status} to ${fixture.name}: ${r.body.slice(0, 500)}`,
+    );
   const response = JSON.parse(r.body).response;
-  if (!response.patch) throw new Error(`${server.name} did not patch ${fixture.name}: ${r.body.slice(0, 500)}`);
+  if (!response.patch)
+    throw new Error(`${server.name} did not patch ${fixture.name}: ${r.body.slice(0, 500)}`);
   return Buffer.byteLength(r.body);
 }
 
 /** Closed-loop warmup of each server (JIT, connection buffers), not measured. */
 async function warm(servers, fixture, ca, durationMs) {
-  for (const s of servers) await saturationSegment(s, { body: fixture.body, ca, connections: CONNECTIONS, durationMs });
+  for (const s of servers)
+    await saturationSegment(s, { body: fixture.body, ca, connections: CONNECTIONS, durationMs });
 }
 
 const segs = (r) => r.segments.map(f0).join(' / ');
 
 function saturationTable(results) {
   const [b, w] = results;
-  const rows = [['server', 'reviews/s', 'CPU µs/review', 'segments', 'vs floor', 'server cores', 'generator cores', 'p99 (closed loop)', 'non-200/errors']];
+  const rows = [
+    [
+      'server',
+      'reviews/s',
+      'CPU µs/review',
+      'segments',
+      'vs floor',
+      'server cores',
+      'generator cores',
+      'p99 (closed loop)',
+      'non-200/errors',
+    ],
+  ];
   for (const r of results) {
-    rows.push([r.name, f0(r.reqPerSec), f0(r.cpuUsPerReq), segs(r), x(r.cpuUsPerReq, b.cpuUsPerReq), f2(r.serverCores), f2(r.generatorCores), ms(r.p99), r.non200 + r.errors]);
+    rows.push([
+      r.name,
+      f0(r.reqPerSec),
+      f0(r.cpuUsPerReq),
+      segs(r),
+      x(r.cpuUsPerReq, b.cpuUsPerReq),
+      f2(r.serverCores),
+      f2(r.generatorCores),
+      ms(r.p99),
+      r.non200 + r.errors,
+    ]);
   }
   return `${table(rows)}\nthroughput ${x(w.reqPerSec, b.reqPerSec)} the floor's (limited by the two cores the generator shares: see "server cores")`;
 }
 
 function rateTable(results) {
   const [b] = results;
-  const rows = [['server', 'answered/s', 'CPU µs/review', 'segments', 'vs floor', 'p50', 'p99', 'p99.9', 'max', 'p99 vs floor', 'generator lag p99', 'errors']];
+  const rows = [
+    [
+      'server',
+      'answered/s',
+      'CPU µs/review',
+      'segments',
+      'vs floor',
+      'p50',
+      'p99',
+      'p99.9',
+      'max',
+      'p99 vs floor',
+      'generator lag p99',
+      'errors',
+    ],
+  ];
   for (const r of results) {
     const lat = (k) => (r.overloaded ? `>= ${ms(r[k])}` : ms(r[k]));
-    rows.push([r.name, f0(r.reqPerSec), f0(r.cpuUsPerReq), segs(r), x(r.cpuUsPerReq, b.cpuUsPerReq), lat('p50'), lat('p99'), lat('p999'), lat('max'), signed(r.p99 - b.p99, 'ms'), ms(r.sendLagP99), r.non200 + r.errors]);
+    rows.push([
+      r.name,
+      f0(r.reqPerSec),
+      f0(r.cpuUsPerReq),
+      segs(r),
+      x(r.cpuUsPerReq, b.cpuUsPerReq),
+      lat('p50'),
+      lat('p99'),
+      lat('p999'),
+      lat('max'),
+      signed(r.p99 - b.p99, 'ms'),
+      ms(r.sendLagP99),
+      r.non200 + r.errors,
+    ]);
   }
   return table(rows);
 }
 
 async function main() {
   const started = performance.now();
-  log(`pod-hardener benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} before start`);
+  log(
+    `pod-hardener benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} before start`,
+  );
   if (QUICK) log('BENCH_QUICK=1: short phases, figures indicative only');
-  const fixtures = Object.fromEntries(['pod-4k', 'pod-40k'].map((name) => {
-    const text = readFileSync(join(root, 'test', 'fixtures', 'reviews', `${name}.review.json`), 'utf8').trim();
-    return [name, { name, text, body: Buffer.from(text) }];
-  }));
+  const fixtures = Object.fromEntries(
+    ['pod-4k', 'pod-40k'].map((name) => {
+      const text = readFileSync(
+        join(root, 'test', 'fixtures', 'reviews', `${name}.review.json`),
+        'utf8',
+      ).trim();
+      return [name, { name, text, body: Buffer.from(text) }];
+    }),
+  );
   const small = fixtures['pod-4k'];
   const large = fixtures['pod-40k'];
-  log(`fixtures (test/fixtures/reviews): ${Object.values(fixtures).map((f) => `${f.name} ${f0(f.body.length)} bytes`).join(', ')}\n`);
+  log(
+    `fixtures (test/fixtures/reviews): ${Object.values(fixtures)
+      .map((f) => `${f.name} ${f0(f.body.length)} bytes`)
+      .join(', ')}\n`,
+  );
   const results = {};
 
   // 0. The CPU accounting every server figure rests on.
   const acc = await checkCpuAccounting(QUICK ? 0.3 : 1);
-  log(`== 0. CPU accounting: a child spinning for ${f2(acc.self)} s of CPU by its own process.cpuUsage() shows ${f2(acc.proc)} s in /proc/<pid>/stat (utime + stime at CLK_TCK ${acc.ticksPerSecond}; ratio ${f2(acc.proc / acc.self)}; it took ${f2(acc.wall)} s of wall time)\n`);
-  if (Math.abs(acc.proc / acc.self - 1) > 0.05) throw new Error('CPU accounting from /proc disagrees with the process\'s own by more than 5%: the server figures would be wrong');
+  log(
+    `== 0. CPU accounting: a child spinning for ${f2(acc.self)} s of CPU by its own process.cpuUsage() shows ${f2(acc.proc)} s in /proc/<pid>/stat (utime + stime at CLK_TCK ${acc.ticksPerSecond}; ratio ${f2(acc.proc / acc.self)}; it took ${f2(acc.wall)} s of wall time)\n`,
+  );
+  if (Math.abs(acc.proc / acc.self - 1) > 0.05)
+    throw new Error(
+      "CPU accounting from /proc disagrees with the process's own by more than 5%: the server figures would be wrong",
+    );
 
   // 1. In-process, before any server runs.
-  log('== 1. engine in-process: harden + createPatch; review = JSON.parse + reviewAdmission + JSON.stringify');
-  results.engine = benchEngine(dist, Object.values(fixtures), { warmupMs: T.engineWarm, durationMs: T.engineRun });
-  log(table([
-    ['pod', 'patch ops', 'engine pods/CPU-s', 'µs/pod', '(wall pods/s)', 'reviews/CPU-s', 'µs/review'],
-    ...results.engine.map((e) => [e.name, e.patchOps, f0(e.engine.perCpuSecond), f1(1e6 / e.engine.perCpuSecond), f0(e.engine.wall), f0(e.review.perCpuSecond), f1(1e6 / e.review.perCpuSecond)]),
-  ]));
+  log(
+    '== 1. engine in-process: harden + createPatch; review = JSON.parse + reviewAdmission + JSON.stringify',
+  );
+  results.engine = benchEngine(dist, Object.values(fixtures), {
+    warmupMs: T.engineWarm,
+    durationMs: T.engineRun,
+  });
+  log(
+    table([
+      [
+        'pod',
+        'patch ops',
+        'engine pods/CPU-s',
+        'µs/pod',
+        '(wall pods/s)',
+        'reviews/CPU-s',
+        'µs/review',
+      ],
+      ...results.engine.map((e) => [
+        e.name,
+        e.patchOps,
+        f0(e.engine.perCpuSecond),
+        f1(1e6 / e.engine.perCpuSecond),
+        f0(e.engine.wall),
+        f0(e.review.perCpuSecond),
+        f1(1e6 / e.review.perCpuSecond),
+      ]),
+    ]),
+  );
   log('(per CPU-second of this process: other load on the machine does not count against it)');
   results.cli = await benchCli(dist, { documents: T.cliDocs });
-  log(results.cli.available
-    ? `offline tool: ${f0(results.cli.docsPerSecond)} documents/s (hardenManifests over ${f0(T.cliDocs)} workload documents, ${f0(results.cli.bytes / 1024)} KiB of YAML in ${f2(results.cli.seconds)} s, ${results.cli.via})\n`
-    : `offline tool: not measured: ${results.cli.reason}\n`);
+  log(
+    results.cli.available
+      ? `offline tool: ${f0(results.cli.docsPerSecond)} documents/s (hardenManifests over ${f0(T.cliDocs)} workload documents, ${f0(results.cli.bytes / 1024)} KiB of YAML in ${f2(results.cli.seconds)} s, ${results.cli.via})\n`
+      : `offline tool: not measured: ${results.cli.reason}\n`,
+  );
 
   // 2-5. The servers.
   const cert = await makeCertificate(root, mkdtempSync(join(tmpdir(), 'pod-hardener-bench-')));
@@ -158,7 +284,14 @@ async function main() {
   try {
     const floor = await startBaseline(cert, { name: 'floor' });
     servers.push(floor);
-    const webhook = await startWebhook({ root, certFile: cert.certFile, keyFile: cert.keyFile, config: shippedConfig, logTo: 'null', name: 'webhook' });
+    const webhook = await startWebhook({
+      root,
+      certFile: cert.certFile,
+      keyFile: cert.keyFile,
+      config: shippedConfig,
+      logTo: 'null',
+      name: 'webhook',
+    });
     servers.push(webhook);
     const pair = [floor, webhook];
     for (const f of Object.values(fixtures)) {
@@ -167,27 +300,66 @@ async function main() {
     }
     await sleep(500);
     results.idle = Object.fromEntries(pair.map((s) => [s.name, memory(s.pid).rss / MB]));
-    log(`== servers: webhook pid ${webhook.pid} (node dist/main.js, NODE_OPTIONS="${imageNodeOptions(root)}" from the Dockerfile, manifests/base/config.yaml: log level info, stdout to /dev/null); floor pid ${floor.pid}`);
-    log(`webhook responses: ${Object.values(fixtures).map((f) => `${f.name} ${f0(f.responseBytes)} bytes`).join(', ')} (patch, warnings, audit annotations); the floor's ~200 bytes (a fixed patch)`);
+    log(
+      `== servers: webhook pid ${webhook.pid} (node dist/main.js, NODE_OPTIONS="${imageNodeOptions(root)}" from the Dockerfile, manifests/base/config.yaml: log level info, stdout to /dev/null); floor pid ${floor.pid}`,
+    );
+    log(
+      `webhook responses: ${Object.values(fixtures)
+        .map((f) => `${f.name} ${f0(f.responseBytes)} bytes`)
+        .join(', ')} (patch, warnings, audit annotations); the floor's ~200 bytes (a fixed patch)`,
+    );
     log(`idle RSS: webhook ${f1(results.idle.webhook)} MB, floor ${f1(results.idle.floor)} MB\n`);
 
-    log(`== 2. saturation, ${small.name}: closed loop, ${CONNECTIONS} keep-alive TLS connections, ${T.warm / 1000} s warmup each, then A B B A segments of ${T.segment / 1000} s`);
+    log(
+      `== 2. saturation, ${small.name}: closed loop, ${CONNECTIONS} keep-alive TLS connections, ${T.warm / 1000} s warmup each, then A B B A segments of ${T.segment / 1000} s`,
+    );
     await warm(pair, small, cert.ca, T.warm);
-    results.saturation = await abba(pair, (s) => saturationSegment(s, { body: small.body, ca: cert.ca, connections: CONNECTIONS, durationMs: T.segment }));
+    results.saturation = await abba(pair, (s) =>
+      saturationSegment(s, {
+        body: small.body,
+        ca: cert.ca,
+        connections: CONNECTIONS,
+        durationMs: T.segment,
+      }),
+    );
     log(saturationTable(results.saturation));
-    log('(CPU µs/review: the server process\'s utime + stime over a segment per review answered in it, the primary figure: the generator\n shares the two cores and takes CPU from the server, but not CPU per review. "segments": each segment\'s figure, A B B A order)\n');
+    log(
+      '(CPU µs/review: the server process\'s utime + stime over a segment per review answered in it, the primary figure: the generator\n shares the two cores and takes CPU from the server, but not CPU per review. "segments": each segment\'s figure, A B B A order)\n',
+    );
 
-    log(`== 3. ${f0(RATE)} reviews/s, ${small.name}: open loop, latency from each request's scheduled send time (coordinated omission corrected), ${CONNECTIONS} connections, A B B A segments of ${T.rateWarm / 1000} s warmup + ${T.rateSegment / 1000} s measured`);
-    results.rate = await abba(pair, (s) => fixedRateSegment(s, { body: small.body, ca: cert.ca, rate: RATE, durationMs: T.rateSegment, warmupMs: T.rateWarm, connections: CONNECTIONS }));
+    log(
+      `== 3. ${f0(RATE)} reviews/s, ${small.name}: open loop, latency from each request's scheduled send time (coordinated omission corrected), ${CONNECTIONS} connections, A B B A segments of ${T.rateWarm / 1000} s warmup + ${T.rateSegment / 1000} s measured`,
+    );
+    results.rate = await abba(pair, (s) =>
+      fixedRateSegment(s, {
+        body: small.body,
+        ca: cert.ca,
+        rate: RATE,
+        durationMs: T.rateSegment,
+        warmupMs: T.rateWarm,
+        connections: CONNECTIONS,
+      }),
+    );
     log(rateTable(results.rate));
-    log('("generator lag": how late the generator itself got to a request; included in the latencies, as it would be for a real client.\n ">=": a segment gave up, requests waiting over 1 s for a connection)\n');
+    log(
+      '("generator lag": how late the generator itself got to a request; included in the latencies, as it would be for a real client.\n ">=": a segment gave up, requests waiting over 1 s for a connection)\n',
+    );
     // Each server's peak over the runs with the review the targets are set for.
     results.peak = Object.fromEntries(pair.map((s) => [s.name, memory(s.pid).hwm / MB]));
 
     for (const s of pair) resetPeak(s.pid);
-    log(`== 4. saturation, ${large.name} (reported, no target): A B B A segments of ${T.largeSegment / 1000} s`);
+    log(
+      `== 4. saturation, ${large.name} (reported, no target): A B B A segments of ${T.largeSegment / 1000} s`,
+    );
     await warm(pair, large, cert.ca, T.warm / 2);
-    results.large = await abba(pair, (s) => saturationSegment(s, { body: large.body, ca: cert.ca, connections: CONNECTIONS, durationMs: T.largeSegment }));
+    results.large = await abba(pair, (s) =>
+      saturationSegment(s, {
+        body: large.body,
+        ca: cert.ca,
+        connections: CONNECTIONS,
+        durationMs: T.largeSegment,
+      }),
+    );
     log(saturationTable(results.large));
     results.largePeak = Object.fromEntries(pair.map((s) => [s.name, memory(s.pid).hwm / MB]));
     log('');
@@ -197,10 +369,22 @@ async function main() {
   }
 
   log('== 5. peak RSS (VmHWM)');
-  log(table([
-    ['server', 'idle', `peak, start to the end of ${small.name} phases`, `peak over the ${large.name} phase`],
-    ...['floor', 'webhook'].map((n) => [n, `${f1(results.idle[n])} MB`, `${f1(results.peak[n])} MB`, `${f1(results.largePeak[n])} MB`]),
-  ]));
+  log(
+    table([
+      [
+        'server',
+        'idle',
+        `peak, start to the end of ${small.name} phases`,
+        `peak over the ${large.name} phase`,
+      ],
+      ...['floor', 'webhook'].map((n) => [
+        n,
+        `${f1(results.idle[n])} MB`,
+        `${f1(results.peak[n])} MB`,
+        `${f1(results.largePeak[n])} MB`,
+      ]),
+    ]),
+  );
   log('');
 
   // 6. Targets.
@@ -217,19 +401,81 @@ async function main() {
   const unfit = [rb, rw].filter((r) => r.overloaded || r.sendLagP99 > MAX_GENERATOR_LAG_MS);
   const p99Verdict = unfit.length > 0 ? 'n/a' : verdict(p99Extra <= TARGETS.p99ExtraMs);
   log('== 6. figures vs targets');
-  log(table([
-    ['figure', 'webhook', 'floor', 'webhook vs floor', 'target', ''],
-    ['CPU per review, saturation', `${f0(sw.cpuUsPerReq)} µs`, `${f0(sb.cpuUsPerReq)} µs`, x(sw.cpuUsPerReq, sb.cpuUsPerReq), `<= ${TARGETS.cpuRatio}x`, verdict(cpuRatio <= TARGETS.cpuRatio)],
-    [`CPU per review, ${f0(RATE)}/s`, `${f0(rw.cpuUsPerReq)} µs`, `${f0(rb.cpuUsPerReq)} µs`, x(rw.cpuUsPerReq, rb.cpuUsPerReq), '(reported)', ''],
-    [`p99 at ${f0(RATE)}/s`, ms(rw.p99), ms(rb.p99), signed(p99Extra, 'ms'), `<= +${TARGETS.p99ExtraMs} ms`, p99Verdict],
-    [`p50 / p99.9 at ${f0(RATE)}/s`, `${ms(rw.p50)} / ${ms(rw.p999)}`, `${ms(rb.p50)} / ${ms(rb.p999)}`, `${signed(rw.p50 - rb.p50, 'ms')} / ${signed(rw.p999 - rb.p999, 'ms')}`, '(reported)', ''],
-    [`peak RSS (${small.name} phases)`, `${f1(results.peak.webhook)} MB`, `${f1(results.peak.floor)} MB`, signed(rssExtra, 'MB', 1), `<= +${TARGETS.rssExtraMB} MB`, verdict(rssExtra <= TARGETS.rssExtraMB)],
-    [`CPU per review, ${large.name} saturation`, `${f0(lw.cpuUsPerReq)} µs`, `${f0(lb.cpuUsPerReq)} µs`, x(lw.cpuUsPerReq, lb.cpuUsPerReq), '(reported)', ''],
-    [`engine, ${small.name}`, `${f0(e4.engine.perCpuSecond)} pods/CPU-s (${f1(1e6 / e4.engine.perCpuSecond)} µs)`, '', '', '(reported)', ''],
-  ]));
-  if (unfit.length > 0) log(`\nno verdict on latency: ${unfit.map((r) => `${r.name}'s generator ${r.overloaded ? 'gave up' : `ran up to ${ms(r.sendLagP99)} late (p99)`}`).join(', ')}; the machine was too busy to keep a schedule of ${f0(RATE)}/s`);
-  log(`\n${((performance.now() - started) / 1000).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end. Absolute figures move with other work on the machine; the ratios are measured side by side, A B B A.`);
-  log(`summary (webhook vs floor, ${small.name}): CPU per review ${cpuRatio.toFixed(2)}x (target <= ${TARGETS.cpuRatio}x: ${verdict(cpuRatio <= TARGETS.cpuRatio)}); p99 at ${f0(RATE)}/s ${signed(p99Extra, 'ms')} (target <= +${TARGETS.p99ExtraMs} ms: ${p99Verdict}); peak RSS ${signed(rssExtra, 'MB', 1)} (target <= +${TARGETS.rssExtraMB} MB: ${verdict(rssExtra <= TARGETS.rssExtraMB)})`);
+  log(
+    table([
+      ['figure', 'webhook', 'floor', 'webhook vs floor', 'target', ''],
+      [
+        'CPU per review, saturation',
+        `${f0(sw.cpuUsPerReq)} µs`,
+        `${f0(sb.cpuUsPerReq)} µs`,
+        x(sw.cpuUsPerReq, sb.cpuUsPerReq),
+        `<= ${TARGETS.cpuRatio}x`,
+        verdict(cpuRatio <= TARGETS.cpuRatio),
+      ],
+      [
+        `CPU per review, ${f0(RATE)}/s`,
+        `${f0(rw.cpuUsPerReq)} µs`,
+        `${f0(rb.cpuUsPerReq)} µs`,
+        x(rw.cpuUsPerReq, rb.cpuUsPerReq),
+        '(reported)',
+        '',
+      ],
+      [
+        `p99 at ${f0(RATE)}/s`,
+        ms(rw.p99),
+        ms(rb.p99),
+        signed(p99Extra, 'ms'),
+        `<= +${TARGETS.p99ExtraMs} ms`,
+        p99Verdict,
+      ],
+      [
+        `p50 / p99.9 at ${f0(RATE)}/s`,
+        `${ms(rw.p50)} / ${ms(rw.p999)}`,
+        `${ms(rb.p50)} / ${ms(rb.p999)}`,
+        `${signed(rw.p50 - rb.p50, 'ms')} / ${signed(rw.p999 - rb.p999, 'ms')}`,
+        '(reported)',
+        '',
+      ],
+      [
+        `peak RSS (${small.name} phases)`,
+        `${f1(results.peak.webhook)} MB`,
+        `${f1(results.peak.floor)} MB`,
+        signed(rssExtra, 'MB', 1),
+        `<= +${TARGETS.rssExtraMB} MB`,
+        verdict(rssExtra <= TARGETS.rssExtraMB),
+      ],
+      [
+        `CPU per review, ${large.name} saturation`,
+        `${f0(lw.cpuUsPerReq)} µs`,
+        `${f0(lb.cpuUsPerReq)} µs`,
+        x(lw.cpuUsPerReq, lb.cpuUsPerReq),
+        '(reported)',
+        '',
+      ],
+      [
+        `engine, ${small.name}`,
+        `${f0(e4.engine.perCpuSecond)} pods/CPU-s (${f1(1e6 / e4.engine.perCpuSecond)} µs)`,
+        '',
+        '',
+        '(reported)',
+        '',
+      ],
+    ]),
+  );
+  if (unfit.length > 0)
+    log(
+      `\nno verdict on latency: ${unfit.map((r) => `${r.name}'s generator ${r.overloaded ? 'gave up' : `ran up to ${ms(r.sendLagP99)} late (p99)`}`).join(', ')}; the machine was too busy to keep a schedule of ${f0(RATE)}/s`,
+    );
+  log(
+    `\n${((performance.now() - started) / 1000).toFixed(0)} s; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        ' ',
+      )} at the end. Absolute figures move with other work on the machine; the ratios are measured side by side, A B B A.`,
+  );
+  log(
+    `summary (webhook vs floor, ${small.name}): CPU per review ${cpuRatio.toFixed(2)}x (target <= ${TARGETS.cpuRatio}x: ${verdict(cpuRatio <= TARGETS.cpuRatio)}); p99 at ${f0(RATE)}/s ${signed(p99Extra, 'ms')} (target <= +${TARGETS.p99ExtraMs} ms: ${p99Verdict}); peak RSS ${signed(rssExtra, 'MB', 1)} (target <= +${TARGETS.rssExtraMB} MB: ${verdict(rssExtra <= TARGETS.rssExtraMB)})`,
+  );
 }
 
 main().then(

@@ -26,7 +26,10 @@ async function main() {
   const fixture = process.argv[2] ?? 'pod-4k';
   const root = join(__dirname, '..');
   const body = readFileSync(join(root, 'test', 'fixtures', 'reviews', `${fixture}.review.json`));
-  const { dir, certFile, keyFile, ca } = await makeCertificate(root, mkdtempSync(join(tmpdir(), 'pod-hardener-split-')));
+  const { dir, certFile, keyFile, ca } = await makeCertificate(
+    root,
+    mkdtempSync(join(tmpdir(), 'pod-hardener-split-')),
+  );
   const cert = { certFile, keyFile };
   const servers = [];
   try {
@@ -35,14 +38,33 @@ async function main() {
     servers.push(await startBaseline(cert, { reviews: 1, name: 'floor + review' }));
     servers.push(await startBaseline(cert, { reviews: 2, name: 'floor + review x2' }));
     servers.push(await startWebhook({ root, ...cert, logLevel: 'warn', name: 'webhook' }));
-    const rows = [['server', 'CPU µs/request', 'floor in the same segments', 'difference', 'reviews/s', 'vs floor']];
+    const rows = [
+      [
+        'server',
+        'CPU µs/request',
+        'floor in the same segments',
+        'difference',
+        'reviews/s',
+        'vs floor',
+      ],
+    ];
     for (const server of servers.slice(1)) {
-      const segment = (durationMs) => (s) => saturationSegment(s, { body, ca, connections: 16, durationMs });
+      const segment = (durationMs) => (s) =>
+        saturationSegment(s, { body, ca, connections: 16, durationMs });
       for (const s of [floor, server]) await segment(2000)(s);
       const [f, s] = await abba([floor, server], segment(2500));
-      rows.push([server.name, s.cpuUsPerReq.toFixed(0), f.cpuUsPerReq.toFixed(0), `+${(s.cpuUsPerReq - f.cpuUsPerReq).toFixed(0)}`, s.reqPerSec.toFixed(0), `${(s.reqPerSec / f.reqPerSec).toFixed(2)}x`]);
+      rows.push([
+        server.name,
+        s.cpuUsPerReq.toFixed(0),
+        f.cpuUsPerReq.toFixed(0),
+        `+${(s.cpuUsPerReq - f.cpuUsPerReq).toFixed(0)}`,
+        s.reqPerSec.toFixed(0),
+        `${(s.reqPerSec / f.reqPerSec).toFixed(2)}x`,
+      ]);
     }
-    console.log(`${fixture}: CPU time per request of each server, against the floor measured beside it`);
+    console.log(
+      `${fixture}: CPU time per request of each server, against the floor measured beside it`,
+    );
     console.log(table(rows));
   } finally {
     for (const s of servers) await s.stop();

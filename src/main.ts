@@ -10,7 +10,11 @@ import { createLogger } from './server/logging';
 import { handleSignals, startServer } from './server/server';
 
 async function main(): Promise<void> {
-  const loadOptions: LoadOptions = { argv: process.argv.slice(2), env: process.env, readFile: (path) => readFileSync(path, 'utf8') };
+  const loadOptions: LoadOptions = {
+    argv: process.argv.slice(2),
+    env: process.env,
+    readFile: (path) => readFileSync(path, 'utf8'),
+  };
   let loaded: LoadedConfig;
   try {
     loaded = loadConfig(loadOptions);
@@ -50,6 +54,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`pod-hardener: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `pod-hardener: cannot start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });

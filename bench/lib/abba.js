@@ -30,14 +30,42 @@ function cpuMeter(pid) {
 /** One saturation segment: closed loop, `connections` keep-alive connections, `durationMs`. */
 async function saturationSegment(server, { body, ca, connections = 16, durationMs }) {
   const cpu = cpuMeter(server.pid);
-  const r = await closedLoop({ port: server.port, path: server.path, body, ca, connections, durationMs, onStart: () => cpu.start() });
-  return { ...cpu.stop(), requests: r.requests, seconds: r.seconds, non200: r.non200, errors: r.errors, latency: r.latency };
+  const r = await closedLoop({
+    port: server.port,
+    path: server.path,
+    body,
+    ca,
+    connections,
+    durationMs,
+    onStart: () => cpu.start(),
+  });
+  return {
+    ...cpu.stop(),
+    requests: r.requests,
+    seconds: r.seconds,
+    non200: r.non200,
+    errors: r.errors,
+    latency: r.latency,
+  };
 }
 
 /** One fixed-rate segment: open loop at `rate`/s (open-loop.js), measured after `warmupMs`. */
-async function fixedRateSegment(server, { body, ca, rate, durationMs, warmupMs, connections = 16 }) {
+async function fixedRateSegment(
+  server,
+  { body, ca, rate, durationMs, warmupMs, connections = 16 },
+) {
   const cpu = cpuMeter(server.pid);
-  const r = await openLoop({ port: server.port, path: server.path, body, ca, rate, durationMs, warmupMs, connections, onMeasureStart: () => cpu.start() });
+  const r = await openLoop({
+    port: server.port,
+    path: server.path,
+    body,
+    ca,
+    rate,
+    durationMs,
+    warmupMs,
+    connections,
+    onMeasureStart: () => cpu.start(),
+  });
   const used = cpu.stop();
   return {
     ...used,
@@ -82,7 +110,10 @@ function combine(server, parts) {
  * the latency percentiles of all its segments together, and each segment's CPU per review.
  */
 async function abba([a, b], segment) {
-  const parts = new Map([[a, []], [b, []]]);
+  const parts = new Map([
+    [a, []],
+    [b, []],
+  ]);
   for (const s of [a, b, b, a]) parts.get(s).push(await segment(s));
   return [a, b].map((s) => combine(s, parts.get(s)));
 }

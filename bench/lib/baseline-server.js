@@ -32,7 +32,9 @@ function reviewFunction() {
 }
 
 // What a minimal hardening patch looks like; the same bytes for every pod.
-const FIXED_PATCH = Buffer.from(JSON.stringify([{ op: 'add', path: '/spec/securityContext/runAsNonRoot', value: true }])).toString('base64');
+const FIXED_PATCH = Buffer.from(
+  JSON.stringify([{ op: 'add', path: '/spec/securityContext/runAsNonRoot', value: true }]),
+).toString('base64');
 
 const server = https.createServer(
   {
@@ -57,7 +59,10 @@ const server = https.createServer(
       const body = review
         ? review(parsed)
         : `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":true,"patchType":"JSONPatch","patch":"${FIXED_PATCH}"}}`;
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      });
       res.end(body);
     });
   },

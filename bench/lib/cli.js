@@ -22,25 +22,72 @@ function podSpec(i) {
         resources: { limits: { memory: '256Mi' }, requests: { cpu: '100m', memory: '128Mi' } },
         volumeMounts: [{ name: 'cache', mountPath: '/var/cache/app' }],
         readinessProbe: { httpGet: { path: '/healthz', port: 8080 } },
-        ...(i % 4 === 0 ? { securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'SYS_TIME'] } } } : {}),
+        ...(i % 4 === 0
+          ? { securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'SYS_TIME'] } } }
+          : {}),
       },
-      ...(i % 3 === 0 ? [{ name: 'exporter', image: 'nginx/nginx-prometheus-exporter:1.3', args: ['--nginx.scrape-uri=http://localhost/stub_status'] }] : []),
+      ...(i % 3 === 0
+        ? [
+            {
+              name: 'exporter',
+              image: 'nginx/nginx-prometheus-exporter:1.3',
+              args: ['--nginx.scrape-uri=http://localhost/stub_status'],
+            },
+          ]
+        : []),
     ],
   };
 }
 
 function workload(i) {
   const name = `app-${i}`;
-  const metadata = { name, namespace: `team-${i % 17}`, labels: { 'app.kubernetes.io/name': name } };
+  const metadata = {
+    name,
+    namespace: `team-${i % 17}`,
+    labels: { 'app.kubernetes.io/name': name },
+  };
   const template = { metadata: { labels: { 'app.kubernetes.io/name': name } }, spec: podSpec(i) };
   const selector = { matchLabels: { 'app.kubernetes.io/name': name } };
   switch (i % 6) {
-    case 0: return { apiVersion: 'apps/v1', kind: 'Deployment', metadata, spec: { replicas: 2, selector, template } };
-    case 1: return { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata, spec: { serviceName: name, selector, template } };
-    case 2: return { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata, spec: { selector, template } };
-    case 3: return { apiVersion: 'batch/v1', kind: 'Job', metadata, spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } } };
-    case 4: return { apiVersion: 'batch/v1', kind: 'CronJob', metadata, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'OnFailure' } } } } } };
-    default: return { apiVersion: 'v1', kind: 'Pod', metadata, spec: podSpec(i) };
+    case 0:
+      return {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata,
+        spec: { replicas: 2, selector, template },
+      };
+    case 1:
+      return {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata,
+        spec: { serviceName: name, selector, template },
+      };
+    case 2:
+      return { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata, spec: { selector, template } };
+    case 3:
+      return {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata,
+        spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } },
+      };
+    case 4:
+      return {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata,
+        spec: {
+          schedule: '*/5 * * * *',
+          jobTemplate: {
+            spec: {
+              template: { ...template, spec: { ...template.spec, restartPolicy: 'OnFailure' } },
+            },
+          },
+        },
+      };
+    default:
+      return { apiVersion: 'v1', kind: 'Pod', metadata, spec: podSpec(i) };
   }
 }
 
@@ -52,11 +99,18 @@ function manifests(count, stringify) {
 
 /** Finds the tool's in-process function in the build: `hardenManifests(text, { policy, ... })`. */
 function findTool(dist) {
-  for (const file of ['cli/harden.js', 'cli/manifests.js', 'cli/index.js', 'cli/offline.js', 'cli/run.js']) {
+  for (const file of [
+    'cli/harden.js',
+    'cli/manifests.js',
+    'cli/index.js',
+    'cli/offline.js',
+    'cli/run.js',
+  ]) {
     const path = join(dist, file);
     if (!existsSync(path)) continue;
     const mod = require(path);
-    if (typeof mod.hardenManifests === 'function') return { fn: mod.hardenManifests, via: `dist/${file} hardenManifests` };
+    if (typeof mod.hardenManifests === 'function')
+      return { fn: mod.hardenManifests, via: `dist/${file} hardenManifests` };
   }
   return undefined;
 }
@@ -76,7 +130,14 @@ async function benchCli(dist, { documents = 10_000 } = {}) {
   const out = await tool.fn(text, { policy });
   const seconds = (performance.now() - t0) / 1000;
   if (out === undefined || out === null) throw new Error('hardenManifests returned nothing');
-  return { available: true, documents, bytes: Buffer.byteLength(text), seconds, docsPerSecond: documents / seconds, via: tool.via };
+  return {
+    available: true,
+    documents,
+    bytes: Buffer.byteLength(text),
+    seconds,
+    docsPerSecond: documents / seconds,
+    via: tool.via,
+  };
 }
 
 module.exports = { benchCli, workload, manifests };

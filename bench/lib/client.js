@@ -11,7 +11,12 @@ const hdr = require('hdr-histogram-js');
 
 function histogram() {
   // microseconds, 1 µs to 60 s, 3 significant digits
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+  });
 }
 
 /** p50/p99/p99.9/max of a microsecond histogram, in milliseconds. */
@@ -83,7 +88,9 @@ class ResponseParser {
 
 function connect(port, ca) {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () => resolve(socket));
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () =>
+      resolve(socket),
+    );
     socket.once('error', reject);
   });
 }
@@ -96,7 +103,9 @@ function connectAll(port, ca, count) {
 /** One POST with its body, as bytes written for every request. */
 function postRequest(path, body) {
   return Buffer.concat([
-    Buffer.from(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${body.length}\r\n\r\n`),
+    Buffer.from(
+      `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    ),
     body,
   ]);
 }

@@ -31,7 +31,10 @@ while (next < total) {
  * clock. Returns the worker (terminate() stops it early).
  */
 function startClock({ t0, intervalMs, total }, onDue) {
-  const clock = new Worker(CLOCK, { eval: true, workerData: { start: performance.timeOrigin + t0, intervalMs, total } });
+  const clock = new Worker(CLOCK, {
+    eval: true,
+    workerData: { start: performance.timeOrigin + t0, intervalMs, total },
+  });
   clock.on('message', onDue);
   clock.on('error', (err) => {
     throw err;

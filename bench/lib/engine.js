@@ -19,7 +19,11 @@ function opsPerSecond(fn, { warmupMs = 1000, durationMs = 3000, batch = 200 } = 
       now = performance.now();
     }
     const cpu = process.cpuUsage(cpu0);
-    return { wall: n / ((now - start) / 1000), perCpuSecond: n / ((cpu.user + cpu.system) / 1e6), calls: n };
+    return {
+      wall: n / ((now - start) / 1000),
+      perCpuSecond: n / ((cpu.user + cpu.system) / 1e6),
+      calls: n,
+    };
   };
   run(warmupMs);
   if (typeof global.gc === 'function') global.gc();
@@ -49,14 +53,19 @@ function benchEngine(dist, fixtures, { warmupMs, durationMs } = {}) {
       return createPatch(pod, result.pod);
     };
     const check = engine();
-    if (check.length === 0) throw new Error(`${f.name}: the engine changed nothing; not a useful benchmark`);
+    if (check.length === 0)
+      throw new Error(`${f.name}: the engine changed nothing; not a useful benchmark`);
     // The whole review without HTTP: parse the body, review, serialize the response.
     const full = () => JSON.stringify(reviewAdmission(JSON.parse(f.text), 'enforce', policy).body);
     out.push({
       name: f.name,
       patchOps: check.length,
       engine: opsPerSecond(engine, { warmupMs, durationMs }),
-      review: opsPerSecond(full, { warmupMs: (warmupMs ?? 1000) / 2, durationMs: (durationMs ?? 3000) / 2, batch: 50 }),
+      review: opsPerSecond(full, {
+        warmupMs: (warmupMs ?? 1000) / 2,
+        durationMs: (durationMs ?? 3000) / 2,
+        batch: 50,
+      }),
     });
   }
   return out;

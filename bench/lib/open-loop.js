@@ -66,7 +66,9 @@ async function openLoop(o) {
       // Given up: the figures cover the whole run, warmup included, since the measured phase
       // may not have begun; the rate is what was answered per second until then.
       const h = overloaded ? everything : latency;
-      const spanS = overloaded ? (lastAnyDoneAt - t0) / 1000 : (lastDoneAt - firstMeasuredAt) / 1000;
+      const spanS = overloaded
+        ? (lastAnyDoneAt - t0) / 1000
+        : (lastDoneAt - firstMeasuredAt) / 1000;
       const answered = overloaded ? anyDone : counts.measuredDone;
       const p = percentiles(h);
       resolve({
@@ -100,11 +102,13 @@ async function openLoop(o) {
       if (i >= warmupCount) {
         counts.measuredDone++;
         lastDoneAt = now;
-        if (status === 200) latency.recordValue(Math.max(1, Math.round((now - (t0 + i * intervalMs)) * 1000)));
+        if (status === 200)
+          latency.recordValue(Math.max(1, Math.round((now - (t0 + i * intervalMs)) * 1000)));
         else if (status > 0) counts.non200++;
         else counts.errors++;
       }
-      if (counts.done === total || (overloaded && sockets.every((s) => s.inflight < 0))) finish(false);
+      if (counts.done === total || (overloaded && sockets.every((s) => s.inflight < 0)))
+        finish(false);
     };
 
     const send = (socket, i) => {

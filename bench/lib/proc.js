@@ -6,7 +6,8 @@ const { readFileSync, writeFileSync } = require('node:fs');
 /** VmRSS (now) and VmHWM (peak since start), in bytes. */
 function memory(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  const kb = (key) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
@@ -66,7 +67,10 @@ process.stdin.resume();process.stdin.on('end',()=>process.exit(0));`;
     });
     child.once('error', reject);
     child.once('exit', (code) => {
-      if (!out.includes('\n')) reject(new Error(`CPU accounting check: the spinning child exited (${code}) before reporting`));
+      if (!out.includes('\n'))
+        reject(
+          new Error(`CPU accounting check: the spinning child exited (${code}) before reporting`),
+        );
     });
   });
 }

@@ -16,21 +16,31 @@ const heapIntervalBytes = Number(process.env.BENCH_PROFILE_HEAP_INTERVAL_BYTES ?
 const session = new inspector.Session();
 session.connect();
 const post = (method, params) =>
-  new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+  new Promise((resolve, reject) =>
+    session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+  );
 
 let running = false;
 process.on('SIGUSR2', () => {
   const step = running
-    ? Promise.all([post('Profiler.stop'), post('HeapProfiler.stopSampling')]).then(([cpu, heap]) => {
-      writeFileSync(`${prefix}.cpuprofile`, JSON.stringify(cpu.profile));
-      writeFileSync(`${prefix}.heapprofile`, JSON.stringify(heap.profile));
-      process.stderr.write('profiled\n');
-    })
+    ? Promise.all([post('Profiler.stop'), post('HeapProfiler.stopSampling')]).then(
+        ([cpu, heap]) => {
+          writeFileSync(`${prefix}.cpuprofile`, JSON.stringify(cpu.profile));
+          writeFileSync(`${prefix}.heapprofile`, JSON.stringify(heap.profile));
+          process.stderr.write('profiled\n');
+        },
+      )
     : post('Profiler.enable')
-      .then(() => post('Profiler.setSamplingInterval', { interval: cpuIntervalUs }))
-      .then(() => post('HeapProfiler.startSampling', { samplingInterval: heapIntervalBytes, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }))
-      .then(() => post('Profiler.start'))
-      .then(() => process.stderr.write('profiling\n'));
+        .then(() => post('Profiler.setSamplingInterval', { interval: cpuIntervalUs }))
+        .then(() =>
+          post('HeapProfiler.startSampling', {
+            samplingInterval: heapIntervalBytes,
+            includeObjectsCollectedByMajorGC: true,
+            includeObjectsCollectedByMinorGC: true,
+          }),
+        )
+        .then(() => post('Profiler.start'))
+        .then(() => process.stderr.write('profiling\n'));
   running = !running;
   step.catch((err) => process.stderr.write(`profiler: ${err?.stack ?? err}\n`));
 });

@@ -26,7 +26,10 @@ function get(port, path) {
       res.on('end', () => resolve(res.statusCode));
     });
     req.on('error', () => resolve(0));
-    req.on('timeout', () => { req.destroy(); resolve(0); });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(0);
+    });
   });
 }
 
@@ -52,11 +55,13 @@ function track(child, name, output) {
   children.add(child);
   child.once('exit', () => children.delete(child));
   const state = { exited: false, code: null };
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-    state.exited = true;
-    state.code = code ?? signal;
-    resolve();
-  }));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      state.exited = true;
+      state.code = code ?? signal;
+      resolve();
+    }),
+  );
   return {
     name,
     pid: child.pid,
@@ -68,8 +73,12 @@ function track(child, name, output) {
     async stop(graceMs = 200) {
       if (state.exited) return;
       child.kill('SIGTERM');
-      const t = setTimeout(() => { if (!state.exited) child.kill('SIGTERM'); }, graceMs);
-      const hard = setTimeout(() => { if (!state.exited) child.kill('SIGKILL'); }, graceMs + 10_000);
+      const t = setTimeout(() => {
+        if (!state.exited) child.kill('SIGTERM');
+      }, graceMs);
+      const hard = setTimeout(() => {
+        if (!state.exited) child.kill('SIGKILL');
+      }, graceMs + 10_000);
       await exited;
       clearTimeout(t);
       clearTimeout(hard);
@@ -81,7 +90,10 @@ function track(child, name, output) {
 function imageNodeOptions(root) {
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
   const m = /^(?!\s*#).*\bNODE_OPTIONS=(?:"([^"]*)"|(\S+))/m.exec(dockerfile);
-  if (!m) throw new Error('Dockerfile sets no NODE_OPTIONS: the benchmark would not run what the image runs');
+  if (!m)
+    throw new Error(
+      'Dockerfile sets no NODE_OPTIONS: the benchmark would not run what the image runs',
+    );
   return m[1] ?? m[2];
 }
 
@@ -94,7 +106,18 @@ function imageNodeOptions(root) {
  * almost nothing); 'null' sends stdout to /dev/null, the cheapest sink a real log line can go
  * to (the kubelet's is a pipe).
  */
-async function startWebhook({ root, certFile, keyFile, config, logLevel, logTo = 'pipe', nodeArgs = [], env = {}, name = 'webhook', main = join(root, 'dist', 'main.js') }) {
+async function startWebhook({
+  root,
+  certFile,
+  keyFile,
+  config,
+  logLevel,
+  logTo = 'pipe',
+  nodeArgs = [],
+  env = {},
+  name = 'webhook',
+  main = join(root, 'dist', 'main.js'),
+}) {
   const port = await freePort();
   const metricsPort = await freePort();
   const stdout = logTo === 'null' ? openSync('/dev/null', 'w') : 'pipe';
@@ -122,18 +145,31 @@ async function startWebhook({ root, certFile, keyFile, config, logLevel, logTo =
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (s.state.exited) break;
-    if ((await get(metricsPort, '/readyz')) === 200) return { ...s, port, metricsPort, path: '/mutate' };
+    if ((await get(metricsPort, '/readyz')) === 200)
+      return { ...s, port, metricsPort, path: '/mutate' };
     await sleep(50);
   }
   await s.stop();
-  throw new Error(`${name} did not become ready (exit ${s.state.code}):\n${[...outTail, ...errTail].join('\n')}`);
+  throw new Error(
+    `${name} did not become ready (exit ${s.state.code}):\n${[...outTail, ...errTail].join('\n')}`,
+  );
 }
 
 /** The floor (baseline-server.js); with reviews > 0, the floor that also runs the review (bench/split.js). */
-async function startBaseline({ certFile, keyFile }, { reviews = 0, name = 'baseline', nodeArgs = [], env = {} } = {}) {
+async function startBaseline(
+  { certFile, keyFile },
+  { reviews = 0, name = 'baseline', nodeArgs = [], env = {} } = {},
+) {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, join(__dirname, 'baseline-server.js')], {
-    env: { PATH: process.env.PATH, BASELINE_PORT: String(port), BASELINE_TLS_CERT_FILE: certFile, BASELINE_TLS_KEY_FILE: keyFile, BASELINE_REVIEWS: String(reviews), ...env },
+    env: {
+      PATH: process.env.PATH,
+      BASELINE_PORT: String(port),
+      BASELINE_TLS_CERT_FILE: certFile,
+      BASELINE_TLS_KEY_FILE: keyFile,
+      BASELINE_REVIEWS: String(reviews),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const errTail = tail(child.stderr);

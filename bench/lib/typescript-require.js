@@ -10,12 +10,24 @@ const { join } = require('node:path');
 const ts = require('typescript');
 
 const root = join(__dirname, '..', '..');
-const { config, error } = ts.readConfigFile(join(root, 'tsconfig.json'), (f) => readFileSync(f, 'utf8'));
-if (error) throw new Error(`tsconfig.json: ${ts.flattenDiagnosticMessageText(error.messageText, '\n')}`);
+const { config, error } = ts.readConfigFile(join(root, 'tsconfig.json'), (f) =>
+  readFileSync(f, 'utf8'),
+);
+if (error)
+  throw new Error(`tsconfig.json: ${ts.flattenDiagnosticMessageText(error.messageText, '\n')}`);
 const { options } = ts.convertCompilerOptionsFromJson(config.compilerOptions, root);
-const compilerOptions = { ...options, module: ts.ModuleKind.CommonJS, sourceMap: false, inlineSourceMap: true, outDir: undefined };
+const compilerOptions = {
+  ...options,
+  module: ts.ModuleKind.CommonJS,
+  sourceMap: false,
+  inlineSourceMap: true,
+  outDir: undefined,
+};
 
 require.extensions['.ts'] = (module, filename) => {
-  const { outputText } = ts.transpileModule(readFileSync(filename, 'utf8'), { compilerOptions, fileName: filename });
+  const { outputText } = ts.transpileModule(readFileSync(filename, 'utf8'), {
+    compilerOptions,
+    fileName: filename,
+  });
   module._compile(outputText, filename);
 };

@@ -32,7 +32,8 @@ const optionalString = (v: unknown) => v === undefined || v === null || typeof v
  * engine for exactly the fields it uses.
  */
 export function decodeReview(body: unknown): AdmissionRequest {
-  if (!isObject(body)) throw new InvalidReviewError('body is not a JSON object; expected an AdmissionReview');
+  if (!isObject(body))
+    throw new InvalidReviewError('body is not a JSON object; expected an AdmissionReview');
   if (body.apiVersion !== ADMISSION_API_VERSION || body.kind !== ADMISSION_KIND) {
     throw new InvalidReviewError(
       `expected apiVersion ${ADMISSION_API_VERSION} and kind ${ADMISSION_KIND}, got apiVersion ${JSON.stringify(body.apiVersion)} and kind ${JSON.stringify(body.kind)}`,
@@ -45,7 +46,8 @@ export function decodeReview(body: unknown): AdmissionRequest {
   }
   const uid = request.uid;
   for (const key of ['subResource', 'operation', 'namespace', 'name'] as const) {
-    if (!optionalString(request[key])) throw new InvalidReviewError(`request.${key} must be a string`, uid);
+    if (!optionalString(request[key]))
+      throw new InvalidReviewError(`request.${key} must be a string`, uid);
   }
   for (const key of ['kind', 'resource'] as const) {
     if (request[key] !== undefined && request[key] !== null && !isObject(request[key])) {

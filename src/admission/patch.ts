@@ -16,7 +16,10 @@ export const escapeToken: (key: string) => string = escapePathComponent;
 /** A patch that would touch something no rule may change: a bug, never sent to the API server. */
 export class UnsafePatchError extends PodHardenerError {
   constructor(op: PatchOperation) {
-    super('UNSAFE_PATCH', `refusing patch operation ${op.op} ${op.path}: outside what pod-hardener may change`);
+    super(
+      'UNSAFE_PATCH',
+      `refusing patch operation ${op.op} ${op.path}: outside what pod-hardener may change`,
+    );
     this.name = 'UnsafePatchError';
   }
 }
@@ -55,11 +58,15 @@ export function createPatch(original: unknown, hardened: unknown): PatchOperatio
   const after = hardened as Pod;
   if (before !== after) {
     if (!before.metadata) diffSlot(before, after, 'metadata', '/metadata', ops);
-    else if (after.metadata !== before.metadata) diffSlot(before.metadata, after.metadata ?? {}, 'annotations', '/metadata/annotations', ops);
+    else if (after.metadata !== before.metadata)
+      diffSlot(before.metadata, after.metadata ?? {}, 'annotations', '/metadata/annotations', ops);
     diffSpec(before.spec!, after.spec!, ops);
   }
   for (const op of ops) {
-    const allowed = op.op === 'remove' ? MAY_REMOVE.test(op.path) : MAY_SET.test(op.path) && setsOnlyTheHardenedAnnotation(op);
+    const allowed =
+      op.op === 'remove'
+        ? MAY_REMOVE.test(op.path)
+        : MAY_SET.test(op.path) && setsOnlyTheHardenedAnnotation(op);
     if (!allowed) throw new UnsafePatchError(op);
   }
   return ops;
@@ -67,7 +74,11 @@ export function createPatch(original: unknown, hardened: unknown): PatchOperatio
 
 /** Metadata or annotations added whole (the pod had none) carry the hardened annotation and nothing else. */
 function setsOnlyTheHardenedAnnotation(op: PatchOperation & { value?: unknown }): boolean {
-  if (op.path === '/metadata') return onlyKeys(op.value, 'annotations') && onlyKeys((op.value as Pod['metadata'])!.annotations, Annotations.hardened);
+  if (op.path === '/metadata')
+    return (
+      onlyKeys(op.value, 'annotations') &&
+      onlyKeys((op.value as Pod['metadata'])!.annotations, Annotations.hardened)
+    );
   if (op.path === '/metadata/annotations') return onlyKeys(op.value, Annotations.hardened);
   return true;
 }
@@ -78,7 +89,11 @@ function onlyKeys(value: unknown, key: string): boolean {
   return keys.length === 1 && keys[0] === key;
 }
 
-function diffSpec(before: Pod['spec'] & object, after: Pod['spec'] & object, ops: PatchOperation[]): void {
+function diffSpec(
+  before: Pod['spec'] & object,
+  after: Pod['spec'] & object,
+  ops: PatchOperation[],
+): void {
   if (before === after) return;
   diffSlot(before, after, 'securityContext', '/spec/securityContext', ops);
   diffSlot(before, after, 'hostUsers', '/spec/hostUsers', ops);
@@ -87,20 +102,33 @@ function diffSpec(before: Pod['spec'] & object, after: Pod['spec'] & object, ops
     const b = before[list];
     if (a === b) continue;
     // The draft maps each list one to one; anything else is a bug, never a patch.
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) throw new UnsafePatchError({ op: 'replace', path: `/spec/${list}`, value: a });
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length)
+      throw new UnsafePatchError({ op: 'replace', path: `/spec/${list}`, value: a });
     for (let i = 0; i < a.length; i++) {
-      if (a[i] !== b[i]) diffSlot(b[i], a[i], 'securityContext', `/spec/${list}/${i}/securityContext`, ops);
+      if (a[i] !== b[i])
+        diffSlot(b[i], a[i], 'securityContext', `/spec/${list}/${i}/securityContext`, ops);
     }
   }
 }
 
 /** The diff of one member of two objects: added whole when it was absent (a removal would be refused). */
-function diffSlot(before: object, after: object, key: string, path: string, ops: PatchOperation[]): void {
+function diffSlot(
+  before: object,
+  after: object,
+  key: string,
+  path: string,
+  ops: PatchOperation[],
+): void {
   const a = (after as Record<string, unknown>)[key];
   const b = (before as Record<string, unknown>)[key];
   if (a === b) return;
   if (a === undefined) ops.push({ op: 'remove', path });
-  else if (b === undefined || !isContainer(a) || !isContainer(b) || Array.isArray(a) !== Array.isArray(b)) {
+  else if (
+    b === undefined ||
+    !isContainer(a) ||
+    !isContainer(b) ||
+    Array.isArray(a) !== Array.isArray(b)
+  ) {
     ops.push(b === undefined ? { op: 'add', path, value: a } : { op: 'replace', path, value: a });
   } else {
     for (const op of compare(b, a) as PatchOperation[]) {

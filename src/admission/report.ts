@@ -16,8 +16,13 @@ function clip(text: string, max: number): string {
 }
 
 /** One warning per change and per notice, as kubectl shows them. */
-export function warningsFor(mode: Mode, changes: readonly Change[], notices: readonly Notice[]): string[] {
-  const prefix = mode === 'audit' ? 'pod-hardener (audit only, nothing changed): would change' : 'pod-hardener:';
+export function warningsFor(
+  mode: Mode,
+  changes: readonly Change[],
+  notices: readonly Notice[],
+): string[] {
+  const prefix =
+    mode === 'audit' ? 'pod-hardener (audit only, nothing changed): would change' : 'pod-hardener:';
   const lines = [
     ...changes.map((c) => clip(`${prefix} ${targetText(c.target)}: ${changeText(c)}`, MAX_WARNING)),
     ...notices.map((n) => clip(`pod-hardener: ${targetText(n.target)}: ${n.message}`, MAX_WARNING)),
@@ -26,7 +31,9 @@ export function warningsFor(mode: Mode, changes: readonly Change[], notices: rea
   let total = 0;
   for (let i = 0; i < lines.length; i++) {
     if (total + lines[i].length > MAX_WARNINGS_TOTAL) {
-      out.push(`pod-hardener: ${lines.length - i} more; see the pod-hardener audit annotations and logs`);
+      out.push(
+        `pod-hardener: ${lines.length - i} more; see the pod-hardener audit annotations and logs`,
+      );
       break;
     }
     out.push(lines[i]);
@@ -44,7 +51,10 @@ export function auditAnnotationsFor(
 ): Record<string, string> {
   const out: Record<string, string> = { [AuditKeys.mode]: mode, [AuditKeys.decision]: decision };
   if (summary !== '') out[AuditKeys.changes] = clip(summary, 2000);
-  const exceptions = notices.filter((n) => isException(n.kind)).map((n) => `${n.kind}@${targetShort(n.target)}`);
-  if (exceptions.length > 0) out[AuditKeys.exceptions] = clip([...new Set(exceptions)].join(','), 1000);
+  const exceptions = notices
+    .filter((n) => isException(n.kind))
+    .map((n) => `${n.kind}@${targetShort(n.target)}`);
+  if (exceptions.length > 0)
+    out[AuditKeys.exceptions] = clip([...new Set(exceptions)].join(','), 1000);
   return out;
 }

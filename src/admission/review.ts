@@ -37,14 +37,22 @@ function scopeOf(request: AdmissionRequest): HardenScope | undefined {
   if (request.operation === 'CREATE' && sub === '') return { kind: 'create' };
   if (request.operation === 'UPDATE' && sub === SUBRESOURCE_EPHEMERAL) {
     const old = (request.oldObject as Pod | undefined)?.spec?.ephemeralContainers;
-    const existing = new Set(Array.isArray(old) ? old.map((c) => c?.name).filter((n): n is string => typeof n === 'string') : []);
+    const existing = new Set(
+      Array.isArray(old)
+        ? old.map((c) => c?.name).filter((n): n is string => typeof n === 'string')
+        : [],
+    );
     return { kind: 'ephemeral', existingEphemeral: existing };
   }
   return undefined;
 }
 
 function isPodRequest(request: AdmissionRequest): boolean {
-  return (request.kind?.kind ?? '') === 'Pod' && (request.kind?.group ?? '') === '' && (request.resource?.resource ?? '') === RESOURCE_PODS;
+  return (
+    (request.kind?.kind ?? '') === 'Pod' &&
+    (request.kind?.group ?? '') === '' &&
+    (request.resource?.resource ?? '') === RESOURCE_PODS
+  );
 }
 
 function podName(request: AdmissionRequest): string | undefined {
@@ -63,7 +71,8 @@ function ownerOf(object: unknown): string | undefined {
   if (!Array.isArray(refs)) return undefined;
   for (const ref of refs as unknown[]) {
     const r = ref as { controller?: unknown; kind?: unknown; name?: unknown } | null;
-    if (r?.controller === true && typeof r.kind === 'string' && typeof r.name === 'string') return `${r.kind}/${r.name}`;
+    if (r?.controller === true && typeof r.kind === 'string' && typeof r.name === 'string')
+      return `${r.kind}/${r.name}`;
   }
   return undefined;
 }
@@ -77,7 +86,12 @@ export function errorReviewBody(err: PodHardenerError): unknown {
   return reviewBody({
     uid: err.uid ?? '',
     allowed: false,
-    status: { status: 'Failure', code: err.status, reason: reasonOf(err.status), message: `pod-hardener ${err.code}: ${err.message}` },
+    status: {
+      status: 'Failure',
+      code: err.status,
+      reason: reasonOf(err.status),
+      message: `pod-hardener ${err.code}: ${err.message}`,
+    },
   });
 }
 
@@ -93,10 +107,16 @@ export function reviewAdmission(body: unknown, mode: Mode, policy: Policy): Revi
     return review(body, policy, record);
   } catch (thrown) {
     const err = (
-      thrown instanceof InvalidPodError ? createError('BAD_POD', thrown.message) : asPodHardenerError(thrown)
+      thrown instanceof InvalidPodError
+        ? createError('BAD_POD', thrown.message)
+        : asPodHardenerError(thrown)
     ).withUid(record.uid);
     const decision: Decision = err.status >= 500 ? 'error' : 'invalid';
-    return { status: err.status, body: errorReviewBody(err), record: { ...record, decision, errorCode: err.code, error: err.message } };
+    return {
+      status: err.status,
+      body: errorReviewBody(err),
+      record: { ...record, decision, errorCode: err.code, error: err.message },
+    };
   }
 }
 
@@ -117,12 +137,21 @@ function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutc
   const object = request.object;
   record.pod = podName(request);
   record.owner = ownerOf(object);
-  const namespace = request.namespace || ((object as Pod | undefined)?.metadata?.namespace as string | undefined) || '';
+  const namespace =
+    request.namespace ||
+    ((object as Pod | undefined)?.metadata?.namespace as string | undefined) ||
+    '';
   const result = harden(object, policy, { scope, namespace });
   record.changes = result.changes;
   record.notices = result.notices;
   const changes = result.changes.length > 0;
-  record.decision = result.skipped ? 'skipped' : !changes ? 'unchanged' : record.mode === 'enforce' ? 'patched' : 'wouldPatch';
+  record.decision = result.skipped
+    ? 'skipped'
+    : !changes
+      ? 'unchanged'
+      : record.mode === 'enforce'
+        ? 'patched'
+        : 'wouldPatch';
 
   const extra: Record<string, unknown> = {};
   if (record.decision === 'patched') {
@@ -136,6 +165,11 @@ function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutc
   }
   const warnings = warningsFor(record.mode, result.changes, result.notices);
   if (warnings.length > 0) extra.warnings = warnings;
-  extra.auditAnnotations = auditAnnotationsFor(record.mode, record.decision, result.summary, result.notices);
+  extra.auditAnnotations = auditAnnotationsFor(
+    record.mode,
+    record.decision,
+    result.summary,
+    result.notices,
+  );
   return allow(extra);
 }

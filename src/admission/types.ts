@@ -10,7 +10,15 @@ export type Mode = (typeof MODES)[number];
  * unchanged: nothing to change. skipped: the pod opted out. ignored: not a pod creation or
  * ephemeral-container update. invalid: HTTP 4xx. error: an internal failure, HTTP 500.
  */
-export const DECISIONS = ['patched', 'wouldPatch', 'unchanged', 'skipped', 'ignored', 'invalid', 'error'] as const;
+export const DECISIONS = [
+  'patched',
+  'wouldPatch',
+  'unchanged',
+  'skipped',
+  'ignored',
+  'invalid',
+  'error',
+] as const;
 export type Decision = (typeof DECISIONS)[number];
 
 /** Everything logs and metrics need about one review. */

@@ -73,10 +73,12 @@ export function parseArgs(argv: readonly string[]): CliOptions | 'help' {
     return v;
   };
   const days = (flag: string, v: string): number => {
-    if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`--${flag}: expected a whole number of days, got ${JSON.stringify(v)}`);
+    if (!/^[1-9][0-9]*$/.test(v))
+      throw new UsageError(`--${flag}: expected a whole number of days, got ${JSON.stringify(v)}`);
     return Number(v);
   };
-  for (const ip of values.ip) if (isIP(ip) === 0) throw new UsageError(`--ip: not an IP address: ${JSON.stringify(ip)}`);
+  for (const ip of values.ip)
+    if (isIP(ip) === 0) throw new UsageError(`--ip: not an IP address: ${JSON.stringify(ip)}`);
   const o = {
     services: values.service.map((v) => given('service', v)),
     namespace: given('namespace', values.namespace),
@@ -94,8 +96,20 @@ export function parseArgs(argv: readonly string[]): CliOptions | 'help' {
     dnsNames.push(...serviceDnsNames('pod-hardener', o.namespace), 'localhost');
     ipAddresses.push('127.0.0.1', '::1');
   }
-  if (o.caDays < o.days) throw new UsageError(`--ca-days (${o.caDays}) must be at least --days (${o.days}): a certificate cannot outlive its CA`);
-  return { dnsNames: [...new Set(dnsNames)], ipAddresses: [...new Set(ipAddresses)], days: o.days, caDays: o.caDays, newCa: o.newCa, out: o.out, webhookConfiguration: o.webhookConfiguration, namespace: o.namespace };
+  if (o.caDays < o.days)
+    throw new UsageError(
+      `--ca-days (${o.caDays}) must be at least --days (${o.days}): a certificate cannot outlive its CA`,
+    );
+  return {
+    dnsNames: [...new Set(dnsNames)],
+    ipAddresses: [...new Set(ipAddresses)],
+    days: o.days,
+    caDays: o.caDays,
+    newCa: o.newCa,
+    out: o.out,
+    webhookConfiguration: o.webhookConfiguration,
+    namespace: o.namespace,
+  };
 }
 
 function write(path: string, content: string, mode: number): void {
@@ -112,7 +126,9 @@ function existingCA(dir: string, days: number): CertificatePair | undefined {
   const pair = { certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') };
   const end = Date.parse(new X509Certificate(pair.certPem).validTo);
   if (end < Date.now() + days * 86_400_000) {
-    throw new UsageError(`${certPath} expires ${new Date(end).toISOString()}, before a ${days}-day certificate would: use --new-ca (the caBundle changes) or fewer --days`);
+    throw new UsageError(
+      `${certPath} expires ${new Date(end).toISOString()}, before a ${days}-day certificate would: use --new-ca (the caBundle changes) or fewer --days`,
+    );
   }
   return pair;
 }
@@ -127,19 +143,31 @@ export async function run(o: CliOptions, print: (line: string) => void): Promise
     write(join(dir, 'ca.key'), ca.keyPem, 0o600);
     write(join(dir, 'ca.crt'), ca.certPem, 0o644);
   }
-  const serving = await issueServingCertificate(ca, { dnsNames: o.dnsNames, ipAddresses: o.ipAddresses, validDays: o.days });
+  const serving = await issueServingCertificate(ca, {
+    dnsNames: o.dnsNames,
+    ipAddresses: o.ipAddresses,
+    validDays: o.days,
+  });
   write(join(dir, 'tls.key'), serving.keyPem, 0o600);
   write(join(dir, 'tls.crt'), serving.certPem, 0o644);
 
   const caBundle = Buffer.from(ca.certPem).toString('base64');
   write(join(dir, 'cabundle.b64'), `${caBundle}\n`, 0o644);
   // Both webhooks of the configuration (enforce, audit), by position as in manifests/base.
-  const patch = [0, 1].map((i) => ({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle }));
+  const patch = [0, 1].map((i) => ({
+    op: 'add',
+    path: `/webhooks/${i}/clientConfig/caBundle`,
+    value: caBundle,
+  }));
   write(join(dir, 'cabundle-patch.json'), `${JSON.stringify(patch)}\n`, 0o644);
 
   const rel = (f: string) => join(o.out, f);
-  print(`${reused ? 'Reused the CA in' : 'Created a CA in'} ${rel('ca.crt')} (key ${rel('ca.key')}: keep it private)`);
-  print(`Serving certificate ${rel('tls.crt')} (key ${rel('tls.key')}), valid ${o.days} days, for:`);
+  print(
+    `${reused ? 'Reused the CA in' : 'Created a CA in'} ${rel('ca.crt')} (key ${rel('ca.key')}: keep it private)`,
+  );
+  print(
+    `Serving certificate ${rel('tls.crt')} (key ${rel('tls.key')}), valid ${o.days} days, for:`,
+  );
   for (const n of o.dnsNames) print(`  DNS ${n}`);
   for (const n of o.ipAddresses) print(`  IP  ${n}`);
   print('');
@@ -148,11 +176,17 @@ export async function run(o: CliOptions, print: (line: string) => void): Promise
   print('');
   print('Install (manifests/overlays/manual):');
   print(`  kubectl create namespace ${o.namespace} --dry-run=client -o yaml | kubectl apply -f -`);
-  print(`  kubectl -n ${o.namespace} create secret tls pod-hardener-tls --cert=${rel('tls.crt')} --key=${rel('tls.key')} --dry-run=client -o yaml | kubectl apply -f -`);
+  print(
+    `  kubectl -n ${o.namespace} create secret tls pod-hardener-tls --cert=${rel('tls.crt')} --key=${rel('tls.key')} --dry-run=client -o yaml | kubectl apply -f -`,
+  );
   print('  kubectl apply -k manifests/overlays/manual');
-  print(`  kubectl patch mutatingwebhookconfiguration ${o.webhookConfiguration} --type=json --patch-file=${rel('cabundle-patch.json')}`);
+  print(
+    `  kubectl patch mutatingwebhookconfiguration ${o.webhookConfiguration} --type=json --patch-file=${rel('cabundle-patch.json')}`,
+  );
   print('Local run:');
-  print(`  POD_HARDENER_TLS_CERT_FILE=${rel('tls.crt')} POD_HARDENER_TLS_KEY_FILE=${rel('tls.key')} node dist/main.js`);
+  print(
+    `  POD_HARDENER_TLS_CERT_FILE=${rel('tls.crt')} POD_HARDENER_TLS_KEY_FILE=${rel('tls.key')} node dist/main.js`,
+  );
   print(`  curl --cacert ${rel('ca.crt')} https://localhost:8443/mutate ...`);
 }
 

@@ -102,7 +102,10 @@ export async function generateCA(
     extensions: [
       // pathLen 0: this CA signs serving certificates only, never another CA.
       new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -158,7 +161,9 @@ export async function issueServingCertificate(
  * localhost, 127.0.0.1 and ::1, valid for a year. The CA key is discarded; `caPem` is what a
  * client (curl --cacert, a url-based webhook's caBundle) trusts.
  */
-export async function generateDevelopmentCertificate(): Promise<CertificatePair & { caPem: string }> {
+export async function generateDevelopmentCertificate(): Promise<
+  CertificatePair & { caPem: string }
+> {
   const ca = await generateCA('pod-hardener development CA', 365);
   const serving = await issueServingCertificate(ca, {
     dnsNames: ['localhost'],

@@ -12,7 +12,16 @@
  * Order matters for trust: the caBundle is patched *before* the certificate files are written,
  * so a replica never serves a certificate the API server cannot yet verify.
  */
-import { Plan, RotationSettings, SecretText, SecretKeys, caBundleOf, decide, execute, isNoop } from './rotation';
+import {
+  Plan,
+  RotationSettings,
+  SecretText,
+  SecretKeys,
+  caBundleOf,
+  decide,
+  execute,
+  isNoop,
+} from './rotation';
 
 export interface StoredSecret {
   data: SecretText;
@@ -87,7 +96,10 @@ export async function reconcileOnce(d: ReconcileDeps): Promise<ReconcileResult> 
     .map(({ index, name, caBundle }) => ({ index, name, caBundle }));
   if (changes.length > 0) {
     await d.webhooks.write(changes);
-    d.logger.info({ webhooks: changes.map((c) => c.name) }, 'patched caBundle of the webhook configuration');
+    d.logger.info(
+      { webhooks: changes.map((c) => c.name) },
+      'patched caBundle of the webhook configuration',
+    );
   }
 
   const cert = data[SecretKeys.tlsCert];
@@ -98,7 +110,12 @@ export async function reconcileOnce(d: ReconcileDeps): Promise<ReconcileResult> 
     await d.files.write(cert, key);
     d.logger.info({}, 'wrote the serving certificate for the TLS server');
   }
-  return { data, ...(wrote ? { wrote } : {}), patchedWebhooks: changes.map((c) => c.name), wroteFiles };
+  return {
+    data,
+    ...(wrote ? { wrote } : {}),
+    patchedWebhooks: changes.map((c) => c.name),
+    wroteFiles,
+  };
 }
 
 async function settleSecret(d: ReconcileDeps): Promise<{ data: SecretText; wrote?: Plan }> {
@@ -110,14 +127,21 @@ async function settleSecret(d: ReconcileDeps): Promise<{ data: SecretText; wrote
     if (isNoop(plan)) return { data: current };
 
     const next = await execute(plan, current, now, d.settings);
-    const won = stored ? await d.secret.update(next, stored.resourceVersion) : await d.secret.create(next);
+    const won = stored
+      ? await d.secret.update(next, stored.resourceVersion)
+      : await d.secret.create(next);
     if (won) {
-      d.logger.info({ ca: plan.ca, renewServing: plan.renewServing, reasons: plan.reasons }, 'stored new certificates in the Secret');
+      d.logger.info(
+        { ca: plan.ca, renewServing: plan.renewServing, reasons: plan.reasons },
+        'stored new certificates in the Secret',
+      );
       return { data: next, wrote: plan };
     }
     d.logger.info({ attempt }, 'another replica wrote the certificate Secret first; using theirs');
   }
-  throw new Error(`the certificate Secret kept changing under us (${MAX_ATTEMPTS} conflicting writes in a row)`);
+  throw new Error(
+    `the certificate Secret kept changing under us (${MAX_ATTEMPTS} conflicting writes in a row)`,
+  );
 }
 
 /**

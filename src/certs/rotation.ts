@@ -87,7 +87,11 @@ function keyMatches(cert: X509Certificate, keyPem: string | undefined): boolean 
 }
 
 /** A usable CA: parses, is a CA, its key matches, and it has not expired. */
-function usableCA(certPem: string | undefined, keyPem: string | undefined, now: number): ParsedCert | undefined {
+function usableCA(
+  certPem: string | undefined,
+  keyPem: string | undefined,
+  now: number,
+): ParsedCert | undefined {
   const ca = parseCert(certPem);
   if (!ca || !ca.cert.ca || !keyMatches(ca.cert, keyPem) || ca.notAfter <= now) return undefined;
   return ca;
@@ -95,7 +99,11 @@ function usableCA(certPem: string | undefined, keyPem: string | undefined, now: 
 
 /** Splits a PEM bundle into single certificates (PEM). */
 export function splitPem(bundle: string | undefined): string[] {
-  return (bundle ?? '').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)?.map((p) => `${p}\n`) ?? [];
+  return (
+    (bundle ?? '')
+      .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)
+      ?.map((p) => `${p}\n`) ?? []
+  );
 }
 
 function issuedBy(serving: X509Certificate, ca: X509Certificate): boolean {
@@ -107,7 +115,11 @@ function issuedBy(serving: X509Certificate, ca: X509Certificate): boolean {
 }
 
 /** Does the certificate cover every wanted DNS name and IP address through its SANs? */
-export function coversNames(cert: X509Certificate, dnsNames: readonly string[], ipAddresses: readonly string[]): boolean {
+export function coversNames(
+  cert: X509Certificate,
+  dnsNames: readonly string[],
+  ipAddresses: readonly string[],
+): boolean {
   return (
     dnsNames.every((n) => cert.checkHost(n, { subject: 'never' }) !== undefined) &&
     ipAddresses.every((ip) => cert.checkIP(ip) !== undefined)
@@ -141,13 +153,21 @@ export function decide(data: SecretText, now: Date, s: RotationSettings): Plan {
   const next = usableCA(data[SecretKeys.nextCaCert], data[SecretKeys.nextCaKey], t);
   if (!active) {
     ca = 'create';
-    reasons.push(data[SecretKeys.caCert] ? 'the stored CA is unusable (expired, not a CA, or its key does not match)' : 'no CA stored yet');
+    reasons.push(
+      data[SecretKeys.caCert]
+        ? 'the stored CA is unusable (expired, not a CA, or its key does not match)'
+        : 'no CA stored yet',
+    );
   } else if (next && t - next.notBefore >= CA_OVERLAP_MS) {
     ca = 'promote';
-    reasons.push('the staged CA has been trusted long enough: it now signs the serving certificate');
+    reasons.push(
+      'the staged CA has been trusted long enough: it now signs the serving certificate',
+    );
   } else if (!next && active.notAfter - t < (s.validityDays + s.renewBeforeDays) * DAY_MS) {
     ca = 'stage';
-    reasons.push(`the CA expires ${new Date(active.notAfter).toISOString()}: a new CA is added to the caBundle before it signs anything`);
+    reasons.push(
+      `the CA expires ${new Date(active.notAfter).toISOString()}: a new CA is added to the caBundle before it signs anything`,
+    );
   } else if (!next && (data[SecretKeys.nextCaCert] ?? '') !== '') {
     // An unusable staged CA: stage a fresh one (it was never used to sign).
     ca = 'stage';
@@ -169,10 +189,14 @@ export function decide(data: SecretText, now: Date, s: RotationSettings): Plan {
       reasons.push('the serving certificate was not issued by the active CA');
     } else if (!coversNames(serving.cert, s.dnsNames, s.ipAddresses)) {
       renewServing = true;
-      reasons.push(`the serving certificate does not cover ${[...s.dnsNames, ...s.ipAddresses].join(', ')}`);
+      reasons.push(
+        `the serving certificate does not cover ${[...s.dnsNames, ...s.ipAddresses].join(', ')}`,
+      );
     } else if (serving.notAfter - t < s.renewBeforeDays * DAY_MS) {
       renewServing = true;
-      reasons.push(`the serving certificate expires ${new Date(serving.notAfter).toISOString()}, within ${s.renewBeforeDays} days`);
+      reasons.push(
+        `the serving certificate expires ${new Date(serving.notAfter).toISOString()}, within ${s.renewBeforeDays} days`,
+      );
     }
   }
 
@@ -210,7 +234,12 @@ export function caBundleOf(data: SecretText, now: Date): string {
  * Carries out a plan: returns the new Secret data (keys this module does not own are kept).
  * Generates keys, so it is async; it reads no clock but `now`.
  */
-export async function execute(plan: Plan, data: SecretText, now: Date, s: RotationSettings): Promise<SecretText> {
+export async function execute(
+  plan: Plan,
+  data: SecretText,
+  now: Date,
+  s: RotationSettings,
+): Promise<SecretText> {
   const out: SecretText = { ...data };
   const t = now.getTime();
   const setPair = (certKey: string, keyKey: string, pair: CertificatePair | undefined) => {
@@ -225,11 +254,19 @@ export async function execute(plan: Plan, data: SecretText, now: Date, s: Rotati
 
   switch (plan.ca) {
     case 'create':
-      setPair(SecretKeys.caCert, SecretKeys.caKey, await generateCA(s.caCommonName, caValidityDays(s), now));
+      setPair(
+        SecretKeys.caCert,
+        SecretKeys.caKey,
+        await generateCA(s.caCommonName, caValidityDays(s), now),
+      );
       setPair(SecretKeys.nextCaCert, SecretKeys.nextCaKey, undefined);
       break;
     case 'stage':
-      setPair(SecretKeys.nextCaCert, SecretKeys.nextCaKey, await generateCA(s.caCommonName, caValidityDays(s), now));
+      setPair(
+        SecretKeys.nextCaCert,
+        SecretKeys.nextCaKey,
+        await generateCA(s.caCommonName, caValidityDays(s), now),
+      );
       break;
     case 'promote':
       out[SecretKeys.caCert] = data[SecretKeys.nextCaCert]!;
@@ -258,7 +295,9 @@ export async function execute(plan: Plan, data: SecretText, now: Date, s: Rotati
   }
 
   // Keep the previous bundle's CAs (the one just retired included) until they expire.
-  const previous = [data[SecretKeys.caCert], ...splitPem(data[SecretKeys.caBundle])].filter((p): p is string => !!p);
+  const previous = [data[SecretKeys.caCert], ...splitPem(data[SecretKeys.caBundle])].filter(
+    (p): p is string => !!p,
+  );
   out[SecretKeys.caBundle] = buildBundle({ ...out, [SecretKeys.caBundle]: previous.join('\n') }, t);
   return out;
 }
@@ -285,5 +324,10 @@ export function nextDueTime(data: SecretText, s: RotationSettings): Date | undef
 
 /** The serving certificate's DNS names for a Service, as the API server and in-cluster clients dial it. */
 export function serviceDnsNames(service: string, namespace: string): string[] {
-  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+  ];
 }

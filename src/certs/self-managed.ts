@@ -18,7 +18,14 @@ import { homedir } from 'node:os';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { CertificateFiles, Logger, SecretStore, WebhookCaBundles, delayUntil, reconcileOnce } from './reconcile';
+import {
+  CertificateFiles,
+  Logger,
+  SecretStore,
+  WebhookCaBundles,
+  delayUntil,
+  reconcileOnce,
+} from './reconcile';
 import { RotationSettings, SecretText, nextDueTime, serviceDnsNames } from './rotation';
 
 export interface SelfManagedOptions {
@@ -62,7 +69,9 @@ const RETRY_MAX_MS = 60_000;
  * each failure (API server unreachable, RBAC missing, webhook configuration not yet applied).
  * Later passes run on a timer until stop().
  */
-export async function startSelfManagedCertificates(o: SelfManagedOptions): Promise<SelfManagedCertificates> {
+export async function startSelfManagedCertificates(
+  o: SelfManagedOptions,
+): Promise<SelfManagedCertificates> {
   const kc = loadKubeConfig(o.kubeConfig);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
@@ -84,7 +93,11 @@ export async function startSelfManagedCertificates(o: SelfManagedOptions): Promi
     logger: o.logger,
     now,
   };
-  const context = { namespace: o.namespace, secret: o.secretName, webhookConfiguration: o.webhookConfigurationName };
+  const context = {
+    namespace: o.namespace,
+    secret: o.secretName,
+    webhookConfiguration: o.webhookConfigurationName,
+  };
 
   // First pass: retry until it succeeds; the server stays unready meanwhile.
   let result;
@@ -95,11 +108,17 @@ export async function startSelfManagedCertificates(o: SelfManagedOptions): Promi
     } catch (err) {
       if (o.signal?.aborted) throw err;
       const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** failures);
-      o.logger.error({ ...context, error: describeError(err), retryInMs: delay }, 'self-managed certificates: bootstrap failed; retrying');
+      o.logger.error(
+        { ...context, error: describeError(err), retryInMs: delay },
+        'self-managed certificates: bootstrap failed; retrying',
+      );
       await sleep(delay, o.signal);
     }
   }
-  o.logger.info({ ...context, dnsNames: settings.dnsNames, ipAddresses: settings.ipAddresses }, 'self-managed certificates ready');
+  o.logger.info(
+    { ...context, dnsNames: settings.dnsNames, ipAddresses: settings.ipAddresses },
+    'self-managed certificates ready',
+  );
 
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -116,8 +135,15 @@ export async function startSelfManagedCertificates(o: SelfManagedOptions): Promi
       schedule(delayUntil(nextDueTime(r.data, settings), now(), MIN_DELAY_MS, checkIntervalMs));
     } catch (err) {
       failures++;
-      const delay = Math.min(checkIntervalMs, RETRY_FIRST_MS * 2 ** Math.min(failures, 16), RETRY_MAX_MS * 5);
-      o.logger.error({ ...context, error: describeError(err), retryInMs: delay }, 'self-managed certificates: check failed; the current certificate stays in use');
+      const delay = Math.min(
+        checkIntervalMs,
+        RETRY_FIRST_MS * 2 ** Math.min(failures, 16),
+        RETRY_MAX_MS * 5,
+      );
+      o.logger.error(
+        { ...context, error: describeError(err), retryInMs: delay },
+        'self-managed certificates: check failed; the current certificate stays in use',
+      );
       schedule(delay);
     }
   };
@@ -185,7 +211,10 @@ function describeError(err: unknown): object {
     const body = (err as { body?: unknown }).body;
     let message: unknown = body;
     try {
-      message = typeof body === 'string' ? (JSON.parse(body) as { message?: string }).message ?? body : body;
+      message =
+        typeof body === 'string'
+          ? ((JSON.parse(body) as { message?: string }).message ?? body)
+          : body;
     } catch {
       // not JSON: keep the body as it is
     }
@@ -224,7 +253,14 @@ function secretStore(core: k8s.CoreV1Api, namespace: string, name: string): Secr
           body: {
             apiVersion: 'v1',
             kind: 'Secret',
-            metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'pod-hardener', 'app.kubernetes.io/component': 'certificates' } },
+            metadata: {
+              name,
+              namespace,
+              labels: {
+                'app.kubernetes.io/name': 'pod-hardener',
+                'app.kubernetes.io/component': 'certificates',
+              },
+            },
             type: 'Opaque',
             data: encode(data),
           },
@@ -236,7 +272,10 @@ function secretStore(core: k8s.CoreV1Api, namespace: string, name: string): Secr
       }
     },
     async update(data, resourceVersion) {
-      const base: k8s.V1Secret = last?.metadata?.resourceVersion === resourceVersion ? last : { metadata: { name, namespace } };
+      const base: k8s.V1Secret =
+        last?.metadata?.resourceVersion === resourceVersion
+          ? last
+          : { metadata: { name, namespace } };
       try {
         await core.replaceNamespacedSecret({
           name,
@@ -248,7 +287,13 @@ function secretStore(core: k8s.CoreV1Api, namespace: string, name: string): Secr
             kind: 'Secret',
             // The resourceVersion makes this a compare-and-swap: 409 if anyone wrote since.
             // managedFields left out: the server keeps its own bookkeeping when none is sent.
-            metadata: { ...base.metadata, managedFields: undefined, name, namespace, resourceVersion },
+            metadata: {
+              ...base.metadata,
+              managedFields: undefined,
+              name,
+              namespace,
+              resourceVersion,
+            },
             data: encode(data),
           },
         });
@@ -267,18 +312,28 @@ function encode(data: SecretText): Record<string, string> {
   return out;
 }
 
-function webhookCaBundles(admission: k8s.AdmissionregistrationV1Api, name: string): WebhookCaBundles {
+function webhookCaBundles(
+  admission: k8s.AdmissionregistrationV1Api,
+  name: string,
+): WebhookCaBundles {
   return {
     async read() {
       const config = await admission.readMutatingWebhookConfiguration({ name });
-      return (config.webhooks ?? []).map((w) => ({ name: w.name, caBundle: w.clientConfig.caBundle ? b64decode(w.clientConfig.caBundle) : '' }));
+      return (config.webhooks ?? []).map((w) => ({
+        name: w.name,
+        caBundle: w.clientConfig.caBundle ? b64decode(w.clientConfig.caBundle) : '',
+      }));
     },
     async write(changes) {
       // A JSON patch with a `test` of each webhook's name: if the list was reordered since it was
       // read, the patch fails (and the next pass retries) instead of touching the wrong entry.
       const ops = changes.flatMap((c) => [
         { op: 'test', path: `/webhooks/${c.index}/name`, value: c.name },
-        { op: 'add', path: `/webhooks/${c.index}/clientConfig/caBundle`, value: b64encode(c.caBundle) },
+        {
+          op: 'add',
+          path: `/webhooks/${c.index}/clientConfig/caBundle`,
+          value: b64encode(c.caBundle),
+        },
       ]);
       await admission.patchMutatingWebhookConfiguration(
         { name, body: ops, fieldManager: FIELD_MANAGER },

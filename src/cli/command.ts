@@ -30,10 +30,17 @@ export interface Command {
 /** A command line that cannot be used: one line, then a hint to --help. */
 export class UsageError extends Error {}
 
-export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+export type OptionSpec = Record<
+  string,
+  { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
+>;
 
 type Values<S extends OptionSpec> = {
-  [K in keyof S]?: S[K]['type'] extends 'string' ? (S[K]['multiple'] extends true ? string[] : string) : boolean;
+  [K in keyof S]?: S[K]['type'] extends 'string'
+    ? S[K]['multiple'] extends true
+      ? string[]
+      : string
+    : boolean;
 };
 
 /**
@@ -41,13 +48,24 @@ type Values<S extends OptionSpec> = {
  * leniently and the checks are made here, on its tokens, so the messages are the tool's own and do
  * not change with Node.js's wording. `-f=FILE` is taken as kubectl takes it.
  */
-export function parseOptions<S extends OptionSpec>(args: readonly string[], spec: S, positionalHint = ''): Values<S> {
+export function parseOptions<S extends OptionSpec>(
+  args: readonly string[],
+  spec: S,
+  positionalHint = '',
+): Values<S> {
   const argv = args.map((a) => (/^-[A-Za-z]=/.test(a) ? `${a.slice(0, 2)}${a.slice(3)}` : a));
-  const { tokens } = parseArgs({ args: argv, options: spec, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: argv,
+    options: spec,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const values: Record<string, string | string[] | boolean> = {};
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
-    if (token.kind === 'positional') throw new UsageError(`unexpected argument ${JSON.stringify(token.value)}${positionalHint}`);
+    if (token.kind === 'positional')
+      throw new UsageError(`unexpected argument ${JSON.stringify(token.value)}${positionalHint}`);
     if (token.kind === 'option-terminator') continue;
     const option = spec[token.name];
     if (option === undefined) throw new UsageError(`unknown option ${token.rawName}`);
@@ -58,10 +76,15 @@ export function parseOptions<S extends OptionSpec>(args: readonly string[], spec
     }
     const value = token.value;
     // `-f --diff` would take --diff as the file: a value that looks like an option must be inline.
-    if (value === undefined || value === '' || (!token.inlineValue && value.startsWith('-') && value !== '-')) {
+    if (
+      value === undefined ||
+      value === '' ||
+      (!token.inlineValue && value.startsWith('-') && value !== '-')
+    ) {
       throw new UsageError(`${token.rawName} needs a value`);
     }
-    if (option.multiple) values[token.name] = [...((values[token.name] as string[] | undefined) ?? []), value];
+    if (option.multiple)
+      values[token.name] = [...((values[token.name] as string[] | undefined) ?? []), value];
     else values[token.name] = value;
   }
   return values as Values<S>;

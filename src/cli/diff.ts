@@ -33,22 +33,33 @@ function blocksOf(original: string, lines: LineCounter, r: Replacement): Block[]
   const before = original.slice(r.start, r.end);
   if (!r.reprinted) return [{ old: first, removed: linesOf(before), added: linesOf(r.text) }];
   // Printed again whole: diffed, on its own lines only.
-  return structuredPatch('', '', before, r.text, undefined, undefined, { context: 0 }).hunks.map((h) => ({
-    old: first + h.oldStart - 1,
-    removed: h.lines.filter((l) => l[0] === '-').map((l) => l.slice(1)),
-    added: h.lines.filter((l) => l[0] === '+').map((l) => l.slice(1)),
-  }));
+  return structuredPatch('', '', before, r.text, undefined, undefined, { context: 0 }).hunks.map(
+    (h) => ({
+      old: first + h.oldStart - 1,
+      removed: h.lines.filter((l) => l[0] === '-').map((l) => l.slice(1)),
+      added: h.lines.filter((l) => l[0] === '+').map((l) => l.slice(1)),
+    }),
+  );
 }
 
 /** The diff from `original` to `output`, which is `original` with the replacements applied. */
-export function unifiedDiff(oldName: string, newName: string, original: string, output: string, replacements: readonly Replacement[]): string {
+export function unifiedDiff(
+  oldName: string,
+  newName: string,
+  original: string,
+  output: string,
+  replacements: readonly Replacement[],
+): string {
   if (replacements.length === 0) return '';
   const lines = lineCounter(original);
   const oldLines = linesOf(original);
-  const blocks = [...replacements].sort((a, b) => a.start - b.start).flatMap((r) => blocksOf(original, lines, r));
+  const blocks = [...replacements]
+    .sort((a, b) => a.start - b.start)
+    .flatMap((r) => blocksOf(original, lines, r));
   const oldEndsWithNewline = original === '' || original.endsWith('\n');
   const newEndsWithNewline = output === '' || output.endsWith('\n');
-  const newTotal = oldLines.length + blocks.reduce((n, b) => n + b.added.length - b.removed.length, 0);
+  const newTotal =
+    oldLines.length + blocks.reduce((n, b) => n + b.added.length - b.removed.length, 0);
 
   const hunks: StructuredPatchHunk[] = [];
   let hunk: StructuredPatchHunk | undefined;
@@ -74,7 +85,13 @@ export function unifiedDiff(oldName: string, newName: string, original: string, 
     } else {
       close();
       const from = Math.max(0, b.old - CONTEXT);
-      hunk = { oldStart: from + 1, oldLines: 0, newStart: from + delta + 1, newLines: 0, lines: [] };
+      hunk = {
+        oldStart: from + 1,
+        oldLines: 0,
+        newStart: from + delta + 1,
+        newLines: 0,
+        lines: [],
+      };
       context(from, b.old);
     }
     newAt = b.old + delta;
@@ -92,5 +109,14 @@ export function unifiedDiff(oldName: string, newName: string, original: string, 
     delta += b.added.length - b.removed.length;
   }
   close();
-  return formatPatch({ oldFileName: oldName, newFileName: newName, oldHeader: undefined, newHeader: undefined, hunks }, FILE_HEADERS_ONLY);
+  return formatPatch(
+    {
+      oldFileName: oldName,
+      newFileName: newName,
+      oldHeader: undefined,
+      newHeader: undefined,
+      hunks,
+    },
+    FILE_HEADERS_ONLY,
+  );
 }

@@ -39,14 +39,23 @@ export function guardParams(settings: Exceptions): GuardParams {
   return {
     skipNamespaces: anyOf(settings.skipNamespaces.map(globExpression)),
     exemptContainers: anyOf(
-      settings.exemptContainers.map((rule) => `${rule.name === undefined ? '.*' : globExpression(rule.name)}=${rule.image === undefined ? '.*' : globExpression(rule.image)}`),
+      settings.exemptContainers.map(
+        (rule) =>
+          `${rule.name === undefined ? '.*' : globExpression(rule.name)}=${rule.image === undefined ? '.*' : globExpression(rule.image)}`,
+      ),
     ),
-    capabilityCeiling: settings.capabilityCeiling.includes('*') ? '.*' : anyOf(settings.capabilityCeiling.map((c) => escapeRe2(normalizeCapability(c)))),
+    capabilityCeiling: settings.capabilityCeiling.includes('*')
+      ? '.*'
+      : anyOf(settings.capabilityCeiling.map((c) => escapeRe2(normalizeCapability(c)))),
   };
 }
 
 /** The ConfigMap as YAML, ready for `kubectl apply -f -` or an overlay. */
-export function guardParamsManifest(params: GuardParams, namespace: string, source: string): string {
+export function guardParamsManifest(
+  params: GuardParams,
+  namespace: string,
+  source: string,
+): string {
   const doc = new YAML.Document({
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -82,9 +91,18 @@ expressions the API server evaluates. Apply it whenever those change.
   // Every command's run is asynchronous; this one has nothing to wait for.
   // eslint-disable-next-line @typescript-eslint/require-await
   async run(args, io) {
-    const v = parseOptions(args, { config: { type: 'string' }, namespace: { type: 'string', short: 'n' } });
+    const v = parseOptions(args, {
+      config: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+    });
     const { policy, file } = policyFor(v.config, io);
-    io.stdout(guardParamsManifest(guardParams(policy.settings), v.namespace ?? 'pod-hardener', file ?? 'the built-in defaults'));
+    io.stdout(
+      guardParamsManifest(
+        guardParams(policy.settings),
+        v.namespace ?? 'pod-hardener',
+        file ?? 'the built-in defaults',
+      ),
+    );
     return EXIT.ok;
   },
 };

@@ -4,7 +4,12 @@ import { EXIT, parseOptions, UsageError, type Command, type Io } from './command
 import { unifiedDiff } from './diff';
 import { readInputs, type Input } from './inputs';
 import { patchFiles, render, type PatchOf } from './kustomize';
-import { hardenManifests, ManifestError, WORKLOAD_KINDS, type HardenManifestsResult } from './manifests';
+import {
+  hardenManifests,
+  ManifestError,
+  WORKLOAD_KINDS,
+  type HardenManifestsResult,
+} from './manifests';
 import { policyFor } from './policy';
 import { checkText, noticeLines, reportTable, totals } from './report';
 
@@ -63,17 +68,30 @@ function parse(args: readonly string[]): HardenArgs {
     check: v.check === true,
     write: v.write === true,
   };
-  if (parsed.files.length === 0 && parsed.kustomize.length === 0) throw new UsageError('harden needs at least one -f FILE, DIR or -');
-  if (modes.length > 1) throw new UsageError(`${modes.map((m) => `--${m}`).join(' and ')}: choose one`);
-  if (parsed.write && parsed.files.includes('-')) throw new UsageError('--write cannot rewrite standard input');
-  if (parsed.write && parsed.kustomize.length > 0) throw new UsageError('--write cannot rewrite what kustomize renders (harden the base and overlays with -f)');
-  if (parsed.write && modes.length > 0) throw new UsageError(`--write and --${modes[0]}: choose one`);
+  if (parsed.files.length === 0 && parsed.kustomize.length === 0)
+    throw new UsageError('harden needs at least one -f FILE, DIR or -');
+  if (modes.length > 1)
+    throw new UsageError(`${modes.map((m) => `--${m}`).join(' and ')}: choose one`);
+  if (parsed.write && parsed.files.includes('-'))
+    throw new UsageError('--write cannot rewrite standard input');
+  if (parsed.write && parsed.kustomize.length > 0)
+    throw new UsageError(
+      '--write cannot rewrite what kustomize renders (harden the base and overlays with -f)',
+    );
+  if (parsed.write && modes.length > 0)
+    throw new UsageError(`--write and --${modes[0]}: choose one`);
   return parsed;
 }
 
 /** The inputs: files and standard input, then kustomize renders; and the kustomize patches among them. */
-async function gather(args: HardenArgs, io: Io): Promise<{ inputs: (Input & { patchOf?: PatchOf })[]; errors: string[] }> {
-  const { inputs, errors, kustomizations } = args.files.length > 0 ? await readInputs(args.files, io.readStdin) : { inputs: [], errors: [], kustomizations: [] };
+async function gather(
+  args: HardenArgs,
+  io: Io,
+): Promise<{ inputs: (Input & { patchOf?: PatchOf })[]; errors: string[] }> {
+  const { inputs, errors, kustomizations } =
+    args.files.length > 0
+      ? await readInputs(args.files, io.readStdin)
+      : { inputs: [], errors: [], kustomizations: [] };
   const patches = patchFiles(kustomizations, io.readFile);
   const marked = inputs.map((input) => {
     if (input.path === undefined) return input;
@@ -98,8 +116,10 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
   const args = parse(argv);
   const { policy } = policyFor(args.config, io);
   const { inputs, errors } = await gather(args, io);
-  const rewrite = args.output === 'diff' || (args.output === 'manifests' && (args.write || !args.check));
-  const results: { name: string; path?: string; text: string; result: HardenManifestsResult }[] = [];
+  const rewrite =
+    args.output === 'diff' || (args.output === 'manifests' && (args.write || !args.check));
+  const results: { name: string; path?: string; text: string; result: HardenManifestsResult }[] =
+    [];
   for (const input of inputs) {
     try {
       const result = hardenManifests(input.text, {
@@ -128,7 +148,19 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
 
   switch (args.output) {
     case 'diff':
-      io.stdout(results.map((r) => unifiedDiff(`a/${r.name}`, `b/${r.name}`, r.text, r.result.output, r.result.replacements)).join(''));
+      io.stdout(
+        results
+          .map((r) =>
+            unifiedDiff(
+              `a/${r.name}`,
+              `b/${r.name}`,
+              r.text,
+              r.result.output,
+              r.result.replacements,
+            ),
+          )
+          .join(''),
+      );
       break;
     case 'patch': {
       const patches = workloads
@@ -154,7 +186,9 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
         for (const r of results) {
           if (!r.result.changed) continue;
           io.writeFile(r.path!, r.result.output);
-          io.stderr(`hardened ${r.name} (${totals(r.result.documents).changed} workloads changed)\n`);
+          io.stderr(
+            `hardened ${r.name} (${totals(r.result.documents).changed} workloads changed)\n`,
+          );
         }
       } else if (!args.check) {
         io.stdout(joinOutputs(results.map((r) => r.result.output)));
@@ -190,7 +224,8 @@ function joinOutputs(outputs: readonly string[]): string {
 }
 
 export const hardenCommand: Command = {
-  summary: 'harden manifest files: print them, a diff, JSON patches or a report; --check for CI; --write',
+  summary:
+    'harden manifest files: print them, a diff, JSON patches or a report; --check for CI; --write',
   usage: USAGE,
   run,
 };

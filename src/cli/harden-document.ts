@@ -44,15 +44,25 @@ function fieldTokens(field: string): string[] {
 /** Native sidecars: init containers that keep running (restartPolicy: Always) beside the app. */
 function sidecarsOf(spec: Obj): string[] {
   const init = Array.isArray(spec.initContainers) ? spec.initContainers : [];
-  return init.filter((c) => isObject(c) && c.restartPolicy === 'Always' && typeof c.name === 'string').map((c) => (c as { name: string }).name);
+  return init
+    .filter((c) => isObject(c) && c.restartPolicy === 'Always' && typeof c.name === 'string')
+    .map((c) => (c as { name: string }).name);
 }
 
 /** Hardens the workloads of one parsed document (plain data); the document itself is not modified. */
-export function hardenDocument(data: unknown, index: number, ctx: DocumentContext): DocumentHardening {
+export function hardenDocument(
+  data: unknown,
+  index: number,
+  ctx: DocumentContext,
+): DocumentHardening {
   const out: DocumentHardening = { workloads: [], notes: [], ops: [], expected: data };
-  const noteAt = (line: number | undefined, message: string) => out.notes.push({ source: ctx.source, document: index, line, message });
+  const noteAt = (line: number | undefined, message: string) =>
+    out.notes.push({ source: ctx.source, document: index, line, message });
   if (isJsonPatch(data)) {
-    noteAt(ctx.lineOf([]), `a JSON patch (RFC 6902 operations), not an object: left as it is; to check what kustomize renders: ${renderedCheck(ctx.kustomizeDir)}`);
+    noteAt(
+      ctx.lineOf([]),
+      `a JSON patch (RFC 6902 operations), not an object: left as it is; to check what kustomize renders: ${renderedCheck(ctx.kustomizeDir)}`,
+    );
     return out;
   }
   const templates: { path: PathKey[]; value: Obj }[] = [];
@@ -74,7 +84,9 @@ export function hardenDocument(data: unknown, index: number, ctx: DocumentContex
     }
     const partial = partialShape(object, workload, group);
     if (partial !== undefined) {
-      note(`a partial object (${partial}), such as a kustomize patch: not hardened as a whole, left as it is; to check what kustomize renders: ${renderedCheck(ctx.kustomizeDir)}`);
+      note(
+        `a partial object (${partial}), such as a kustomize patch: not hardened as a whole, left as it is; to check what kustomize renders: ${renderedCheck(ctx.kustomizeDir)}`,
+      );
       continue;
     }
     const templatePath = [...path, ...workload.template];
@@ -89,7 +101,9 @@ export function hardenDocument(data: unknown, index: number, ctx: DocumentContex
     } catch (err) {
       if (!(err instanceof InvalidPodError)) throw err;
       const at = [...templatePath, ...fieldTokens(err.path)];
-      throw new ManifestError([`${where(ctx.source, deepestLine(ctx, at) ?? line)}: ${label}: pod template ${err.message}`]);
+      throw new ManifestError([
+        `${where(ctx.source, deepestLine(ctx, at) ?? line)}: ${label}: pod template ${err.message}`,
+      ]);
     }
     let hardened = result.pod as Obj;
     if (enginePod !== pod && hardened !== enginePod) hardened = withoutClaimVolumes(hardened, pod);
@@ -97,7 +111,11 @@ export function hardenDocument(data: unknown, index: number, ctx: DocumentContex
     const prefix = tokensPointer(templatePath);
     const docPatch = patch.map((op) => ({ ...op, path: prefix + op.path }));
     out.ops.push(...docPatch);
-    if (patch.length > 0) templates.push({ path: templatePath, value: workload.template.length === 0 ? hardened : { ...template, ...hardened } });
+    if (patch.length > 0)
+      templates.push({
+        path: templatePath,
+        value: workload.template.length === 0 ? hardened : { ...template, ...hardened },
+      });
     out.workloads.push({
       source: ctx.source,
       document: index,
@@ -119,7 +137,10 @@ export function hardenDocument(data: unknown, index: number, ctx: DocumentContex
 }
 
 /** The document with the hardened templates in place: copies along their paths, everything else shared. */
-function withTemplates(data: unknown, templates: readonly { path: PathKey[]; value: Obj }[]): unknown {
+function withTemplates(
+  data: unknown,
+  templates: readonly { path: PathKey[]; value: Obj }[],
+): unknown {
   let root = data;
   for (const { path, value } of templates) {
     const copy = (node: unknown, i: number): unknown => {

@@ -27,7 +27,10 @@ export interface ReadInputs {
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
-export async function readInputs(specs: readonly string[], readStdin: () => Promise<string>): Promise<ReadInputs> {
+export async function readInputs(
+  specs: readonly string[],
+  readStdin: () => Promise<string>,
+): Promise<ReadInputs> {
   const inputs: Input[] = [];
   const errors: string[] = [];
   const kustomizations = new Set<string>();
@@ -67,13 +70,24 @@ export async function readInputs(specs: readonly string[], readStdin: () => Prom
 function read(path: string, inputs: Input[], errors: string[]): void {
   try {
     const dir = dirname(path);
-    inputs.push({ name: path, path, text: readFileSync(path, 'utf8'), ...(kustomizationIn(dir) !== undefined ? { kustomizeDir: dir } : {}) });
+    inputs.push({
+      name: path,
+      path,
+      text: readFileSync(path, 'utf8'),
+      ...(kustomizationIn(dir) !== undefined ? { kustomizeDir: dir } : {}),
+    });
   } catch (err) {
     errors.push(`${path}: cannot read it: ${reason(err)}`);
   }
 }
 
-function walk(dir: string, found: string[], kustomizations: Set<string>, errors: string[], visited: Set<string>): void {
+function walk(
+  dir: string,
+  found: string[],
+  kustomizations: Set<string>,
+  errors: string[],
+  visited: Set<string>,
+): void {
   let real: string;
   try {
     real = realpathSync(dir);
@@ -110,5 +124,9 @@ function walk(dir: string, found: string[], kustomizations: Set<string>, errors:
 
 function reason(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  return e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+  return e.code === 'ENOENT'
+    ? 'no such file or directory'
+    : e.code === 'EACCES'
+      ? 'permission denied'
+      : e.message;
 }

@@ -21,7 +21,10 @@ export function valueAt(value: unknown, tokens: readonly PathKey[]): unknown {
   let v = value;
   for (const t of tokens) {
     if (Array.isArray(v)) v = v[Number(t)];
-    else if (typeof v === 'object' && v !== null) v = Object.prototype.hasOwnProperty.call(v, String(t)) ? (v as Record<string, unknown>)[String(t)] : undefined;
+    else if (typeof v === 'object' && v !== null)
+      v = Object.prototype.hasOwnProperty.call(v, String(t))
+        ? (v as Record<string, unknown>)[String(t)]
+        : undefined;
     else return undefined;
   }
   return v;

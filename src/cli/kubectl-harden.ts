@@ -8,12 +8,14 @@
 import { run, type Program } from './main';
 
 export const KUBECTL_HARDEN: Program = {
-  commandLine: (command) => (command === undefined || command === 'harden' ? 'kubectl harden' : `kubectl harden ${command}`),
+  commandLine: (command) =>
+    command === undefined || command === 'harden' ? 'kubectl harden' : `kubectl harden ${command}`,
 };
 
 export function pluginArgv(args: readonly string[]): string[] {
   const [first] = args;
-  if (first === undefined || first === 'help' || first === '-h' || first === '--help') return ['--help'];
+  if (first === undefined || first === 'help' || first === '-h' || first === '--help')
+    return ['--help'];
   return first.startsWith('-') ? ['harden', ...args] : [...args];
 }
 

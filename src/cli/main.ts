@@ -20,9 +20,13 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   review: async () => (await import('./review')).reviewCommand,
   'guard-params': async () => (await import('./guard-params')).guardParamsCommand,
   scan: async () => {
-    const [{ runScan }, { SCAN_USAGE }] = await Promise.all([import('./scan'), import('./scan/args')]);
+    const [{ runScan }, { SCAN_USAGE }] = await Promise.all([
+      import('./scan'),
+      import('./scan/args'),
+    ]);
     return {
-      summary: 'what hardening would change in a live cluster, grouped by owner, and what may stop working',
+      summary:
+        'what hardening would change in a live cluster, grouped by owner, and what may stop working',
       usage: SCAN_USAGE.replace(/^Usage:\s*/, ''),
       run: (args, io) => runScan(args, io),
     };
@@ -35,14 +39,18 @@ export interface Program {
   commandLine(command?: string): string;
 }
 
-export const POD_HARDENER: Program = { commandLine: (command) => (command === undefined ? 'pod-hardener' : `pod-hardener ${command}`) };
+export const POD_HARDENER: Program = {
+  commandLine: (command) => (command === undefined ? 'pod-hardener' : `pod-hardener ${command}`),
+};
 
 const EXIT_STATUS = `Exit status: 0 done; 1 --check found changes, or review: the webhook would not allow the request;
 2 unreadable input, invalid configuration or arguments.
 `;
 
 async function overview(): Promise<string> {
-  const commands = await Promise.all(Object.entries(COMMANDS).map(async ([name, load]) => [name, await load()] as const));
+  const commands = await Promise.all(
+    Object.entries(COMMANDS).map(async ([name, load]) => [name, await load()] as const),
+  );
   const width = Math.max(...commands.map(([name]) => name.length));
   return [
     'Usage: pod-hardener COMMAND [options]   (as a kubectl plugin: kubectl harden [COMMAND] [options])\n',
@@ -53,7 +61,11 @@ async function overview(): Promise<string> {
   ].join('\n');
 }
 
-export async function main(argv: readonly string[], io: Io = processIo(), program: Program = POD_HARDENER): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: Io = processIo(),
+  program: Program = POD_HARDENER,
+): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '-h' || name === '--help') {
     (name === undefined ? io.stderr : io.stdout)(await overview());
@@ -61,7 +73,9 @@ export async function main(argv: readonly string[], io: Io = processIo(), progra
   }
   const load = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (load === undefined) {
-    io.stderr(`pod-hardener: unknown command ${JSON.stringify(name)}\nSee '${program.commandLine()} --help'.\n`);
+    io.stderr(
+      `pod-hardener: unknown command ${JSON.stringify(name)}\nSee '${program.commandLine()} --help'.\n`,
+    );
     return EXIT.error;
   }
   const command = await load();
@@ -73,7 +87,9 @@ export async function main(argv: readonly string[], io: Io = processIo(), progra
     return await command.run(rest, io);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`pod-hardener ${name}: ${err.message}\nSee '${program.commandLine(name)} --help'.\n`);
+      io.stderr(
+        `pod-hardener ${name}: ${err.message}\nSee '${program.commandLine(name)} --help'.\n`,
+      );
       return EXIT.error;
     }
     if (err instanceof ConfigError) {
@@ -111,7 +127,9 @@ export function run(argv: readonly string[], program: Program = POD_HARDENER): v
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`pod-hardener: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `pod-hardener: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       process.exitCode = 70;
     },
   );

@@ -11,7 +11,11 @@ export class ManifestError extends Error {
 }
 
 export function where(source: string, line?: number, col?: number): string {
-  return line === undefined ? source : col === undefined ? `${source}:${line}` : `${source}:${line}:${col}`;
+  return line === undefined
+    ? source
+    : col === undefined
+      ? `${source}:${line}`
+      : `${source}:${line}:${col}`;
 }
 
 /** `source:line:column` of an offset of the text. */
@@ -27,7 +31,11 @@ export function at(source: string, lines: LineCounter, offset: number): string {
  */
 export function jsonError(source: string, text: string, lines: LineCounter, err: Error): string {
   const position = /position (\d+)/.exec(err.message);
-  const offset = position ? Number(position[1]) : readDocument(text, 0, text.length).errors[0]?.offset;
-  const reason = err.message.replace(/ in JSON at position \d+.*$/, '').replace(/,? *"[^"]*"? is not valid JSON$/, '');
+  const offset = position
+    ? Number(position[1])
+    : readDocument(text, 0, text.length).errors[0]?.offset;
+  const reason = err.message
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/,? *"[^"]*"? is not valid JSON$/, '');
   return `${offset === undefined ? source : at(source, lines, offset)}: not valid JSON: ${reason}`;
 }

@@ -40,14 +40,27 @@ export function hardenJson(text: string, base: Base): HardenManifestsResult {
     throw new ManifestError([jsonError(base.source, text, lineCounter(text), err as Error)]);
   }
   const result = hardenDocument(data, 0, { ...base, lineOf: () => undefined });
-  const unchanged = { output: text, changed: result.ops.length > 0, format: 'json' as const, documents: result.workloads, notes: result.notes, replacements: [] };
+  const unchanged = {
+    output: text,
+    changed: result.ops.length > 0,
+    format: 'json' as const,
+    documents: result.workloads,
+    notes: result.notes,
+    replacements: [],
+  };
   if (result.ops.length === 0 || !base.rewrite) return unchanged;
   if (hasInexactNumber(text)) {
-    throw new ManifestError([`${where(base.source)}: cannot write the hardened file back: it holds a number with more digits than can be written again exactly; see the changes with --report or --patch`]);
+    throw new ManifestError([
+      `${where(base.source)}: cannot write the hardened file back: it holds a number with more digits than can be written again exactly; see the changes with --report or --patch`,
+    ]);
   }
   const layout = jsonLayout(text);
   let output = JSON.stringify(result.expected, null, layout.indent);
   if (layout.eol !== '\n') output = output.replace(/\n/g, layout.eol);
   if (layout.finalEol) output += layout.eol;
-  return { ...unchanged, output, replacements: [{ start: 0, end: text.length, text: output, reprinted: true }] };
+  return {
+    ...unchanged,
+    output,
+    replacements: [{ start: 0, end: text.length, text: output, reprinted: true }],
+  };
 }

@@ -28,13 +28,25 @@ function nodeAtPath(root: ENode, path: readonly PathKey[]): ENode | undefined {
     while (node?.kind === 'alias') node = node.target;
     if (node === undefined) return undefined;
     const map: ENode = node;
-    node = map.kind === 'map' ? map.pairs.find((p) => !p.merge && keyOf(p.key) === String(t))?.value : map.kind === 'seq' ? map.items[Number(t)] : undefined;
+    node =
+      map.kind === 'map'
+        ? map.pairs.find((p) => !p.merge && keyOf(p.key) === String(t))?.value
+        : map.kind === 'seq'
+          ? map.items[Number(t)]
+          : undefined;
   }
   return node;
 }
 
 export function hardenYaml(text: string, base: Base): HardenManifestsResult {
-  const out: HardenManifestsResult = { output: '', changed: false, format: 'yaml', documents: [], notes: [], replacements: [] };
+  const out: HardenManifestsResult = {
+    output: '',
+    changed: false,
+    format: 'yaml',
+    documents: [],
+    notes: [],
+    replacements: [],
+  };
   const lines = lineCounter(text);
   const lineOfOffset = (offset: number) => lines.linePos(offset).line;
   let chunks: Chunk[];
@@ -59,7 +71,13 @@ export function hardenYaml(text: string, base: Base): HardenManifestsResult {
     if (read.data === undefined && !chunk.marker) continue;
     index++;
     if (read.ignoredFrom !== undefined) {
-      out.notes.push({ source: base.source, document: index, line: lineOfOffset(read.ignoredFrom), message: 'text after a "..." document end, which kubectl ignores up to the next "---": ignored here too' });
+      out.notes.push({
+        source: base.source,
+        document: index,
+        line: lineOfOffset(read.ignoredFrom),
+        message:
+          'text after a "..." document end, which kubectl ignores up to the next "---": ignored here too',
+      });
     }
     const root = read.root;
     if (root === undefined || errors.length > 0) continue;
@@ -82,11 +100,17 @@ export function hardenYaml(text: string, base: Base): HardenManifestsResult {
       );
       continue;
     }
-    const note = (message: string) => out.notes.push({ source: base.source, document: index, line: lineOf([]), message });
+    const note = (message: string) =>
+      out.notes.push({ source: base.source, document: index, line: lineOf([]), message });
     if (edited.explicit.length > 0) {
-      note(`hardened; written out explicitly, as they came from anchors, aliases or merge keys: ${edited.explicit.join(', ')}`);
+      note(
+        `hardened; written out explicitly, as they came from anchors, aliases or merge keys: ${edited.explicit.join(', ')}`,
+      );
     }
-    if (edited.level > 0) note('hardened; around the changes, values are written out in full (a layout the finer edit could not keep)');
+    if (edited.level > 0)
+      note(
+        'hardened; around the changes, values are written out in full (a layout the finer edit could not keep)',
+      );
     for (const replacement of edited.replacements) {
       out.output += text.slice(cursor, replacement.start) + replacement.text;
       out.replacements.push(replacement);
@@ -137,7 +161,8 @@ function editDocument(
         reason = 'an edit would reach outside the document';
         continue;
       }
-      if (readsAs(splice(text, replacements, chunk.start, chunk.end), expected)) return { replacements, level: level.level, explicit: planned.explicit };
+      if (readsAs(splice(text, replacements, chunk.start, chunk.end), expected))
+        return { replacements, level: level.level, explicit: planned.explicit };
       reason = 'the edited text would not read as the hardened document';
     } catch (err) {
       if (!(err instanceof UnsupportedEdit)) throw err;

@@ -97,7 +97,10 @@ export interface Base {
  * included. Throws ManifestError when the text cannot be read, or a document that must change
  * cannot be written back exactly.
  */
-export function hardenManifests(text: string, options: HardenManifestsOptions): HardenManifestsResult {
+export function hardenManifests(
+  text: string,
+  options: HardenManifestsOptions,
+): HardenManifestsResult {
   const base: Base = {
     policy: options.policy,
     namespace: options.namespace ?? 'default',
@@ -106,7 +109,14 @@ export function hardenManifests(text: string, options: HardenManifestsOptions): 
     ...(options.kustomizeDir !== undefined ? { kustomizeDir: options.kustomizeDir } : {}),
   };
   if (options.patchOf !== undefined) {
-    return { output: text, changed: false, format: 'yaml', documents: [], notes: [{ source: base.source, document: 0, message: patchNote(options.patchOf) }], replacements: [] };
+    return {
+      output: text,
+      changed: false,
+      format: 'yaml',
+      documents: [],
+      notes: [{ source: base.source, document: 0, message: patchNote(options.patchOf) }],
+      replacements: [],
+    };
   }
   // A byte order mark is kept on the output, and out of JSON.parse's way.
   const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
@@ -114,7 +124,11 @@ export function hardenManifests(text: string, options: HardenManifestsOptions): 
   try {
     const result = hardenJson(text.slice(bom), base);
     if (bom === 0) return result;
-    return { ...result, output: `\ufeff${result.output}`, replacements: result.replacements.map((r) => ({ ...r, start: r.start + 1, end: r.end + 1 })) };
+    return {
+      ...result,
+      output: `\ufeff${result.output}`,
+      replacements: result.replacements.map((r) => ({ ...r, start: r.start + 1, end: r.end + 1 })),
+    };
   } catch (jsonError) {
     // YAML in flow style (`{kind: Pod, ...}`) is not JSON; a JSON error is reported if it is not YAML either.
     try {

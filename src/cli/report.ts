@@ -26,7 +26,8 @@ function noteSource(n: ManifestNote): string {
  * sidecar container.
  */
 function targetLabel(w: WorkloadResult, t: Target): string {
-  if (t.kind !== 'pod' && t.list === 'initContainers' && w.sidecars.includes(t.name)) return `sidecar container "${t.name}"`;
+  if (t.kind !== 'pod' && t.list === 'initContainers' && w.sidecars.includes(t.name))
+    return `sidecar container "${t.name}"`;
   return targetText(t);
 }
 
@@ -82,17 +83,30 @@ export function totalsLine(t: Totals): string {
 }
 
 /** The `--report` table: one row per change or notice, grouped by workload and container. */
-export function reportTable(workloads: readonly WorkloadResult[], notes: readonly ManifestNote[]): string {
+export function reportTable(
+  workloads: readonly WorkloadResult[],
+  notes: readonly ManifestNote[],
+): string {
   const rows: string[][] = [['SOURCE', 'WORKLOAD', 'TARGET', 'CHANGE']];
   for (const w of workloads) {
     let previousTarget = '';
     rowsOf(w).forEach(([target, text], i) => {
-      rows.push([i === 0 ? workloadSource(w) : '', i === 0 ? workloadLabel(w) : '', target === previousTarget ? '' : target, text]);
+      rows.push([
+        i === 0 ? workloadSource(w) : '',
+        i === 0 ? workloadLabel(w) : '',
+        target === previousTarget ? '' : target,
+        text,
+      ]);
       previousTarget = target;
     });
   }
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
-  const lines = rows.map((r) => r.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell)).join('   ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell))
+      .join('   ')
+      .trimEnd(),
+  );
   lines.push('', totalsLine(totals(workloads)));
   for (const n of notes) lines.push(`${noteSource(n)}: ${n.message}`);
   return `${lines.join('\n')}\n`;
@@ -104,16 +118,25 @@ export function checkText(workloads: readonly WorkloadResult[]): string {
   for (const w of workloads) {
     if (w.changes.length === 0) continue;
     lines.push(`${workloadSource(w)}: ${workloadLabel(w)}: ${plural(w.changes.length, 'change')}`);
-    for (const c of byTarget(w.changes)) lines.push(`  ${targetLabel(w, c.target)}: ${changeText(c)}`);
+    for (const c of byTarget(w.changes))
+      lines.push(`  ${targetLabel(w, c.target)}: ${changeText(c)}`);
   }
   lines.push(totalsLine(totals(workloads)));
   return `${lines.join('\n')}\n`;
 }
 
 /** Notices and notes for stderr, when the output itself is the manifests. */
-export function noticeLines(workloads: readonly WorkloadResult[], notes: readonly ManifestNote[]): string[] {
+export function noticeLines(
+  workloads: readonly WorkloadResult[],
+  notes: readonly ManifestNote[],
+): string[] {
   return [
-    ...workloads.flatMap((w) => w.notices.map((n) => `${workloadSource(w)}: ${workloadLabel(w)}: ${targetLabel(w, n.target)}: ${n.message}`)),
+    ...workloads.flatMap((w) =>
+      w.notices.map(
+        (n) =>
+          `${workloadSource(w)}: ${workloadLabel(w)}: ${targetLabel(w, n.target)}: ${n.message}`,
+      ),
+    ),
     ...notes.map((n) => `${noteSource(n)}: ${n.message}`),
   ];
 }

@@ -25,7 +25,8 @@ type Obj = Record<string, unknown>;
 function asReview(body: unknown): { review: unknown; wrapped: boolean } {
   if (!isObject(body) || body.kind !== 'Pod') return { review: body, wrapped: false };
   const meta = isObject(body.metadata) ? body.metadata : {};
-  const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
+  const namespace =
+    typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
   return {
     wrapped: true,
     review: {
@@ -56,28 +57,55 @@ export function review(text: string, mode: Mode, policy: Policy, io: Output): nu
   try {
     body = JSON.parse(text);
   } catch (err) {
-    io.stderr(`pod-hardener: standard input is not JSON (the webhook would answer HTTP 400): ${(err as Error).message}\n`);
+    io.stderr(
+      `pod-hardener: standard input is not JSON (the webhook would answer HTTP 400): ${(err as Error).message}\n`,
+    );
     return EXIT.error;
   }
   const { review: request, wrapped } = asReview(body);
   const outcome = reviewAdmission(request, mode, policy);
   io.stdout(`${JSON.stringify(outcome.body, null, 2)}\n`);
 
-  const response = (isObject(outcome.body) && isObject(outcome.body.response) ? outcome.body.response : {}) as Obj;
+  const response = (
+    isObject(outcome.body) && isObject(outcome.body.response) ? outcome.body.response : {}
+  ) as Obj;
   const record = outcome.record;
   const lines: string[] = [];
-  if (wrapped) lines.push('input is a Pod: reviewed as its CREATE in namespace ' + String((request as { request: Obj }).request.namespace));
-  const subject = [record.namespace && record.pod ? `pod ${record.namespace}/${record.pod}` : record.pod ? `pod ${record.pod}` : '', record.uid ? `uid ${record.uid}` : '']
+  if (wrapped)
+    lines.push(
+      'input is a Pod: reviewed as its CREATE in namespace ' +
+        String((request as { request: Obj }).request.namespace),
+    );
+  const subject = [
+    record.namespace && record.pod
+      ? `pod ${record.namespace}/${record.pod}`
+      : record.pod
+        ? `pod ${record.pod}`
+        : '',
+    record.uid ? `uid ${record.uid}` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   const allowed = response.allowed === true;
-  lines.push(`HTTP ${outcome.status}, ${allowed ? 'allowed' : 'not allowed'}, decision ${record.decision} (mode ${mode}${subject ? `, ${subject}` : ''})`);
+  lines.push(
+    `HTTP ${outcome.status}, ${allowed ? 'allowed' : 'not allowed'}, decision ${record.decision} (mode ${mode}${subject ? `, ${subject}` : ''})`,
+  );
   const status = isObject(response.status) ? response.status : undefined;
-  if (status?.message) lines.push(`message: ${typeof status.message === 'string' ? status.message : JSON.stringify(status.message)}`);
+  if (status?.message)
+    lines.push(
+      `message: ${typeof status.message === 'string' ? status.message : JSON.stringify(status.message)}`,
+    );
   if (typeof response.patch === 'string') {
-    const ops = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as { op: string; path: string; value?: unknown }[];
-    lines.push(`patch (${String(response.patchType)}, ${ops.length} operation${ops.length === 1 ? '' : 's'}):`);
-    for (const op of ops) lines.push(`  ${op.op} ${op.path}${'value' in op ? ` = ${JSON.stringify(op.value)}` : ''}`);
+    const ops = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as {
+      op: string;
+      path: string;
+      value?: unknown;
+    }[];
+    lines.push(
+      `patch (${String(response.patchType)}, ${ops.length} operation${ops.length === 1 ? '' : 's'}):`,
+    );
+    for (const op of ops)
+      lines.push(`  ${op.op} ${op.path}${'value' in op ? ` = ${JSON.stringify(op.value)}` : ''}`);
   } else if (allowed) {
     lines.push('no patch');
   }
@@ -85,7 +113,10 @@ export function review(text: string, mode: Mode, policy: Policy, io: Output): nu
     lines.push('warnings:', ...response.warnings.map((w) => `  ${String(w)}`));
   }
   if (isObject(response.auditAnnotations)) {
-    lines.push('audit annotations:', ...Object.entries(response.auditAnnotations).map(([k, v]) => `  ${k}: ${String(v)}`));
+    lines.push(
+      'audit annotations:',
+      ...Object.entries(response.auditAnnotations).map(([k, v]) => `  ${k}: ${String(v)}`),
+    );
   }
   io.stderr(lines.map((l) => `${l}\n`).join(''));
   return outcome.status === 200 && allowed ? EXIT.ok : EXIT.changes;
@@ -103,7 +134,8 @@ stderr the decoded patch and the warnings.
   async run(args, io) {
     const v = parseOptions(args, { config: { type: 'string' }, mode: { type: 'string' } });
     const mode = v.mode ?? 'enforce';
-    if (mode !== 'enforce' && mode !== 'audit') throw new UsageError(`--mode: expected enforce or audit, got ${JSON.stringify(mode)}`);
+    if (mode !== 'enforce' && mode !== 'audit')
+      throw new UsageError(`--mode: expected enforce or audit, got ${JSON.stringify(mode)}`);
     const { policy } = policyFor(v.config, io);
     return review(await io.readStdin(), mode, policy, io);
   },

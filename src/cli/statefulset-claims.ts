@@ -19,7 +19,9 @@ export function withClaimVolumes(pod: Obj, statefulSet: Obj, name: string): Obj 
     .map((c) => (isObject(c) && isObject(c.metadata) ? str(c.metadata.name) : undefined))
     .filter((claim): claim is string => claim !== undefined && !present.has(claim))
     .map((claim) => ({ name: claim, persistentVolumeClaim: { claimName: `${claim}-${name}-0` } }));
-  return extra.length === 0 ? pod : { ...pod, spec: { ...spec, volumes: [...(volumes as unknown[]), ...extra] } };
+  return extra.length === 0
+    ? pod
+    : { ...pod, spec: { ...spec, volumes: [...(volumes as unknown[]), ...extra] } };
 }
 
 export function withoutClaimVolumes(hardened: Obj, pod: Obj): Obj {

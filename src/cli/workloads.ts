@@ -25,12 +25,17 @@ export const WORKLOADS: Readonly<Record<string, WorkloadKind>> = {
   DaemonSet: { groups: ['apps', 'extensions'], template: ['spec', 'template'], selector: true },
   StatefulSet: { groups: ['apps'], template: ['spec', 'template'], selector: true },
   Job: { groups: ['batch'], template: ['spec', 'template'], selector: false },
-  CronJob: { groups: ['batch'], template: ['spec', 'jobTemplate', 'spec', 'template'], selector: false },
+  CronJob: {
+    groups: ['batch'],
+    template: ['spec', 'jobTemplate', 'spec', 'template'],
+    selector: false,
+  },
 };
 
 export const WORKLOAD_KINDS: readonly string[] = Object.keys(WORKLOADS);
 
-export const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+export const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : undefined;
 
 /** An object of a document: the document itself, or an entry of a List. */
 export interface Located {
@@ -44,7 +49,9 @@ export function objectsOf(data: unknown): Located[] {
   if (!isObject(data)) return [];
   const kind = str(data.kind);
   if (kind !== undefined && kind.endsWith('List') && Array.isArray(data.items)) {
-    return data.items.flatMap((item, i) => (isObject(item) ? [{ path: ['items', i], item: i, object: item }] : []));
+    return data.items.flatMap((item, i) =>
+      isObject(item) ? [{ path: ['items', i], item: i, object: item }] : [],
+    );
   }
   return [{ path: [], object: data }];
 }

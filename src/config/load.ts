@@ -12,7 +12,14 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { MAX_USERNS_ID } from '../engine/rules/user-namespaces';
 import { deepFreeze } from './freeze';
-import { DEFAULT_CONFIG, ENV_VARS, knownKeys, layerSchema, type Config, type ConfigLayer } from './schema';
+import {
+  DEFAULT_CONFIG,
+  ENV_VARS,
+  knownKeys,
+  layerSchema,
+  type Config,
+  type ConfigLayer,
+} from './schema';
 
 export { ENV_VARS, policySettings } from './schema';
 
@@ -63,7 +70,8 @@ export const NAMESPACE_ENV = 'POD_HARDENER_NAMESPACE';
  */
 const SERVICE_LINK = /^(tcp|udp|sctp):\/\/\S+:\d+$/;
 /** The other variables the kubelet injects for a Service (`<NAME>_SERVICE_HOST`, `<NAME>_PORT_443_TCP_ADDR`, ...). */
-const SERVICE_LINK_NAME = /_SERVICE_(HOST|PORT)(_\w+)?$|_PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?$/;
+const SERVICE_LINK_NAME =
+  /_SERVICE_(HOST|PORT)(_\w+)?$|_PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?$/;
 
 const ENV_PREFIX = 'POD_HARDENER_';
 /** Every variable pod-hardener reads; any other POD_HARDENER_* is a start-up warning. */
@@ -100,7 +108,11 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   crossChecks(merged, sourceGiven !== undefined, options.purpose === 'offline', errors);
   if (errors.length > 0) throw new ConfigError(errors);
 
-  return deepFreeze({ config: merged, ...(file !== undefined ? { file, fileText } : {}), warnings });
+  return deepFreeze({
+    config: merged,
+    ...(file !== undefined ? { file, fileText } : {}),
+    warnings,
+  });
 }
 
 const USAGE = 'usage: pod-hardener [--config FILE]';
@@ -108,7 +120,12 @@ const USAGE = 'usage: pod-hardener [--config FILE]';
 function configFilePath(options: LoadOptions, errors: string[]): string | undefined {
   let file: string | undefined;
   try {
-    const { values } = parseArgs({ args: [...options.argv], options: { config: { type: 'string' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      args: [...options.argv],
+      options: { config: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    });
     file = values.config;
   } catch (err) {
     errors.push(`arguments: ${(err as Error).message.split('\n')[0]} (${USAGE})`);
@@ -129,7 +146,9 @@ function parseFileLayer(file: string, text: string, errors: string[]): ConfigLay
     for (const e of doc.errors) {
       const pos = e.linePos?.[0];
       const at = pos ? `line ${pos.line}, column ${pos.col}: ` : '';
-      errors.push(`${where}: ${at}${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+      errors.push(
+        `${where}: ${at}${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+      );
     }
     return {};
   }
@@ -176,15 +195,22 @@ function readEnvLayer(env: LoadOptions['env'], errors: string[], warnings: strin
 function unknownVariables(env: LoadOptions['env']): string[] {
   const out: string[] = [];
   for (const name of Object.keys(env).sort()) {
-    if (!name.startsWith(ENV_PREFIX) || KNOWN_ENV.has(name) || SERVICE_LINK_NAME.test(name)) continue;
+    if (!name.startsWith(ENV_PREFIX) || KNOWN_ENV.has(name) || SERVICE_LINK_NAME.test(name))
+      continue;
     if (name.endsWith('_PORT') && SERVICE_LINK.test(env[name] ?? '')) continue;
     const hint = closest(name, [...KNOWN_ENV]);
-    out.push(`env ${name} ignored: pod-hardener reads no such variable${hint !== undefined ? ` (did you mean ${hint}?)` : ''}`);
+    out.push(
+      `env ${name} ignored: pod-hardener reads no such variable${hint !== undefined ? ` (did you mean ${hint}?)` : ''}`,
+    );
   }
   return out;
 }
 
-function validateLayer(raw: unknown, errors: string[], prefix: (path: string) => string): ConfigLayer {
+function validateLayer(
+  raw: unknown,
+  errors: string[],
+  prefix: (path: string) => string,
+): ConfigLayer {
   const result = layerSchema.safeParse(raw);
   if (result.success) return result.data;
   for (const issue of result.error.issues) errors.push(...describe(issue, prefix));
@@ -197,7 +223,12 @@ function describe(issue: z.core.$ZodIssue, prefix: (path: string) => string): st
     return issue.keys.map((key) => {
       const path = formatPath([...issue.path, key]);
       const hint = closest(key, known);
-      const help = hint !== undefined ? `did you mean ${hint}?` : known.length > 0 ? `known keys: ${known.join(', ')}` : '';
+      const help =
+        hint !== undefined
+          ? `did you mean ${hint}?`
+          : known.length > 0
+            ? `known keys: ${known.join(', ')}`
+            : '';
       return `${prefix(path)}unknown key${help ? ` (${help})` : ''}`;
     });
   }
@@ -238,25 +269,48 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The certificate source against the files and namespace it needs (the Deployment's environment). */
-function certificateSourceChecks(c: Config, sourceGiven: boolean, err: (path: string, message: string) => void): void {
+function certificateSourceChecks(
+  c: Config,
+  sourceGiven: boolean,
+  err: (path: string, message: string) => void,
+): void {
   const certs = c.certificates;
   const hasCert = certs.certFile !== undefined;
   const hasKey = certs.keyFile !== undefined;
   if (!sourceGiven) certs.source = hasCert || hasKey ? 'files' : 'development';
 
   if (certs.source === 'files') {
-    if (!hasCert) err('certificates.certFile', 'required when certificates.source is "files" (or set POD_HARDENER_TLS_CERT_FILE)');
-    if (!hasKey) err('certificates.keyFile', 'required when certificates.source is "files" (or set POD_HARDENER_TLS_KEY_FILE)');
+    if (!hasCert)
+      err(
+        'certificates.certFile',
+        'required when certificates.source is "files" (or set POD_HARDENER_TLS_CERT_FILE)',
+      );
+    if (!hasKey)
+      err(
+        'certificates.keyFile',
+        'required when certificates.source is "files" (or set POD_HARDENER_TLS_KEY_FILE)',
+      );
   } else {
     const why =
       certs.source === 'development'
         ? 'the development source generates its own certificate'
         : 'the self-managed source writes tls.crt and tls.key into certificates.directory';
-    if (hasCert) err('certificates.certFile', `set, but certificates.source is "${certs.source}": ${why}; remove one of them`);
-    if (hasKey) err('certificates.keyFile', `set, but certificates.source is "${certs.source}": ${why}; remove one of them`);
+    if (hasCert)
+      err(
+        'certificates.certFile',
+        `set, but certificates.source is "${certs.source}": ${why}; remove one of them`,
+      );
+    if (hasKey)
+      err(
+        'certificates.keyFile',
+        `set, but certificates.source is "${certs.source}": ${why}; remove one of them`,
+      );
   }
   if (certs.source === 'self-managed' && certs.selfManaged.namespace === undefined) {
-    err('certificates.selfManaged.namespace', `required when certificates.source is "self-managed" (set ${NAMESPACE_ENV} from the downward API)`);
+    err(
+      'certificates.selfManaged.namespace',
+      `required when certificates.source is "self-managed" (set ${NAMESPACE_ENV} from the downward API)`,
+    );
   }
 }
 
@@ -267,7 +321,10 @@ function crossChecks(c: Config, sourceGiven: boolean, offline: boolean, errors: 
   if (!offline) certificateSourceChecks(c, sourceGiven, err);
   const sm = certs.selfManaged;
   if (sm.renewBeforeDays >= sm.validityDays) {
-    err('certificates.selfManaged.renewBeforeDays', `must be less than validityDays (${sm.validityDays}), got ${sm.renewBeforeDays}`);
+    err(
+      'certificates.selfManaged.renewBeforeDays',
+      `must be less than validityDays (${sm.validityDays}), got ${sm.renewBeforeDays}`,
+    );
   }
 
   // A user namespace maps 65536 IDs by default (the kubelet's userNamespaces.idsPerPod): a
@@ -275,17 +332,28 @@ function crossChecks(c: Config, sourceGiven: boolean, offline: boolean, errors: 
   const h = c.hardening;
   if (h.userNamespaces === 'on') {
     for (const key of ['runAsUser', 'runAsGroup'] as const) {
-      if (h[key] > MAX_USERNS_ID) err(`hardening.${key}`, `must be at most ${MAX_USERNS_ID} with userNamespaces "on" (the IDs a user namespace maps), got ${h[key]}`);
+      if (h[key] > MAX_USERNS_ID)
+        err(
+          `hardening.${key}`,
+          `must be at most ${MAX_USERNS_ID} with userNamespaces "on" (the IDs a user namespace maps), got ${h[key]}`,
+        );
     }
   }
 
   const s = c.server;
-  if (s.port === s.metricsPort) err('server.metricsPort', `must differ from server.port (both ${s.port})`);
+  if (s.port === s.metricsPort)
+    err('server.metricsPort', `must differ from server.port (both ${s.port})`);
   if (s.headersTimeoutSeconds > s.requestTimeoutSeconds) {
-    err('server.headersTimeoutSeconds', `must be <= requestTimeoutSeconds (${s.requestTimeoutSeconds}), got ${s.headersTimeoutSeconds}`);
+    err(
+      'server.headersTimeoutSeconds',
+      `must be <= requestTimeoutSeconds (${s.requestTimeoutSeconds}), got ${s.headersTimeoutSeconds}`,
+    );
   }
   if (s.shutdownDelaySeconds >= s.shutdownGraceSeconds) {
-    err('server.shutdownDelaySeconds', `must be less than shutdownGraceSeconds (${s.shutdownGraceSeconds}), got ${s.shutdownDelaySeconds}`);
+    err(
+      'server.shutdownDelaySeconds',
+      `must be less than shutdownGraceSeconds (${s.shutdownGraceSeconds}), got ${s.shutdownDelaySeconds}`,
+    );
   }
 }
 

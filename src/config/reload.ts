@@ -5,7 +5,13 @@
  */
 import { compilePolicy, type Policy } from '../engine/policy';
 import { watchFiles, type FileWatch } from './file-watch';
-import { ConfigError, loadConfig, policySettings, type LoadedConfig, type LoadOptions } from './load';
+import {
+  ConfigError,
+  loadConfig,
+  policySettings,
+  type LoadedConfig,
+  type LoadOptions,
+} from './load';
 import type { Config } from './schema';
 import { isJsonObject as isObject } from '../engine/json';
 
@@ -59,7 +65,10 @@ export function watchConfig(options: ConfigWatchOptions): FileWatch {
     let next: LoadedConfig;
     try {
       // Parse the bytes just compared, not a second read that might see yet another version.
-      next = loadConfig({ ...options.load, readFile: (p) => (p === file ? text : options.load.readFile(p)) });
+      next = loadConfig({
+        ...options.load,
+        readFile: (p) => (p === file ? text : options.load.readFile(p)),
+      });
     } catch (err) {
       options.onError(err instanceof ConfigError ? err.errors : [String(err)]);
       return;
@@ -69,7 +78,12 @@ export function watchConfig(options: ConfigWatchOptions): FileWatch {
     options.onReload(next, previous);
   };
 
-  const watch = watchFiles({ files: [file], pollIntervalMs: options.pollIntervalMs ?? 5000, onCheck: check, onWatchError: options.onWatchError });
+  const watch = watchFiles({
+    files: [file],
+    pollIntervalMs: options.pollIntervalMs ?? 5000,
+    onCheck: check,
+    onWatchError: options.onWatchError,
+  });
   // An edit between the first load and the start of the watch sent no event the watch could
   // see: look once now rather than a poll interval later.
   check();
@@ -84,11 +98,11 @@ export function restartOnlyChanges(previous: Config, next: Config): string[] {
   const out: string[] = [];
   const walk = (a: unknown, b: unknown, path: string) => {
     if (isObject(a) && isObject(b)) {
-      for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[key], b[key], `${path}.${key}`);
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)]))
+        walk(a[key], b[key], `${path}.${key}`);
     } else if (JSON.stringify(a) !== JSON.stringify(b)) out.push(path);
   };
   walk(previous.server, next.server, 'server');
   walk(previous.certificates, next.certificates, 'certificates');
   return out;
 }
-

@@ -34,11 +34,14 @@ const show = (v: unknown): string => {
 
 /** An integer in [min, max]; the message names the range and what was given. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
-  const expected = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+  const expected =
+    max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
   const message = (input: unknown) => `expected ${expected}, got ${show(input)}`;
   return z
     .number({ error: (iss) => message(iss.input) })
-    .refine((v) => Number.isInteger(v) && v >= min && v <= max, { error: (iss) => message(iss.input) });
+    .refine((v) => Number.isInteger(v) && v >= min && v <= max, {
+      error: (iss) => message(iss.input),
+    });
 }
 
 const bool = () => z.boolean({ error: (iss) => `expected true or false, got ${show(iss.input)}` });
@@ -46,46 +49,73 @@ const bool = () => z.boolean({ error: (iss) => `expected true or false, got ${sh
 const text = (what = 'a non-empty string') =>
   z
     .string({ error: (iss) => `expected ${what}, got ${show(iss.input)}` })
-    .refine((s) => s.trim().length > 0 && s === s.trim(), { error: `expected ${what} without surrounding spaces` });
+    .refine((s) => s.trim().length > 0 && s === s.trim(), {
+      error: `expected ${what} without surrounding spaces`,
+    });
 
 const list = <T extends z.ZodType>(item: T) =>
   z.array(item, { error: (iss) => `expected a list, got ${show(iss.input)}` });
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: (iss) => `expected one of ${values.join(', ')}, got ${show(iss.input)}` });
+  z.enum(values, {
+    error: (iss) => `expected one of ${values.join(', ')}, got ${show(iss.input)}`,
+  });
 
 // A capability as users write it (`NET_BIND_SERVICE`, `cap_chown`), or `*` for any.
 const capability = z
   .string({ error: (iss) => `expected a capability name, got ${show(iss.input)}` })
-  .regex(/^(\*|[A-Za-z][A-Za-z0-9_]*)$/, { error: (iss) => `expected a capability name such as NET_BIND_SERVICE, or "*", got ${show(iss.input)}` });
+  .regex(/^(\*|[A-Za-z][A-Za-z0-9_]*)$/, {
+    error: (iss) =>
+      `expected a capability name such as NET_BIND_SERVICE, or "*", got ${show(iss.input)}`,
+  });
 
 // Kubernetes namespace names are DNS labels; patterns may use `*`.
 const namespacePattern = z
   .string({ error: (iss) => `expected a namespace name or pattern, got ${show(iss.input)}` })
-  .regex(/^[a-z0-9*]([-a-z0-9*]*[a-z0-9*])?$/, { error: (iss) => `expected a namespace name or pattern (lowercase letters, digits, "-", "*"), got ${show(iss.input)}` });
+  .regex(/^[a-z0-9*]([-a-z0-9*]*[a-z0-9*])?$/, {
+    error: (iss) =>
+      `expected a namespace name or pattern (lowercase letters, digits, "-", "*"), got ${show(iss.input)}`,
+  });
 
 const exemptContainer = z
-  .strictObject({ name: text('a container name or pattern').optional(), image: text('an image or pattern').optional() }, {
-    error: (iss) => `expected a mapping with name and/or image, got ${show(iss.input)}`,
-  })
+  .strictObject(
+    {
+      name: text('a container name or pattern').optional(),
+      image: text('an image or pattern').optional(),
+    },
+    {
+      error: (iss) => `expected a mapping with name and/or image, got ${show(iss.input)}`,
+    },
+  )
   // An empty rule would exempt every container of every pod.
-  .refine((r) => r.name !== undefined || r.image !== undefined, { error: 'give name, image or both: an empty rule would exempt every container' });
+  .refine((r) => r.name !== undefined || r.image !== undefined, {
+    error: 'give name, image or both: an empty rule would exempt every container',
+  });
 
 // For the serving certificate's SANs (a webhook reached by `url` rather than a Service).
 const dnsName = z
   .string({ error: (iss) => `expected a DNS name, got ${show(iss.input)}` })
-  .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { error: (iss) => `expected a DNS name (lowercase), got ${show(iss.input)}` });
+  .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    error: (iss) => `expected a DNS name (lowercase), got ${show(iss.input)}`,
+  });
 const ipAddress = z
   .string({ error: (iss) => `expected an IP address, got ${show(iss.input)}` })
-  .refine((s) => isIP(s) !== 0, { error: (iss) => `expected an IP address, got ${show(iss.input)}` });
+  .refine((s) => isIP(s) !== 0, {
+    error: (iss) => `expected an IP address, got ${show(iss.input)}`,
+  });
 
-const address = text('an IP address or host name').refine((s) => isIP(s) !== 0 || /^[A-Za-z0-9]([-.A-Za-z0-9]*[A-Za-z0-9])?$/.test(s), {
-  error: (iss) => `expected an IP address (0.0.0.0, ::) or host name, got ${show(iss.input)}`,
-});
+const address = text('an IP address or host name').refine(
+  (s) => isIP(s) !== 0 || /^[A-Za-z0-9]([-.A-Za-z0-9]*[A-Za-z0-9])?$/.test(s),
+  {
+    error: (iss) => `expected an IP address (0.0.0.0, ::) or host name, got ${show(iss.input)}`,
+  },
+);
 
 /** A mapping of settings; absent, every setting in it takes its default. */
 const section = <T extends z.ZodRawShape>(shape: T) =>
-  z.strictObject(shape, { error: (iss) => `expected a mapping, got ${show(iss.input)}` }).prefault({} as never);
+  z
+    .strictObject(shape, { error: (iss) => `expected a mapping, got ${show(iss.input)}` })
+    .prefault({} as never);
 
 /** The environment variable that sets a key, registered on the key's own schema. */
 const envVars = z.registry<{ env: string }>();
@@ -126,7 +156,9 @@ export const configSchema = z.strictObject(
       // net.ipv4.ip_unprivileged_port_start=0 does (a "safe" sysctl since Kubernetes 1.22,
       // allowed by Pod Security restricted, scoped to the pod's own network namespace), so it is
       // added where a hardened container needs it.
-      unprivilegedPorts: env(oneOf(['auto', 'never']), 'POD_HARDENER_UNPRIVILEGED_PORTS').default('auto'),
+      unprivilegedPorts: env(oneOf(['auto', 'never']), 'POD_HARDENER_UNPRIVILEGED_PORTS').default(
+        'auto',
+      ),
       // User namespaces need every node's runtime to support them (containerd >= 2.0 or CRI-O >=
       // 1.25, runc >= 1.2 or crun >= 1.9, Linux >= 6.3); a node without that refuses the pod.
       // Only the operator knows the nodes.
@@ -138,8 +170,20 @@ export const configSchema = z.strictObject(
       // container more than an unhardened default container had. NET_ADMIN, SYS_ADMIN,
       // SYS_PTRACE and the like need the operator to raise the ceiling.
       capabilityCeiling: list(capability).default([
-        'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD',
-        'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',
+        'AUDIT_WRITE',
+        'CHOWN',
+        'DAC_OVERRIDE',
+        'FOWNER',
+        'FSETID',
+        'KILL',
+        'MKNOD',
+        'NET_BIND_SERVICE',
+        'NET_RAW',
+        'SETFCAP',
+        'SETGID',
+        'SETPCAP',
+        'SETUID',
+        'SYS_CHROOT',
       ]),
       // Skip annotations are honoured in every opted-in namespace, as pod authors are promised;
       // operators who want exceptions only in some namespaces narrow this list.
@@ -188,7 +232,9 @@ export const configSchema = z.strictObject(
         // The names and lifetime the shipped manifests and chart use (their RBAC allows exactly
         // this Secret), so a configuration that leaves them out still matches the install.
         secretName: text('a Secret name').default('pod-hardener-certs'),
-        webhookConfigurationName: text('a MutatingWebhookConfiguration name').default('pod-hardener'),
+        webhookConfigurationName: text('a MutatingWebhookConfiguration name').default(
+          'pod-hardener',
+        ),
         validityDays: integer(1, 3650).default(90),
         renewBeforeDays: integer(1, 3650).default(30),
         // Names and addresses the serving certificate covers besides the Service's DNS names
@@ -219,7 +265,11 @@ export const DEFAULT_CONFIG: Config = deepFreeze(configSchema.parse({}));
 /** The secure defaults of the policy (UID 1000, GID 3000, ...), frozen. */
 export const DEFAULT_POLICY: PolicySettings = deepFreeze(policySettings(DEFAULT_CONFIG));
 
-type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
 
 /** One layer of configuration (the file, or the environment): every key optional, no defaults. */
 export type ConfigLayer = DeepPartial<Config>;
@@ -228,9 +278,17 @@ export type ConfigLayer = DeepPartial<Config>;
 export const layerSchema = layerOf(configSchema) as z.ZodType<ConfigLayer>;
 
 function layerOf(schema: z.ZodType): z.ZodType {
-  const inner = schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault ? (schema.unwrap() as z.ZodType) : schema;
+  const inner =
+    schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault
+      ? (schema.unwrap() as z.ZodType)
+      : schema;
   if (!(inner instanceof z.ZodObject)) return inner;
-  const shape = Object.fromEntries(Object.entries(inner.shape as Record<string, z.ZodType>).map(([key, value]) => [key, optional(layerOf(value))]));
+  const shape = Object.fromEntries(
+    Object.entries(inner.shape as Record<string, z.ZodType>).map(([key, value]) => [
+      key,
+      optional(layerOf(value)),
+    ]),
+  );
   return inner.clone({ ...inner._zod.def, shape });
 }
 
@@ -251,9 +309,16 @@ export const ENV_VARS: readonly EnvVar[] = Object.freeze(envVarsOf(configSchema,
 
 function envVarsOf(schema: z.ZodType, path: readonly string[]): EnvVar[] {
   let inner = schema;
-  while (inner instanceof z.ZodDefault || inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+  while (
+    inner instanceof z.ZodDefault ||
+    inner instanceof z.ZodPrefault ||
+    inner instanceof z.ZodOptional
+  )
+    inner = inner.unwrap() as z.ZodType;
   if (inner instanceof z.ZodObject) {
-    return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([key, value]) => envVarsOf(value, [...path, key]));
+    return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([key, value]) =>
+      envVarsOf(value, [...path, key]),
+    );
   }
   const name = envVars.get(inner)?.env;
   return name === undefined ? [] : [{ name, path, number: inner instanceof z.ZodNumber }];
@@ -280,7 +345,8 @@ export function knownKeys(path: readonly PropertyKey[]): string[] {
 function unwrap(schema: z.ZodType): z.ZodType {
   let s: z.ZodType = schema;
   for (;;) {
-    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodPrefault) s = s.unwrap() as z.ZodType;
+    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodPrefault)
+      s = s.unwrap() as z.ZodType;
     else if (s instanceof z.ZodPipe) s = s.in as z.ZodType;
     else return s;
   }

@@ -1,5 +1,15 @@
 import type { Policy } from './policy';
-import type { Change, Container, ContainerTarget, Json, Notice, Pod, RuleName, SecurityContext, Target } from './types';
+import type {
+  Change,
+  Container,
+  ContainerTarget,
+  Json,
+  Notice,
+  Pod,
+  RuleName,
+  SecurityContext,
+  Target,
+} from './types';
 
 /** A container the rules harden, in the draft pod. */
 export interface HardenTarget {
@@ -44,7 +54,13 @@ export class RuleContext {
     return container.securityContext;
   }
 
-  record(rule: RuleName, target: Target, field: string, from: Json | undefined, to: Json | undefined): void {
+  record(
+    rule: RuleName,
+    target: Target,
+    field: string,
+    from: Json | undefined,
+    to: Json | undefined,
+  ): void {
     this.changes.push({ rule, target, field, from: from ?? undefined, to });
   }
 }
@@ -54,7 +70,11 @@ export type Rule = (ctx: RuleContext) => void;
 type InheritedField = 'runAsUser' | 'runAsGroup' | 'runAsNonRoot' | 'seccompProfile';
 
 /** A field as the container runs with it: its own value, else the pod's. */
-export function effective(ctx: RuleContext, container: Container, field: InheritedField): Json | undefined {
+export function effective(
+  ctx: RuleContext,
+  container: Container,
+  field: InheritedField,
+): Json | undefined {
   return container.securityContext?.[field] ?? ctx.podSecurityContext()?.[field] ?? undefined;
 }
 
@@ -74,7 +94,8 @@ export function ensureInherited(
   fixed: () => Json,
 ): void {
   const podValue = ctx.podSecurityContext()?.[field];
-  const podSettable = ctx.podLevelMutable && ctx.untouched.every((c) => c.securityContext?.[field] != null);
+  const podSettable =
+    ctx.podLevelMutable && ctx.untouched.every((c) => c.securityContext?.[field] != null);
   let effectivePod = podValue;
   if (podSettable && !acceptable(podValue)) {
     effectivePod = fixed();
@@ -92,4 +113,5 @@ export function ensureInherited(
 }
 
 /** A UID or GID other than root's 0. */
-export const isNonRootId = (v: Json | undefined): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
+export const isNonRootId = (v: Json | undefined): boolean =>
+  typeof v === 'number' && Number.isInteger(v) && v > 0;

@@ -5,13 +5,21 @@ import type { Change, Json, Target } from './types';
  * annotations, the pod annotation, the offline report), so they all say the same thing.
  */
 
-const LIST_WORDS = { containers: 'container', initContainers: 'init container', ephemeralContainers: 'ephemeral container' } as const;
+const LIST_WORDS = {
+  containers: 'container',
+  initContainers: 'init container',
+  ephemeralContainers: 'ephemeral container',
+} as const;
 
 export function targetText(target: Target): string {
   return target.kind === 'pod' ? 'pod' : `${LIST_WORDS[target.list]} "${target.name}"`;
 }
 
-const LIST_KEYS = { containers: 'container', initContainers: 'initContainer', ephemeralContainers: 'ephemeralContainer' } as const;
+const LIST_KEYS = {
+  containers: 'container',
+  initContainers: 'initContainer',
+  ephemeralContainers: 'ephemeralContainer',
+} as const;
 
 /** Greppable target for log lines: `pod`, `container/app`, `initContainer/istio-init`. */
 export function targetKey(target: Target): string {
@@ -26,7 +34,8 @@ export function targetShort(target: Target): string {
 export function valueText(value: Json | undefined): string {
   if (value === undefined || value === null) return 'unset';
   if (Array.isArray(value)) return `[${value.map((v) => valueText(v)).join(',')}]`;
-  if (typeof value === 'object') return typeof value.type === 'string' ? value.type : JSON.stringify(value);
+  if (typeof value === 'object')
+    return typeof value.type === 'string' ? value.type : JSON.stringify(value);
   return String(value);
 }
 
@@ -35,7 +44,9 @@ const SC_PREFIX = 'securityContext.';
 /** The entry a rule appended to a list (the sysctl), as `name=value`. */
 function appended(change: Change): string {
   const last = Array.isArray(change.to) ? change.to[change.to.length - 1] : undefined;
-  return typeof last === 'object' && last !== null && !Array.isArray(last) ? `${String(last.name)}=${String(last.value)}` : valueText(change.to);
+  return typeof last === 'object' && last !== null && !Array.isArray(last)
+    ? `${String(last.name)}=${String(last.value)}`
+    : valueText(change.to);
 }
 
 /** The field as users read it in a securityContext: `runAsUser`, `capabilities.add`. */
@@ -61,6 +72,7 @@ export function changeShort(change: Change): string {
   const field = shortField(change.field);
   if (change.rule === 'capabilities.add') return `${field}-=${(change.removed ?? []).join(',')}`;
   if (change.rule === 'capabilities.drop') return `${field}+=ALL`;
-  if (change.rule === 'unprivilegedPorts') return `${field}+=${appended(change)} (${change.because ?? ''})`;
+  if (change.rule === 'unprivilegedPorts')
+    return `${field}+=${appended(change)} (${change.because ?? ''})`;
   return `${field}=${valueText(change.to)}`;
 }

@@ -19,13 +19,15 @@ export function draftPod(pod: Pod): Pod {
   if (spec.securityContext) copy.spec.securityContext = draftSecurityContext(spec.securityContext);
   copy.spec.containers = spec.containers!.map(draftContainer);
   if (spec.initContainers) copy.spec.initContainers = spec.initContainers.map(draftContainer);
-  if (spec.ephemeralContainers) copy.spec.ephemeralContainers = spec.ephemeralContainers.map(draftContainer);
+  if (spec.ephemeralContainers)
+    copy.spec.ephemeralContainers = spec.ephemeralContainers.map(draftContainer);
   return copy;
 }
 
 function draftContainer(container: Container): Container {
   const copy = { ...container };
-  if (container.securityContext) copy.securityContext = draftSecurityContext(container.securityContext);
+  if (container.securityContext)
+    copy.securityContext = draftSecurityContext(container.securityContext);
   return copy;
 }
 

@@ -20,7 +20,11 @@ export interface Exceptions {
 
 const POD: Target = { kind: 'pod' };
 
-export const CONTAINER_LISTS: readonly ContainerList[] = ['containers', 'initContainers', 'ephemeralContainers'];
+export const CONTAINER_LISTS: readonly ContainerList[] = [
+  'containers',
+  'initContainers',
+  'ephemeralContainers',
+];
 
 /** Every container of the pod with the list it is in. */
 export function eachContainer(pod: Pod): { list: ContainerList; container: Container }[] {
@@ -39,7 +43,11 @@ function annotation(pod: Pod, key: string, notices: Notice[]): string | undefine
   const value = pod.metadata?.annotations?.[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
-    notices.push({ kind: 'badAnnotation', target: POD, message: `annotation ${key} is not a string; ignored` });
+    notices.push({
+      kind: 'badAnnotation',
+      target: POD,
+      message: `annotation ${key} is not a string; ignored`,
+    });
     return undefined;
   }
   return value;
@@ -48,7 +56,11 @@ function annotation(pod: Pod, key: string, notices: Notice[]): string | undefine
 function isTrue(value: string, key: string, notices: Notice[]): boolean {
   const v = value.trim().toLowerCase();
   if (v !== 'true' && v !== 'false') {
-    notices.push({ kind: 'badAnnotation', target: POD, message: `annotation ${key}="${value}" is neither "true" nor "false"; ignored` });
+    notices.push({
+      kind: 'badAnnotation',
+      target: POD,
+      message: `annotation ${key}="${value}" is neither "true" nor "false"; ignored`,
+    });
   }
   return v === 'true';
 }
@@ -75,7 +87,11 @@ export function resolveExceptions(pod: Pod, policy: Policy, namespace: string): 
   const skipValue = annotation(pod, Annotations.skip, notices);
   if (skipValue !== undefined && isTrue(skipValue, Annotations.skip, notices)) {
     if (skipAllowed) {
-      notices.push({ kind: 'skipPod', target: POD, message: `pod left untouched: annotation ${Annotations.skip}="true"` });
+      notices.push({
+        kind: 'skipPod',
+        target: POD,
+        message: `pod left untouched: annotation ${Annotations.skip}="true"`,
+      });
       return { skipPod: true, untouched: new Set(), allowedCapabilities: () => new Set(), notices };
     }
     notices.push({
@@ -101,12 +117,20 @@ export function resolveExceptions(pod: Pod, policy: Policy, namespace: string): 
         if (present.has(name)) {
           untouched.add(name);
         } else {
-          notices.push({ kind: 'badAnnotation', target: POD, message: `${Annotations.skipContainers} names "${name}", which is not a container of this pod` });
+          notices.push({
+            kind: 'badAnnotation',
+            target: POD,
+            message: `${Annotations.skipContainers} names "${name}", which is not a container of this pod`,
+          });
         }
       }
       for (const { list, container } of containers) {
         if (untouched.has(container.name as string)) {
-          notices.push({ kind: 'skipContainers', target: containerTarget(list, container), message: `container left untouched: listed in ${Annotations.skipContainers}` });
+          notices.push({
+            kind: 'skipContainers',
+            target: containerTarget(list, container),
+            message: `container left untouched: listed in ${Annotations.skipContainers}`,
+          });
         }
       }
     }
@@ -114,9 +138,16 @@ export function resolveExceptions(pod: Pod, policy: Policy, namespace: string): 
 
   for (const { list, container } of containers) {
     const name = container.name as string;
-    if (!untouched.has(name) && policy.isExempt(name, typeof container.image === 'string' ? container.image : '')) {
+    if (
+      !untouched.has(name) &&
+      policy.isExempt(name, typeof container.image === 'string' ? container.image : '')
+    ) {
       untouched.add(name);
-      notices.push({ kind: 'exemptContainer', target: containerTarget(list, container), message: 'container left untouched: exempt by the operator' });
+      notices.push({
+        kind: 'exemptContainer',
+        target: containerTarget(list, container),
+        message: 'container left untouched: exempt by the operator',
+      });
     }
   }
 
@@ -137,14 +168,21 @@ export function resolveExceptions(pod: Pod, policy: Policy, namespace: string): 
     return allowed;
   };
 
-  const podWide = withinCeiling(annotation(pod, Annotations.allowedCapabilities, notices), Annotations.allowedCapabilities, POD);
+  const podWide = withinCeiling(
+    annotation(pod, Annotations.allowedCapabilities, notices),
+    Annotations.allowedCapabilities,
+    POD,
+  );
   const perContainer = new Map<string, ReadonlySet<string>>();
   for (const { list, container } of containers) {
     const name = container.name as string;
     const key = Annotations.containerCapabilitiesPrefix + name;
     const own = annotation(pod, key, notices);
     if (own === undefined || untouched.has(name)) continue;
-    perContainer.set(name, new Set([...podWide, ...withinCeiling(own, key, containerTarget(list, container))]));
+    perContainer.set(
+      name,
+      new Set([...podWide, ...withinCeiling(own, key, containerTarget(list, container))]),
+    );
   }
 
   return {

@@ -19,7 +19,8 @@ export function harden(input: unknown, policy: Policy, options: HardenOptions): 
   assertPodShape(input);
   const pod: Pod = input;
   const exceptions = resolveExceptions(pod, policy, options.namespace);
-  if (exceptions.skipPod) return { pod, changes: [], notices: exceptions.notices, skipped: true, summary: '' };
+  if (exceptions.skipPod)
+    return { pod, changes: [], notices: exceptions.notices, skipped: true, summary: '' };
 
   const os = pod.spec!.os;
   if (typeof os === 'object' && os !== null && !Array.isArray(os) && os.name === 'windows') {
@@ -28,7 +29,11 @@ export function harden(input: unknown, policy: Policy, options: HardenOptions): 
     // numeric user to give them instead. Windows pods are admitted as they are, and said so.
     const notices = [
       ...exceptions.notices,
-      { kind: 'windowsPod' as const, target: { kind: 'pod' as const }, message: 'Windows pod: Linux hardening does not apply; left unchanged' },
+      {
+        kind: 'windowsPod' as const,
+        target: { kind: 'pod' as const },
+        message: 'Windows pod: Linux hardening does not apply; left unchanged',
+      },
     ];
     return { pod, changes: [], notices, skipped: false, summary: '' };
   }
@@ -39,12 +44,18 @@ export function harden(input: unknown, policy: Policy, options: HardenOptions): 
   const untouched: Container[] = [];
   for (const { list, container } of eachContainer(draft)) {
     const name = container.name as string;
-    const isNew = scope.kind === 'create' || (list === 'ephemeralContainers' && !scope.existingEphemeral.has(name));
+    const isNew =
+      scope.kind === 'create' ||
+      (list === 'ephemeralContainers' && !scope.existingEphemeral.has(name));
     if (!isNew || exceptions.untouched.has(name)) {
       untouched.push(container);
       continue;
     }
-    targets.push({ ref: containerTarget(list, container), container, allowed: exceptions.allowedCapabilities(name) });
+    targets.push({
+      ref: containerTarget(list, container),
+      container,
+      allowed: exceptions.allowedCapabilities(name),
+    });
   }
 
   const ctx = new RuleContext(policy, draft, targets, untouched, scope.kind === 'create');
@@ -59,7 +70,8 @@ export function harden(input: unknown, policy: Policy, options: HardenOptions): 
     const metadata = draft.metadata ?? (draft.metadata = {});
     const annotations = metadata.annotations ?? (metadata.annotations = {});
     const existing = annotations[Annotations.hardened];
-    annotations[Annotations.hardened] = typeof existing === 'string' && existing !== '' ? summarize(existing, ctx.changes) : summary;
+    annotations[Annotations.hardened] =
+      typeof existing === 'string' && existing !== '' ? summarize(existing, ctx.changes) : summary;
   }
   return { pod: draft, changes: ctx.changes, notices, skipped: false, summary };
 }

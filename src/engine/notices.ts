@@ -6,10 +6,19 @@ import type { NoticeKind } from './types';
  */
 
 /** An exception the operator's bounds allowed: something was left unhardened on purpose. */
-export const HONOURED_EXCEPTIONS: ReadonlySet<NoticeKind> = new Set(['skipPod', 'mirrorPod', 'skipContainers', 'exemptContainer', 'capabilityAllowlist']);
+export const HONOURED_EXCEPTIONS: ReadonlySet<NoticeKind> = new Set([
+  'skipPod',
+  'mirrorPod',
+  'skipContainers',
+  'exemptContainer',
+  'capabilityAllowlist',
+]);
 
 /** An exception a pod author asked for beyond the operator's bounds, and did not get. */
-export const DENIED_EXCEPTIONS: ReadonlySet<NoticeKind> = new Set(['skipDenied', 'capabilityAboveCeiling']);
+export const DENIED_EXCEPTIONS: ReadonlySet<NoticeKind> = new Set([
+  'skipDenied',
+  'capabilityAboveCeiling',
+]);
 
 export function isException(kind: NoticeKind): boolean {
   return HONOURED_EXCEPTIONS.has(kind) || DENIED_EXCEPTIONS.has(kind);

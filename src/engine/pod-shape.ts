@@ -16,7 +16,6 @@ export class InvalidPodError extends Error {
   }
 }
 
-
 function optionalObject(value: unknown, path: string): void {
   if (value !== undefined && value !== null && !isObject(value)) {
     throw new InvalidPodError(path, 'must be an object');
@@ -48,7 +47,8 @@ function checkSysctls(value: unknown, path: string): void {
   if (!Array.isArray(value)) throw new InvalidPodError(path, 'must be a list of sysctls');
   value.forEach((entry, i) => {
     if (!isObject(entry)) throw new InvalidPodError(`${path}[${i}]`, 'must be an object');
-    if (typeof entry.name !== 'string') throw new InvalidPodError(`${path}[${i}].name`, 'must be a string');
+    if (typeof entry.name !== 'string')
+      throw new InvalidPodError(`${path}[${i}].name`, 'must be a string');
   });
 }
 
@@ -77,7 +77,8 @@ export function assertPodShape(pod: unknown): asserts pod is Pod {
   if (!isObject(pod.spec)) throw new InvalidPodError('spec', 'must be an object');
   const spec = pod.spec;
   checkSecurityContext(spec.securityContext, 'spec.securityContext');
-  if (isObject(spec.securityContext)) checkSysctls(spec.securityContext.sysctls, 'spec.securityContext.sysctls');
+  if (isObject(spec.securityContext))
+    checkSysctls(spec.securityContext.sysctls, 'spec.securityContext.sysctls');
   optionalObject(spec.os, 'spec.os');
   checkContainers(spec.containers, 'spec.containers', true);
   checkContainers(spec.initContainers, 'spec.initContainers', false);

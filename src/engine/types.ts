@@ -130,7 +130,8 @@ export interface Notice {
  * `existingEphemeral` are hardened, and nothing else may change (the API server only accepts
  * changes to spec.ephemeralContainers on that subresource).
  */
-export type HardenScope = { kind: 'create' } | { kind: 'ephemeral'; existingEphemeral: ReadonlySet<string> };
+export type HardenScope =
+  { kind: 'create' } | { kind: 'ephemeral'; existingEphemeral: ReadonlySet<string> };
 
 export interface HardenOptions {
   scope: HardenScope;

@@ -27,7 +27,12 @@
  * and message of each code come from one table, src/errors.ts.
  */
 import { IncomingMessage, ServerResponse, type RequestListener } from 'node:http';
-import express, { type ErrorRequestHandler, type Express, type NextFunction, type RequestHandler } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type NextFunction,
+  type RequestHandler,
+} from 'express';
 import { errorReviewBody, type Mode } from '../admission/review';
 import type { Policy } from '../engine/policy';
 import { asPodHardenerError, createError, PodHardenerError } from '../errors';
@@ -52,7 +57,10 @@ export interface AdmissionAppOptions {
   logger: Logger;
 }
 
-export const ADMISSION_PATHS: Readonly<Record<string, Mode>> = { '/mutate': 'enforce', '/audit': 'audit' };
+export const ADMISSION_PATHS: Readonly<Record<string, Mode>> = {
+  '/mutate': 'enforce',
+  '/audit': 'audit',
+};
 
 /** A response the transport sends: JSON, with the connection closed when it must be. */
 export interface Answer {
@@ -75,7 +83,10 @@ export function answerWith(lifecycle: Lifecycle): Answer {
   return (res, status, body) => {
     if (res.headersSent) return;
     const text = JSON.stringify(body);
-    const headers: Record<string, string | number> = { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) };
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+    };
     if (lifecycle.draining || status === 413) headers.Connection = 'close';
     res.writeHead(status, headers);
     res.end(text);
@@ -83,11 +94,19 @@ export function answerWith(lifecycle: Lifecycle): Answer {
 }
 
 /** Counts and logs a request the transport answered without a review: by status and code. */
-export function recordTransportFailure(metrics: Metrics, logger: Logger, err: PodHardenerError, fields: Record<string, unknown>): void {
+export function recordTransportFailure(
+  metrics: Metrics,
+  logger: Logger,
+  err: PodHardenerError,
+  fields: Record<string, unknown>,
+): void {
   metrics.transportFailures.inc({ status: String(err.status), code: err.code });
   if (err.code === 'OVERLOADED') metrics.rejectedOverload.inc();
   const level = err.status >= 500 && err.status !== 503 ? 'error' : 'warn';
-  logger[level]({ ...fields, status: err.status, errorCode: err.code, error: err.message }, 'request refused');
+  logger[level](
+    { ...fields, status: err.status, errorCode: err.code, error: err.message },
+    'request refused',
+  );
 }
 
 /**
@@ -97,7 +116,11 @@ export function recordTransportFailure(metrics: Metrics, logger: Logger, err: Po
  */
 export function createAdmissionApp(o: AdmissionAppOptions): RequestListener {
   // Typed as node:http's: the app keeps node's prototypes (below).
-  const app = createExpressApp(o) as unknown as (req: IncomingMessage, res: ServerResponse, done: (err?: unknown) => void) => void;
+  const app = createExpressApp(o) as unknown as (
+    req: IncomingMessage,
+    res: ServerResponse,
+    done: (err?: unknown) => void,
+  ) => void;
   return (req, res) =>
     app(req, res, (err?: unknown) => {
       // Only reachable when the error boundary itself threw: no answer can be built any more.
@@ -126,51 +149,70 @@ function createExpressApp(o: AdmissionAppOptions): Express {
   let inFlight = 0;
 
   for (const [path, mode] of Object.entries(ADMISSION_PATHS)) {
-    app.post(path, node((req, res, next) => {
-      if (inFlight >= o.maxInFlight) throw createError('OVERLOADED', o.maxInFlight);
-      inFlight++;
-      o.metrics.inFlight.inc();
-      res.once('close', () => {
-        inFlight--;
-        o.metrics.inFlight.dec();
-      });
-      // A body of another type. No body at all is read, and answered as empty.
-      if (hasBody(req) && !isJson(req.headers['content-type'])) {
-        const got = req.headers['content-type'];
-        throw createError('BAD_CONTENT_TYPE', got === undefined ? 'none' : JSON.stringify(got));
-      }
-      readJsonBody(req, o.maxBodyBytes, (err, body) => {
-        if (err) return next(err);
-        let outcome;
-        try {
-          outcome = o.review(body, mode, o.policy.current);
-        } catch (thrown) {
-          // Not a boundary: this callback runs outside express's reach, so a throw is handed to
-          // the one below (a review function never throws; a bug in one must not end the process).
-          return next(thrown);
+    app.post(
+      path,
+      node((req, res, next) => {
+        if (inFlight >= o.maxInFlight) throw createError('OVERLOADED', o.maxInFlight);
+        inFlight++;
+        o.metrics.inFlight.inc();
+        res.once('close', () => {
+          inFlight--;
+          o.metrics.inFlight.dec();
+        });
+        // A body of another type. No body at all is read, and answered as empty.
+        if (hasBody(req) && !isJson(req.headers['content-type'])) {
+          const got = req.headers['content-type'];
+          throw createError('BAD_CONTENT_TYPE', got === undefined ? 'none' : JSON.stringify(got));
         }
-        answer(res, outcome.status, outcome.body);
-      });
-    }));
-    app.all(path, node((req, res) => {
-      res.setHeader('Allow', 'POST');
-      throw createError('METHOD_NOT_ALLOWED', req.method, path);
-    }));
+        readJsonBody(req, o.maxBodyBytes, (err, body) => {
+          if (err) return next(err);
+          let outcome;
+          try {
+            outcome = o.review(body, mode, o.policy.current);
+          } catch (thrown) {
+            // Not a boundary: this callback runs outside express's reach, so a throw is handed to
+            // the one below (a review function never throws; a bug in one must not end the process).
+            return next(thrown);
+          }
+          answer(res, outcome.status, outcome.body);
+        });
+      }),
+    );
+    app.all(
+      path,
+      node((req, res) => {
+        res.setHeader('Allow', 'POST');
+        throw createError('METHOD_NOT_ALLOWED', req.method, path);
+      }),
+    );
   }
 
-  app.use(node((req) => {
-    throw createError('NOT_FOUND', req.method, pathOf(req.url));
-  }));
+  app.use(
+    node((req) => {
+      throw createError('NOT_FOUND', req.method, pathOf(req.url));
+    }),
+  );
 
   // The transport's error boundary: express hands it every failure thrown or rejected above.
-  const boundary = (thrown: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction) => {
+  const boundary = (
+    thrown: unknown,
+    req: IncomingMessage,
+    res: ServerResponse,
+    _next: NextFunction,
+  ) => {
     const path = pathOf(req.url);
     const err = asPodHardenerError(thrown);
     const fields: Record<string, unknown> = { method: req.method, path };
     if (!(thrown instanceof PodHardenerError)) fields.err = thrown; // a fault: log it whole, stack included
     recordTransportFailure(o.metrics, o.logger, err, fields);
-    const review = req.method === 'POST' && Object.hasOwn(ADMISSION_PATHS, path.toLowerCase().replace(/\/$/, ''));
-    answer(res, err.status, review ? errorReviewBody(err) : { error: { code: err.code, message: err.message } });
+    const review =
+      req.method === 'POST' &&
+      Object.hasOwn(ADMISSION_PATHS, path.toLowerCase().replace(/\/$/, ''));
+    answer(
+      res,
+      err.status,
+      review ? errorReviewBody(err) : { error: { code: err.code, message: err.message } },
+    );
   };
   app.use(boundary as unknown as ErrorRequestHandler);
 
@@ -178,7 +220,9 @@ function createExpressApp(o: AdmissionAppOptions): Express {
 }
 
 /** A handler of node:http's request and response (the app keeps node's prototypes, above). */
-function node(handler: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => unknown): RequestHandler {
+function node(
+  handler: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => unknown,
+): RequestHandler {
   return handler;
 }
 
@@ -190,12 +234,18 @@ function pathOf(url: string | undefined): string {
 
 /** type-is's test: a request has a body when it says how long it is or that it is chunked. */
 function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || !Number.isNaN(Number.parseInt(req.headers['content-length'] ?? '', 10));
+  return (
+    req.headers['transfer-encoding'] !== undefined ||
+    !Number.isNaN(Number.parseInt(req.headers['content-length'] ?? '', 10))
+  );
 }
 
 /** `application/json`, with parameters (`; charset=utf-8`) or not, any case. */
 function isJson(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const semi = contentType.indexOf(';');
-  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/json';
+  return (
+    (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() ===
+    'application/json'
+  );
 }

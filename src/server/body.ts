@@ -16,7 +16,11 @@ const UTF8_BOM = [0xef, 0xbb, 0xbf];
  * callback rather than a promise: a promise and an async handler cost a measurable part of the
  * transport's CPU per review, for nothing a callback does not do.
  */
-export function readJsonBody(req: IncomingMessage, limit: number, done: (err: PodHardenerError | undefined, value?: unknown) => void): void {
+export function readJsonBody(
+  req: IncomingMessage,
+  limit: number,
+  done: (err: PodHardenerError | undefined, value?: unknown) => void,
+): void {
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
     done(createError('BAD_CONTENT_ENCODING', JSON.stringify(encoding)));
@@ -51,7 +55,13 @@ export function readJsonBody(req: IncomingMessage, limit: number, done: (err: Po
       return;
     }
     let bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
-    if (bytes.length >= 3 && bytes[0] === UTF8_BOM[0] && bytes[1] === UTF8_BOM[1] && bytes[2] === UTF8_BOM[2]) bytes = bytes.subarray(3);
+    if (
+      bytes.length >= 3 &&
+      bytes[0] === UTF8_BOM[0] &&
+      bytes[1] === UTF8_BOM[1] &&
+      bytes[2] === UTF8_BOM[2]
+    )
+      bytes = bytes.subarray(3);
     let value: unknown;
     try {
       value = JSON.parse(bytes.toString('utf8'));

@@ -4,17 +4,35 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema';
 import type { Logger } from './logging';
-import { startDevelopmentCertificateSource, startFileCertificateSource, type CertificateEvents, type CertificateSource } from './tls';
+import {
+  startDevelopmentCertificateSource,
+  startFileCertificateSource,
+  type CertificateEvents,
+  type CertificateSource,
+} from './tls';
 
-export async function startCertificateSource(config: Config, events: CertificateEvents, logger: Logger, pollIntervalMs: number): Promise<CertificateSource> {
+export async function startCertificateSource(
+  config: Config,
+  events: CertificateEvents,
+  logger: Logger,
+  pollIntervalMs: number,
+): Promise<CertificateSource> {
   const c = config.certificates;
   switch (c.source) {
     case 'files':
-      return startFileCertificateSource({ certFile: c.certFile!, keyFile: c.keyFile!, pollIntervalMs, events });
+      return startFileCertificateSource({
+        certFile: c.certFile!,
+        keyFile: c.keyFile!,
+        pollIntervalMs,
+        events,
+      });
     case 'development': {
       const source = await startDevelopmentCertificateSource(events);
       const where = source.caFile
-        ? { caFile: source.caFile, try: `curl --cacert ${source.caFile} -H 'Content-Type: application/json' --data @review.json https://localhost:${config.server.port}/mutate` }
+        ? {
+            caFile: source.caFile,
+            try: `curl --cacert ${source.caFile} -H 'Content-Type: application/json' --data @review.json https://localhost:${config.server.port}/mutate`,
+          }
         : { caPem: source.caPem, caFileError: source.caFileError };
       logger.warn(
         where,
@@ -32,7 +50,12 @@ export async function startCertificateSource(config: Config, events: Certificate
  * Bootstraps in the background (the first pass retries until the API server answers), so the
  * process answers probes and signals meanwhile; then serves the files it keeps fresh.
  */
-function startSelfManagedSource(config: Config, events: CertificateEvents, logger: Logger, pollIntervalMs: number): CertificateSource {
+function startSelfManagedSource(
+  config: Config,
+  events: CertificateEvents,
+  logger: Logger,
+  pollIntervalMs: number,
+): CertificateSource {
   const c = config.certificates;
   const abort = new AbortController();
   let files: CertificateSource | undefined;
@@ -59,10 +82,17 @@ function startSelfManagedSource(config: Config, events: CertificateEvents, logge
       (started) => {
         manager = started;
         if (abort.signal.aborted) return started.stop();
-        files = startFileCertificateSource({ certFile: join(c.directory, 'tls.crt'), keyFile: join(c.directory, 'tls.key'), pollIntervalMs, events, kind: 'self-managed' });
+        files = startFileCertificateSource({
+          certFile: join(c.directory, 'tls.crt'),
+          keyFile: join(c.directory, 'tls.key'),
+          pollIntervalMs,
+          events,
+          kind: 'self-managed',
+        });
       },
       (err: unknown) => {
-        if (!abort.signal.aborted) logger.error({ err }, 'self-managed certificates could not start; not ready');
+        if (!abort.signal.aborted)
+          logger.error({ err }, 'self-managed certificates could not start; not ready');
       },
     );
   return {

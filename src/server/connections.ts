@@ -26,7 +26,10 @@ interface State {
 export class ConnectionTracker {
   private readonly sockets = new Map<Socket, State>();
 
-  constructor(server: Server, private readonly now: () => number = Date.now) {
+  constructor(
+    server: Server,
+    private readonly now: () => number = Date.now,
+  ) {
     server.on('secureConnection', (socket: Socket) => {
       this.sockets.set(socket, { active: 0, lastActive: this.now() });
       socket.once('close', () => this.sockets.delete(socket));

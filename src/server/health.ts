@@ -16,11 +16,18 @@ export interface Readiness {
   reason: string;
 }
 
-export function createHealthServer(o: { registry: Registry; readiness: () => Readiness; logger: Logger }): Server {
+export function createHealthServer(o: {
+  registry: Registry;
+  readiness: () => Readiness;
+  logger: Logger;
+}): Server {
   const server = createServer({ headersTimeout: 10000, requestTimeout: 30000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const text = (status: number, body: string) => {
-      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.writeHead(status, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Cache-Control': 'no-store',
+      });
       res.end(req.method === 'HEAD' ? undefined : `${body}\n`);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -22,7 +22,11 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
 }
 
 /** The fields of the one log line of a review. */
-export function reviewLogFields(record: ReviewRecord, status: number, latencyMs: number): Record<string, unknown> {
+export function reviewLogFields(
+  record: ReviewRecord,
+  status: number,
+  latencyMs: number,
+): Record<string, unknown> {
   const fields: Record<string, unknown> = {
     uid: record.uid,
     namespace: record.namespace,
@@ -51,10 +55,16 @@ export function withLogging(review: ReviewFn, logger: Logger): ReviewFn {
     const start = process.hrtime.bigint();
     const outcome = review(body, mode, policy);
     const latencyMs = Number(process.hrtime.bigint() - start) / 1e6;
-    const level = outcome.status >= 500 && outcome.status !== 503 ? 'error' : outcome.status >= 400 ? 'warn' : 'info';
+    const level =
+      outcome.status >= 500 && outcome.status !== 503
+        ? 'error'
+        : outcome.status >= 400
+          ? 'warn'
+          : 'info';
     // The fields are only built when the line is written (at warn, a 200 is not): building them
     // is a measurable part of a review's CPU.
-    if (logger.isLevelEnabled(level)) logger[level](reviewLogFields(outcome.record, outcome.status, latencyMs), 'review');
+    if (logger.isLevelEnabled(level))
+      logger[level](reviewLogFields(outcome.record, outcome.status, latencyMs), 'review');
     return outcome;
   };
 }

@@ -29,36 +29,82 @@ export interface Metrics {
   readonly configReloads: Counter<'result'>;
 }
 
-export function createMetrics(options: { registry?: Registry; defaultMetrics?: boolean } = {}): Metrics {
+export function createMetrics(
+  options: { registry?: Registry; defaultMetrics?: boolean } = {},
+): Metrics {
   const registry = options.registry ?? new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const p = METRIC_PREFIX;
-  const certificateNotAfter = new Gauge({ name: `${p}certificate_not_after_seconds`, help: 'Expiry of the serving certificate in use, as a Unix time.', registers });
+  const certificateNotAfter = new Gauge({
+    name: `${p}certificate_not_after_seconds`,
+    help: 'Expiry of the serving certificate in use, as a Unix time.',
+    registers,
+  });
   const m: Metrics = {
     registry,
-    reviews: new Counter({ name: `${p}reviews_total`, help: `Admission reviews answered, by mode and decision (${DECISIONS.join(', ')}).`, labelNames: ['mode', 'decision'], registers }),
+    reviews: new Counter({
+      name: `${p}reviews_total`,
+      help: `Admission reviews answered, by mode and decision (${DECISIONS.join(', ')}).`,
+      labelNames: ['mode', 'decision'],
+      registers,
+    }),
     duration: new Histogram({
       name: `${p}review_duration_seconds`,
       help: 'Time spent computing one review (decode, harden, patch), excluding reading the body from the network.',
       labelNames: ['mode'],
       // A typical review takes well under a millisecond; the API server's budget is seconds.
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      buckets: [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+      ],
       registers,
     }),
-    changes: new Counter({ name: `${p}changes_total`, help: 'Values set, overridden or removed, by rule and mode (mode="audit": changes that would have been made).', labelNames: ['rule', 'mode'], registers }),
-    exceptions: new Counter({ name: `${p}exceptions_total`, help: 'Exceptions honoured: skipPod, mirrorPod, skipContainers, exemptContainer, capabilityAllowlist.', labelNames: ['kind'], registers }),
-    exceptionsDenied: new Counter({ name: `${p}exceptions_denied_total`, help: 'Exceptions asked for and refused by the operator bounds: skipDenied, capabilityAboveCeiling.', labelNames: ['kind'], registers }),
-    errors: new Counter({ name: `${p}errors_total`, help: 'Reviews answered with an error, by error code.', labelNames: ['code'], registers }),
+    changes: new Counter({
+      name: `${p}changes_total`,
+      help: 'Values set, overridden or removed, by rule and mode (mode="audit": changes that would have been made).',
+      labelNames: ['rule', 'mode'],
+      registers,
+    }),
+    exceptions: new Counter({
+      name: `${p}exceptions_total`,
+      help: 'Exceptions honoured: skipPod, mirrorPod, skipContainers, exemptContainer, capabilityAllowlist.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    exceptionsDenied: new Counter({
+      name: `${p}exceptions_denied_total`,
+      help: 'Exceptions asked for and refused by the operator bounds: skipDenied, capabilityAboveCeiling.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    errors: new Counter({
+      name: `${p}errors_total`,
+      help: 'Reviews answered with an error, by error code.',
+      labelNames: ['code'],
+      registers,
+    }),
     transportFailures: new Counter({
       name: `${p}transport_failures_total`,
       help: 'Admission-port requests answered before any review (unreadable body, wrong type, overload, timeout, wrong path), by HTTP status and error code.',
       labelNames: ['status', 'code'],
       registers,
     }),
-    inFlight: new Gauge({ name: `${p}in_flight_reviews`, help: 'Admission requests being read or reviewed now.', registers }),
-    rejectedOverload: new Counter({ name: `${p}rejected_overload_total`, help: 'Admission requests refused at once because server.maxInFlight were in flight.', registers }),
-    certificateReloads: new Counter({ name: `${p}certificate_reloads_total`, help: 'Serving certificate loads (the first one included), by result.', labelNames: ['result'], registers }),
+    inFlight: new Gauge({
+      name: `${p}in_flight_reviews`,
+      help: 'Admission requests being read or reviewed now.',
+      registers,
+    }),
+    rejectedOverload: new Counter({
+      name: `${p}rejected_overload_total`,
+      help: 'Admission requests refused at once because server.maxInFlight were in flight.',
+      registers,
+    }),
+    certificateReloads: new Counter({
+      name: `${p}certificate_reloads_total`,
+      help: 'Serving certificate loads (the first one included), by result.',
+      labelNames: ['result'],
+      registers,
+    }),
     certificateNotAfter,
     // Computed at each scrape from the expiry above, so dashboards and alerts need no time()
     // arithmetic. NaN (not 0) while no certificate has loaded: any comparison with NaN is false,
@@ -72,14 +118,20 @@ export function createMetrics(options: { registry?: Registry; defaultMetrics?: b
         this.set(notAfter > 0 ? notAfter - Date.now() / 1000 : Number.NaN);
       },
     }),
-    configReloads: new Counter({ name: `${p}config_reloads_total`, help: 'Configuration file reloads after a change on disk, by result.', labelNames: ['result'], registers }),
+    configReloads: new Counter({
+      name: `${p}config_reloads_total`,
+      help: 'Configuration file reloads after a change on disk, by result.',
+      labelNames: ['result'],
+      registers,
+    }),
   };
   // Series that exist from the start read 0 instead of being absent, so rate() and alerts work.
   for (const mode of MODES) {
     m.duration.zero({ mode });
     for (const decision of DECISIONS) m.reviews.inc({ mode, decision }, 0);
   }
-  for (const code of TRANSPORT_ERRORS) m.transportFailures.inc({ status: String(ERRORS[code].status), code }, 0);
+  for (const code of TRANSPORT_ERRORS)
+    m.transportFailures.inc({ status: String(ERRORS[code].status), code }, 0);
   for (const result of ['success', 'error']) {
     m.certificateReloads.inc({ result }, 0);
     m.configReloads.inc({ result }, 0);
@@ -98,7 +150,8 @@ export function recordReview(metrics: Metrics, record: ReviewRecord, seconds: nu
   for (const [rule, count] of byRule) metrics.changes.inc({ rule, mode: record.mode }, count);
   for (const notice of record.notices) {
     if (HONOURED_EXCEPTIONS.has(notice.kind)) metrics.exceptions.inc({ kind: notice.kind });
-    else if (DENIED_EXCEPTIONS.has(notice.kind)) metrics.exceptionsDenied.inc({ kind: notice.kind });
+    else if (DENIED_EXCEPTIONS.has(notice.kind))
+      metrics.exceptionsDenied.inc({ kind: notice.kind });
   }
   if (record.errorCode !== undefined) metrics.errors.inc({ code: record.errorCode });
 }

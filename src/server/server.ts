@@ -33,7 +33,12 @@ export interface ServerOptions {
   /** Overrides for tests: port 0 picks a free port. */
   listen?: { address?: string; port?: number; metricsPort?: number };
   /** Overrides for tests, in milliseconds. */
-  timing?: { certPollIntervalMs?: number; configPollIntervalMs?: number; shutdownDelayMs?: number; shutdownGraceMs?: number };
+  timing?: {
+    certPollIntervalMs?: number;
+    configPollIntervalMs?: number;
+    shutdownDelayMs?: number;
+    shutdownGraceMs?: number;
+  };
 }
 
 export interface RunningServer {
@@ -65,7 +70,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   for (const warning of o.loaded.warnings) logger.warn(warning);
 
   const review = withLogging(withMetrics(o.review ?? reviewAdmission, metrics), logger);
-  const app = createAdmissionApp({ review, policy, maxInFlight: s.maxInFlight, maxBodyBytes: s.maxBodyBytes, metrics, lifecycle, logger });
+  const app = createAdmissionApp({
+    review,
+    policy,
+    maxInFlight: s.maxInFlight,
+    maxBodyBytes: s.maxBodyBytes,
+    metrics,
+    lifecycle,
+    logger,
+  });
 
   // HTTP/1.1 only (the API server speaks it to non-loopback webhooks), TLS 1.2 or later.
   // No certificate yet: handshakes fail until the source loads one, and /readyz says so.
@@ -84,12 +97,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   https.keepAliveTimeout = s.keepAliveTimeoutSeconds * 1000;
   const connections = new ConnectionTracker(https);
   https.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
-  https.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, metrics, logger));
+  https.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+    answerClientError(err, socket, metrics, logger),
+  );
 
   let certificates: CertificateSource | undefined;
   const readiness = (): Readiness => {
     if (lifecycle.draining) return { ready: false, reason: 'shutting down' };
-    if (certificates?.current === undefined) return { ready: false, reason: 'no serving certificate loaded yet' };
+    if (certificates?.current === undefined)
+      return { ready: false, reason: 'no serving certificate loaded yet' };
     return { ready: true, reason: '' };
   };
   const health = createHealthServer({ registry: metrics.registry, readiness, logger });
@@ -109,21 +125,39 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       metrics.certificateReloads.inc({ result: 'success' });
       metrics.certificateNotAfter.set(cert.notAfter.getTime() / 1000);
       logger.info(
-        { subject: cert.subject, subjectAltName: cert.subjectAltName, notAfter: cert.notAfter.toISOString(), serialNumber: cert.serialNumber, previousNotAfter: previousNotAfter?.toISOString() },
-        previousNotAfter === undefined ? 'serving certificate loaded' : 'serving certificate reloaded',
+        {
+          subject: cert.subject,
+          subjectAltName: cert.subjectAltName,
+          notAfter: cert.notAfter.toISOString(),
+          serialNumber: cert.serialNumber,
+          previousNotAfter: previousNotAfter?.toISOString(),
+        },
+        previousNotAfter === undefined
+          ? 'serving certificate loaded'
+          : 'serving certificate reloaded',
       );
       previousNotAfter = cert.notAfter;
     },
     onError(message: string) {
       metrics.certificateReloads.inc({ result: 'error' });
       logger.error(
-        { error: message, keeping: previousNotAfter ? `the certificate valid until ${previousNotAfter.toISOString()}` : 'none (not ready)' },
+        {
+          error: message,
+          keeping: previousNotAfter
+            ? `the certificate valid until ${previousNotAfter.toISOString()}`
+            : 'none (not ready)',
+        },
         'serving certificate not loaded',
       );
     },
   };
   try {
-    certificates = await startCertificateSource(config, events, logger, o.timing?.certPollIntervalMs ?? 10000);
+    certificates = await startCertificateSource(
+      config,
+      events,
+      logger,
+      o.timing?.certPollIntervalMs ?? 10000,
+    );
   } catch (err) {
     https.close();
     health.close();
@@ -140,16 +174,32 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         policy.update(next.config);
         logger.level = next.config.log.level;
         metrics.configReloads.inc({ result: 'success' });
-        logger.info({ file: next.file, hardening: next.config.hardening, exceptions: next.config.exceptions, logLevel: next.config.log.level }, 'configuration reloaded; the next review uses it');
+        logger.info(
+          {
+            file: next.file,
+            hardening: next.config.hardening,
+            exceptions: next.config.exceptions,
+            logLevel: next.config.log.level,
+          },
+          'configuration reloaded; the next review uses it',
+        );
         const restartOnly = restartOnlyChanges(previous.config, next.config);
-        if (restartOnly.length > 0) logger.warn({ keys: restartOnly }, 'these changed keys only take effect after a restart');
+        if (restartOnly.length > 0)
+          logger.warn({ keys: restartOnly }, 'these changed keys only take effect after a restart');
         for (const warning of next.warnings) logger.warn(warning);
       },
       onError: (errors) => {
         metrics.configReloads.inc({ result: 'error' });
-        logger.error({ file: o.loaded.file, errors }, 'configuration file changed but is invalid; keeping the previous configuration');
+        logger.error(
+          { file: o.loaded.file, errors },
+          'configuration file changed but is invalid; keeping the previous configuration',
+        );
       },
-      onWatchError: (dir, err) => logger.warn({ dir, err: err.message }, 'cannot watch the configuration directory; polling only'),
+      onWatchError: (dir, err) =>
+        logger.warn(
+          { dir, err: err.message },
+          'cannot watch the configuration directory; polling only',
+        ),
     });
   }
 
@@ -162,25 +212,40 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       // terminating pod (kubernetes #127335), so each one is closed after its next answer.
       lifecycle.draining = true;
       const closedIdle = connections.closeIdle(IDLE_CLOSE_AFTER_MS);
-      logger.info({ reason, delayMs, graceMs, closedIdleConnections: closedIdle, openConnections: connections.size }, 'shutting down: readiness fails now; still serving while endpoints drop this pod');
+      logger.info(
+        {
+          reason,
+          delayMs,
+          graceMs,
+          closedIdleConnections: closedIdle,
+          openConnections: connections.size,
+        },
+        'shutting down: readiness fails now; still serving while endpoints drop this pod',
+      );
       const sweep = setInterval(() => connections.closeIdle(IDLE_CLOSE_AFTER_MS), 250);
       let forced = false;
       await new Promise<void>((resolve) => {
         const deadline = setTimeout(() => {
           forced = true;
-          logger.warn({ graceMs, openConnections: connections.size }, 'grace period over: closing the remaining connections');
+          logger.warn(
+            { graceMs, openConnections: connections.size },
+            'grace period over: closing the remaining connections',
+          );
           connections.closeAll();
           resolve();
         }, graceMs);
-        setTimeout(() => {
-          // Stop accepting; the callback runs once every connection has closed. net's close,
-          // not https.Server#close: the latter also calls closeIdleConnections(), which cuts
-          // connections a client is sending on right now (see connections.ts).
-          TlsServer.prototype.close.call(https, () => {
-            clearTimeout(deadline);
-            resolve();
-          });
-        }, Math.min(delayMs, graceMs));
+        setTimeout(
+          () => {
+            // Stop accepting; the callback runs once every connection has closed. net's close,
+            // not https.Server#close: the latter also calls closeIdleConnections(), which cuts
+            // connections a client is sending on right now (see connections.ts).
+            TlsServer.prototype.close.call(https, () => {
+              clearTimeout(deadline);
+              resolve();
+            });
+          },
+          Math.min(delayMs, graceMs),
+        );
       });
       clearInterval(sweep);
       configWatch?.close();
@@ -209,9 +274,16 @@ const CLIENT_ERRORS: Readonly<Record<string, ErrorCode>> = {
  * that are not HTTP): answered as node:http would by default, but in JSON with a code, counted
  * and logged. The socket is closed after it: what is left on it cannot be trusted.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket, metrics: Metrics, logger: Logger): void {
+function answerClientError(
+  err: NodeJS.ErrnoException,
+  socket: Socket,
+  metrics: Metrics,
+  logger: Logger,
+): void {
   // The client went away, or a response is already on the wire: nobody is left to answer.
-  const answered = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  const answered =
+    (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent ===
+    true;
   if (err.code === 'ECONNRESET' || !socket.writable || answered) {
     socket.destroy();
     return;
@@ -228,7 +300,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, metrics: 
 
 function listen(server: HttpsServer | HttpServer, address: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(new Error(`cannot listen on ${address}:${port}: ${err.message}`));
+    const onError = (err: Error) =>
+      reject(new Error(`cannot listen on ${address}:${port}: ${err.message}`));
     server.once('error', onError);
     server.listen(port, address, () => {
       server.off('error', onError);
@@ -241,7 +314,11 @@ function listen(server: HttpsServer | HttpServer, address: string, port: number)
  * SIGTERM (kubelet) or SIGINT (Ctrl-C): graceful shutdown, then `exit` with its code. A second
  * signal exits at once.
  */
-export function handleSignals(target: NodeJS.EventEmitter, server: RunningServer, exit: (code: number) => void): void {
+export function handleSignals(
+  target: NodeJS.EventEmitter,
+  server: RunningServer,
+  exit: (code: number) => void,
+): void {
   let received = 0;
   const onSignal = (signal: string) => {
     received++;

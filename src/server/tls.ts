@@ -45,7 +45,11 @@ export interface CertificateSource {
  * Parses and cross-checks a pair the way the TLS stack will use it; throws with a message that
  * says what is wrong. Only the first certificate of a chain is the serving one.
  */
-export function validateCertificate(certPem: string, keyPem: string, now = new Date()): LoadedCertificate {
+export function validateCertificate(
+  certPem: string,
+  keyPem: string,
+  now = new Date(),
+): LoadedCertificate {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);
@@ -58,9 +62,13 @@ export function validateCertificate(certPem: string, keyPem: string, now = new D
   } catch (err) {
     throw new Error(`private key does not parse as PEM: ${(err as Error).message}`);
   }
-  if (!cert.checkPrivateKey(key)) throw new Error(`private key does not match the certificate (subject ${cert.subject.replace(/\n/g, ', ')})`);
+  if (!cert.checkPrivateKey(key))
+    throw new Error(
+      `private key does not match the certificate (subject ${cert.subject.replace(/\n/g, ', ')})`,
+    );
   const notAfter = new Date(cert.validTo);
-  if (notAfter.getTime() <= now.getTime()) throw new Error(`certificate expired at ${notAfter.toISOString()}`);
+  if (notAfter.getTime() <= now.getTime())
+    throw new Error(`certificate expired at ${notAfter.toISOString()}`);
   try {
     createSecureContext({ cert: certPem, key: keyPem });
   } catch (err) {
@@ -147,7 +155,11 @@ export function startFileCertificateSource(o: FileSourceOptions): CertificateSou
   };
 
   check();
-  const watch = watchFiles({ files: [o.certFile, o.keyFile], pollIntervalMs: o.pollIntervalMs, onCheck: check });
+  const watch = watchFiles({
+    files: [o.certFile, o.keyFile],
+    pollIntervalMs: o.pollIntervalMs,
+    onCheck: check,
+  });
   return {
     kind: o.kind ?? 'files',
     get current() {
@@ -184,5 +196,12 @@ export async function startDevelopmentCertificateSource(
   }
   const loaded = validateCertificate(generated.certPem, generated.keyPem);
   events.onLoad(loaded);
-  return { kind: 'development', current: loaded, caPem: generated.caPem, caFile, caFileError, stop() {} };
+  return {
+    kind: 'development',
+    current: loaded,
+    caPem: generated.caPem,
+    caFile,
+    caFileError,
+    stop() {},
+  };
 }

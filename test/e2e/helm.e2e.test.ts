@@ -24,15 +24,25 @@ afterAll(async () => {
   await cp?.stop();
 });
 
-const helmRun = (args: string[]) => runOk(helm, [...args, '--kubeconfig', cp.kubeconfig], { timeoutMs: 180_000 });
-const getJson = async (args: string[]) => JSON.parse((await cp.kubectl([...args, '-o', 'json'])).stdout);
+const helmRun = (args: string[]) =>
+  runOk(helm, [...args, '--kubeconfig', cp.kubeconfig], { timeoutMs: 180_000 });
+const getJson = async (args: string[]) =>
+  JSON.parse((await cp.kubectl([...args, '-o', 'json'])).stdout);
 
 /** Every object of this release left in the cluster, by kind and name. */
 async function releaseObjects(): Promise<string[]> {
-  const kinds = 'deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,poddisruptionbudgets';
-  const clusterKinds = 'mutatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings,clusterroles,clusterrolebindings';
-  const names = async (args: string[]) => (await cp.kubectl([...args, '-o', 'name'])).stdout.split('\n').filter((l) => l.includes('pod-hardener') && !l.includes('sh.helm.release'));
-  return [...(await names(['get', kinds, '-n', NS])), ...(await names(['get', clusterKinds]))].sort();
+  const kinds =
+    'deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,poddisruptionbudgets';
+  const clusterKinds =
+    'mutatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings,clusterroles,clusterrolebindings';
+  const names = async (args: string[]) =>
+    (await cp.kubectl([...args, '-o', 'name'])).stdout
+      .split('\n')
+      .filter((l) => l.includes('pod-hardener') && !l.includes('sh.helm.release'));
+  return [
+    ...(await names(['get', kinds, '-n', NS])),
+    ...(await names(['get', clusterKinds])),
+  ].sort();
 }
 
 describe('helm install, upgrade, uninstall', () => {
@@ -61,28 +71,92 @@ describe('helm install, upgrade, uninstall', () => {
 
   test('upgrade with changed values keeps what the webhook wrote, applies the rest', async () => {
     // What the self-managed bootstrap writes: the caBundle of both webhooks, the Secret's data.
-    const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n').toString('base64');
-    await cp.kubectl(['patch', 'mutatingwebhookconfiguration', 'pod-hardener', '--type=json', '-p', JSON.stringify([0, 1].map((i) => ({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle })))]);
-    await cp.kubectl(['-n', NS, 'patch', 'secret', 'pod-hardener-certs', '--type=merge', '-p', JSON.stringify({ data: { 'ca.crt': caBundle } })]);
+    const caBundle = Buffer.from(
+      '-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n',
+    ).toString('base64');
+    await cp.kubectl([
+      'patch',
+      'mutatingwebhookconfiguration',
+      'pod-hardener',
+      '--type=json',
+      '-p',
+      JSON.stringify(
+        [0, 1].map((i) => ({
+          op: 'add',
+          path: `/webhooks/${i}/clientConfig/caBundle`,
+          value: caBundle,
+        })),
+      ),
+    ]);
+    await cp.kubectl([
+      '-n',
+      NS,
+      'patch',
+      'secret',
+      'pod-hardener-certs',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ data: { 'ca.crt': caBundle } }),
+    ]);
     const before = await getJson(['-n', NS, 'get', 'deployment', 'pod-hardener']);
 
-    helmRun(['upgrade', 'pod-hardener', CHART, '--namespace', NS, '--set', 'webhook.timeoutSeconds=7', '--set', 'replicas=3', '--set', 'config.log.level=debug']);
+    helmRun([
+      'upgrade',
+      'pod-hardener',
+      CHART,
+      '--namespace',
+      NS,
+      '--set',
+      'webhook.timeoutSeconds=7',
+      '--set',
+      'replicas=3',
+      '--set',
+      'config.log.level=debug',
+    ]);
 
-    const mwc = await getJson(['get', 'mutatingwebhookconfiguration', 'pod-hardener', '--show-managed-fields']);
-    expect(mwc.webhooks.map((w: any) => [w.clientConfig.caBundle, w.timeoutSeconds])).toEqual([[caBundle, 7], [caBundle, 7]]);
-    expect((await getJson(['-n', NS, 'get', 'secret', 'pod-hardener-certs'])).data).toEqual({ 'ca.crt': caBundle });
+    const mwc = await getJson([
+      'get',
+      'mutatingwebhookconfiguration',
+      'pod-hardener',
+      '--show-managed-fields',
+    ]);
+    expect(mwc.webhooks.map((w: any) => [w.clientConfig.caBundle, w.timeoutSeconds])).toEqual([
+      [caBundle, 7],
+      [caBundle, 7],
+    ]);
+    expect((await getJson(['-n', NS, 'get', 'secret', 'pod-hardener-certs'])).data).toEqual({
+      'ca.crt': caBundle,
+    });
     const after = await getJson(['-n', NS, 'get', 'deployment', 'pod-hardener']);
     expect(after.spec.replicas).toBe(3);
     // Helm 4 applied it server-side, so the fields it does not set stay with their writers.
-    expect(mwc.metadata.managedFields.map((f: any) => [f.manager, f.operation])).toEqual(expect.arrayContaining([['helm', 'Apply'], ['kubectl-patch', 'Update']]));
+    expect(mwc.metadata.managedFields.map((f: any) => [f.manager, f.operation])).toEqual(
+      expect.arrayContaining([
+        ['helm', 'Apply'],
+        ['kubectl-patch', 'Update'],
+      ]),
+    );
     // A changed config.yaml rolls the pods.
-    expect(after.spec.template.metadata.annotations['checksum/config']).not.toBe(before.spec.template.metadata.annotations['checksum/config']);
+    expect(after.spec.template.metadata.annotations['checksum/config']).not.toBe(
+      before.spec.template.metadata.annotations['checksum/config'],
+    );
     const configMap = await getJson(['-n', NS, 'get', 'configmap', 'pod-hardener-config']);
     expect(configMap.data['config.yaml']).toMatch(/level: debug/);
   });
 
   test('upgrade to manual certificates without the guard: the self-managed objects and the guard go', async () => {
-    helmRun(['upgrade', 'pod-hardener', CHART, '--namespace', NS, '--reuse-values', '--set', 'certificates.mode=manual', '--set', 'guard.enabled=false']);
+    helmRun([
+      'upgrade',
+      'pod-hardener',
+      CHART,
+      '--namespace',
+      NS,
+      '--reuse-values',
+      '--set',
+      'certificates.mode=manual',
+      '--set',
+      'guard.enabled=false',
+    ]);
     const objects = await releaseObjects();
     expect(objects.filter((o) => /certs|cabundle|guard/.test(o))).toEqual([]);
     const mwc = await getJson(['get', 'mutatingwebhookconfiguration', 'pod-hardener']);
@@ -93,6 +167,10 @@ describe('helm install, upgrade, uninstall', () => {
     helmRun(['uninstall', 'pod-hardener', '--namespace', NS, '--wait']);
     expect(await releaseObjects()).toEqual([]);
     // Helm's own release records go too.
-    expect((await cp.kubectl(['-n', NS, 'get', 'secrets', '-l', 'owner=helm', '-o', 'name'])).stdout.trim()).toBe('');
+    expect(
+      (
+        await cp.kubectl(['-n', NS, 'get', 'secrets', '-l', 'owner=helm', '-o', 'name'])
+      ).stdout.trim(),
+    ).toBe('');
   });
 });

@@ -9,12 +9,22 @@ import { registerWebhook, startWebhook, type WebhookProcess } from './support/we
 
 const BUILD_AND_START_TIMEOUT_MS = 60 * 60 * 1000;
 const SYSCTL = { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' };
-const HARDENED_POD_SC = { runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
+const HARDENED_POD_SC = {
+  runAsUser: 1000,
+  runAsGroup: 3000,
+  runAsNonRoot: true,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
 
 let cp: ControlPlane;
 let webhook: WebhookProcess | undefined;
 
-function podManifest(name: string, namespace: string, spec: Record<string, unknown> = {}, annotations?: Record<string, string>): any {
+function podManifest(
+  name: string,
+  namespace: string,
+  spec: Record<string, unknown> = {},
+  annotations?: Record<string, string>,
+): any {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -23,22 +33,48 @@ function podManifest(name: string, namespace: string, spec: Record<string, unkno
   };
 }
 
-const port80 = (name = 'web', extra: Record<string, unknown> = {}) => ({ name, image: 'nginx:1.27', ports: [{ containerPort: 80 }], ...extra });
+const port80 = (name = 'web', extra: Record<string, unknown> = {}) => ({
+  name,
+  image: 'nginx:1.27',
+  ports: [{ containerPort: 80 }],
+  ...extra,
+});
 
 async function create(manifest: unknown) {
-  return cp.kubectl(['create', '-f', '-', '-o', 'json'], { input: JSON.stringify(manifest), allowFail: true });
+  return cp.kubectl(['create', '-f', '-', '-o', 'json'], {
+    input: JSON.stringify(manifest),
+    allowFail: true,
+  });
 }
 
 /** Creates the pod (it must be admitted) and returns it as stored, with kubectl's stderr (the warnings). */
 async function stored(manifest: any): Promise<{ pod: any; warnings: string }> {
   const res = await create(manifest);
-  expect({ name: manifest.metadata.name, code: res.code, stderr: res.code === 0 ? '' : res.stderr }).toEqual({ name: manifest.metadata.name, code: 0, stderr: '' });
-  const pod = JSON.parse((await cp.kubectl(['get', 'pod', manifest.metadata.name, '-n', manifest.metadata.namespace, '-o', 'json'])).stdout);
+  expect({
+    name: manifest.metadata.name,
+    code: res.code,
+    stderr: res.code === 0 ? '' : res.stderr,
+  }).toEqual({ name: manifest.metadata.name, code: 0, stderr: '' });
+  const pod = JSON.parse(
+    (
+      await cp.kubectl([
+        'get',
+        'pod',
+        manifest.metadata.name,
+        '-n',
+        manifest.metadata.namespace,
+        '-o',
+        'json',
+      ])
+    ).stdout,
+  );
   return { pod, warnings: res.stderr };
 }
 
 async function namespace(name: string, labels: Record<string, string> = {}): Promise<void> {
-  await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }) });
+  await cp.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }),
+  });
 }
 
 /** (Re)starts the webhook with this environment and points the registration at it. */
@@ -52,7 +88,10 @@ beforeAll(async () => {
   cp = await startControlPlane();
   await namespace('plain');
   await namespace('enforced', { [Labels.enabled]: LabelValues.enforce });
-  await namespace('restricted', { [Labels.enabled]: LabelValues.enforce, 'pod-security.kubernetes.io/enforce': 'restricted' });
+  await namespace('restricted', {
+    [Labels.enabled]: LabelValues.enforce,
+    'pod-security.kubernetes.io/enforce': 'restricted',
+  });
   await useWebhook({});
 }, BUILD_AND_START_TIMEOUT_MS);
 
@@ -63,10 +102,16 @@ afterAll(async () => {
 
 describe('ports: net.ipv4.ip_unprivileged_port_start (default: auto)', () => {
   it('a hardened pod declaring port 80 is stored with the sysctl, and says why', async () => {
-    const { pod, warnings } = await stored(podManifest('port-80', 'enforced', { containers: [port80()] }));
+    const { pod, warnings } = await stored(
+      podManifest('port-80', 'enforced', { containers: [port80()] }),
+    );
     expect(pod.spec.securityContext).toEqual({ ...HARDENED_POD_SC, sysctls: [SYSCTL] });
-    expect(pod.metadata.annotations[Annotations.hardened]).toContain('sysctls+=net.ipv4.ip_unprivileged_port_start=0 (web:80) [pod]');
-    expect(warnings).toContain('Warning: pod-hardener: pod: sysctls: added net.ipv4.ip_unprivileged_port_start=0, so that non-root processes bind ports below 1024 (needed by web:80)');
+    expect(pod.metadata.annotations[Annotations.hardened]).toContain(
+      'sysctls+=net.ipv4.ip_unprivileged_port_start=0 (web:80) [pod]',
+    );
+    expect(warnings).toContain(
+      'Warning: pod-hardener: pod: sysctls: added net.ipv4.ip_unprivileged_port_start=0, so that non-root processes bind ports below 1024 (needed by web:80)',
+    );
     expect(pod.spec.hostUsers).toBeUndefined(); // userNamespaces is off by default
   });
 
@@ -76,24 +121,68 @@ describe('ports: net.ipv4.ip_unprivileged_port_start (default: auto)', () => {
   });
 
   it('NET_BIND_SERVICE kept by allowlist: the sysctl, and the capability named for what it is', async () => {
-    const manifest = podManifest('nbs', 'enforced', { containers: [{ name: 'web', image: 'nginx:1.27', securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }] }, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' });
+    const manifest = podManifest(
+      'nbs',
+      'enforced',
+      {
+        containers: [
+          {
+            name: 'web',
+            image: 'nginx:1.27',
+            securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } },
+          },
+        ],
+      },
+      { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' },
+    );
     const { pod, warnings } = await stored(manifest);
     expect(pod.spec.securityContext.sysctls).toEqual([SYSCTL]);
-    expect(pod.spec.containers[0].securityContext.capabilities).toEqual({ add: ['NET_BIND_SERVICE'], drop: ['ALL'] });
-    expect(warnings).toContain('container "web": runs as UID 1000: NET_BIND_SERVICE is in its bounding set only, effective only through file capabilities on the binary (setcap)');
-    expect(warnings).toContain('container "web": for ports below 1024, the pod sysctl net.ipv4.ip_unprivileged_port_start=0 takes the place of NET_BIND_SERVICE: added by pod-hardener');
+    expect(pod.spec.containers[0].securityContext.capabilities).toEqual({
+      add: ['NET_BIND_SERVICE'],
+      drop: ['ALL'],
+    });
+    expect(warnings).toContain(
+      'container "web": runs as UID 1000: NET_BIND_SERVICE is in its bounding set only, effective only through file capabilities on the binary (setcap)',
+    );
+    expect(warnings).toContain(
+      'container "web": for ports below 1024, the pod sysctl net.ipv4.ip_unprivileged_port_start=0 takes the place of NET_BIND_SERVICE: added by pod-hardener',
+    );
   });
 
   it('other sysctls the pod sets are kept, the port sysctl appended', async () => {
     const own = { name: 'net.ipv4.ping_group_range', value: '0 2147483647' };
-    const { pod } = await stored(podManifest('appended', 'enforced', { securityContext: { sysctls: [own] }, containers: [port80()] }));
+    const { pod } = await stored(
+      podManifest('appended', 'enforced', {
+        securityContext: { sysctls: [own] },
+        containers: [port80()],
+      }),
+    );
     expect(pod.spec.securityContext.sysctls).toEqual([own, SYSCTL]);
   });
 
   it.each([
     ['a hostNetwork pod', { hostNetwork: true, containers: [port80()] }],
-    ['a pod that sets the sysctl itself', { securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' }] }, containers: [port80()] }],
-    ['a pod where no container needs a low port', { containers: [{ name: 'web', image: 'nginx:1.27', ports: [{ containerPort: 8080 }, { containerPort: 1024 }] }] }],
+    [
+      'a pod that sets the sysctl itself',
+      {
+        securityContext: {
+          sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' }],
+        },
+        containers: [port80()],
+      },
+    ],
+    [
+      'a pod where no container needs a low port',
+      {
+        containers: [
+          {
+            name: 'web',
+            image: 'nginx:1.27',
+            ports: [{ containerPort: 8080 }, { containerPort: 1024 }],
+          },
+        ],
+      },
+    ],
   ])('%s gets no sysctl of pod-hardener', async (_what, spec) => {
     const name = `none-${Math.random().toString(36).slice(2, 8)}`;
     const manifest = podManifest(name, 'enforced', spec);
@@ -104,13 +193,23 @@ describe('ports: net.ipv4.ip_unprivileged_port_start (default: auto)', () => {
   });
 
   it('a Windows pod with port 80 is stored unchanged', async () => {
-    const { pod } = await stored(podManifest('windows', 'enforced', { os: { name: 'windows' }, containers: [port80('web', { image: 'mcr.microsoft.com/windows/nanoserver:ltsc2022' })] }));
+    const { pod } = await stored(
+      podManifest('windows', 'enforced', {
+        os: { name: 'windows' },
+        containers: [port80('web', { image: 'mcr.microsoft.com/windows/nanoserver:ltsc2022' })],
+      }),
+    );
     expect(pod.spec.securityContext).toEqual({});
     expect(pod.spec.hostUsers).toBeUndefined();
   });
 
   it('the API server itself refuses the sysctl beside hostNetwork (why the rule never adds it there)', async () => {
-    const res = await create(podManifest('refused', 'plain', { hostNetwork: true, securityContext: { sysctls: [SYSCTL] } }));
+    const res = await create(
+      podManifest('refused', 'plain', {
+        hostNetwork: true,
+        securityContext: { sysctls: [SYSCTL] },
+      }),
+    );
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain("may not be specified when 'hostNetwork' is true");
   });
@@ -125,16 +224,24 @@ describe('user namespaces: hostUsers false (userNamespaces: on, from POD_HARDENE
       const probe = podManifest(`probe-${i}`, 'enforced');
       const res = await create(probe);
       if (res.code === 0 && JSON.parse(res.stdout).spec.hostUsers === false) break;
-      if (Date.now() > deadline) throw new Error(`the webhook with user namespaces on was never called:\n${res.stdout}${res.stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the webhook with user namespaces on was never called:\n${res.stdout}${res.stderr}`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
   }, 120_000);
 
   it('a legacy pod is stored with hostUsers: false and every other layer as always', async () => {
-    const { pod, warnings } = await stored(podManifest('userns', 'enforced', { containers: [port80()] }));
+    const { pod, warnings } = await stored(
+      podManifest('userns', 'enforced', { containers: [port80()] }),
+    );
     expect(pod.spec.hostUsers).toBe(false);
     expect(pod.spec.securityContext).toEqual({ ...HARDENED_POD_SC, sysctls: [SYSCTL] });
-    expect(pod.spec.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(pod.spec.containers[0].securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(pod.metadata.annotations[Annotations.hardened]).toContain('hostUsers=false [pod]');
     expect(warnings).toContain('Warning: pod-hardener: pod: hostUsers unset -> false');
   });
@@ -144,7 +251,17 @@ describe('user namespaces: hostUsers false (userNamespaces: on, from POD_HARDENE
   });
 
   it('a container left untouched (skip-containers) is in the user namespace too', async () => {
-    const manifest = podManifest('untouched', 'enforced', { containers: [{ name: 'web', image: 'nginx:1.27' }, { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0 } }] }, { [Annotations.skipContainers]: 'debug' });
+    const manifest = podManifest(
+      'untouched',
+      'enforced',
+      {
+        containers: [
+          { name: 'web', image: 'nginx:1.27' },
+          { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0 } },
+        ],
+      },
+      { [Annotations.skipContainers]: 'debug' },
+    );
     const { pod } = await stored(manifest);
     expect(pod.spec.hostUsers).toBe(false);
     expect(pod.spec.containers[1].securityContext).toEqual({ runAsUser: 0 });
@@ -154,21 +271,41 @@ describe('user namespaces: hostUsers false (userNamespaces: on, from POD_HARDENE
     ['hostNetwork', { hostNetwork: true }, 'the pod uses hostNetwork'],
     ['hostPID', { hostPID: true }, 'the pod uses hostPID'],
     ['hostIPC', { hostIPC: true }, 'the pod uses hostIPC'],
-    ['a hostPath volume', { volumes: [{ name: 'logs', hostPath: { path: '/var/log' } }] }, 'volume "logs" is hostPath'],
-    ['an nfs volume', { volumes: [{ name: 'share', nfs: { server: 'nfs.example', path: '/export' } }] }, 'volume "share" is nfs'],
+    [
+      'a hostPath volume',
+      { volumes: [{ name: 'logs', hostPath: { path: '/var/log' } }] },
+      'volume "logs" is hostPath',
+    ],
+    [
+      'an nfs volume',
+      { volumes: [{ name: 'share', nfs: { server: 'nfs.example', path: '/export' } }] },
+      'volume "share" is nfs',
+    ],
     [
       'a raw block device',
-      { volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }], containers: [{ name: 'db', image: 'postgres:17', volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }] }] },
+      {
+        volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }],
+        containers: [
+          {
+            name: 'db',
+            image: 'postgres:17',
+            volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }],
+          },
+        ],
+      },
       'container "db" uses volumeDevices (disk)',
     ],
-  ])('a pod with %s is stored without hostUsers, and the warning says why', async (_what, spec, why) => {
-    const name = `no-userns-${Math.random().toString(36).slice(2, 8)}`;
-    const { pod, warnings } = await stored(podManifest(name, 'enforced', spec));
-    expect(pod.spec.hostUsers).toBeUndefined();
-    expect(pod.spec.securityContext.runAsUser).toBe(1000);
-    expect(warnings).toContain('Warning: pod-hardener: pod: hostUsers not set to false: ');
-    expect(warnings).toContain(why);
-  });
+  ])(
+    'a pod with %s is stored without hostUsers, and the warning says why',
+    async (_what, spec, why) => {
+      const name = `no-userns-${Math.random().toString(36).slice(2, 8)}`;
+      const { pod, warnings } = await stored(podManifest(name, 'enforced', spec));
+      expect(pod.spec.hostUsers).toBeUndefined();
+      expect(pod.spec.securityContext.runAsUser).toBe(1000);
+      expect(warnings).toContain('Warning: pod-hardener: pod: hostUsers not set to false: ');
+      expect(warnings).toContain(why);
+    },
+  );
 
   it.each([true, false])('hostUsers: %s set by the pod is kept', async (hostUsers) => {
     const { pod } = await stored(podManifest(`own-${hostUsers}`, 'enforced', { hostUsers }));
@@ -176,18 +313,36 @@ describe('user namespaces: hostUsers false (userNamespaces: on, from POD_HARDENE
   });
 
   it('a Windows pod is stored unchanged', async () => {
-    const { pod } = await stored(podManifest('windows-userns', 'enforced', { os: { name: 'windows' }, containers: [{ name: 'app', image: 'mcr.microsoft.com/windows/nanoserver:ltsc2022' }] }));
+    const { pod } = await stored(
+      podManifest('windows-userns', 'enforced', {
+        os: { name: 'windows' },
+        containers: [{ name: 'app', image: 'mcr.microsoft.com/windows/nanoserver:ltsc2022' }],
+      }),
+    );
     expect(pod.spec.hostUsers).toBeUndefined();
     expect(pod.spec.securityContext).toEqual({});
   });
 
   it('what the API server of 1.36 refuses with hostUsers: false, and what it does not', async () => {
-    const attempt = (name: string, spec: Record<string, unknown>) => create(podManifest(name, 'plain', { hostUsers: false, ...spec }));
+    const attempt = (name: string, spec: Record<string, unknown>) =>
+      create(podManifest(name, 'plain', { hostUsers: false, ...spec }));
     for (const [name, spec] of [
       ['with-hostnetwork', { hostNetwork: true }],
       ['with-hostpid', { hostPID: true }],
       ['with-hostipc', { hostIPC: true }],
-      ['with-block', { volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }], containers: [{ name: 'db', image: 'postgres:17', volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }] }] }],
+      [
+        'with-block',
+        {
+          volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }],
+          containers: [
+            {
+              name: 'db',
+              image: 'postgres:17',
+              volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }],
+            },
+          ],
+        },
+      ],
       ['on-windows', { os: { name: 'windows' } }],
     ] as const) {
       const res = await attempt(name, spec);
@@ -195,7 +350,10 @@ describe('user namespaces: hostUsers false (userNamespaces: on, from POD_HARDENE
     }
     // No volume kind is refused by validation: hostPath and nfs fail (or not) on the node, at
     // container start, depending on idmapped-mount support. The rule leaves them out for that.
-    for (const [name, volume] of [['with-hostpath', { name: 'h', hostPath: { path: '/var/log' } }], ['with-nfs', { name: 'n', nfs: { server: 'nfs.example', path: '/' } }]] as const) {
+    for (const [name, volume] of [
+      ['with-hostpath', { name: 'h', hostPath: { path: '/var/log' } }],
+      ['with-nfs', { name: 'n', nfs: { server: 'nfs.example', path: '/' } }],
+    ] as const) {
       expect((await attempt(name, { volumes: [volume] })).code).toBe(0);
     }
   });

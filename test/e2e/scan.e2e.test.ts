@@ -47,15 +47,30 @@ interface Run {
 function exec(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   const started = Date.now();
   return new Promise((done) => {
-    execFile(file, args, { env, maxBuffer: 256 * 1024 * 1024, timeout: 240_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 128) : 0;
-      done({ code, stdout, stderr, ms: Date.now() - started });
-    });
+    execFile(
+      file,
+      args,
+      { env, maxBuffer: 256 * 1024 * 1024, timeout: 240_000 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 128
+          : 0;
+        done({ code, stdout, stderr, ms: Date.now() - started });
+      },
+    );
   });
 }
 
 function env(kubeconfig = cp.kubeconfig): NodeJS.ProcessEnv {
-  return { PATH: `${join(work, 'bin')}:${cp.binDir}:${process.env.PATH ?? ''}`, HOME: work, KUBECONFIG: kubeconfig, KUBERC: 'off', KUBECACHEDIR: join(work, 'kube-cache') };
+  return {
+    PATH: `${join(work, 'bin')}:${cp.binDir}:${process.env.PATH ?? ''}`,
+    HOME: work,
+    KUBECONFIG: kubeconfig,
+    KUBERC: 'off',
+    KUBECACHEDIR: join(work, 'kube-cache'),
+  };
 }
 
 function scan(args: string[], kubeconfig?: string): Promise<Run> {
@@ -63,17 +78,38 @@ function scan(args: string[], kubeconfig?: string): Promise<Run> {
 }
 
 async function apply(objects: unknown[]): Promise<void> {
-  await cp.kubectl(['apply', '-f', '-'], { input: objects.map((o) => YAML.stringify(o)).join('---\n') });
+  await cp.kubectl(['apply', '-f', '-'], {
+    input: objects.map((o) => YAML.stringify(o)).join('---\n'),
+  });
 }
 
-const ns = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+const ns = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels },
+});
 
 const HARDENED_SPEC = {
-  securityContext: { runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-  containers: [{ name: 'app', image: 'registry.example/app:1', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+  securityContext: {
+    runAsUser: 1000,
+    runAsGroup: 3000,
+    runAsNonRoot: true,
+    seccompProfile: { type: 'RuntimeDefault' },
+  },
+  containers: [
+    {
+      name: 'app',
+      image: 'registry.example/app:1',
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    },
+  ],
 };
 
-function kubeconfigFor(name: string, user: Record<string, unknown>, cluster: Record<string, unknown> = { server: cp.server, 'certificate-authority': cp.caFile }): string {
+function kubeconfigFor(
+  name: string,
+  user: Record<string, unknown>,
+  cluster: Record<string, unknown> = { server: cp.server, 'certificate-authority': cp.caFile },
+): string {
   const file = join(work, `${name}.kubeconfig`);
   writeFileSync(
     file,
@@ -90,10 +126,15 @@ function kubeconfigFor(name: string, user: Record<string, unknown>, cluster: Rec
 }
 
 async function podsIn(namespace: string): Promise<any[]> {
-  return JSON.parse((await cp.kubectl(['get', 'pods', '-n', namespace, '-o', 'json'])).stdout).items;
+  return JSON.parse((await cp.kubectl(['get', 'pods', '-n', namespace, '-o', 'json'])).stdout)
+    .items;
 }
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 90_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch(() => undefined);
@@ -112,23 +153,41 @@ async function createPods(namespace: string, count: number, parallel = 32): Prom
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: `p-${String(i).padStart(4, '0')}`, namespace },
-        spec: { containers: [{ name: 'app', image: 'registry.example/app:1', ports: [{ containerPort: 8080 }] }] },
+        spec: {
+          containers: [
+            { name: 'app', image: 'registry.example/app:1', ports: [{ containerPort: 8080 }] },
+          ],
+        },
       });
-      const req = request(`${cp.server}/api/v1/namespaces/${namespace}/pods`, {
-        method: 'POST',
-        agent,
-        headers: { Authorization: `Bearer ${cp.token}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-      }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 201 || res.statusCode === 409 ? done() : fail(new Error(`POST pod ${i}: HTTP ${res.statusCode}`))));
-      });
+      const req = request(
+        `${cp.server}/api/v1/namespaces/${namespace}/pods`,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            Authorization: `Bearer ${cp.token}`,
+            'Content-Type': 'application/json',
+            'Content-Length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 201 || res.statusCode === 409
+              ? done()
+              : fail(new Error(`POST pod ${i}: HTTP ${res.statusCode}`)),
+          );
+        },
+      );
       req.on('error', fail);
       req.end(body);
     });
   let next = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < count) await post(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) await post(next++);
+    }),
+  );
   agent.destroy();
 }
 
@@ -136,8 +195,14 @@ async function createPods(namespace: string, count: number, parallel = 32): Prom
  * A service-account token re-signed with the API server's own key after `change` to its claims:
  * how an expired token is made without waiting for one (TokenRequest's shortest is 10 minutes).
  */
-function resignToken(valid: string, change: (claims: Record<string, number>) => void = () => undefined): string {
-  const [header, payload] = valid.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+function resignToken(
+  valid: string,
+  change: (claims: Record<string, number>) => void = () => undefined,
+): string {
+  const [header, payload] = valid
+    .split('.')
+    .slice(0, 2)
+    .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
   change(payload);
   const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const unsigned = `${enc(header)}.${enc(payload)}`;
@@ -155,70 +220,193 @@ const oneLineError = (r: Run) => {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'pod-hardener-scan-e2e-'));
-  execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: REPO, stdio: 'inherit' },
+  );
   cp = await startControlPlane({ withControllerManager: true });
 
   // kubectl runs `kubectl-harden` from PATH for `kubectl harden`: what `npm install -g` puts there.
   mkdirSync(join(work, 'bin'));
-  writeFileSync(join(work, 'bin', 'kubectl-harden'), `#!/bin/sh\nexec "${process.execPath}" "${join(REPO, 'dist/cli/kubectl-harden.js')}" "$@"\n`);
+  writeFileSync(
+    join(work, 'bin', 'kubectl-harden'),
+    `#!/bin/sh\nexec "${process.execPath}" "${join(REPO, 'dist/cli/kubectl-harden.js')}" "$@"\n`,
+  );
   chmodSync(join(work, 'bin', 'kubectl-harden'), 0o755);
 
   const labels = { app: 'x' };
-  const template = (app: string, spec: Record<string, unknown>) => ({ metadata: { labels: { app } }, spec });
+  const template = (app: string, spec: Record<string, unknown>) => ({
+    metadata: { labels: { app } },
+    spec,
+  });
   await apply([ns(NS), ns(CLEAN), ns(AUDIT, { [Labels.enabled]: LabelValues.audit }), ns(BIG)]);
   await apply([
     {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NS },
-      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: template('web', { containers: [{ name: 'web', image: 'registry.example/web:1', ports: [{ containerPort: 8080 }] }] }) },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: NS },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
+        template: template('web', {
+          containers: [
+            { name: 'web', image: 'registry.example/web:1', ports: [{ containerPort: 8080 }] },
+          ],
+        }),
+      },
     },
     {
-      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: NS },
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', namespace: NS },
       spec: {
-        replicas: 1, serviceName: 'db', selector: { matchLabels: { app: 'db' } },
+        replicas: 1,
+        serviceName: 'db',
+        selector: { matchLabels: { app: 'db' } },
         template: template('db', {
           securityContext: { runAsUser: 0 },
-          containers: [{ name: 'postgres', image: 'registry.example/postgres:16', volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql' }] }],
+          containers: [
+            {
+              name: 'postgres',
+              image: 'registry.example/postgres:16',
+              volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql' }],
+            },
+          ],
           volumes: [{ name: 'data', hostPath: { path: '/srv/db', type: 'DirectoryOrCreate' } }],
         }),
       },
     },
     {
-      apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'report', namespace: NS },
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'report', namespace: NS },
       spec: {
-        schedule: '0 0 1 1 *', suspend: true,
-        jobTemplate: { spec: { template: template('report', { restartPolicy: 'Never', containers: [{ name: 'report', image: 'registry.example/report:1', securityContext: { privileged: true } }] }) } },
+        schedule: '0 0 1 1 *',
+        suspend: true,
+        jobTemplate: {
+          spec: {
+            template: template('report', {
+              restartPolicy: 'Never',
+              containers: [
+                {
+                  name: 'report',
+                  image: 'registry.example/report:1',
+                  securityContext: { privileged: true },
+                },
+              ],
+            }),
+          },
+        },
       },
     },
     {
-      apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: NS },
-      spec: { selector: { matchLabels: { app: 'agent' } }, template: template('agent', { hostNetwork: true, containers: [{ name: 'agent', image: 'registry.example/agent:1', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }] }) },
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent', namespace: NS },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: template('agent', {
+          hostNetwork: true,
+          containers: [
+            {
+              name: 'agent',
+              image: 'registry.example/agent:1',
+              securityContext: { capabilities: { add: ['NET_ADMIN'] } },
+            },
+          ],
+        }),
+      },
     },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace: NS }, spec: { containers: [{ name: 'shell', image: 'registry.example/busybox:1' }] } },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'edge', namespace: NS }, spec: { containers: [{ name: 'nginx', image: 'registry.example/nginx:1', ports: [{ containerPort: 80 }] }] } },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hardened', namespace: NS, annotations: { [Annotations.hardened]: 'runAsUser=1000 [pod]' } }, spec: HARDENED_SPEC },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'skipped', namespace: NS, annotations: { [Annotations.skip]: 'true' } }, spec: { securityContext: { runAsUser: 0 }, containers: [{ name: 'legacy', image: 'registry.example/legacy:1' }] } },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'fine', namespace: CLEAN }, spec: HARDENED_SPEC },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'legacy', namespace: AUDIT, labels }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'debug', namespace: NS },
+      spec: { containers: [{ name: 'shell', image: 'registry.example/busybox:1' }] },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'edge', namespace: NS },
+      spec: {
+        containers: [
+          { name: 'nginx', image: 'registry.example/nginx:1', ports: [{ containerPort: 80 }] },
+        ],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'hardened',
+        namespace: NS,
+        annotations: { [Annotations.hardened]: 'runAsUser=1000 [pod]' },
+      },
+      spec: HARDENED_SPEC,
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'skipped', namespace: NS, annotations: { [Annotations.skip]: 'true' } },
+      spec: {
+        securityContext: { runAsUser: 0 },
+        containers: [{ name: 'legacy', image: 'registry.example/legacy:1' }],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'fine', namespace: CLEAN },
+      spec: HARDENED_SPEC,
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'legacy', namespace: AUDIT, labels },
+      spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+    },
   ]);
   await cp.kubectl(['create', 'job', 'report-manual', '--from=cronjob/report', '-n', NS]);
-  const ds = JSON.parse((await cp.kubectl(['get', 'daemonset', 'agent', '-n', NS, '-o', 'json'])).stdout);
-  await apply([{
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: {
-      name: 'agent-x7k2p', namespace: NS, labels: { app: 'agent' },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }],
+  const ds = JSON.parse(
+    (await cp.kubectl(['get', 'daemonset', 'agent', '-n', NS, '-o', 'json'])).stdout,
+  );
+  await apply([
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'agent-x7k2p',
+        namespace: NS,
+        labels: { app: 'agent' },
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'DaemonSet',
+            name: 'agent',
+            uid: ds.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: ds.spec.template.spec,
     },
-    spec: ds.spec.template.spec,
-  }]);
+  ]);
   await eventually('the controllers to create their pods', async () => {
     const names = (await podsIn(NS)).map((p) => p.metadata.name as string);
-    return names.filter((n) => n.startsWith('web-')).length === 2 && names.includes('db-0') && names.some((n) => n.startsWith('report-manual-')) && names;
+    return (
+      names.filter((n) => n.startsWith('web-')).length === 2 &&
+      names.includes('db-0') &&
+      names.some((n) => n.startsWith('report-manual-')) &&
+      names
+    );
   });
 }, 60 * 60_000);
 
 afterAll(async () => {
   await cp?.stop();
-  if (work && process.env.POD_HARDENER_KEEP_E2E !== '1') rmSync(work, { recursive: true, force: true });
+  if (work && process.env.POD_HARDENER_KEEP_E2E !== '1')
+    rmSync(work, { recursive: true, force: true });
 });
 
 describe('a namespace with a workload of each kind', () => {
@@ -230,17 +418,34 @@ describe('a namespace with a workload of each kind', () => {
   });
   const workload = (key: string) => {
     const w = json.namespaces[0].workloads.find((x: any) => `${x.kind}/${x.name}` === key);
-    if (!w) throw new Error(`no ${key} in ${JSON.stringify(json.namespaces[0].workloads.map((x: any) => `${x.kind}/${x.name}`))}`);
+    if (!w)
+      throw new Error(
+        `no ${key} in ${JSON.stringify(json.namespaces[0].workloads.map((x: any) => `${x.kind}/${x.name}`))}`,
+      );
     return w;
   };
-  const riskKinds = (key: string) => [...new Set(workload(key).pods.flatMap((p: any) => p.risks.map((r: any) => `${r.kind}@${r.target}`)))].sort();
+  const riskKinds = (key: string) =>
+    [
+      ...new Set(
+        workload(key).pods.flatMap((p: any) => p.risks.map((r: any) => `${r.kind}@${r.target}`)),
+      ),
+    ].sort();
 
   it('lists every pod under its owner, exit 1', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('');
-    expect(json).toMatchObject({ schemaVersion: 1, kind: 'PodHardenerScan', context: 'admin@controlplane', server: cp.server });
+    expect(json).toMatchObject({
+      schemaVersion: 1,
+      kind: 'PodHardenerScan',
+      context: 'admin@controlplane',
+      server: cp.server,
+    });
     expect(json.namespaces.map((n: any) => [n.name, n.mode])).toEqual([[NS, 'off']]);
-    const owners = json.namespaces[0].workloads.map((w: any) => [`${w.kind}/${w.name}`, w.via.map((v: any) => v.kind), w.pods.length]);
+    const owners = json.namespaces[0].workloads.map((w: any) => [
+      `${w.kind}/${w.name}`,
+      w.via.map((v: any) => v.kind),
+      w.pods.length,
+    ]);
     expect(owners).toEqual([
       ['CronJob/report', ['Job'], 1],
       ['DaemonSet/agent', [], 1],
@@ -256,28 +461,69 @@ describe('a namespace with a workload of each kind', () => {
   });
 
   it('the right verdicts and changes', () => {
-    const verdicts = Object.fromEntries(json.namespaces[0].workloads.map((w: any) => [`${w.kind}/${w.name}`, [...new Set(w.pods.map((p: any) => p.verdict))].join()]));
+    const verdicts = Object.fromEntries(
+      json.namespaces[0].workloads.map((w: any) => [
+        `${w.kind}/${w.name}`,
+        [...new Set(w.pods.map((p: any) => p.verdict))].join(),
+      ]),
+    );
     expect(verdicts).toEqual({
-      'CronJob/report': 'change', 'DaemonSet/agent': 'change', 'Deployment/web': 'change', 'Pod/debug': 'change',
-      'Pod/edge': 'change', 'Pod/hardened': 'unchanged', 'Pod/skipped': 'skipped', 'StatefulSet/db': 'change',
+      'CronJob/report': 'change',
+      'DaemonSet/agent': 'change',
+      'Deployment/web': 'change',
+      'Pod/debug': 'change',
+      'Pod/edge': 'change',
+      'Pod/hardened': 'unchanged',
+      'Pod/skipped': 'skipped',
+      'StatefulSet/db': 'change',
     });
-    const changes = (key: string) => workload(key).pods[0].changes.map((c: any) => `${c.target}: ${c.text}`);
-    expect(changes('StatefulSet/db')).toEqual(expect.arrayContaining(['pod: runAsUser 0 -> 1000', 'pod: fsGroup unset -> 3000', 'container/postgres: capabilities.drop: added ALL']));
+    const changes = (key: string) =>
+      workload(key).pods[0].changes.map((c: any) => `${c.target}: ${c.text}`);
+    expect(changes('StatefulSet/db')).toEqual(
+      expect.arrayContaining([
+        'pod: runAsUser 0 -> 1000',
+        'pod: fsGroup unset -> 3000',
+        'container/postgres: capabilities.drop: added ALL',
+      ]),
+    );
     expect(changes('CronJob/report')).toContain('container/report: privileged true -> false');
-    expect(changes('DaemonSet/agent')).toContain('container/agent: capabilities.add: removed NET_ADMIN (not allowlisted)');
-    expect(workload('Pod/hardened').pods[0]).toMatchObject({ changes: [], risks: [], hardened: 'runAsUser=1000 [pod]' });
-    expect(workload('Pod/skipped').pods[0].exceptions).toEqual([expect.objectContaining({ kind: 'skipPod', honoured: true })]);
-    for (const p of json.namespaces[0].workloads.flatMap((w: any) => w.pods)) expect(p.phase).toBe('Pending');
+    expect(changes('DaemonSet/agent')).toContain(
+      'container/agent: capabilities.add: removed NET_ADMIN (not allowlisted)',
+    );
+    expect(workload('Pod/hardened').pods[0]).toMatchObject({
+      changes: [],
+      risks: [],
+      hardened: 'runAsUser=1000 [pod]',
+    });
+    expect(workload('Pod/skipped').pods[0].exceptions).toEqual([
+      expect.objectContaining({ kind: 'skipPod', honoured: true }),
+    ]);
+    for (const p of json.namespaces[0].workloads.flatMap((w: any) => w.pods))
+      expect(p.phase).toBe('Pending');
   });
 
   it('what may stop working, with reasons', () => {
     // Port 80 is no risk: hardening adds the sysctl that lets the non-root process bind it.
     expect(riskKinds('Pod/edge')).toEqual(['runsAsRoot@container/nginx']);
-    expect(JSON.stringify(workload('Pod/edge').pods[0].changes)).toContain('net.ipv4.ip_unprivileged_port_start');
-    expect(riskKinds('StatefulSet/db')).toEqual(['hostPath@container/postgres', 'runsAsRoot@container/postgres']);
-    expect(workload('StatefulSet/db').pods[0].risks.find((r: any) => r.kind === 'runsAsRoot').root).toBe('yes');
-    expect(riskKinds('CronJob/report')).toEqual(['privileged@container/report', 'runsAsRoot@container/report']);
-    expect(riskKinds('DaemonSet/agent')).toEqual(['capabilitiesLost@container/agent', 'hostNamespace@pod', 'runsAsRoot@container/agent']);
+    expect(JSON.stringify(workload('Pod/edge').pods[0].changes)).toContain(
+      'net.ipv4.ip_unprivileged_port_start',
+    );
+    expect(riskKinds('StatefulSet/db')).toEqual([
+      'hostPath@container/postgres',
+      'runsAsRoot@container/postgres',
+    ]);
+    expect(
+      workload('StatefulSet/db').pods[0].risks.find((r: any) => r.kind === 'runsAsRoot').root,
+    ).toBe('yes');
+    expect(riskKinds('CronJob/report')).toEqual([
+      'privileged@container/report',
+      'runsAsRoot@container/report',
+    ]);
+    expect(riskKinds('DaemonSet/agent')).toEqual([
+      'capabilitiesLost@container/agent',
+      'hostNamespace@pod',
+      'runsAsRoot@container/agent',
+    ]);
     expect(riskKinds('Deployment/web')).toEqual(['runsAsRoot@container/web']);
     expect(workload('Deployment/web').pods[0].risks[0].root).toBe('unknown');
     expect(riskKinds('Pod/hardened')).toEqual([]);
@@ -287,14 +533,44 @@ describe('a namespace with a workload of each kind', () => {
   it('the table says the same for a person', async () => {
     const t = await scan(['-n', NS]);
     expect(t.code).toBe(1);
-    const row = (owner: string) => t.stdout.split('\n').find((l) => l.includes(` ${owner} `))?.split(/\s{2,}/);
-    expect(row('Deployment/web')).toEqual([NS, 'off', 'Deployment/web', '2', 'yes', 'runsAsRoot', '-']);
+    const row = (owner: string) =>
+      t.stdout
+        .split('\n')
+        .find((l) => l.includes(` ${owner} `))
+        ?.split(/\s{2,}/);
+    expect(row('Deployment/web')).toEqual([
+      NS,
+      'off',
+      'Deployment/web',
+      '2',
+      'yes',
+      'runsAsRoot',
+      '-',
+    ]);
     expect(row('Pod/edge')).toEqual([NS, 'off', 'Pod/edge', '1', 'yes', 'runsAsRoot', '-']);
     expect(row('Pod/hardened')).toEqual([NS, 'off', 'Pod/hardened', '1', 'no', '-', '-']);
     expect(row('Pod/skipped')).toEqual([NS, 'off', 'Pod/skipped', '1', 'skipped', '-', 'skipPod']);
-    expect(row('CronJob/report')).toEqual([NS, 'off', 'CronJob/report', '1', 'yes', 'runsAsRoot,privileged', '-']);
-    expect(row('DaemonSet/agent')).toEqual([NS, 'off', 'DaemonSet/agent', '1', 'yes', 'hostNamespace,runsAsRoot,capabilitiesLost', '-']);
-    expect(t.stdout).toContain('  CronJob/report (via Job/report-manual), 1 pod\n    would change:\n');
+    expect(row('CronJob/report')).toEqual([
+      NS,
+      'off',
+      'CronJob/report',
+      '1',
+      'yes',
+      'runsAsRoot,privileged',
+      '-',
+    ]);
+    expect(row('DaemonSet/agent')).toEqual([
+      NS,
+      'off',
+      'DaemonSet/agent',
+      '1',
+      'yes',
+      'hostNamespace,runsAsRoot,capabilitiesLost',
+      '-',
+    ]);
+    expect(t.stdout).toContain(
+      '  CronJob/report (via Job/report-manual), 1 pod\n    would change:\n',
+    );
     expect(t.stdout).toContain('container/report: privileged: true becomes false');
     expect(t.stdout).toContain(', 9 pods;');
   });
@@ -306,7 +582,11 @@ describe('a namespace with a workload of each kind', () => {
   });
 
   it('`kubectl harden scan` is the same command', async () => {
-    const k = await exec(join(cp.binDir, 'kubectl'), ['harden', 'scan', '-n', NS, '-o', 'json'], env());
+    const k = await exec(
+      join(cp.binDir, 'kubectl'),
+      ['harden', 'scan', '-n', NS, '-o', 'json'],
+      env(),
+    );
     expect(k.code).toBe(1);
     expect(JSON.parse(k.stdout)).toEqual(json);
   });
@@ -324,7 +604,9 @@ describe('namespaces and exit codes', () => {
     const r = await scan(['-n', CLEAN, '-n', AUDIT, '-n', 'kube-system', '-o', 'json']);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).namespaces.map((n: any) => [n.name, n.mode])).toEqual([
-      ['kube-system', 'excluded'], [AUDIT, 'audit'], [CLEAN, 'enforce'],
+      ['kube-system', 'excluded'],
+      [AUDIT, 'audit'],
+      [CLEAN, 'enforce'],
     ]);
   });
 
@@ -333,7 +615,9 @@ describe('namespaces and exit codes', () => {
     expect(JSON.parse(l.stdout).namespaces.map((n: any) => n.name)).toEqual([AUDIT]);
     const a = await scan(['-A', '-o', 'json']);
     expect(a.code).toBe(1);
-    expect(JSON.parse(a.stdout).namespaces.map((n: any) => n.name)).toEqual(expect.arrayContaining([NS, CLEAN, AUDIT, BIG, 'default', 'kube-system']));
+    expect(JSON.parse(a.stdout).namespaces.map((n: any) => n.name)).toEqual(
+      expect.arrayContaining([NS, CLEAN, AUDIT, BIG, 'default', 'kube-system']),
+    );
   });
 
   it("without -n, the context's namespace", async () => {
@@ -348,11 +632,33 @@ describe('RBAC: the shipped ClusterRole is enough, and needed', () => {
   let oneNamespace: string;
   beforeAll(async () => {
     await cp.kubectl(['apply', '-k', join(REPO, 'manifests/components/scan-rbac')]);
-    await apply([ns('scanners'), ...['scanner', 'nobody', 'local'].map((name) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'scanners' } }))]);
+    await apply([
+      ns('scanners'),
+      ...['scanner', 'nobody', 'local'].map((name) => ({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name, namespace: 'scanners' },
+      })),
+    ]);
     // As the README tells operators to bind it.
-    await cp.kubectl(['create', 'clusterrolebinding', 'scanner-scan', '--clusterrole=pod-hardener-scan', '--serviceaccount=scanners:scanner']);
-    await cp.kubectl(['-n', NS, 'create', 'rolebinding', 'local-scan', '--clusterrole=pod-hardener-scan', '--serviceaccount=scanners:local']);
-    const token = async (sa: string) => (await cp.kubectl(['create', 'token', sa, '-n', 'scanners', '--duration=1h'])).stdout.trim();
+    await cp.kubectl([
+      'create',
+      'clusterrolebinding',
+      'scanner-scan',
+      '--clusterrole=pod-hardener-scan',
+      '--serviceaccount=scanners:scanner',
+    ]);
+    await cp.kubectl([
+      '-n',
+      NS,
+      'create',
+      'rolebinding',
+      'local-scan',
+      '--clusterrole=pod-hardener-scan',
+      '--serviceaccount=scanners:local',
+    ]);
+    const token = async (sa: string) =>
+      (await cp.kubectl(['create', 'token', sa, '-n', 'scanners', '--duration=1h'])).stdout.trim();
     allowed = kubeconfigFor('scanner', { token: await token('scanner') });
     denied = kubeconfigFor('nobody', { token: await token('nobody') });
     oneNamespace = kubeconfigFor('local', { token: await token('local') });
@@ -370,34 +676,56 @@ describe('RBAC: the shipped ClusterRole is enough, and needed', () => {
     const one = await scan(['-n', NS, '-o', 'json'], oneNamespace);
     expect([one.code, one.stderr]).toEqual([1, '']);
     expect(JSON.parse(one.stdout).namespaces[0]).toMatchObject({ name: NS, mode: 'off' });
-    expect(oneLineError(await scan(['-n', CLEAN], oneNamespace))).toMatch(/forbidden: namespaces "scan-clean" is forbidden/);
+    expect(oneLineError(await scan(['-n', CLEAN], oneNamespace))).toMatch(
+      /forbidden: namespaces "scan-clean" is forbidden/,
+    );
   });
 
   it('without it: forbidden, in one line, exit 2', async () => {
     expect(oneLineError(await scan(['-n', NS], denied))).toMatch(
       /^pod-hardener scan: forbidden: namespaces "scan-e2e" is forbidden: User "system:serviceaccount:scanners:nobody" cannot get resource "namespaces" .*pod-hardener-scan/,
     );
-    expect(oneLineError(await scan(['-A'], denied))).toMatch(/forbidden: .*cannot list resource "namespaces"/);
+    expect(oneLineError(await scan(['-A'], denied))).toMatch(
+      /forbidden: .*cannot list resource "namespaces"/,
+    );
   });
 
   it('an expired token and an invalid one: 401 in one line, exit 2', async () => {
-    const valid = (await cp.kubectl(['create', 'token', 'scanner', '-n', 'scanners', '--duration=1h'])).stdout.trim();
+    const valid = (
+      await cp.kubectl(['create', 'token', 'scanner', '-n', 'scanners', '--duration=1h'])
+    ).stdout.trim();
     // Re-signed as it is, the token is accepted: what fails below is the expiry alone.
-    expect((await scan(['-n', CLEAN], kubeconfigFor('resigned', { token: resignToken(valid) }))).code).toBe(0);
+    expect(
+      (await scan(['-n', CLEAN], kubeconfigFor('resigned', { token: resignToken(valid) }))).code,
+    ).toBe(0);
     const now = Math.floor(Date.now() / 1000);
     const expired = kubeconfigFor('expired', {
-      token: resignToken(valid, (c) => Object.assign(c, { iat: now - 7200, nbf: now - 7200, exp: now - 3600 })),
+      token: resignToken(valid, (c) =>
+        Object.assign(c, { iat: now - 7200, nbf: now - 7200, exp: now - 3600 }),
+      ),
     });
-    expect(oneLineError(await scan(['-n', NS], expired))).toMatch(/refused the credentials: 401 Unauthorized \(the token is invalid or expired/);
-    expect(oneLineError(await scan(['-n', NS], kubeconfigFor('garbage', { token: 'not-a-token' })))).toMatch(/401 Unauthorized/);
+    expect(oneLineError(await scan(['-n', NS], expired))).toMatch(
+      /refused the credentials: 401 Unauthorized \(the token is invalid or expired/,
+    );
+    expect(
+      oneLineError(await scan(['-n', NS], kubeconfigFor('garbage', { token: 'not-a-token' }))),
+    ).toMatch(/401 Unauthorized/);
   });
 });
 
 describe('bad input: one line, exit 2', () => {
   it('an unreachable API server', async () => {
     const port = await freePort();
-    const kc = kubeconfigFor('nowhere', { token: cp.token }, { server: `https://127.0.0.1:${port}`, 'certificate-authority': cp.caFile });
-    expect(oneLineError(await scan(['-n', NS], kc))).toMatch(new RegExp(`cannot reach the API server https://127\\.0\\.0\\.1:${port} \\(context "nowhere"\\): connect ECONNREFUSED`));
+    const kc = kubeconfigFor(
+      'nowhere',
+      { token: cp.token },
+      { server: `https://127.0.0.1:${port}`, 'certificate-authority': cp.caFile },
+    );
+    expect(oneLineError(await scan(['-n', NS], kc))).toMatch(
+      new RegExp(
+        `cannot reach the API server https://127\\.0\\.0\\.1:${port} \\(context "nowhere"\\): connect ECONNREFUSED`,
+      ),
+    );
   });
 
   it('an API server whose certificate is not trusted', async () => {
@@ -406,18 +734,26 @@ describe('bad input: one line, exit 2', () => {
   });
 
   it('a namespace that does not exist', async () => {
-    expect(oneLineError(await scan(['-n', NS, '-n', 'nope']))).toBe('pod-hardener scan: namespace "nope" not found\n');
+    expect(oneLineError(await scan(['-n', NS, '-n', 'nope']))).toBe(
+      'pod-hardener scan: namespace "nope" not found\n',
+    );
   });
 
   it('a configuration with an error', async () => {
     const config = join(work, 'bad-config.yaml');
     writeFileSync(config, 'exceptions:\n  capabilityCeiling: NET_ADMIN\n');
-    expect(oneLineError(await scan(['-n', NS, '--config', config]))).toMatch(/^pod-hardener scan: invalid configuration: config .*bad-config\.yaml: exceptions\.capabilityCeiling: expected a list/);
+    expect(oneLineError(await scan(['-n', NS, '--config', config]))).toMatch(
+      /^pod-hardener scan: invalid configuration: config .*bad-config\.yaml: exceptions\.capabilityCeiling: expected a list/,
+    );
   });
 
   it('a kubeconfig that does not exist, and a context it does not have', async () => {
-    expect(oneLineError(await scan(['--kubeconfig', join(work, 'none')]))).toMatch(/^pod-hardener scan: kubeconfig .*none: ENOENT/);
-    expect(oneLineError(await scan(['--context', 'prod']))).toBe('pod-hardener scan: context "prod" is not in the kubeconfig (it has: admin@controlplane)\n');
+    expect(oneLineError(await scan(['--kubeconfig', join(work, 'none')]))).toMatch(
+      /^pod-hardener scan: kubeconfig .*none: ENOENT/,
+    );
+    expect(oneLineError(await scan(['--context', 'prod']))).toBe(
+      'pod-hardener scan: context "prod" is not in the kubeconfig (it has: admin@controlplane)\n',
+    );
   });
 });
 
@@ -432,10 +768,14 @@ describe(`a namespace with ${BIG_PODS} pods`, () => {
     const r = await scan(['-n', BIG, '-o', 'json']);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
-    const names = report.namespaces[0].workloads.flatMap((w: any) => w.pods.map((p: any) => p.name));
+    const names = report.namespaces[0].workloads.flatMap((w: any) =>
+      w.pods.map((p: any) => p.name),
+    );
     expect(new Set(names).size).toBe(BIG_PODS);
     expect(report.summary).toMatchObject({ pods: BIG_PODS, podsToChange: BIG_PODS });
-    process.stderr.write(`scan e2e: pod-hardener scan -n ${BIG} -o json (${BIG_PODS} pods, pages of 500): ${r.ms} ms\n`);
+    process.stderr.write(
+      `scan e2e: pod-hardener scan -n ${BIG} -o json (${BIG_PODS} pods, pages of 500): ${r.ms} ms\n`,
+    );
     const t = await scan(['-n', BIG]);
     process.stderr.write(`scan e2e: pod-hardener scan -n ${BIG} (table): ${t.ms} ms\n`);
     expect(t.stdout).toContain(`${BIG_PODS} pods`);
@@ -443,7 +783,19 @@ describe(`a namespace with ${BIG_PODS} pods`, () => {
 
   it('shows progress on a terminal when it takes more than a second', async () => {
     // `script` gives the program a terminal; small pages make the scan take several seconds.
-    const command = [process.execPath, join(REPO, 'dist/cli/main.js'), 'scan', '-n', BIG, '--chunk-size', '10', '-o', 'json'].map((a) => `'${a}'`).join(' ');
+    const command = [
+      process.execPath,
+      join(REPO, 'dist/cli/main.js'),
+      'scan',
+      '-n',
+      BIG,
+      '--chunk-size',
+      '10',
+      '-o',
+      'json',
+    ]
+      .map((a) => `'${a}'`)
+      .join(' ');
     const r = await exec('script', ['-qec', `${command} >/dev/null`, '/dev/null'], env());
     expect(r.ms).toBeGreaterThan(1500);
     expect(r.code).toBe(1);

@@ -7,7 +7,13 @@ import { DEFAULT_POLICY } from '../../src/config/schema';
 import { generateCA, issueServingCertificate } from '../../src/certs/generate';
 import { Annotations, Labels, LabelValues } from '../../src/names';
 import { startControlPlane, type ControlPlane } from './support/controlplane';
-import { freePort, registerWebhook, startWebhook, unregisterWebhook, type WebhookProcess } from './support/webhook';
+import {
+  freePort,
+  registerWebhook,
+  startWebhook,
+  unregisterWebhook,
+  type WebhookProcess,
+} from './support/webhook';
 
 const BUILD_AND_START_TIMEOUT_MS = 60 * 60 * 1000;
 
@@ -20,7 +26,12 @@ const legacyContainer = {
   securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'SYS_TIME'] } },
 };
 
-function podManifest(name: string, namespace: string, spec: Record<string, unknown> = {}, annotations?: Record<string, string>): any {
+function podManifest(
+  name: string,
+  namespace: string,
+  spec: Record<string, unknown> = {},
+  annotations?: Record<string, string>,
+): any {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -30,18 +41,30 @@ function podManifest(name: string, namespace: string, spec: Record<string, unkno
 }
 
 async function namespace(name: string, labels: Record<string, string> = {}): Promise<void> {
-  await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }) });
+  await cp.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }),
+  });
 }
 
 async function create(manifest: unknown, extra: string[] = []) {
-  return cp.kubectl(['create', '-f', '-', '-o', 'json', ...extra], { input: JSON.stringify(manifest), allowFail: true });
+  return cp.kubectl(['create', '-f', '-', '-o', 'json', ...extra], {
+    input: JSON.stringify(manifest),
+    allowFail: true,
+  });
 }
 
 async function getPod(namespaceName: string, name: string): Promise<any> {
-  return JSON.parse((await cp.kubectl(['get', 'pod', name, '-n', namespaceName, '-o', 'json'])).stdout);
+  return JSON.parse(
+    (await cp.kubectl(['get', 'pod', name, '-n', namespaceName, '-o', 'json'])).stdout,
+  );
 }
 
-const HARDENED_POD_SC = { runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
+const HARDENED_POD_SC = {
+  runAsUser: 1000,
+  runAsGroup: 3000,
+  runAsNonRoot: true,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
 const HARDENED_CONTAINER_SC = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
 
 beforeAll(async () => {
@@ -54,7 +77,10 @@ beforeAll(async () => {
   await namespace('plain');
   await namespace('enforced', { [Labels.enabled]: LabelValues.enforce });
   await namespace('audited', { [Labels.enabled]: LabelValues.audit });
-  await namespace('restricted', { [Labels.enabled]: LabelValues.enforce, 'pod-security.kubernetes.io/enforce': 'restricted' });
+  await namespace('restricted', {
+    [Labels.enabled]: LabelValues.enforce,
+    'pod-security.kubernetes.io/enforce': 'restricted',
+  });
 }, BUILD_AND_START_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -74,7 +100,9 @@ describe('pods created through a real kube-apiserver', () => {
   it('label enabled=true: a legacy root pod is stored hardened, and warnings name what changed', async () => {
     const res = await create(podManifest('legacy', 'enforced'));
     expect(res.code).toBe(0);
-    expect(res.stderr).toContain('Warning: pod-hardener: container "app": capabilities.add: removed NET_BIND_SERVICE,SYS_TIME (not allowlisted)');
+    expect(res.stderr).toContain(
+      'Warning: pod-hardener: container "app": capabilities.add: removed NET_BIND_SERVICE,SYS_TIME (not allowlisted)',
+    );
     const pod = await getPod('enforced', 'legacy');
     expect(pod.spec.securityContext).toEqual(HARDENED_POD_SC);
     expect(pod.spec.containers[0].securityContext).toEqual(HARDENED_CONTAINER_SC);
@@ -91,56 +119,122 @@ describe('pods created through a real kube-apiserver', () => {
   it('label audit: the pod is stored unchanged and the warnings reach the client', async () => {
     const res = await create(podManifest('legacy', 'audited'));
     expect(res.code).toBe(0);
-    expect(res.stderr).toContain('Warning: pod-hardener (audit only, nothing changed): would change pod: runAsUser unset -> 1000');
+    expect(res.stderr).toContain(
+      'Warning: pod-hardener (audit only, nothing changed): would change pod: runAsUser unset -> 1000',
+    );
     const pod = await getPod('audited', 'legacy');
     expect(pod.spec.securityContext).toEqual({});
     expect(pod.spec.containers[0].securityContext).toEqual(legacyContainer.securityContext);
   });
 
   it('skip: the pod is stored untouched', async () => {
-    expect((await create(podManifest('skipped', 'enforced', {}, { [Annotations.skip]: 'true' }))).code).toBe(0);
+    expect(
+      (await create(podManifest('skipped', 'enforced', {}, { [Annotations.skip]: 'true' }))).code,
+    ).toBe(0);
     const pod = await getPod('enforced', 'skipped');
     expect(pod.spec.securityContext).toEqual({});
     expect(pod.spec.containers[0].securityContext).toEqual(legacyContainer.securityContext);
   });
 
   it('skip-containers: the named container is untouched, the other hardened at container level', async () => {
-    const manifest = podManifest('mesh', 'enforced', {
-      initContainers: [{ name: 'istio-init', image: 'istio/proxyv2:1.24', securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } } }],
-    }, { [Annotations.skipContainers]: 'istio-init' });
+    const manifest = podManifest(
+      'mesh',
+      'enforced',
+      {
+        initContainers: [
+          {
+            name: 'istio-init',
+            image: 'istio/proxyv2:1.24',
+            securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
+          },
+        ],
+      },
+      { [Annotations.skipContainers]: 'istio-init' },
+    );
     expect((await create(manifest)).code).toBe(0);
     const pod = await getPod('enforced', 'mesh');
-    expect(pod.spec.initContainers[0].securityContext).toEqual({ capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } });
+    expect(pod.spec.initContainers[0].securityContext).toEqual({
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW'] },
+    });
     expect(pod.spec.securityContext).toEqual({});
-    expect(pod.spec.containers[0].securityContext).toEqual({ ...HARDENED_CONTAINER_SC, ...HARDENED_POD_SC });
+    expect(pod.spec.containers[0].securityContext).toEqual({
+      ...HARDENED_CONTAINER_SC,
+      ...HARDENED_POD_SC,
+    });
   });
 
   it('pod-wide and per-container capability allowlists keep only what they name', async () => {
-    const manifest = podManifest('allow', 'enforced', {
-      containers: [
-        { name: 'web', image: 'nginx', securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'SYS_TIME'] } } },
-        { name: 'clock', image: 'chrony', securityContext: { capabilities: { add: ['cap_sys_time', 'CHOWN'] } } },
-      ],
-    }, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE', [`${Annotations.containerCapabilitiesPrefix}clock`]: 'SYS_TIME' });
+    const manifest = podManifest(
+      'allow',
+      'enforced',
+      {
+        containers: [
+          {
+            name: 'web',
+            image: 'nginx',
+            securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'SYS_TIME'] } },
+          },
+          {
+            name: 'clock',
+            image: 'chrony',
+            securityContext: { capabilities: { add: ['cap_sys_time', 'CHOWN'] } },
+          },
+        ],
+      },
+      {
+        [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE',
+        [`${Annotations.containerCapabilitiesPrefix}clock`]: 'SYS_TIME',
+      },
+    );
     // SYS_TIME is above the default ceiling: the per-container annotation is ignored for it.
     const res = await create(manifest);
     expect(res.code).toBe(0);
     expect(res.stderr).toContain('above the operator');
     const pod = await getPod('enforced', 'allow');
-    expect(pod.spec.containers[0].securityContext.capabilities).toEqual({ add: ['NET_BIND_SERVICE'], drop: ['ALL'] });
+    expect(pod.spec.containers[0].securityContext.capabilities).toEqual({
+      add: ['NET_BIND_SERVICE'],
+      drop: ['ALL'],
+    });
     expect(pod.spec.containers[1].securityContext.capabilities).toEqual({ drop: ['ALL'] });
   });
 
   it('a privileged pod, an allowlisted SYS_ADMIN and a Windows pod are all accepted (no 422)', async () => {
-    const privileged = podManifest('privileged', 'enforced', { containers: [{ name: 'app', image: 'x', securityContext: { privileged: true } }] });
-    const sysAdmin = podManifest('sysadmin', 'enforced', { containers: [{ name: 'app', image: 'x', securityContext: { capabilities: { add: ['CAP_SYS_ADMIN'] } } }] }, { [Annotations.allowedCapabilities]: 'SYS_ADMIN' });
-    const windows = podManifest('windows', 'enforced', { os: { name: 'windows' }, containers: [{ name: 'app', image: 'mcr.microsoft.com/windows/nanoserver:ltsc2022' }] });
+    const privileged = podManifest('privileged', 'enforced', {
+      containers: [{ name: 'app', image: 'x', securityContext: { privileged: true } }],
+    });
+    const sysAdmin = podManifest(
+      'sysadmin',
+      'enforced',
+      {
+        containers: [
+          {
+            name: 'app',
+            image: 'x',
+            securityContext: { capabilities: { add: ['CAP_SYS_ADMIN'] } },
+          },
+        ],
+      },
+      { [Annotations.allowedCapabilities]: 'SYS_ADMIN' },
+    );
+    const windows = podManifest('windows', 'enforced', {
+      os: { name: 'windows' },
+      containers: [{ name: 'app', image: 'mcr.microsoft.com/windows/nanoserver:ltsc2022' }],
+    });
     for (const manifest of [privileged, sysAdmin, windows]) {
       const res = await create(manifest);
-      expect({ name: manifest.metadata.name, code: res.code, stderr: res.code === 0 ? '' : res.stderr }).toEqual({ name: manifest.metadata.name, code: 0, stderr: '' });
+      expect({
+        name: manifest.metadata.name,
+        code: res.code,
+        stderr: res.code === 0 ? '' : res.stderr,
+      }).toEqual({ name: manifest.metadata.name, code: 0, stderr: '' });
     }
-    expect((await getPod('enforced', 'privileged')).spec.containers[0].securityContext).toEqual({ privileged: false, ...HARDENED_CONTAINER_SC });
-    expect((await getPod('enforced', 'sysadmin')).spec.containers[0].securityContext).toEqual({ capabilities: { add: ['CAP_SYS_ADMIN'], drop: ['ALL'] } });
+    expect((await getPod('enforced', 'privileged')).spec.containers[0].securityContext).toEqual({
+      privileged: false,
+      ...HARDENED_CONTAINER_SC,
+    });
+    expect((await getPod('enforced', 'sysadmin')).spec.containers[0].securityContext).toEqual({
+      capabilities: { add: ['CAP_SYS_ADMIN'], drop: ['ALL'] },
+    });
     const win = await getPod('enforced', 'windows');
     expect(win.spec.securityContext).toEqual({});
     expect(win.spec.containers[0].securityContext).toBeUndefined();
@@ -149,11 +243,24 @@ describe('pods created through a real kube-apiserver', () => {
   it('kubectl debug: the ephemeral container is stored hardened', async () => {
     // The mesh pod keeps a root pod level (istio-init relies on it), so the debug container
     // needs its own identity as well.
-    await cp.kubectl(['debug', '-n', 'enforced', 'pod/mesh', '--image=busybox:1.36', '-c', 'debugger', '--profile=general']);
+    await cp.kubectl([
+      'debug',
+      '-n',
+      'enforced',
+      'pod/mesh',
+      '--image=busybox:1.36',
+      '-c',
+      'debugger',
+      '--profile=general',
+    ]);
     const pod = await getPod('enforced', 'mesh');
-    const debuggerSc = pod.spec.ephemeralContainers.find((c: any) => c.name === 'debugger').securityContext;
+    const debuggerSc = pod.spec.ephemeralContainers.find(
+      (c: any) => c.name === 'debugger',
+    ).securityContext;
     expect(debuggerSc).toMatchObject({ ...HARDENED_CONTAINER_SC, ...HARDENED_POD_SC });
-    expect(pod.spec.initContainers[0].securityContext).toEqual({ capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } });
+    expect(pod.spec.initContainers[0].securityContext).toEqual({
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW'] },
+    });
   });
 
   it('server-side dry-run shows the hardened pod and stores nothing', async () => {
@@ -162,7 +269,9 @@ describe('pods created through a real kube-apiserver', () => {
     const pod = JSON.parse(res.stdout);
     expect(pod.spec.securityContext).toEqual(HARDENED_POD_SC);
     expect(pod.spec.containers[0].securityContext).toEqual(HARDENED_CONTAINER_SC);
-    expect((await cp.kubectl(['get', 'pod', 'dry', '-n', 'enforced'], { allowFail: true })).code).not.toBe(0);
+    expect(
+      (await cp.kubectl(['get', 'pod', 'dry', '-n', 'enforced'], { allowFail: true })).code,
+    ).not.toBe(0);
   });
 
   it('updating a hardened pod (labels) succeeds', async () => {
@@ -180,20 +289,35 @@ describe('pods created through a real kube-apiserver', () => {
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: 'shop-web' } },
-        template: { metadata: { labels: { app: 'shop-web' } }, spec: { containers: [structuredClone(legacyContainer)], volumes: [{ name: 'cache', emptyDir: {} }] } },
+        template: {
+          metadata: { labels: { app: 'shop-web' } },
+          spec: {
+            containers: [structuredClone(legacyContainer)],
+            volumes: [{ name: 'cache', emptyDir: {} }],
+          },
+        },
       },
     };
     await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment) });
     let pods: any[] = [];
     for (let i = 0; i < 120 && pods.length === 0; i++) {
-      pods = JSON.parse((await cp.kubectl(['get', 'pods', '-n', 'enforced', '-l', 'app=shop-web', '-o', 'json'])).stdout).items;
+      pods = JSON.parse(
+        (await cp.kubectl(['get', 'pods', '-n', 'enforced', '-l', 'app=shop-web', '-o', 'json']))
+          .stdout,
+      ).items;
       if (pods.length === 0) await new Promise((r) => setTimeout(r, 500));
     }
     expect(pods).toHaveLength(1);
-    expect(pods[0].spec.securityContext).toEqual({ ...HARDENED_POD_SC, fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch' });
+    expect(pods[0].spec.securityContext).toEqual({
+      ...HARDENED_POD_SC,
+      fsGroup: 3000,
+      fsGroupChangePolicy: 'OnRootMismatch',
+    });
     expect(pods[0].spec.containers[0].securityContext).toEqual(HARDENED_CONTAINER_SC);
     // The Deployment itself is not mutated, so GitOps tools see no drift.
-    const stored = JSON.parse((await cp.kubectl(['get', 'deployment', 'shop-web', '-n', 'enforced', '-o', 'json'])).stdout);
+    const stored = JSON.parse(
+      (await cp.kubectl(['get', 'deployment', 'shop-web', '-n', 'enforced', '-o', 'json'])).stdout,
+    );
     expect(stored.spec.template.spec.securityContext).toEqual({});
   });
 });
@@ -202,14 +326,23 @@ describe('reinvocation after a sidecar injector', () => {
   let injector: Server;
 
   afterAll(async () => {
-    await cp.kubectl(['delete', 'mutatingwebhookconfiguration', 'zz-sidecar-injector', '--ignore-not-found']);
+    await cp.kubectl([
+      'delete',
+      'mutatingwebhookconfiguration',
+      'zz-sidecar-injector',
+      '--ignore-not-found',
+    ]);
     injector?.close();
   });
 
   it('the injected sidecar is stored hardened too', async () => {
     // A minimal injector, registered after ours (webhooks run in order of configuration name).
     const ca = await generateCA('sidecar injector CA', 1);
-    const cert = await issueServingCertificate(ca, { dnsNames: [], ipAddresses: ['127.0.0.1'], validDays: 1 });
+    const cert = await issueServingCertificate(ca, {
+      dnsNames: [],
+      ipAddresses: ['127.0.0.1'],
+      validDays: 1,
+    });
     const port = await freePort();
     injector = createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
       let body = '';
@@ -219,11 +352,27 @@ describe('reinvocation after a sidecar injector', () => {
         const containers = review.request.object.spec.containers;
         const patch = containers.some((c: any) => c.name === 'injected-proxy')
           ? []
-          : [{ op: 'add', path: '/spec/containers/-', value: { name: 'injected-proxy', image: 'proxy:1', securityContext: { runAsUser: 0, capabilities: { add: ['NET_ADMIN'] } } } }];
+          : [
+              {
+                op: 'add',
+                path: '/spec/containers/-',
+                value: {
+                  name: 'injected-proxy',
+                  image: 'proxy:1',
+                  securityContext: { runAsUser: 0, capabilities: { add: ['NET_ADMIN'] } },
+                },
+              },
+            ];
         const response: any = { uid: review.request.uid, allowed: true };
-        if (patch.length) Object.assign(response, { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') });
+        if (patch.length)
+          Object.assign(response, {
+            patchType: 'JSONPatch',
+            patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+          });
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
+        res.end(
+          JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }),
+        );
       });
     });
     await new Promise<void>((r) => injector.listen(port, '127.0.0.1', r));
@@ -232,16 +381,23 @@ describe('reinvocation after a sidecar injector', () => {
         apiVersion: 'admissionregistration.k8s.io/v1',
         kind: 'MutatingWebhookConfiguration',
         metadata: { name: 'zz-sidecar-injector' },
-        webhooks: [{
-          name: 'inject.sidecar.example',
-          admissionReviewVersions: ['v1'],
-          clientConfig: { url: `https://127.0.0.1:${port}/inject`, caBundle: Buffer.from(ca.certPem).toString('base64') },
-          namespaceSelector: { matchLabels: { 'e2e-sidecar': 'true' } },
-          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-          reinvocationPolicy: 'Never',
-        }],
+        webhooks: [
+          {
+            name: 'inject.sidecar.example',
+            admissionReviewVersions: ['v1'],
+            clientConfig: {
+              url: `https://127.0.0.1:${port}/inject`,
+              caBundle: Buffer.from(ca.certPem).toString('base64'),
+            },
+            namespaceSelector: { matchLabels: { 'e2e-sidecar': 'true' } },
+            rules: [
+              { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] },
+            ],
+            sideEffects: 'None',
+            failurePolicy: 'Fail',
+            reinvocationPolicy: 'Never',
+          },
+        ],
       }),
     });
     await namespace('meshed', { [Labels.enabled]: LabelValues.enforce, 'e2e-sidecar': 'true' });
@@ -264,7 +420,8 @@ describe('when the webhook is not there', () => {
 
   it('with the webhook process stopped, pod creation follows the shipped failurePolicy', async () => {
     const shipped = await registerWebhook(cp, webhook.baseUrl, webhook.caPem);
-    const policyOf = (name: string) => shipped.webhooks.find((w: any) => w.name === name).failurePolicy;
+    const policyOf = (name: string) =>
+      shipped.webhooks.find((w: any) => w.name === name).failurePolicy;
     // What `kubectl apply -k manifests/` ships: the enforce webhook fails open because its
     // guard (a ValidatingAdmissionPolicy, proven in install.e2e.test.ts) rejects what was not
     // hardened; audit only reports, so it never blocks a pod. A change to either is a product

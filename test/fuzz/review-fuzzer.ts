@@ -26,11 +26,41 @@ const weird: fc.Arbitrary<unknown> = fc.oneof(
   fc.integer(),
   fc.double(),
   fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constantFrom('0', '1000', 'true', 'ALL', 'CAP_SYS_ADMIN', 'windows', 'CREATE', 'Pod', 'pods', '\u0000', '\ud800', '𝒜\u202e', ''),
+  fc.constantFrom(
+    '0',
+    '1000',
+    'true',
+    'ALL',
+    'CAP_SYS_ADMIN',
+    'windows',
+    'CREATE',
+    'Pod',
+    'pods',
+    '\u0000',
+    '\ud800',
+    '𝒜\u202e',
+    '',
+  ),
   fc.integer({ min: 10, max: 1500 }).map(deep),
-  fc.integer({ min: 1000, max: 5000 }).map((n) => Array.from({ length: n }, (_, i) => (i % 3 ? 'NET_RAW' : i))),
-  fc.constant(JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}')),
-  fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'pod-hardener.io/skip', 'a/b~c'), fc.oneof(fc.string(), fc.constant({})), { maxKeys: 3 }),
+  fc
+    .integer({ min: 1000, max: 5000 })
+    .map((n) => Array.from({ length: n }, (_, i) => (i % 3 ? 'NET_RAW' : i))),
+  fc.constant(
+    JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}'),
+  ),
+  fc.dictionary(
+    fc.constantFrom(
+      '__proto__',
+      'constructor',
+      'prototype',
+      'toString',
+      'hasOwnProperty',
+      'pod-hardener.io/skip',
+      'a/b~c',
+    ),
+    fc.oneof(fc.string(), fc.constant({})),
+    { maxKeys: 3 },
+  ),
   fc.jsonValue({ maxDepth: 3 }),
 );
 
@@ -38,7 +68,16 @@ type Mutation = { at: number; kind: 'replace' | 'delete' | 'inject'; key: string
 const mutationArb: fc.Arbitrary<Mutation> = fc.record({
   at: fc.nat(),
   kind: fc.constantFrom('replace', 'replace', 'delete', 'inject'),
-  key: fc.constantFrom('__proto__', 'constructor', 'securityContext', 'capabilities', 'add', 'pod-hardener.io/skip', 'capabilities.pod-hardener.io/app', 'x'),
+  key: fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'securityContext',
+    'capabilities',
+    'add',
+    'pod-hardener.io/skip',
+    'capabilities.pod-hardener.io/app',
+    'x',
+  ),
   value: weird,
 });
 
@@ -47,11 +86,18 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.record({
  * (the first entries of long lists, a bounded depth): walking all of them made the fuzzer, not
  * the webhook, the bottleneck.
  */
-function slotsOf(node: unknown, out: { parent: any; key: string | number }[] = [], depth = 0, parent?: any, key?: string | number) {
+function slotsOf(
+  node: unknown,
+  out: { parent: any; key: string | number }[] = [],
+  depth = 0,
+  parent?: any,
+  key?: string | number,
+) {
   if (parent !== undefined) out.push({ parent, key: key! });
   if (typeof node === 'object' && node !== null && depth < 14) {
     const keys = Object.keys(node).slice(0, 24);
-    for (const k of keys) slotsOf((node as any)[k], out, depth + 1, node, Array.isArray(node) ? Number(k) : k);
+    for (const k of keys)
+      slotsOf((node as any)[k], out, depth + 1, node, Array.isArray(node) ? Number(k) : k);
   }
   return out;
 }
@@ -67,11 +113,21 @@ function mutate(review: any, mutations: Mutation[]): any {
       if (Array.isArray(slot.parent)) slot.parent.splice(slot.key as number, 1);
       else delete slot.parent[slot.key];
     } else if (m.kind === 'replace') {
-      Object.defineProperty(slot.parent, slot.key, { value, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(slot.parent, slot.key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     } else {
       const target = slot.parent[slot.key];
       if (typeof target === 'object' && target !== null && !Array.isArray(target)) {
-        Object.defineProperty(target, m.key, { value, enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(target, m.key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
     }
   }
@@ -89,7 +145,11 @@ export type FuzzCase = typeof fuzzCaseArb extends fc.Arbitrary<infer T> ? T : ne
 
 /** The JSON text a client would send: the fuzzer works on what crosses the wire. */
 export function fuzzBody(c: FuzzCase): { text: string; uid: unknown } {
-  const review = podReview(c.pod, { operation: c.operation as 'CREATE', subResource: c.operation === 'UPDATE' ? 'ephemeralcontainers' : undefined, oldObject: c.pod });
+  const review = podReview(c.pod, {
+    operation: c.operation as 'CREATE',
+    subResource: c.operation === 'UPDATE' ? 'ephemeralcontainers' : undefined,
+    oldObject: c.pod,
+  });
   const mutated = mutate(review, c.mutations);
   return { text: JSON.stringify(mutated) ?? 'null', uid: mutated?.request?.uid };
 }
@@ -115,10 +175,12 @@ export function checkCase(c: FuzzCase, stats: FuzzStats): void {
   const response = (outcome.body as any)?.response;
   if (outcome.status >= 400 && outcome.status < 500) {
     stats.rejected4xx++;
-    if (response?.allowed !== false || typeof response?.status?.message !== 'string') throw new Error(`4xx without a message: ${JSON.stringify(outcome.body)}`);
+    if (response?.allowed !== false || typeof response?.status?.message !== 'string')
+      throw new Error(`4xx without a message: ${JSON.stringify(outcome.body)}`);
     return;
   }
-  if (outcome.status !== 200) throw new Error(`status ${outcome.status}: ${JSON.stringify(outcome.body).slice(0, 500)}`);
+  if (outcome.status !== 200)
+    throw new Error(`status ${outcome.status}: ${JSON.stringify(outcome.body).slice(0, 500)}`);
   if (response.uid !== sent.request.uid) throw new Error('uid not echoed');
   if (!response.patch) {
     stats.unchanged++;
@@ -126,17 +188,27 @@ export function checkCase(c: FuzzCase, stats: FuzzStats): void {
   }
   stats.patched++;
   const applied = applyStrict(sent.request.object, decodePatch(response));
-  const again = reviewAdmission({ ...sent, request: { ...sent.request, object: applied, oldObject: sent.request.oldObject } }, c.mode, policy);
-  if ((again.body as any).response?.patch) throw new Error('not idempotent: the hardened object yields another patch');
+  const again = reviewAdmission(
+    { ...sent, request: { ...sent.request, object: applied, oldObject: sent.request.oldObject } },
+    c.mode,
+    policy,
+  );
+  if ((again.body as any).response?.patch)
+    throw new Error('not idempotent: the hardened object yields another patch');
 }
 
 export function runFuzz(cases: number, seed?: number): FuzzStats {
   const stats: FuzzStats = { cases: 0, patched: 0, unchanged: 0, rejected4xx: 0 };
-  const details = fc.check(fc.property(fuzzCaseArb, (c) => checkCase(c, stats)), { numRuns: cases, seed, endOnFailure: true });
+  const details = fc.check(
+    fc.property(fuzzCaseArb, (c) => checkCase(c, stats)),
+    { numRuns: cases, seed, endOnFailure: true },
+  );
   if (details.failed) {
     // The counterexample can hold megabytes of nesting: report the seed to replay it and a clipped view.
     const example = fc.stringify(details.counterexample).slice(0, 2000);
-    throw new Error(`fuzz case failed (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance)}\n${example}`);
+    throw new Error(
+      `fuzz case failed (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance)}\n${example}`,
+    );
   }
   if (({} as any).polluted !== undefined) throw new Error('Object.prototype was polluted');
   return stats;

@@ -15,7 +15,10 @@ jest.setTimeout(120000);
 const CASES = Number(process.env.HTTP_FUZZ_CASES ?? 300);
 
 const RAW_BODIES: [string, string | Buffer][] = [
-  ['truncated JSON', '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x"'],
+  [
+    'truncated JSON',
+    '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x"',
+  ],
   ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])],
   ['deeply nested arrays', '['.repeat(200000) + ']'.repeat(200000)],
   ['deeply nested objects', '{"a":'.repeat(50000) + '1' + '}'.repeat(50000)],
@@ -40,7 +43,8 @@ describe('fuzzing the HTTPS endpoint', () => {
   });
 
   test('__proto__ keys are data, not prototypes: a review of no pod is allowed, nothing polluted', async () => {
-    const body = '{"__proto__":{"polluted":true},"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"p","__proto__":{"polluted":true}}}';
+    const body =
+      '{"__proto__":{"polluted":true},"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"p","__proto__":{"polluted":true}}}';
     const reply = await post(server, '/mutate', body);
     expect(reply.status).toBe(200);
     expect(reply.json.response).toEqual({ uid: 'p', allowed: true });
@@ -63,7 +67,11 @@ describe('fuzzing the HTTPS endpoint', () => {
     expect(statuses.get(400)).toBeGreaterThan(0);
     // Still serving, and still right.
     const after = await post(server, '/mutate', podReview(pod(), { uid: 'after-fuzz' }));
-    expect(after.json.response).toMatchObject({ uid: 'after-fuzz', allowed: true, patchType: 'JSONPatch' });
+    expect(after.json.response).toMatchObject({
+      uid: 'after-fuzz',
+      allowed: true,
+      patchType: 'JSONPatch',
+    });
     expect((await getHealth(server.metricsPort, '/healthz')).status).toBe(200);
   });
 });

@@ -21,10 +21,20 @@ function heldRequest(server: { port: number; ca: string }, uid: string) {
   let release!: () => void;
   const done = new Promise<{ status: number; connection?: string }>((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port: server.port, path: '/mutate', method: 'POST', ca: server.ca, agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        path: '/mutate',
+        method: 'POST',
+        ca: server.ca,
+        agent: false,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }),
+        );
       },
     );
     req.on('error', reject);
@@ -52,17 +62,34 @@ test('SIGTERM under load: no accepted request fails, readiness fails first, conn
 
   const agent = keepAliveAgent(server.ca, 6);
   let signalledAt = 0;
-  const results: { uid: string; status?: number; connection?: string; error?: string; reused?: boolean; at: number }[] = [];
+  const results: {
+    uid: string;
+    status?: number;
+    connection?: string;
+    error?: string;
+    reused?: boolean;
+    at: number;
+  }[] = [];
   let next = 0;
   const worker = async () => {
     for (;;) {
       const uid = `load-${++next}`;
       try {
         const reply = await post(server, '/mutate', podReview(pod(), { uid }), { agent });
-        results.push({ uid, status: reply.status, connection: reply.headers.connection as string, at: Date.now() });
+        results.push({
+          uid,
+          status: reply.status,
+          connection: reply.headers.connection as string,
+          at: Date.now(),
+        });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? String(err);
-        results.push({ uid, error: code, reused: (err as { reusedSocket?: boolean }).reusedSocket, at: Date.now() });
+        results.push({
+          uid,
+          error: code,
+          reused: (err as { reusedSocket?: boolean }).reusedSocket,
+          at: Date.now(),
+        });
         if (code === 'ECONNREFUSED') return; // the listener is closed: this worker is done
       }
     }
@@ -73,7 +100,10 @@ test('SIGTERM under load: no accepted request fails, readiness fails first, conn
     signalledAt = Date.now();
     signals.emit('SIGTERM');
     draining = true;
-    expect(await getHealth(server.metricsPort, '/readyz')).toMatchObject({ status: 503, text: 'not ready: shutting down\n' });
+    expect(await getHealth(server.metricsPort, '/readyz')).toMatchObject({
+      status: 503,
+      text: 'not ready: shutting down\n',
+    });
 
     await Promise.all(workers);
     await waitFor(() => exit.mock.calls.length > 0, 'exit');
@@ -102,9 +132,16 @@ test('SIGTERM under load: no accepted request fails, readiness fails first, conn
     expect(results.filter((r) => handled.has(r.uid) && r.connection !== 'keep-alive')).toEqual([]);
     // Exited well within the grace period.
     expect(Date.now() - signalledAt).toBeLessThan(10000);
-    expect(server.logs.messages()).toEqual(expect.arrayContaining(['shutting down: readiness fails now; still serving while endpoints drop this pod', 'stopped']));
+    expect(server.logs.messages()).toEqual(
+      expect.arrayContaining([
+        'shutting down: readiness fails now; still serving while endpoints drop this pod',
+        'stopped',
+      ]),
+    );
     // Nothing listens any more.
-    await expect(post(server, '/mutate', podReview(pod()))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(post(server, '/mutate', podReview(pod()))).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
   } finally {
     agent.destroy();
   }
@@ -136,7 +173,9 @@ test('after the grace period, connections are cut and the exit code says so', as
 });
 
 test('a second signal exits at once', async () => {
-  const server = await startTestServer({ timing: { shutdownDelayMs: 300, shutdownGraceMs: 10000 } });
+  const server = await startTestServer({
+    timing: { shutdownDelayMs: 300, shutdownGraceMs: 10000 },
+  });
   const signals = new EventEmitter();
   const exit = jest.fn<void, [number]>();
   handleSignals(signals, server, exit);

@@ -15,15 +15,20 @@ jest.setTimeout(30000);
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ yaml: 'server: { headersTimeoutSeconds: 1, requestTimeoutSeconds: 5 }' });
+  server = await startTestServer({
+    yaml: 'server: { headersTimeoutSeconds: 1, requestTimeoutSeconds: 5 }',
+  });
 });
 afterAll(() => server.shutdown('test done'));
 
 test('headers that never finish get 408 and a closed connection', async () => {
   const answer = await new Promise<string>((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: server.port, ca: server.ca, servername: 'localhost' }, () => {
-      socket.write('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'); // no blank line, ever
-    });
+    const socket = connect(
+      { host: '127.0.0.1', port: server.port, ca: server.ca, servername: 'localhost' },
+      () => {
+        socket.write('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'); // no blank line, ever
+      },
+    );
     let received = '';
     socket.on('data', (d) => (received += d));
     socket.on('close', () => resolve(received));

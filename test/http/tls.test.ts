@@ -14,7 +14,21 @@ import { createMetrics } from '../../src/server/metrics';
 import { startServer } from '../../src/server/server';
 import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
-import { createTestPki, getHealth, KubeVolume, LogCapture, metricValue, post, scrape, sleep, startTestServer, tempDir, waitFor, type TestPki, type TestServer } from '../support/http';
+import {
+  createTestPki,
+  getHealth,
+  KubeVolume,
+  LogCapture,
+  metricValue,
+  post,
+  scrape,
+  sleep,
+  startTestServer,
+  tempDir,
+  waitFor,
+  type TestPki,
+  type TestServer,
+} from '../support/http';
 
 // Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
 // asserts on speed.
@@ -32,10 +46,19 @@ describe('protocol', () => {
   test('TLS 1.2 and 1.3 are accepted', async () => {
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
       const protocol = await new Promise<string | null>((resolve, reject) => {
-        const s = connect({ host: '127.0.0.1', port: server.port, ca: server.ca, minVersion: version, maxVersion: version }, () => {
-          resolve(s.getProtocol());
-          s.end();
-        });
+        const s = connect(
+          {
+            host: '127.0.0.1',
+            port: server.port,
+            ca: server.ca,
+            minVersion: version,
+            maxVersion: version,
+          },
+          () => {
+            resolve(s.getProtocol());
+            s.end();
+          },
+        );
         s.on('error', reject);
       });
       expect(protocol).toBe(version);
@@ -47,20 +70,43 @@ describe('protocol', () => {
     // The client is made able to speak TLS 1.1 (OpenSSL 3 refuses it at its default security
     // level), so the refusal observed is the server's.
     const error = await new Promise<Error>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port: server.port, ca: server.ca, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, () => {
-        s.end();
-        resolve(new Error('handshake succeeded'));
-      });
+      const s = connect(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          ca: server.ca,
+          minVersion: 'TLSv1',
+          maxVersion: 'TLSv1.1',
+          ciphers: 'DEFAULT@SECLEVEL=0',
+        },
+        () => {
+          s.end();
+          resolve(new Error('handshake succeeded'));
+        },
+      );
       s.on('error', resolve);
     });
     expect(error.message).not.toBe('handshake succeeded');
-    const refusal = await waitFor(() => server.logs.lines.slice(before).find((l) => l.msg === 'TLS handshake failed'), 'the server to log the refusal');
+    const refusal = await waitFor(
+      () => server.logs.lines.slice(before).find((l) => l.msg === 'TLS handshake failed'),
+      'the server to log the refusal',
+    );
     expect(refusal.err).toMatch(/unsupported protocol/i);
   });
 
   test('plain HTTP on the admission port gets no HTTP answer', async () => {
     const outcome = await new Promise<string>((resolve) => {
-      const req = httpRequest({ host: '127.0.0.1', port: server.port, path: '/mutate', method: 'POST', agent: false, headers: { 'Content-Type': 'application/json' } }, (res) => resolve(`HTTP ${res.statusCode}`));
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: '/mutate',
+          method: 'POST',
+          agent: false,
+          headers: { 'Content-Type': 'application/json' },
+        },
+        (res) => resolve(`HTTP ${res.statusCode}`),
+      );
       req.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`));
       req.end(JSON.stringify(podReview(pod())));
     });
@@ -69,10 +115,20 @@ describe('protocol', () => {
 
   test('the admission endpoints are not on the plain-HTTP port', async () => {
     const reply = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: server.metricsPort, path: '/mutate', method: 'POST', agent: false, headers: { 'Content-Type': 'application/json' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: server.metricsPort,
+          path: '/mutate',
+          method: 'POST',
+          agent: false,
+          headers: { 'Content-Type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify(podReview(pod())));
     });
@@ -96,7 +152,12 @@ describe('certificate reload', () => {
     const worker = async (fresh: boolean) => {
       while (running) {
         try {
-          const reply = await post({ port: server.port, ca: pki.ca.certPem }, '/mutate', podReview(pod()), fresh ? {} : { agent });
+          const reply = await post(
+            { port: server.port, ca: pki.ca.certPem },
+            '/mutate',
+            podReview(pod()),
+            fresh ? {} : { agent },
+          );
           if (reply.status === 200) ok++;
           else failures.push(`HTTP ${reply.status}`);
           if (fresh && reply.serialNumber) newConnectionSerials.push(reply.serialNumber);
@@ -125,20 +186,40 @@ describe('certificate reload', () => {
     const second = await pki.issue();
     const volume = KubeVolume.create({ 'tls.crt': first.certPem, 'tls.key': first.keyPem });
     // Polling slowed to a minute: the swap must be seen through the directory watch.
-    const server = await startTestServer({ certFile: volume.path('tls.crt'), keyFile: volume.path('tls.key'), ca: pki.ca.certPem, timing: { certPollIntervalMs: 60000 } });
+    const server = await startTestServer({
+      certFile: volume.path('tls.crt'),
+      keyFile: volume.path('tls.key'),
+      ca: pki.ca.certPem,
+      timing: { certPollIntervalMs: 60000 },
+    });
     const traffic = load(server);
     try {
-      await waitFor(() => traffic.newConnectionSerials.length > 3, 'traffic on the first certificate');
+      await waitFor(
+        () => traffic.newConnectionSerials.length > 3,
+        'traffic on the first certificate',
+      );
       expect(traffic.newConnectionSerials[0]).toBe(serialOf(first.certPem));
 
       volume.update({ 'tls.crt': second.certPem, 'tls.key': second.keyPem });
-      await waitFor(() => traffic.newConnectionSerials.at(-1) === serialOf(second.certPem), 'a new handshake to present the second certificate');
+      await waitFor(
+        () => traffic.newConnectionSerials.at(-1) === serialOf(second.certPem),
+        'a new handshake to present the second certificate',
+      );
       const okAtSwap = traffic.ok;
       await waitFor(() => traffic.ok > okAtSwap + 20, 'more traffic after the swap');
 
       // A broken certificate (the second key with garbage for the certificate).
-      volume.update({ 'tls.crt': '-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n', 'tls.key': second.keyPem });
-      await waitFor(async () => metricValue(await scrape(server), 'pod_hardener_certificate_reloads_total', { result: 'error' }) === 1, 'the broken certificate to be refused');
+      volume.update({
+        'tls.crt': '-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n',
+        'tls.key': second.keyPem,
+      });
+      await waitFor(
+        async () =>
+          metricValue(await scrape(server), 'pod_hardener_certificate_reloads_total', {
+            result: 'error',
+          }) === 1,
+        'the broken certificate to be refused',
+      );
       const okAtBreak = traffic.ok;
       await waitFor(() => traffic.ok > okAtBreak + 20, 'more traffic after the broken update');
       expect(traffic.newConnectionSerials.at(-1)).toBe(serialOf(second.certPem));
@@ -147,10 +228,20 @@ describe('certificate reload', () => {
       await traffic.stop();
       expect(traffic.failures).toEqual([]);
       const text = await scrape(server);
-      expect(metricValue(text, 'pod_hardener_certificate_reloads_total', { result: 'success' })).toBe(2);
+      expect(
+        metricValue(text, 'pod_hardener_certificate_reloads_total', { result: 'success' }),
+      ).toBe(2);
       const notAfter = new X509Certificate(second.certPem).validTo;
-      expect(metricValue(text, 'pod_hardener_certificate_not_after_seconds')).toBe(new Date(notAfter).getTime() / 1000);
-      expect(server.logs.messages()).toEqual(expect.arrayContaining(['serving certificate loaded', 'serving certificate reloaded', 'serving certificate not loaded']));
+      expect(metricValue(text, 'pod_hardener_certificate_not_after_seconds')).toBe(
+        new Date(notAfter).getTime() / 1000,
+      );
+      expect(server.logs.messages()).toEqual(
+        expect.arrayContaining([
+          'serving certificate loaded',
+          'serving certificate reloaded',
+          'serving certificate not loaded',
+        ]),
+      );
       const refusal = server.logs.lines.find((l) => l.msg === 'serving certificate not loaded');
       expect(refusal).toMatchObject({ level: 'error' });
       expect(refusal!.error).toMatch(/certificate does not parse/);
@@ -169,13 +260,27 @@ describe('certificate reload', () => {
     const key = join(dir, 'tls.key');
     writeFileSync(cert, first.certPem);
     writeFileSync(key, first.keyPem);
-    const server = await startTestServer({ certFile: cert, keyFile: key, ca: pki.ca.certPem, timing: { certPollIntervalMs: 60000 } });
+    const server = await startTestServer({
+      certFile: cert,
+      keyFile: key,
+      ca: pki.ca.certPem,
+      timing: { certPollIntervalMs: 60000 },
+    });
     try {
       writeFileSync(cert, second.certPem);
       await sleep(120); // long enough for the watch to see a mismatched pair
       writeFileSync(key, second.keyPem);
-      await waitFor(async () => (await post(server, '/mutate', podReview(pod()))).serialNumber === serialOf(second.certPem), 'the second certificate');
-      expect(metricValue(await scrape(server), 'pod_hardener_certificate_reloads_total', { result: 'error' })).toBe(0);
+      await waitFor(
+        async () =>
+          (await post(server, '/mutate', podReview(pod()))).serialNumber ===
+          serialOf(second.certPem),
+        'the second certificate',
+      );
+      expect(
+        metricValue(await scrape(server), 'pod_hardener_certificate_reloads_total', {
+          result: 'error',
+        }),
+      ).toBe(0);
     } finally {
       await server.shutdown('test done');
     }
@@ -183,17 +288,31 @@ describe('certificate reload', () => {
 
   test('unready until a certificate loads, then ready without a restart', async () => {
     const dir = join(tempDir('ph-tls-'), 'later');
-    const server = await startTestServer({ certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), ca: pki.ca.certPem });
+    const server = await startTestServer({
+      certFile: join(dir, 'tls.crt'),
+      keyFile: join(dir, 'tls.key'),
+      ca: pki.ca.certPem,
+    });
     try {
-      expect(await getHealth(server.metricsPort, '/readyz')).toEqual(expect.objectContaining({ status: 503, text: 'not ready: no serving certificate loaded yet\n' }));
-      expect(await getHealth(server.metricsPort, '/healthz')).toEqual(expect.objectContaining({ status: 200 }));
+      expect(await getHealth(server.metricsPort, '/readyz')).toEqual(
+        expect.objectContaining({
+          status: 503,
+          text: 'not ready: no serving certificate loaded yet\n',
+        }),
+      );
+      expect(await getHealth(server.metricsPort, '/healthz')).toEqual(
+        expect.objectContaining({ status: 200 }),
+      );
       await expect(post(server, '/mutate', podReview(pod()))).rejects.toThrow();
 
       const pair = await pki.issue();
       mkdirSync(dir);
       writeFileSync(join(dir, 'tls.key'), pair.keyPem);
       writeFileSync(join(dir, 'tls.crt'), pair.certPem);
-      await waitFor(async () => (await getHealth(server.metricsPort, '/readyz')).status === 200, 'ready');
+      await waitFor(
+        async () => (await getHealth(server.metricsPort, '/readyz')).status === 200,
+        'ready',
+      );
       expect((await post(server, '/mutate', podReview(pod()))).status).toBe(200);
     } finally {
       await server.shutdown('test done');
@@ -206,13 +325,23 @@ describe('development certificate', () => {
     const loaded = loadConfig({ argv: [], env: {}, readFile: () => '' });
     expect(loaded.config.certificates.source).toBe('development');
     const logs = new LogCapture();
-    const server = await startServer({ loaded, logger: createLogger('info', logs), metrics: createMetrics({ defaultMetrics: false }), listen: { address: '127.0.0.1', port: 0, metricsPort: 0 }, timing: { shutdownDelayMs: 0 } });
+    const server = await startServer({
+      loaded,
+      logger: createLogger('info', logs),
+      metrics: createMetrics({ defaultMetrics: false }),
+      listen: { address: '127.0.0.1', port: 0, metricsPort: 0 },
+      timing: { shutdownDelayMs: 0 },
+    });
     try {
-      const warning = logs.lines.find((l) => l.level === 'warn' && /DEVELOPMENT certificate/.test(l.msg));
+      const warning = logs.lines.find(
+        (l) => l.level === 'warn' && /DEVELOPMENT certificate/.test(l.msg),
+      );
       expect(warning).toBeDefined();
       expect(warning!.try).toContain(`curl --cacert ${warning!.caFile}`);
       const ca = readFileSync(warning!.caFile, 'utf8');
-      const reply = await post({ port: server.port, ca }, '/mutate', podReview(pod()), { servername: 'localhost' });
+      const reply = await post({ port: server.port, ca }, '/mutate', podReview(pod()), {
+        servername: 'localhost',
+      });
       expect(reply.status).toBe(200);
       expect((await getHealth(server.metricsPort, '/readyz')).status).toBe(200);
     } finally {

@@ -9,7 +9,15 @@ import * as path from 'path';
 import { promisify } from 'util';
 import { CHART, goTool } from '../support/tools';
 import { LabelValues, Annotations } from '../../src/names';
-import { clusterEnv, getJson, kubectl, namespace, statusOnNode, waitFor, waitRunning } from './support/cluster';
+import {
+  clusterEnv,
+  getJson,
+  kubectl,
+  namespace,
+  statusOnNode,
+  waitFor,
+  waitRunning,
+} from './support/cluster';
 
 jest.setTimeout(600_000);
 
@@ -19,15 +27,25 @@ let helm: (args: string[]) => Promise<string>;
 let cleanup: () => Promise<void>;
 
 async function releaseObjects(): Promise<string[]> {
-  const kinds = 'deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,poddisruptionbudgets';
-  const clusterKinds = 'mutatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings,clusterroles,clusterrolebindings';
+  const kinds =
+    'deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,poddisruptionbudgets';
+  const clusterKinds =
+    'mutatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings,clusterroles,clusterrolebindings';
   const names = async (args: string[]) =>
-    (await kubectl([...args, '-o', 'name'])).stdout.split('\n').filter((l) => l.includes('pod-hardener'));
-  return [...(await names(['get', kinds, '-n', NS])), ...(await names(['get', clusterKinds]))].sort();
+    (await kubectl([...args, '-o', 'name'])).stdout
+      .split('\n')
+      .filter((l) => l.includes('pod-hardener'));
+  return [
+    ...(await names(['get', kinds, '-n', NS])),
+    ...(await names(['get', clusterKinds])),
+  ].sort();
 }
 
 async function removeNamespace(name: string): Promise<void> {
-  await kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 130_000 });
+  await kubectl(
+    ['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=120s'],
+    { timeoutMs: 130_000 },
+  );
 }
 
 function probePod(name: string): string {
@@ -38,7 +56,14 @@ function probePod(name: string): string {
     spec: {
       terminationGracePeriodSeconds: 0,
       automountServiceAccountToken: false,
-      containers: [{ name: 'app', image: clusterEnv().probeImage, imagePullPolicy: 'Never', command: ['sleep', '3600'] }],
+      containers: [
+        {
+          name: 'app',
+          image: clusterEnv().probeImage,
+          imagePullPolicy: 'Never',
+          command: ['sleep', '3600'],
+        },
+      ],
     },
   });
 }
@@ -73,9 +98,23 @@ beforeAll(async () => {
   const bin = goTool('helm');
   const env = clusterEnv();
   // Asynchronous, so that pods keep being created while Helm waits for a rollout.
-  helm = async (args) => (await promisify(execFile)(bin, [...args, '--kubeconfig', env.kubeconfig], { timeout: 240_000 })).stdout;
+  helm = async (args) =>
+    (
+      await promisify(execFile)(bin, [...args, '--kubeconfig', env.kubeconfig], {
+        timeout: 240_000,
+      })
+    ).stdout;
   // Out with the kustomize install (the webhook configuration and the guard are cluster-wide).
-  await kubectl(['delete', '-k', path.join(env.stateDir, 'install-node-tier'), '--ignore-not-found', '--wait=true'], { timeoutMs: 180_000 });
+  await kubectl(
+    [
+      'delete',
+      '-k',
+      path.join(env.stateDir, 'install-node-tier'),
+      '--ignore-not-found',
+      '--wait=true',
+    ],
+    { timeoutMs: 180_000 },
+  );
   await removeNamespace(NS);
   cleanup = await namespace(APP_NS, LabelValues.enforce);
 });
@@ -83,7 +122,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await cleanup?.();
   await kubectl(['apply', '-k', path.join(clusterEnv().stateDir, 'install-node-tier')]);
-  await kubectl(['-n', NS, 'rollout', 'status', 'deployment/pod-hardener', '--timeout=180s'], { timeoutMs: 200_000 });
+  await kubectl(['-n', NS, 'rollout', 'status', 'deployment/pod-hardener', '--timeout=180s'], {
+    timeoutMs: 200_000,
+  });
   await kubectl(['delete', '-f', '-', '--ignore-not-found'], { input: KEEPER });
 });
 
@@ -91,18 +132,37 @@ test('helm install with default values: the webhook runs on the node and hardens
   const [repository, tag] = clusterEnv().webhookImage.split(/:(?=[^:]+$)/);
   await kubectl(['create', 'namespace', NS]);
   await kubectl(['label', 'namespace', NS, 'pod-security.kubernetes.io/enforce=restricted']);
-  await helm(['install', 'pod-hardener', CHART, '--namespace', NS, '--set', `image.repository=${repository}`,
-    '--set', `image.tag=${tag}`, '--set', 'image.pullPolicy=Never', '--wait', '--timeout', '3m']);
+  await helm([
+    'install',
+    'pod-hardener',
+    CHART,
+    '--namespace',
+    NS,
+    '--set',
+    `image.repository=${repository}`,
+    '--set',
+    `image.tag=${tag}`,
+    '--set',
+    'image.pullPolicy=Never',
+    '--wait',
+    '--timeout',
+    '3m',
+  ]);
   const webhook = await getJson(['get', 'mutatingwebhookconfiguration', 'pod-hardener']);
   expect(webhook.webhooks[0].clientConfig.caBundle).toBeTruthy();
   // Right after an install the API server's guard may not have loaded its parameters yet
   // ("no params found for policy binding"): it then rejects, as it must without them.
   const start = Date.now();
   await waitFor('the guard to load its parameters', 60_000, async () => {
-    const r = await kubectl(['create', '-f', '-', '--dry-run=server'], { input: probePod('probe'), allowFail: true });
+    const r = await kubectl(['create', '-f', '-', '--dry-run=server'], {
+      input: probePod('probe'),
+      allowFail: true,
+    });
     return r.code === 0;
   });
-  console.log(`helm install: the guard admitted pods ${((Date.now() - start) / 1000).toFixed(1)} s after the install returned`);
+  console.log(
+    `helm install: the guard admitted pods ${((Date.now() - start) / 1000).toFixed(1)} s after the install returned`,
+  );
 
   await kubectl(['apply', '-f', '-'], { input: probePod('after-install') });
   const pod = await waitRunning(APP_NS, 'after-install');
@@ -111,25 +171,46 @@ test('helm install with default values: the webhook runs on the node and hardens
 });
 
 test('helm upgrade with changed values rolls the webhook without a failed or unhardened admission', async () => {
-  const before = (await getJson(['-n', NS, 'get', 'deployment', 'pod-hardener'])).metadata.generation;
+  const before = (await getJson(['-n', NS, 'get', 'deployment', 'pod-hardener'])).metadata
+    .generation;
   let stop = false;
   let created = 0;
   const failures: string[] = [];
   const loop = (async () => {
     while (!stop) {
       const name = `during-upgrade-${created++}`;
-      const r = await kubectl(['create', '-f', '-', '--dry-run=server', '-o', 'json'], { input: probePod(name), allowFail: true });
+      const r = await kubectl(['create', '-f', '-', '--dry-run=server', '-o', 'json'], {
+        input: probePod(name),
+        allowFail: true,
+      });
       if (r.code !== 0) failures.push(`${name}: ${r.stderr.trim()}`);
-      else if (JSON.parse(r.stdout).spec.securityContext?.runAsUser !== 1000) failures.push(`${name}: not hardened`);
+      else if (JSON.parse(r.stdout).spec.securityContext?.runAsUser !== 1000)
+        failures.push(`${name}: not hardened`);
     }
   })();
-  await helm(['upgrade', 'pod-hardener', CHART, '--namespace', NS, '--reuse-values', '--set', 'config.log.level=debug', '--wait', '--timeout', '3m']);
+  await helm([
+    'upgrade',
+    'pod-hardener',
+    CHART,
+    '--namespace',
+    NS,
+    '--reuse-values',
+    '--set',
+    'config.log.level=debug',
+    '--wait',
+    '--timeout',
+    '3m',
+  ]);
   // Keep creating until the new replicas serve alone.
-  await kubectl(['-n', NS, 'rollout', 'status', 'deployment/pod-hardener', '--timeout=180s'], { timeoutMs: 200_000 });
+  await kubectl(['-n', NS, 'rollout', 'status', 'deployment/pod-hardener', '--timeout=180s'], {
+    timeoutMs: 200_000,
+  });
   stop = true;
   await loop;
   const after = await getJson(['-n', NS, 'get', 'deployment', 'pod-hardener']);
-  console.log(`helm upgrade: ${created} pod creations (server-side dry run) during the rollout, ${failures.length} failed`);
+  console.log(
+    `helm upgrade: ${created} pod creations (server-side dry run) during the rollout, ${failures.length} failed`,
+  );
   expect(after.metadata.generation).toBeGreaterThan(before);
   expect(created).toBeGreaterThan(20);
   expect(failures).toEqual([]);

@@ -46,13 +46,30 @@ interface Literal {
 }
 const HARDENED: Literal = { uid: 1000, capEff: 0n, capBnd: 0n, noNewPrivs: 1, seccomp: 2 };
 const ROOT_DEFAULT = capMask(RUNTIME_DEFAULT_CAPS);
-const UNHARDENED: Literal = { uid: 0, capEff: ROOT_DEFAULT, capBnd: ROOT_DEFAULT, noNewPrivs: 0, seccomp: 0 };
+const UNHARDENED: Literal = {
+  uid: 0,
+  capEff: ROOT_DEFAULT,
+  capBnd: ROOT_DEFAULT,
+  noNewPrivs: 0,
+  seccomp: 0,
+};
 
 function container(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, image: clusterEnv().probeImage, imagePullPolicy: 'Never', command: ['sleep', '3600'], ...extra };
+  return {
+    name,
+    image: clusterEnv().probeImage,
+    imagePullPolicy: 'Never',
+    command: ['sleep', '3600'],
+    ...extra,
+  };
 }
 
-function podManifest(ns: string, name: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}): string {
+function podManifest(
+  ns: string,
+  name: string,
+  spec: Record<string, unknown>,
+  annotations: Record<string, string> = {},
+): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -62,7 +79,12 @@ function podManifest(ns: string, name: string, spec: Record<string, unknown>, an
 }
 
 /** Checks one running container from inside and from the node; records its figures. */
-async function checkContainer(scenario: string, pod: any, name: string, literal: Literal): Promise<ProcStatus> {
+async function checkContainer(
+  scenario: string,
+  pod: any,
+  name: string,
+  literal: Literal,
+): Promise<ProcStatus> {
   const ns = pod.metadata.namespace;
   const want = expectedStatus(pod, name, { hostBounding });
   const inside = await statusInside(ns, pod.metadata.name, name);
@@ -70,7 +92,13 @@ async function checkContainer(scenario: string, pod: any, name: string, literal:
   figures.push(`${scenario.padEnd(28)} ${name.padEnd(10)} ${describeStatus(onNode)}`);
   expect(inside).toEqual(want);
   expect(onNode).toEqual(want);
-  expect({ uid: onNode.uid, capEff: onNode.capEff, capBnd: onNode.capBnd, noNewPrivs: onNode.noNewPrivs, seccomp: onNode.seccomp }).toEqual(literal);
+  expect({
+    uid: onNode.uid,
+    capEff: onNode.capEff,
+    capBnd: onNode.capBnd,
+    noNewPrivs: onNode.noNewPrivs,
+    seccomp: onNode.seccomp,
+  }).toEqual(literal);
   return onNode;
 }
 
@@ -82,45 +110,66 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The figures of the run, in the suite's output.
-  console.log(`kernel's view of each container (from the node's /proc/<pid>/status):\n${figures.join('\n')}`);
+  console.log(
+    `kernel's view of each container (from the node's /proc/<pid>/status):\n${figures.join('\n')}`,
+  );
   for (const c of cleanups) await c();
 });
 
 test('a legacy pod with a volume runs as 1000:3000 with fsGroup, no capabilities, NoNewPrivs and seccomp', async () => {
-  await apply(podManifest(ENFORCE, 'legacy', {
-    containers: [container('app', { volumeMounts: [{ name: 'data', mountPath: '/data' }] })],
-    volumes: [{ name: 'data', emptyDir: {} }],
-  }));
+  await apply(
+    podManifest(ENFORCE, 'legacy', {
+      containers: [container('app', { volumeMounts: [{ name: 'data', mountPath: '/data' }] })],
+      volumes: [{ name: 'data', emptyDir: {} }],
+    }),
+  );
   const pod = await waitRunning(ENFORCE, 'legacy');
   const s = await checkContainer('pod-level defaults', pod, 'app', HARDENED);
   expect(s.gid).toBe(3000);
   expect(s.groups).toEqual([3000]);
   // The volume is writable by the non-root process thanks to fsGroup.
-  await kubectl(['-n', ENFORCE, 'exec', 'legacy', '-c', 'app', '--', 'sh', '-c', 'echo ok > /data/f && cat /data/f']);
+  await kubectl([
+    '-n',
+    ENFORCE,
+    'exec',
+    'legacy',
+    '-c',
+    'app',
+    '--',
+    'sh',
+    '-c',
+    'echo ok > /data/f && cat /data/f',
+  ]);
 });
 
 test('a container that overrides with root runs as 1000; a non-root pod UID is kept for the others', async () => {
-  await apply(podManifest(ENFORCE, 'override', {
-    securityContext: { runAsUser: 2000 },
-    containers: [container('root', { securityContext: { runAsUser: 0 } }), container('inherit')],
-  }));
+  await apply(
+    podManifest(ENFORCE, 'override', {
+      securityContext: { runAsUser: 2000 },
+      containers: [container('root', { securityContext: { runAsUser: 0 } }), container('inherit')],
+    }),
+  );
   const pod = await waitRunning(ENFORCE, 'override');
   await checkContainer('container overrides root', pod, 'root', HARDENED);
   await checkContainer('container overrides root', pod, 'inherit', { ...HARDENED, uid: 2000 });
 });
 
 test('init containers and native sidecars are hardened', async () => {
-  await apply(podManifest(ENFORCE, 'init', {
-    initContainers: [
-      container('init', { command: ['cat', '/proc/self/status'] }),
-      container('sidecar', { restartPolicy: 'Always' }),
-    ],
-    containers: [container('app')],
-  }));
+  await apply(
+    podManifest(ENFORCE, 'init', {
+      initContainers: [
+        container('init', { command: ['cat', '/proc/self/status'] }),
+        container('sidecar', { restartPolicy: 'Always' }),
+      ],
+      containers: [container('app')],
+    }),
+  );
   const pod = await waitRunning(ENFORCE, 'init');
   // The init container has exited: its own report of /proc/self/status is in its log.
   const initStatus = parseProcStatus(await logs(ENFORCE, 'init', 'init'));
-  figures.push(`${'init container (its log)'.padEnd(28)} ${'init'.padEnd(10)} ${describeStatus(initStatus)}`);
+  figures.push(
+    `${'init container (its log)'.padEnd(28)} ${'init'.padEnd(10)} ${describeStatus(initStatus)}`,
+  );
   expect(initStatus).toEqual(expectedStatus(pod, 'init', { hostBounding }));
   expect(initStatus.uid).toBe(1000);
   expect(initStatus.capBnd).toBe(0n);
@@ -131,49 +180,106 @@ test('init containers and native sidecars are hardened', async () => {
 test('an ephemeral container added by kubectl debug is hardened', async () => {
   await apply(podManifest(ENFORCE, 'debugged', { containers: [container('app')] }));
   await waitRunning(ENFORCE, 'debugged');
-  const r = await kubectl(['-n', ENFORCE, 'debug', 'debugged', `--image=${clusterEnv().probeImage}`,
-    '--image-pull-policy=Never', '-c', 'debugger', '--', 'sleep', '3600']);
+  const r = await kubectl([
+    '-n',
+    ENFORCE,
+    'debug',
+    'debugged',
+    `--image=${clusterEnv().probeImage}`,
+    '--image-pull-policy=Never',
+    '-c',
+    'debugger',
+    '--',
+    'sleep',
+    '3600',
+  ]);
   expect(r.stderr).toContain('pod-hardener');
   let pod: any;
   await waitFor('the ephemeral container to run', 60_000, async () => {
     pod = await getJson(['-n', ENFORCE, 'get', 'pod', 'debugged']);
-    return (pod.status.ephemeralContainerStatuses ?? []).some((s: any) => s.name === 'debugger' && s.state?.running);
+    return (pod.status.ephemeralContainerStatuses ?? []).some(
+      (s: any) => s.name === 'debugger' && s.state?.running,
+    );
   });
   await checkContainer('ephemeral (kubectl debug)', pod, 'debugger', HARDENED);
 });
 
 test('an allowlisted capability stays in the bounding set only; others are removed', async () => {
-  await apply(podManifest(ENFORCE, 'allowlist', {
-    containers: [container('app', { securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'NET_RAW'] } } })],
-  }, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' }));
+  await apply(
+    podManifest(
+      ENFORCE,
+      'allowlist',
+      {
+        containers: [
+          container('app', {
+            securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'NET_RAW'] } },
+          }),
+        ],
+      },
+      { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' },
+    ),
+  );
   const pod = await waitRunning(ENFORCE, 'allowlist');
-  await checkContainer('allowlisted NET_BIND_SERVICE', pod, 'app', { ...HARDENED, capBnd: capMask(['NET_BIND_SERVICE']) });
+  await checkContainer('allowlisted NET_BIND_SERVICE', pod, 'app', {
+    ...HARDENED,
+    capBnd: capMask(['NET_BIND_SERVICE']),
+  });
 });
 
 test('an allowlisted SYS_ADMIN is kept, without forcing allowPrivilegeEscalation', async () => {
-  await apply(podManifest(ENFORCE, 'sysadmin', {
-    containers: [container('app', { securityContext: { capabilities: { add: ['SYS_ADMIN'] } } })],
-  }, { [Annotations.allowedCapabilities]: 'SYS_ADMIN' }));
+  await apply(
+    podManifest(
+      ENFORCE,
+      'sysadmin',
+      {
+        containers: [
+          container('app', { securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }),
+        ],
+      },
+      { [Annotations.allowedCapabilities]: 'SYS_ADMIN' },
+    ),
+  );
   const pod = await waitRunning(ENFORCE, 'sysadmin');
-  await checkContainer('allowlisted SYS_ADMIN', pod, 'app', { ...HARDENED, capBnd: capMask(['SYS_ADMIN']), noNewPrivs: 0 });
+  await checkContainer('allowlisted SYS_ADMIN', pod, 'app', {
+    ...HARDENED,
+    capBnd: capMask(['SYS_ADMIN']),
+    noNewPrivs: 0,
+  });
 });
 
 test('a skipped pod runs as the image made it: root with the runtime default capabilities', async () => {
-  await apply(podManifest(ENFORCE, 'skipped', { containers: [container('app')] }, { [Annotations.skip]: 'true' }));
+  await apply(
+    podManifest(
+      ENFORCE,
+      'skipped',
+      { containers: [container('app')] },
+      { [Annotations.skip]: 'true' },
+    ),
+  );
   const pod = await waitRunning(ENFORCE, 'skipped');
   await checkContainer('skip annotation', pod, 'app', UNHARDENED);
 });
 
 test('skip-containers leaves the named container as it was and hardens the rest', async () => {
-  await apply(podManifest(ENFORCE, 'skip-some', { containers: [container('legacy'), container('app')] },
-    { [Annotations.skipContainers]: 'legacy' }));
+  await apply(
+    podManifest(
+      ENFORCE,
+      'skip-some',
+      { containers: [container('legacy'), container('app')] },
+      { [Annotations.skipContainers]: 'legacy' },
+    ),
+  );
   const pod = await waitRunning(ENFORCE, 'skip-some');
   await checkContainer('skip-containers', pod, 'legacy', UNHARDENED);
   await checkContainer('skip-containers', pod, 'app', HARDENED);
 });
 
 test('an operator-exempt container is left as it was', async () => {
-  await apply(podManifest(ENFORCE, 'exempt', { containers: [container(NODE_TIER_EXEMPT_CONTAINER), container('app')] }));
+  await apply(
+    podManifest(ENFORCE, 'exempt', {
+      containers: [container(NODE_TIER_EXEMPT_CONTAINER), container('app')],
+    }),
+  );
   const pod = await waitRunning(ENFORCE, 'exempt');
   await checkContainer('operator-exempt container', pod, NODE_TIER_EXEMPT_CONTAINER, UNHARDENED);
   await checkContainer('operator-exempt container', pod, 'app', HARDENED);
@@ -194,20 +300,28 @@ test('a namespace without the label is not touched', async () => {
 });
 
 test("a Deployment's pods, created by the controllers and placed by the scheduler, are hardened", async () => {
-  await apply(JSON.stringify({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web', namespace: ENFORCE },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' } },
-        spec: { terminationGracePeriodSeconds: 1, automountServiceAccountToken: false, containers: [container('app')] },
+  await apply(
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: ENFORCE },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            automountServiceAccountToken: false,
+            containers: [container('app')],
+          },
+        },
       },
-    },
-  }));
-  await kubectl(['-n', ENFORCE, 'rollout', 'status', 'deployment/web', '--timeout=90s'], { timeoutMs: 100_000 });
+    }),
+  );
+  await kubectl(['-n', ENFORCE, 'rollout', 'status', 'deployment/web', '--timeout=90s'], {
+    timeoutMs: 100_000,
+  });
   const list = await getJson(['-n', ENFORCE, 'get', 'pods', '-l', 'app=web']);
   expect(list.items).toHaveLength(1);
   const pod = list.items[0];

@@ -9,7 +9,16 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import { Annotations, LabelValues } from '../../src/names';
-import { apply, clusterEnv, getJson, kubectl, namespace, statusOnNode, waitFor, waitRunning } from './support/cluster';
+import {
+  apply,
+  clusterEnv,
+  getJson,
+  kubectl,
+  namespace,
+  statusOnNode,
+  waitFor,
+  waitRunning,
+} from './support/cluster';
 import { expectedStatus, parseProcStatus } from './support/kernel';
 
 jest.setTimeout(120_000);
@@ -21,18 +30,27 @@ const manifestFile = () => path.join(clusterEnv().staticPodDir, 'node-mirror-sta
 
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
 /** pod_hardener_exceptions_total{kind="mirrorPod"} summed over the webhook's replicas. */
 async function mirrorExceptions(): Promise<number> {
-  const pods = await getJson(['-n', 'pod-hardener', 'get', 'pods', '-l', 'app.kubernetes.io/name=pod-hardener']);
+  const pods = await getJson([
+    '-n',
+    'pod-hardener',
+    'get',
+    'pods',
+    '-l',
+    'app.kubernetes.io/name=pod-hardener',
+  ]);
   let total = 0;
   for (const p of pods.items) {
     const text = await get(`http://${p.status.podIP}:8080/metrics`);
@@ -60,7 +78,11 @@ test('the mirror pod of a static pod in an opted-in namespace shows what runs: u
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'static-web', namespace: NS },
-      spec: { containers: [{ name: 'app', image: probeImage, imagePullPolicy: 'Never', command: ['sleep', '3600'] }] },
+      spec: {
+        containers: [
+          { name: 'app', image: probeImage, imagePullPolicy: 'Never', command: ['sleep', '3600'] },
+        ],
+      },
     }),
   );
   const mirrorName = `static-web-${nodeName}`;
@@ -70,10 +92,16 @@ test('the mirror pod of a static pod in an opted-in namespace shows what runs: u
   expect(pod.spec.securityContext?.runAsUser).toBeUndefined();
 
   const onNode = statusOnNode(pod, 'app');
-  console.log(`static pod ${mirrorName}: Uid ${onNode.uid}, CapEff 0x${onNode.capEff.toString(16)} (kernel) ; API runAsUser unset`);
+  console.log(
+    `static pod ${mirrorName}: Uid ${onNode.uid}, CapEff 0x${onNode.capEff.toString(16)} (kernel) ; API runAsUser unset`,
+  );
   expect(onNode).toEqual(expectedStatus(pod, 'app', { hostBounding }));
   expect(onNode.uid).toBe(0);
-  await waitFor('the mirrorPod exception in the metrics', 20_000, async () => (await mirrorExceptions()) > before);
+  await waitFor(
+    'the mirrorPod exception in the metrics',
+    20_000,
+    async () => (await mirrorExceptions()) > before,
+  );
 });
 
 test('a pod created through the API with the mirror annotation is deleted by the kubelet without running', async () => {
@@ -81,21 +109,35 @@ test('a pod created through the API with the mirror annotation is deleted by the
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'fake-mirror', namespace: NS, annotations: { [Annotations.mirrorPod]: '0123456789abcdef' } },
+      metadata: {
+        name: 'fake-mirror',
+        namespace: NS,
+        annotations: { [Annotations.mirrorPod]: '0123456789abcdef' },
+      },
       spec: {
         nodeName: clusterEnv().nodeName,
         automountServiceAccountToken: false,
-        containers: [{ name: 'app', image: clusterEnv().probeImage, imagePullPolicy: 'Never', command: ['sleep', '3600'] }],
+        containers: [
+          {
+            name: 'app',
+            image: clusterEnv().probeImage,
+            imagePullPolicy: 'Never',
+            command: ['sleep', '3600'],
+          },
+        ],
       },
     }),
   );
   expect(warnings).toContain('mirror pod of a static pod left untouched');
   let seenRunning = false;
   await waitFor('the kubelet to delete the pod', 60_000, async () => {
-    const r = await kubectl(['-n', NS, 'get', 'pod', 'fake-mirror', '-o', 'json'], { allowFail: true });
+    const r = await kubectl(['-n', NS, 'get', 'pod', 'fake-mirror', '-o', 'json'], {
+      allowFail: true,
+    });
     if (r.code !== 0) return true;
     const p = JSON.parse(r.stdout);
-    if ((p.status?.containerStatuses ?? []).some((c: any) => c.state?.running || c.containerID)) seenRunning = true;
+    if ((p.status?.containerStatuses ?? []).some((c: any) => c.state?.running || c.containerID))
+      seenRunning = true;
     return false;
   });
   expect(seenRunning).toBe(false);

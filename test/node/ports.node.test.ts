@@ -26,28 +26,38 @@ function restartContainerd(unprivilegedPorts: boolean): void {
 /** Creates a legacy httpd on port 80 and says whether it answers (Ready by its HTTP probe on :80). */
 async function answersOnPort80(): Promise<{ answers: boolean; sysctl: boolean; log: string }> {
   const name = `httpd-${seq++}`;
-  await apply(JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: NS },
-    spec: {
-      terminationGracePeriodSeconds: 0,
-      automountServiceAccountToken: false,
-      restartPolicy: 'Never',
-      containers: [{
-        name: 'app', image: 'localhost/pod-hardener/legacy:root', imagePullPolicy: 'Never',
-        command: ['httpd', '-f', '-p', '80', '-h', '/www'], ports: [{ containerPort: 80 }],
-        readinessProbe: { httpGet: { path: '/', port: 80 }, periodSeconds: 1 },
-      }],
-    },
-  }));
+  await apply(
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: NS },
+      spec: {
+        terminationGracePeriodSeconds: 0,
+        automountServiceAccountToken: false,
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'app',
+            image: 'localhost/pod-hardener/legacy:root',
+            imagePullPolicy: 'Never',
+            command: ['httpd', '-f', '-p', '80', '-h', '/www'],
+            ports: [{ containerPort: 80 }],
+            readinessProbe: { httpGet: { path: '/', port: 80 }, periodSeconds: 1 },
+          },
+        ],
+      },
+    }),
+  );
   const end = Date.now() + 40_000;
   try {
     for (;;) {
       const p = JSON.parse((await kubectl(['-n', NS, 'get', 'pod', name, '-o', 'json'])).stdout);
-      const sysctl = (p.spec.securityContext?.sysctls ?? []).some((s: any) => s.name === 'net.ipv4.ip_unprivileged_port_start');
+      const sysctl = (p.spec.securityContext?.sysctls ?? []).some(
+        (s: any) => s.name === 'net.ipv4.ip_unprivileged_port_start',
+      );
       expect(p.spec.securityContext.runAsUser).toBe(1000);
-      if ((p.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')) return { answers: true, sysctl, log: '' };
+      if ((p.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'))
+        return { answers: true, sysctl, log: '' };
       const term = p.status.containerStatuses?.[0]?.state?.terminated;
       if (term || Date.now() > end) {
         const log = (await kubectl(['-n', NS, 'logs', name], { allowFail: true })).stdout.trim();
@@ -56,7 +66,10 @@ async function answersOnPort80(): Promise<{ answers: boolean; sysctl: boolean; l
       await new Promise((r) => setTimeout(r, 300));
     }
   } finally {
-    await kubectl(['-n', NS, 'delete', 'pod', name, '--grace-period=0', '--force', '--wait=false'], { allowFail: true });
+    await kubectl(
+      ['-n', NS, 'delete', 'pod', name, '--grace-period=0', '--force', '--wait=false'],
+      { allowFail: true },
+    );
   }
 }
 

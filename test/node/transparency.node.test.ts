@@ -29,12 +29,21 @@ afterAll(async () => {
 });
 
 test('every legacy pattern, unhardened and hardened, with the one change that makes it run; the README table is this output', async () => {
-  const results: Array<{ row: (typeof CORPUS)[number]; unhardened: Outcome; hardened: Outcome; fix?: { change: string; outcome: Outcome } }> = [];
+  const results: Array<{
+    row: (typeof CORPUS)[number];
+    unhardened: Outcome;
+    hardened: Outcome;
+    fix?: { change: string; outcome: Outcome };
+  }> = [];
   // All rows of one variant at once: the pods start in parallel.
   const unhardened = await Promise.all(CORPUS.map((row) => runVariant('legacy-off', row, 'u')));
   const hardened = await Promise.all(CORPUS.map((row) => runVariant('legacy-on', row, 'h')));
   for (const [i, row] of CORPUS.entries()) {
-    const entry: (typeof results)[number] = { row, unhardened: unhardened[i], hardened: hardened[i] };
+    const entry: (typeof results)[number] = {
+      row,
+      unhardened: unhardened[i],
+      hardened: hardened[i],
+    };
     if (!hardened[i].runs) {
       for (const [j, candidate] of row.fixes.entries()) {
         const outcome = await runVariant('legacy-on', row, `f${j}`, candidate.apply);
@@ -52,9 +61,20 @@ test('every legacy pattern, unhardened and hardened, with the one change that ma
   // Each row means what it says: unhardened, every pattern runs (the image works as it is), and
   // every hardened pod that runs does so as a non-root user.
   for (const r of results) {
-    expect({ row: r.row.pattern, runs: r.unhardened.runs }).toEqual({ row: r.row.pattern, runs: true });
-    if (r.hardened.runs) expect({ row: r.row.pattern, uid: r.hardened.kernel?.uid }).not.toEqual({ row: r.row.pattern, uid: 0 });
-    if (!r.hardened.runs) expect({ row: r.row.pattern, fixed: r.fix !== undefined }).toEqual({ row: r.row.pattern, fixed: true });
+    expect({ row: r.row.pattern, runs: r.unhardened.runs }).toEqual({
+      row: r.row.pattern,
+      runs: true,
+    });
+    if (r.hardened.runs)
+      expect({ row: r.row.pattern, uid: r.hardened.kernel?.uid }).not.toEqual({
+        row: r.row.pattern,
+        uid: 0,
+      });
+    if (!r.hardened.runs)
+      expect({ row: r.row.pattern, fixed: r.fix !== undefined }).toEqual({
+        row: r.row.pattern,
+        fixed: true,
+      });
   }
 
   const readmePath = path.join(repoRoot, 'README.md');
@@ -65,7 +85,10 @@ test('every legacy pattern, unhardened and hardened, with the one change that ma
   expect(end).toBeGreaterThan(start);
   const current = readme.slice(start + BEGIN.length, end).trim();
   if (process.env.POD_HARDENER_UPDATE_README === '1') {
-    fs.writeFileSync(readmePath, `${readme.slice(0, start + BEGIN.length)}\n${table}\n${readme.slice(end)}`);
+    fs.writeFileSync(
+      readmePath,
+      `${readme.slice(0, start + BEGIN.length)}\n${table}\n${readme.slice(end)}`,
+    );
   } else {
     expect(current).toBe(table.trim());
   }

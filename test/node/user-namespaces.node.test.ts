@@ -4,7 +4,14 @@
 // 0-65535; and a container left running as root inside (skip-containers) is not root on the node.
 
 import { Annotations, LabelValues } from '../../src/names';
-import { apply, clusterEnv, kubectl, namespace, statusOnNode, waitRunning } from './support/cluster';
+import {
+  apply,
+  clusterEnv,
+  kubectl,
+  namespace,
+  statusOnNode,
+  waitRunning,
+} from './support/cluster';
 import { applyNodeTierConfig } from './support/global-setup';
 import { parseProcStatus } from './support/kernel';
 
@@ -25,28 +32,60 @@ afterAll(async () => {
 
 test('a hardened pod runs in a user namespace: 1000 inside, an unprivileged UID on the node; root inside is nobody outside', async () => {
   const image = clusterEnv().probeImage;
-  await apply(JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'userns', namespace: NS, annotations: { [Annotations.skipContainers]: 'legacy' } },
-    spec: {
-      terminationGracePeriodSeconds: 0,
-      automountServiceAccountToken: false,
-      containers: [
-        { name: 'app', image, imagePullPolicy: 'Never', command: ['sleep', '3600'] },
-        { name: 'legacy', image, imagePullPolicy: 'Never', command: ['sleep', '3600'], securityContext: { runAsUser: 0 } },
-      ],
-    },
-  }));
+  await apply(
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'userns',
+        namespace: NS,
+        annotations: { [Annotations.skipContainers]: 'legacy' },
+      },
+      spec: {
+        terminationGracePeriodSeconds: 0,
+        automountServiceAccountToken: false,
+        containers: [
+          { name: 'app', image, imagePullPolicy: 'Never', command: ['sleep', '3600'] },
+          {
+            name: 'legacy',
+            image,
+            imagePullPolicy: 'Never',
+            command: ['sleep', '3600'],
+            securityContext: { runAsUser: 0 },
+          },
+        ],
+      },
+    }),
+  );
   const pod = await waitRunning(NS, 'userns');
   expect(pod.spec.hostUsers).toBe(false);
 
-  const inside = (await kubectl(['-n', NS, 'exec', 'userns', '-c', 'app', '--', 'sh', '-c', 'id -u; cat /proc/self/uid_map'])).stdout.trim().split('\n');
+  const inside = (
+    await kubectl([
+      '-n',
+      NS,
+      'exec',
+      'userns',
+      '-c',
+      'app',
+      '--',
+      'sh',
+      '-c',
+      'id -u; cat /proc/self/uid_map',
+    ])
+  ).stdout
+    .trim()
+    .split('\n');
   const uidMap = inside[1].trim().split(/\s+/).map(Number);
   const app = statusOnNode(pod, 'app');
   const legacy = statusOnNode(pod, 'legacy');
-  const legacyInside = parseProcStatus((await kubectl(['-n', NS, 'exec', 'userns', '-c', 'legacy', '--', 'cat', '/proc/1/status'])).stdout);
-  console.log(`user namespaces: uid_map "${inside[1].trim()}"; app: ${inside[0]} inside, ${app.uid} on the node; legacy: ${legacyInside.uid} inside, ${legacy.uid} on the node`);
+  const legacyInside = parseProcStatus(
+    (await kubectl(['-n', NS, 'exec', 'userns', '-c', 'legacy', '--', 'cat', '/proc/1/status']))
+      .stdout,
+  );
+  console.log(
+    `user namespaces: uid_map "${inside[1].trim()}"; app: ${inside[0]} inside, ${app.uid} on the node; legacy: ${legacyInside.uid} inside, ${legacy.uid} on the node`,
+  );
 
   expect(inside[0]).toBe('1000');
   // "0 <host base> 65536": container IDs from 0 map to a range far from the node's own IDs.

@@ -3,18 +3,40 @@ import { Annotations } from '../../src/names';
 
 /** fast-check generators of pods as the API server could send them, shared by property tests and the fuzzer. */
 
-const CAPS = ['NET_BIND_SERVICE', 'cap_net_bind_service', 'CHOWN', 'SYS_ADMIN', 'CAP_SYS_ADMIN', 'sys_admin', 'NET_ADMIN', 'NET_RAW', 'SYS_TIME', 'ALL', 'Kill'];
+const CAPS = [
+  'NET_BIND_SERVICE',
+  'cap_net_bind_service',
+  'CHOWN',
+  'SYS_ADMIN',
+  'CAP_SYS_ADMIN',
+  'sys_admin',
+  'NET_ADMIN',
+  'NET_RAW',
+  'SYS_TIME',
+  'ALL',
+  'Kill',
+];
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined, freq: 2 });
-const nullable = <T>(arb: fc.Arbitrary<T>) => fc.oneof(arb, fc.constant(null), fc.constant(undefined));
+const nullable = <T>(arb: fc.Arbitrary<T>) =>
+  fc.oneof(arb, fc.constant(null), fc.constant(undefined));
 const id = fc.constantFrom(0, 1, 101, 1000, 65534);
-const seccomp = fc.constantFrom({ type: 'RuntimeDefault' }, { type: 'Unconfined' }, { type: 'Localhost', localhostProfile: 'profiles/a.json' });
+const seccomp = fc.constantFrom(
+  { type: 'RuntimeDefault' },
+  { type: 'Unconfined' },
+  { type: 'Localhost', localhostProfile: 'profiles/a.json' },
+);
 
 function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 export const capabilitiesArb = nullable(
-  fc.record({ add: nullable(fc.array(fc.constantFrom(...CAPS), { maxLength: 4 })), drop: nullable(fc.array(fc.constantFrom('ALL', 'NET_RAW', 'all'), { maxLength: 2 })) }).map(withoutUndefined),
+  fc
+    .record({
+      add: nullable(fc.array(fc.constantFrom(...CAPS), { maxLength: 4 })),
+      drop: nullable(fc.array(fc.constantFrom('ALL', 'NET_RAW', 'all'), { maxLength: 2 })),
+    })
+    .map(withoutUndefined),
 );
 
 export const containerScArb = nullable(
@@ -49,7 +71,11 @@ const NAMES = ['app', 'sidecar', 'istio-init', 'debug', 'migrate', 'proxy'];
 
 // Ports on both sides of 1024, and the sysctls a pod may already set (both spellings of the one
 // pod-hardener adds, and others that must be kept).
-const portsArb = optional(fc.subarray([22, 80, 443, 1023, 1024, 8080]).map((ports) => ports.map((containerPort) => ({ containerPort, protocol: 'TCP' }))));
+const portsArb = optional(
+  fc
+    .subarray([22, 80, 443, 1023, 1024, 8080])
+    .map((ports) => ports.map((containerPort) => ({ containerPort, protocol: 'TCP' }))),
+);
 const sysctlsArb = optional(
   fc.subarray([
     { name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' },
@@ -74,20 +100,43 @@ export const podArb = fc
     podSc: podScArb,
     volumes: optional(fc.subarray(VOLUMES, { minLength: 1, maxLength: 2 })),
     ports: fc.array(portsArb, { minLength: 5, maxLength: 5 }),
-    blockDevice: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    blockDevice: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(false) },
+      { weight: 1, arbitrary: fc.constant(true) },
+    ),
     sysctls: sysctlsArb,
     hostNamespaces: fc.record({
-      hostNetwork: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
-      hostPID: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
-      hostIPC: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
-      hostUsers: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
+      hostNetwork: fc.oneof(
+        { weight: 5, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.boolean() },
+      ),
+      hostPID: fc.oneof(
+        { weight: 8, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.boolean() },
+      ),
+      hostIPC: fc.oneof(
+        { weight: 8, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.boolean() },
+      ),
+      hostUsers: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.boolean() },
+      ),
     }),
-    windows: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    windows: fc.oneof(
+      { weight: 4, arbitrary: fc.constant(false) },
+      { weight: 1, arbitrary: fc.constant(true) },
+    ),
     skip: optional(fc.constantFrom('true', 'false', 'yes')),
     skipContainers: optional(fc.subarray(NAMES, { maxLength: 2 }).map((a) => a.join(','))),
     allowed: optional(fc.subarray(CAPS, { maxLength: 3 }).map((a) => a.join(','))),
-    perContainer: optional(fc.tuple(fc.constantFrom(...NAMES), fc.subarray(CAPS, { maxLength: 2 }))),
-    images: fc.array(fc.constantFrom('registry.example/app:1', 'docker.io/istio/proxyv2:1.24'), { minLength: 5, maxLength: 5 }),
+    perContainer: optional(
+      fc.tuple(fc.constantFrom(...NAMES), fc.subarray(CAPS, { maxLength: 2 })),
+    ),
+    images: fc.array(fc.constantFrom('registry.example/app:1', 'docker.io/istio/proxyv2:1.24'), {
+      minLength: 5,
+      maxLength: 5,
+    }),
   })
   .map((g) => {
     const initCount = Math.min(g.initCount, g.names.length - 1);
@@ -97,16 +146,21 @@ export const podArb = fc
         image: g.images[i],
         securityContext: g.scs[i] === undefined ? undefined : structuredClone(g.scs[i]),
         ports: g.ports[i] === undefined ? undefined : structuredClone(g.ports[i]),
-        volumeDevices: g.blockDevice && i === 0 ? [{ name: 'p', devicePath: '/dev/xvda' }] : undefined,
+        volumeDevices:
+          g.blockDevice && i === 0 ? [{ name: 'p', devicePath: '/dev/xvda' }] : undefined,
       }),
     );
-    let podSc: Record<string, unknown> | null | undefined = g.podSc === undefined ? undefined : structuredClone(g.podSc);
-    if (g.sysctls !== undefined && g.sysctls.length > 0) podSc = { ...(podSc ?? {}), sysctls: structuredClone(g.sysctls) };
+    let podSc: Record<string, unknown> | null | undefined =
+      g.podSc === undefined ? undefined : structuredClone(g.podSc);
+    if (g.sysctls !== undefined && g.sysctls.length > 0)
+      podSc = { ...(podSc ?? {}), sysctls: structuredClone(g.sysctls) };
     const annotations: Record<string, string> = {};
     if (g.skip) annotations[Annotations.skip] = g.skip;
     if (g.skipContainers) annotations[Annotations.skipContainers] = g.skipContainers;
     if (g.allowed) annotations[Annotations.allowedCapabilities] = g.allowed;
-    if (g.perContainer) annotations[Annotations.containerCapabilitiesPrefix + g.perContainer[0]] = g.perContainer[1].join(',');
+    if (g.perContainer)
+      annotations[Annotations.containerCapabilitiesPrefix + g.perContainer[0]] =
+        g.perContainer[1].join(',');
     const spec: any = withoutUndefined({
       securityContext: podSc,
       initContainers: initCount > 0 ? all.slice(0, initCount) : undefined,
@@ -115,13 +169,26 @@ export const podArb = fc
       os: g.windows ? { name: 'windows' } : undefined,
       ...g.hostNamespaces,
     });
-    return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'gen', namespace: 'team', annotations }, spec };
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'gen', namespace: 'team', annotations },
+      spec,
+    };
   });
 
 export const policyOverridesArb = fc.record({
-  capabilityCeiling: fc.constantFrom(['*'], ['NET_BIND_SERVICE', 'CHOWN', 'KILL'], ['SYS_ADMIN', 'NET_BIND_SERVICE'], [] as string[]),
+  capabilityCeiling: fc.constantFrom(
+    ['*'],
+    ['NET_BIND_SERVICE', 'CHOWN', 'KILL'],
+    ['SYS_ADMIN', 'NET_BIND_SERVICE'],
+    [] as string[],
+  ),
   skipNamespaces: fc.constantFrom<string[]>(['*'], ['team'], ['elsewhere']),
-  exemptContainers: fc.constantFrom<{ name?: string; image?: string }[]>([], [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }]),
+  exemptContainers: fc.constantFrom<{ name?: string; image?: string }[]>(
+    [],
+    [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }],
+  ),
   runAsNonRoot: fc.boolean(),
   unprivilegedPorts: fc.constantFrom('auto' as const, 'never' as const),
   userNamespaces: fc.constantFrom('off' as const, 'on' as const),

@@ -20,7 +20,10 @@ export class FakeKubeApi implements KubeApi {
   failures: { match: RegExp; error: () => Error; times?: number }[] = [];
 
   constructor(namespaces: { name: string; labels?: Record<string, string> }[] = []) {
-    this.lists.set('/api/v1/namespaces', namespaces.map((n) => ({ metadata: { name: n.name, labels: n.labels ?? {} } })));
+    this.lists.set(
+      '/api/v1/namespaces',
+      namespaces.map((n) => ({ metadata: { name: n.name, labels: n.labels ?? {} } })),
+    );
   }
 
   set(path: string, items: unknown[]): this {
@@ -28,14 +31,20 @@ export class FakeKubeApi implements KubeApi {
     return this;
   }
 
-  async get(path: string, query: Readonly<Record<string, string>> = {}, accept?: string): Promise<unknown> {
+  async get(
+    path: string,
+    query: Readonly<Record<string, string>> = {},
+    accept?: string,
+  ): Promise<unknown> {
     this.requests.push({ path, query: { ...query }, accept });
     for (const f of this.failures) {
       if (f.match.test(path) && (f.times === undefined || f.times-- > 0)) throw f.error();
     }
     const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
     if (ns) {
-      const found = (this.lists.get('/api/v1/namespaces') ?? []).find((n: any) => n.metadata.name === decodeURIComponent(ns[1]));
+      const found = (this.lists.get('/api/v1/namespaces') ?? []).find(
+        (n: any) => n.metadata.name === decodeURIComponent(ns[1]),
+      );
       if (!found) throw new ApiError(404, 'NotFound', `namespaces "${ns[1]}" not found`, path);
       return found;
     }
@@ -47,6 +56,10 @@ export class FakeKubeApi implements KubeApi {
     const start = query.continue ? Number(query.continue) : 0;
     const limit = query.limit ? Number(query.limit) : items.length;
     const end = Math.min(items.length, start + limit);
-    return { kind: 'List', metadata: end < items.length ? { continue: String(end) } : {}, items: items.slice(start, end) };
+    return {
+      kind: 'List',
+      metadata: end < items.length ? { continue: String(end) } : {},
+      items: items.slice(start, end),
+    };
   }
 }

@@ -2,14 +2,27 @@
  * Helpers for the http tier (and the config unit tests that need real files): a mounted volume
  * updated the way the kubelet does it, HTTPS requests, polling for a condition.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { Writable } from 'node:stream';
-import { generateCA, issueServingCertificate, type CertificatePair } from '../../src/certs/generate';
+import {
+  generateCA,
+  issueServingCertificate,
+  type CertificatePair,
+} from '../../src/certs/generate';
 import { loadConfig, type LoadOptions } from '../../src/config/load';
 import { createLogger } from '../../src/server/logging';
 import { createMetrics } from '../../src/server/metrics';
@@ -62,18 +75,25 @@ export class KubeVolume {
   private writeGeneration(files: Record<string, string>): string {
     const name = `..${new Date().toISOString().replace(/[:.]/g, '_')}.${++generation}`;
     mkdirSync(join(this.dir, name));
-    for (const [file, content] of Object.entries(files)) writeFileSync(join(this.dir, name, file), content);
+    for (const [file, content] of Object.entries(files))
+      writeFileSync(join(this.dir, name, file), content);
     return name;
   }
 }
 
 /** Polls `probe` until it returns something other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 20000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 20000,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
 }
@@ -83,7 +103,6 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 // ---------------------------------------------------------------------------------------------
 // A real server on free ports, and clients for it.
 
-
 export interface TestPki {
   ca: CertificatePair;
   /** Issues a serving certificate for localhost and 127.0.0.1 signed by `ca`. */
@@ -92,14 +111,23 @@ export interface TestPki {
 
 export async function createTestPki(): Promise<TestPki> {
   const ca = await generateCA('pod-hardener test CA', 1);
-  return { ca, issue: (validDays = 1) => issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validDays }) };
+  return {
+    ca,
+    issue: (validDays = 1) =>
+      issueServingCertificate(ca, {
+        dnsNames: ['localhost'],
+        ipAddresses: ['127.0.0.1'],
+        validDays,
+      }),
+  };
 }
 
 /** Every log line the server wrote, parsed. */
 export class LogCapture extends Writable {
   readonly lines: Record<string, any>[] = [];
   override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.lines.push(JSON.parse(line));
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line.trim() !== '') this.lines.push(JSON.parse(line));
     done();
   }
   messages(): string[] {
@@ -144,8 +172,14 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const configFile = o.configFile ?? '/test/config.yaml';
   const loadOptions: LoadOptions = {
     argv: o.yaml !== undefined || o.configFile !== undefined ? ['--config', configFile] : [],
-    env: { POD_HARDENER_TLS_CERT_FILE: certFile, POD_HARDENER_TLS_KEY_FILE: keyFile, POD_HARDENER_LOG_LEVEL: 'debug', ...o.env },
-    readFile: (p) => (p === configFile && o.configFile === undefined ? o.yaml ?? '' : readFileSync(p, 'utf8')),
+    env: {
+      POD_HARDENER_TLS_CERT_FILE: certFile,
+      POD_HARDENER_TLS_KEY_FILE: keyFile,
+      POD_HARDENER_LOG_LEVEL: 'debug',
+      ...o.env,
+    },
+    readFile: (p) =>
+      p === configFile && o.configFile === undefined ? (o.yaml ?? '') : readFileSync(p, 'utf8'),
   };
   const loaded = loadConfig(loadOptions);
   const logs = new LogCapture();
@@ -156,9 +190,20 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     logger: createLogger(loaded.config.log.level, logs),
     metrics: createMetrics({ defaultMetrics: o.defaultMetrics ?? false }),
     listen: { address: '127.0.0.1', port: 0, metricsPort: 0 },
-    timing: { shutdownDelayMs: 0, shutdownGraceMs: 5000, certPollIntervalMs: 200, configPollIntervalMs: 200, ...o.timing },
+    timing: {
+      shutdownDelayMs: 0,
+      shutdownGraceMs: 5000,
+      certPollIntervalMs: 200,
+      configPollIntervalMs: 200,
+      ...o.timing,
+    },
   });
-  return Object.assign(server, { url: `https://127.0.0.1:${server.port}`, ca: ca ?? '', logs, loadOptions });
+  return Object.assign(server, {
+    url: `https://127.0.0.1:${server.port}`,
+    ca: ca ?? '',
+    logs,
+    loadOptions,
+  });
 }
 
 export interface Reply {
@@ -177,13 +222,27 @@ export interface PostOptions extends RequestOptions {
 }
 
 /** One HTTPS request; the body is JSON-encoded unless it is a string or Buffer. */
-export function post(server: { port: number; ca: string }, path: string, body: unknown, o: PostOptions = {}): Promise<Reply> {
+export function post(
+  server: { port: number; ca: string },
+  path: string,
+  body: unknown,
+  o: PostOptions = {},
+): Promise<Reply> {
   const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   const headers: Record<string, string> = { ...(o.headers as Record<string, string>) };
   if (o.contentType !== null) headers['Content-Type'] = o.contentType ?? 'application/json';
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port: server.port, path, method: o.method ?? 'POST', ca: server.ca, agent: o.agent ?? false, ...o, headers },
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        path,
+        method: o.method ?? 'POST',
+        ca: server.ca,
+        agent: o.agent ?? false,
+        ...o,
+        headers,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -195,8 +254,16 @@ export function post(server: { port: number; ca: string }, path: string, body: u
           } catch {
             json = undefined;
           }
-          const serialNumber = (res.socket as TLSSocket | null)?.getPeerCertificate?.()?.serialNumber;
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, serialNumber, reusedSocket: req.reusedSocket });
+          const serialNumber = (res.socket as TLSSocket | null)?.getPeerCertificate?.()
+            ?.serialNumber;
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text,
+            json,
+            serialNumber,
+            reusedSocket: req.reusedSocket,
+          });
         });
         res.on('error', reject);
       },
@@ -220,14 +287,36 @@ export function partialPost(
   path: string,
   headers: Record<string, string | number>,
   first: string,
-): { response: Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>; finish: (rest: string) => void } {
+): {
+  response: Promise<{
+    status: number;
+    text: string;
+    headers: Record<string, string | string[] | undefined>;
+  }>;
+  finish: (rest: string) => void;
+} {
   let finish!: (rest: string) => void;
-  const response = new Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port: server.port, path, method: 'POST', ca: server.ca, agent: false, headers }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
-    });
+  const response = new Promise<{
+    status: number;
+    text: string;
+    headers: Record<string, string | string[] | undefined>;
+  }>((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        path,
+        method: 'POST',
+        ca: server.ca,
+        agent: false,
+        headers,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
+      },
+    );
     req.on('error', reject);
     req.write(first);
     finish = (rest) => req.end(rest);
@@ -241,12 +330,17 @@ export function keepAliveAgent(ca: string, maxSockets = 4): Agent {
 }
 
 /** GET on the plain-HTTP health and metrics port. */
-export function getHealth(port: number, path: string): Promise<{ status: number; text: string; contentType?: string }> {
+export function getHealth(
+  port: number,
+  path: string,
+): Promise<{ status: number; text: string; contentType?: string }> {
   return new Promise((resolve, reject) => {
     httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, contentType: res.headers['content-type'] }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text, contentType: res.headers['content-type'] }),
+      );
     })
       .on('error', reject)
       .end();
@@ -254,7 +348,11 @@ export function getHealth(port: number, path: string): Promise<{ status: number;
 }
 
 /** The value of one sample of a Prometheus text exposition (0 when the series is absent). */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+export function metricValue(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number {
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;

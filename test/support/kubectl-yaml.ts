@@ -19,7 +19,11 @@ export type KubectlRead = { docs: unknown[] } | { error: string };
 
 export function kubectlYamlBinary(): string {
   const hash = createHash('sha256');
-  for (const file of FILES) hash.update(`${file}\0`).update(readFileSync(join(SOURCES, file))).update('\0');
+  for (const file of FILES)
+    hash
+      .update(`${file}\0`)
+      .update(readFileSync(join(SOURCES, file)))
+      .update('\0');
   const cache = process.env.POD_HARDENER_CACHE ?? join(homedir(), '.cache', 'pod-hardener');
   const dir = join(cache, 'tools', `kubectl-yaml-${hash.digest('hex').slice(0, 16)}`);
   const binary = join(dir, 'kubectl-yaml');
@@ -29,14 +33,21 @@ export function kubectlYamlBinary(): string {
   const partial = `${binary}.${process.pid}.partial`;
   const build = spawnSync('go', ['build', '-trimpath', '-o', partial, '.'], {
     cwd: SOURCES,
-    env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false -mod=readonly' },
+    env: {
+      ...process.env,
+      GOTOOLCHAIN: 'local',
+      CGO_ENABLED: '0',
+      GOFLAGS: '-buildvcs=false -mod=readonly',
+    },
     encoding: 'utf8',
     timeout: 300_000,
   });
   if (build.error || build.status !== 0) {
     rmSync(partial, { force: true });
     const why = build.error ? build.error.message : build.stderr;
-    throw new Error(`cannot build test/support/kubectl-yaml (Go >= 1.26 and the Go module proxy or a warm module cache are needed): ${why}`);
+    throw new Error(
+      `cannot build test/support/kubectl-yaml (Go >= 1.26 and the Go module proxy or a warm module cache are needed): ${why}`,
+    );
   }
   renameSync(partial, binary);
   return binary;
@@ -45,7 +56,8 @@ export function kubectlYamlBinary(): string {
 /** One running helper: inputs are answered in order, so several may be in flight. */
 export class KubectlYaml {
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly waiting: { resolve: (r: KubectlRead) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting: { resolve: (r: KubectlRead) => void; reject: (e: Error) => void }[] =
+    [];
   private buffer = '';
   private stderr = '';
 
@@ -62,7 +74,8 @@ export class KubectlYaml {
     });
     this.child.stderr.on('data', (chunk: Buffer) => void (this.stderr += chunk.toString()));
     this.child.on('exit', (code) => {
-      for (const w of this.waiting.splice(0)) w.reject(new Error(`kubectl-yaml exited (${code}): ${this.stderr}`));
+      for (const w of this.waiting.splice(0))
+        w.reject(new Error(`kubectl-yaml exited (${code}): ${this.stderr}`));
     });
   }
 

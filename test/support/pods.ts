@@ -1,12 +1,20 @@
 import { Annotations } from '../../src/names';
 
 /** A minimal pod as the API server stores it before admission (pod-level securityContext defaulted to {}). */
-export function pod(spec: Record<string, unknown> = {}, annotations?: Record<string, string> | null, name = 'p'): any {
+export function pod(
+  spec: Record<string, unknown> = {},
+  annotations?: Record<string, string> | null,
+  name = 'p',
+): any {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'team', ...(annotations !== undefined ? { annotations } : {}) },
-    spec: { securityContext: {}, containers: [{ name: 'app', image: 'registry.example/app:1' }], ...spec },
+    spec: {
+      securityContext: {},
+      containers: [{ name: 'app', image: 'registry.example/app:1' }],
+      ...spec,
+    },
   };
 }
 

@@ -20,7 +20,8 @@ export interface ReviewOptions {
 
 /** An AdmissionReview as kube-apiserver sends it for a pod. */
 export function podReview(object: unknown, o: ReviewOptions = {}): any {
-  const namespace = o.namespace ?? ((object as any)?.metadata?.namespace as string | undefined) ?? 'default';
+  const namespace =
+    o.namespace ?? ((object as any)?.metadata?.namespace as string | undefined) ?? 'default';
   return {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -34,7 +35,10 @@ export function podReview(object: unknown, o: ReviewOptions = {}): any {
       name: (object as any)?.metadata?.name ?? '',
       namespace,
       operation: o.operation ?? 'CREATE',
-      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts', 'system:authenticated'] },
+      userInfo: {
+        username: 'system:serviceaccount:kube-system:replicaset-controller',
+        groups: ['system:serviceaccounts', 'system:authenticated'],
+      },
       object,
       oldObject: o.oldObject ?? null,
       dryRun: false,

@@ -19,9 +19,14 @@ function parsePath(path: string): string[] {
   return path.slice(1).split('/').map(unescape);
 }
 
-const isContainer = (v: unknown): v is Record<string, unknown> | unknown[] => typeof v === 'object' && v !== null;
+const isContainer = (v: unknown): v is Record<string, unknown> | unknown[] =>
+  typeof v === 'object' && v !== null;
 
-function parentOf(doc: Doc, tokens: string[], path: string): { parent: Record<string, unknown> | unknown[]; key: string } {
+function parentOf(
+  doc: Doc,
+  tokens: string[],
+  path: string,
+): { parent: Record<string, unknown> | unknown[]; key: string } {
   let node: unknown = doc;
   for (const token of tokens.slice(0, -1)) {
     if (Array.isArray(node)) {
@@ -33,12 +38,14 @@ function parentOf(doc: Doc, tokens: string[], path: string): { parent: Record<st
       throw new PatchApplyError(`doc is missing path: ${path}`);
     }
   }
-  if (!isContainer(node)) throw new PatchApplyError(`doc is missing path: ${path} (parent is not an object or array)`);
+  if (!isContainer(node))
+    throw new PatchApplyError(`doc is missing path: ${path} (parent is not an object or array)`);
   return { parent: node, key: tokens[tokens.length - 1] };
 }
 
 function arrayIndex(token: string, max: number, path: string): number {
-  if (!/^(0|[1-9][0-9]*)$/.test(token)) throw new PatchApplyError(`bad array index ${token} in ${path}`);
+  if (!/^(0|[1-9][0-9]*)$/.test(token))
+    throw new PatchApplyError(`bad array index ${token} in ${path}`);
   const i = Number(token);
   if (i > max) throw new PatchApplyError(`array index ${i} out of range in ${path}`);
   return i;
@@ -78,7 +85,8 @@ export function applyStrict<T>(document: T, patch: readonly Op[]): T {
         if (Array.isArray(parent)) {
           parent[arrayIndex(key, parent.length - 1, op.path)] = copy(op.value);
         } else {
-          if (!Object.prototype.hasOwnProperty.call(parent, key)) throw new PatchApplyError(`replace: missing target ${op.path}`);
+          if (!Object.prototype.hasOwnProperty.call(parent, key))
+            throw new PatchApplyError(`replace: missing target ${op.path}`);
           parent[key] = copy(op.value);
         }
         break;
@@ -86,7 +94,8 @@ export function applyStrict<T>(document: T, patch: readonly Op[]): T {
         if (Array.isArray(parent)) {
           parent.splice(arrayIndex(key, parent.length - 1, op.path), 1);
         } else {
-          if (!Object.prototype.hasOwnProperty.call(parent, key)) throw new PatchApplyError(`remove: missing target ${op.path}`);
+          if (!Object.prototype.hasOwnProperty.call(parent, key))
+            throw new PatchApplyError(`remove: missing target ${op.path}`);
           delete parent[key];
         }
         break;
@@ -99,5 +108,7 @@ export function applyStrict<T>(document: T, patch: readonly Op[]): T {
 
 /** Decodes the base64 patch of an AdmissionResponse. */
 export function decodePatch(response: { patch?: string }): Op[] {
-  return response.patch ? (JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as Op[]) : [];
+  return response.patch
+    ? (JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as Op[])
+    : [];
 }

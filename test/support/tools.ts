@@ -25,7 +25,10 @@ function buildScriptBin(script: string, args: string[]): string {
     timeout: BUILD_TIMEOUT_MS,
   });
   const dir = out.trim().split('\n').pop() ?? '';
-  if (!existsSync(dir)) throw new Error(`${script} ${args.join(' ')} printed no binary directory (got ${JSON.stringify(dir)})`);
+  if (!existsSync(dir))
+    throw new Error(
+      `${script} ${args.join(' ')} printed no binary directory (got ${JSON.stringify(dir)})`,
+    );
   return dir;
 }
 
@@ -47,7 +50,11 @@ export function kubectl(): string {
   let path = cache.get('kubectl');
   if (path === undefined) {
     const fromEnv = process.env.POD_HARDENER_KUBECTL;
-    const onPath = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 30_000 }).status === 0 ? 'kubectl' : undefined;
+    const onPath =
+      spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 30_000 }).status ===
+      0
+        ? 'kubectl'
+        : undefined;
     path = fromEnv || onPath || join(buildScriptBin('build-controlplane.sh', []), 'kubectl');
     cache.set('kubectl', path);
   }
@@ -60,16 +67,35 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(program: string, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): RunResult {
-  const r = spawnSync(program, args, { cwd: options.cwd ?? REPO, encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, env: { ...process.env, HELM_CACHE_HOME: helmHome('cache'), HELM_CONFIG_HOME: helmHome('config'), HELM_DATA_HOME: helmHome('data') } });
+export function run(
+  program: string,
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): RunResult {
+  const r = spawnSync(program, args, {
+    cwd: options.cwd ?? REPO,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 120_000,
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: helmHome('cache'),
+      HELM_CONFIG_HOME: helmHome('config'),
+      HELM_DATA_HOME: helmHome('data'),
+    },
+  });
   if (r.error) throw r.error;
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs a command that must succeed; its output on success, its stderr in the error otherwise. */
-export function runOk(program: string, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): string {
+export function runOk(
+  program: string,
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): string {
   const r = run(program, args, options);
-  if (r.status !== 0) throw new Error(`${program} ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+  if (r.status !== 0)
+    throw new Error(`${program} ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }
 
@@ -81,7 +107,11 @@ function helmHome(part: string): string {
   return join(helmHomeDir, part);
 }
 
-export type K8sObject = Record<string, any> & { apiVersion: string; kind: string; metadata: Record<string, any> };
+export type K8sObject = Record<string, any> & {
+  apiVersion: string;
+  kind: string;
+  metadata: Record<string, any>;
+};
 
 /** Every non-empty document of a multi-document YAML stream. */
 export function parseObjects(text: string): K8sObject[] {
@@ -94,12 +124,24 @@ export function parseObjects(text: string): K8sObject[] {
 }
 
 /** `helm template` of the chart in namespace pod-hardener (release pod-hardener unless given). */
-export function helmTemplate(values: Record<string, unknown> = {}, options: { release?: string; namespace?: string; extraArgs?: string[] } = {}): K8sObject[] {
+export function helmTemplate(
+  values: Record<string, unknown> = {},
+  options: { release?: string; namespace?: string; extraArgs?: string[] } = {},
+): K8sObject[] {
   return parseObjects(runOk(goTool('helm'), helmTemplateArgs(values, options)));
 }
 
-export function helmTemplateArgs(values: Record<string, unknown>, options: { release?: string; namespace?: string; extraArgs?: string[] } = {}): string[] {
-  const args = ['template', options.release ?? 'pod-hardener', CHART, '--namespace', options.namespace ?? 'pod-hardener'];
+export function helmTemplateArgs(
+  values: Record<string, unknown>,
+  options: { release?: string; namespace?: string; extraArgs?: string[] } = {},
+): string[] {
+  const args = [
+    'template',
+    options.release ?? 'pod-hardener',
+    CHART,
+    '--namespace',
+    options.namespace ?? 'pod-hardener',
+  ];
   if (Object.keys(values).length > 0) args.push('--values', valuesFile(values));
   return [...args, ...(options.extraArgs ?? [])];
 }
@@ -140,4 +182,5 @@ export function writeTemp(name: string, text: string): string {
 }
 
 /** `Kind/namespace/name`, the identity of an object in a rendering. */
-export const objectKey = (o: K8sObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+export const objectKey = (o: K8sObject): string =>
+  `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;

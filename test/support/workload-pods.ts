@@ -25,7 +25,9 @@ export const at = (obj: any, path: readonly string[]) => path.reduce((v, k) => v
 
 /** The objects of parsed documents: the documents, and the entries of Lists. */
 export function objectsOfDocuments(docs: readonly any[]): any[] {
-  return docs.flatMap((d) => (d && typeof d.kind === 'string' && d.kind.endsWith('List') ? d.items : [d])).filter((d) => d != null);
+  return docs
+    .flatMap((d) => (d && typeof d.kind === 'string' && d.kind.endsWith('List') ? d.items : [d]))
+    .filter((d) => d != null);
 }
 
 /** The pod a controller creates from a workload's template (a Pod is itself). */
@@ -37,7 +39,10 @@ export function podFrom(workload: any, template: any = at(workload, TEMPLATE[wor
     const claims = workload.spec.volumeClaimTemplates ?? [];
     spec.volumes = [
       ...(spec.volumes ?? []),
-      ...claims.map((c: any) => ({ name: c.metadata.name, persistentVolumeClaim: { claimName: `${c.metadata.name}-${workload.metadata.name}-0` } })),
+      ...claims.map((c: any) => ({
+        name: c.metadata.name,
+        persistentVolumeClaim: { claimName: `${c.metadata.name}-${workload.metadata.name}-0` },
+      })),
     ];
   }
   return {
@@ -47,8 +52,18 @@ export function podFrom(workload: any, template: any = at(workload, TEMPLATE[wor
       generateName: `${workload.metadata.name}-`,
       namespace: workload.metadata.namespace ?? 'default',
       ...(template.metadata?.labels ? { labels: structuredClone(template.metadata.labels) } : {}),
-      ...(template.metadata?.annotations ? { annotations: structuredClone(template.metadata.annotations) } : {}),
-      ownerReferences: [{ apiVersion: workload.apiVersion, kind: workload.kind, name: workload.metadata.name, uid: 'owner-uid', controller: true }],
+      ...(template.metadata?.annotations
+        ? { annotations: structuredClone(template.metadata.annotations) }
+        : {}),
+      ownerReferences: [
+        {
+          apiVersion: workload.apiVersion,
+          kind: workload.kind,
+          name: workload.metadata.name,
+          uid: 'owner-uid',
+          controller: true,
+        },
+      ],
     },
     spec,
   };
@@ -56,10 +71,18 @@ export function podFrom(workload: any, template: any = at(workload, TEMPLATE[wor
 
 /** What the webhook stores for a pod: the review's patch applied strictly; status is its HTTP status. */
 export function stored(pod: any, policy: Policy): { status: number; pod: any; patched: boolean } {
-  const outcome = reviewAdmission(podReview(pod, { namespace: pod.metadata?.namespace ?? 'default' }), 'enforce', policy);
+  const outcome = reviewAdmission(
+    podReview(pod, { namespace: pod.metadata?.namespace ?? 'default' }),
+    'enforce',
+    policy,
+  );
   const response = (outcome.body as any).response;
   if (outcome.status !== 200) return { status: outcome.status, pod, patched: false };
-  return { status: 200, pod: applyStrict(pod, decodePatch(response)), patched: response.patch !== undefined };
+  return {
+    status: 200,
+    pod: applyStrict(pod, decodePatch(response)),
+    patched: response.patch !== undefined,
+  };
 }
 
 /** A workload without its pod template (and a Pod without its spec and annotations): what hardening must not touch. */
@@ -67,7 +90,8 @@ export function withoutTemplate(o: any): any {
   const copy = structuredClone(o);
   const path = TEMPLATE[copy.kind];
   if (path === undefined) return copy;
-  if (path.length === 0) return { ...copy, metadata: { ...copy.metadata, annotations: undefined }, spec: undefined };
+  if (path.length === 0)
+    return { ...copy, metadata: { ...copy.metadata, annotations: undefined }, spec: undefined };
   const parent = at(copy, path.slice(0, -1));
   if (parent) delete parent[path[path.length - 1]];
   return copy;

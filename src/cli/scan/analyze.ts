@@ -15,7 +15,15 @@ import type { Change, Json, Notice, Pod } from '../../engine/types';
 import { ERRORS, type ErrorCode } from '../../errors';
 import { Annotations, LabelValues, Labels } from '../../names';
 import { OwnerIndex, topOwner, type OwnerObject } from './owners';
-import type { ChangeEntry, ExceptionEntry, NamespaceEntry, NamespaceMode, NoticeEntry, PodEntry, WorkloadEntry } from './report';
+import type {
+  ChangeEntry,
+  ExceptionEntry,
+  NamespaceEntry,
+  NamespaceMode,
+  NoticeEntry,
+  PodEntry,
+  WorkloadEntry,
+} from './report';
 import { risksOf } from './risks';
 
 export interface NamespaceData {
@@ -35,15 +43,30 @@ export interface AnalyzeOptions {
 /** Never sent to the webhook, whatever their label (the shipped namespaceSelector). */
 const CONTROL_PLANE_NAMESPACE = 'kube-system';
 
-export function namespaceMode(name: string, labels: Readonly<Record<string, string>>, webhookNamespace: string): Pick<NamespaceEntry, 'mode' | 'label' | 'reason'> {
+export function namespaceMode(
+  name: string,
+  labels: Readonly<Record<string, string>>,
+  webhookNamespace: string,
+): Pick<NamespaceEntry, 'mode' | 'label' | 'reason'> {
   const label = labels[Labels.enabled] ?? null;
   const mode = (m: NamespaceMode, reason: string) => ({ mode: m, label, reason });
-  if (name === CONTROL_PLANE_NAMESPACE) return mode('excluded', 'kube-system is never sent to the webhook');
-  if (name === webhookNamespace) return mode('excluded', "the webhook's own namespace is never sent to it");
-  if (label === LabelValues.enforce) return mode('enforce', `label ${Labels.enabled}=${label}: pods are hardened at creation`);
-  if (label === LabelValues.audit) return mode('audit', `label ${Labels.enabled}=${label}: the webhook only warns; shown as enforcing would change`);
-  if (label === null) return mode('off', `no label ${Labels.enabled}: not opted in; shown as enforcing would change`);
-  return mode('off', `label ${Labels.enabled}=${JSON.stringify(label)} is neither "true" nor "audit": not opted in; shown as enforcing would change`);
+  if (name === CONTROL_PLANE_NAMESPACE)
+    return mode('excluded', 'kube-system is never sent to the webhook');
+  if (name === webhookNamespace)
+    return mode('excluded', "the webhook's own namespace is never sent to it");
+  if (label === LabelValues.enforce)
+    return mode('enforce', `label ${Labels.enabled}=${label}: pods are hardened at creation`);
+  if (label === LabelValues.audit)
+    return mode(
+      'audit',
+      `label ${Labels.enabled}=${label}: the webhook only warns; shown as enforcing would change`,
+    );
+  if (label === null)
+    return mode('off', `no label ${Labels.enabled}: not opted in; shown as enforcing would change`);
+  return mode(
+    'off',
+    `label ${Labels.enabled}=${JSON.stringify(label)} is neither "true" nor "audit": not opted in; shown as enforcing would change`,
+  );
 }
 
 /**
@@ -60,7 +83,15 @@ function asCreation(pod: Pod): Pod {
 const jsonOrNull = (v: Json | undefined): Json | null => (v === undefined ? null : v);
 
 function changeEntry(c: Change): ChangeEntry {
-  return { rule: c.rule, target: targetKey(c.target), field: c.field, from: jsonOrNull(c.from), to: jsonOrNull(c.to), removed: c.removed ?? [], text: changeText(c) };
+  return {
+    rule: c.rule,
+    target: targetKey(c.target),
+    field: c.field,
+    from: jsonOrNull(c.from),
+    to: jsonOrNull(c.to),
+    removed: c.removed ?? [],
+    text: changeText(c),
+  };
 }
 
 function noticeEntry(n: Notice): NoticeEntry {
@@ -96,7 +127,11 @@ export function analyzePod(input: unknown, namespace: string, policy: Policy): P
   try {
     const result = harden(creation, policy, { scope: { kind: 'create' }, namespace });
     for (const n of result.notices) {
-      if (isException(n.kind)) entry.exceptions.push({ ...noticeEntry(n), honoured: HONOURED_EXCEPTIONS.has(n.kind) } satisfies ExceptionEntry);
+      if (isException(n.kind))
+        entry.exceptions.push({
+          ...noticeEntry(n),
+          honoured: HONOURED_EXCEPTIONS.has(n.kind),
+        } satisfies ExceptionEntry);
       else entry.notes.push(noticeEntry(n));
     }
     if (result.skipped) {
@@ -110,7 +145,8 @@ export function analyzePod(input: unknown, namespace: string, policy: Policy): P
     entry.risks = risksOf(creation, result.pod, result.changes);
   } catch (err) {
     entry.verdict = 'refused';
-    const answer = (code: ErrorCode, message: string) => `the webhook would answer HTTP ${ERRORS[code].status} ${code}: ${message}`;
+    const answer = (code: ErrorCode, message: string) =>
+      `the webhook would answer HTTP ${ERRORS[code].status} ${code}: ${message}`;
     if (err instanceof InvalidPodError) entry.error = answer('BAD_POD', err.message);
     else if (err instanceof UnsafePatchError) entry.error = answer('UNSAFE_PATCH', err.message);
     else entry.error = answer('INTERNAL', err instanceof Error ? err.message : String(err));
@@ -118,7 +154,8 @@ export function analyzePod(input: unknown, namespace: string, policy: Policy): P
   return entry;
 }
 
-const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byName = <T extends { name: string }>(a: T, b: T) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 /** Workloads sorted by kind then name; pods by name. */
 function workloadOrder(a: WorkloadEntry, b: WorkloadEntry): number {
@@ -137,8 +174,13 @@ export function analyzeNamespace(data: NamespaceData, options: AnalyzeOptions): 
     let w = workloads.get(key);
     if (!w) workloads.set(key, (w = { kind: owner.kind, name: owner.name, via: [], pods: [] }));
     // Pods of one workload may reach it through different ReplicaSets (a rollout) or Jobs.
-    for (const v of owner.via) if (!w.via.some((x) => x.kind === v.kind && x.name === v.name)) w.via.push(v);
-    w.pods.push(mode.mode === 'excluded' ? podEntry(pod, 'notReached').entry : analyzePod(pod, data.name, options.policy));
+    for (const v of owner.via)
+      if (!w.via.some((x) => x.kind === v.kind && x.name === v.name)) w.via.push(v);
+    w.pods.push(
+      mode.mode === 'excluded'
+        ? podEntry(pod, 'notReached').entry
+        : analyzePod(pod, data.name, options.policy),
+    );
   }
   const sorted = [...workloads.values()].sort(workloadOrder);
   for (const w of sorted) {

@@ -71,7 +71,9 @@ export class ScanUsageError extends Error {
 function positiveInteger(flag: string, value: string, max: number): number {
   const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < 1 || n > max) {
-    throw new ScanUsageError(`${flag}: expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
+    throw new ScanUsageError(
+      `${flag}: expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -118,7 +120,11 @@ export function parseScanArgs(argv: readonly string[]): ScanArgs {
   const names = values.namespace ?? [];
   for (const n of names) empty('--namespace', n);
 
-  const chosen = [names.length > 0 && '-n', values.selector !== undefined && '-l', values['all-namespaces'] && '-A'].filter(Boolean);
+  const chosen = [
+    names.length > 0 && '-n',
+    values.selector !== undefined && '-l',
+    values['all-namespaces'] && '-A',
+  ].filter(Boolean);
   let namespaces: NamespaceChoice = { kind: 'context' };
   if (values.selector !== undefined && names.length === 0) {
     // -A -l is what -l means already: every namespace, filtered by the selector.
@@ -133,7 +139,9 @@ export function parseScanArgs(argv: readonly string[]): ScanArgs {
 
   const output = values.output ?? 'table';
   if (!(OUTPUTS as readonly string[]).includes(output)) {
-    throw new ScanUsageError(`--output: expected one of ${OUTPUTS.join(', ')}, got ${JSON.stringify(output)}`);
+    throw new ScanUsageError(
+      `--output: expected one of ${OUTPUTS.join(', ')}, got ${JSON.stringify(output)}`,
+    );
   }
   const timeout = values['request-timeout'];
   return {
@@ -144,8 +152,14 @@ export function parseScanArgs(argv: readonly string[]): ScanArgs {
     ...(values.config !== undefined ? { config: values.config } : {}),
     output: output as Output,
     webhookNamespace: values['webhook-namespace'] ?? DEFAULT_WEBHOOK_NAMESPACE,
-    chunkSize: values['chunk-size'] === undefined ? DEFAULT_CHUNK_SIZE : positiveInteger('--chunk-size', values['chunk-size'], 10000),
+    chunkSize:
+      values['chunk-size'] === undefined
+        ? DEFAULT_CHUNK_SIZE
+        : positiveInteger('--chunk-size', values['chunk-size'], 10000),
     requestTimeoutMs:
-      1000 * (timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : positiveInteger('--request-timeout', timeout.replace(/s$/, ''), 3600)),
+      1000 *
+      (timeout === undefined
+        ? DEFAULT_TIMEOUT_SECONDS
+        : positiveInteger('--request-timeout', timeout.replace(/s$/, ''), 3600)),
   };
 }

@@ -31,12 +31,14 @@ export interface CollectOptions {
 }
 
 /** Owners are read as metadata only: a ReplicaSet's pod template is of no use to the walk. */
-const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const METADATA_ONLY =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 
 const seg = encodeURIComponent;
 
 function items(body: unknown, path: string): { items: unknown[]; next: string } {
-  if (!isObject(body) || !Array.isArray(body.items)) throw new ScanError(`the API server's answer to GET ${path} is not a list`);
+  if (!isObject(body) || !Array.isArray(body.items))
+    throw new ScanError(`the API server's answer to GET ${path} is not a list`);
   const meta = isObject(body.metadata) ? body.metadata : {};
   return { items: body.items, next: typeof meta.continue === 'string' ? meta.continue : '' };
 }
@@ -48,14 +50,22 @@ function items(body: unknown, path: string): { items: unknown[]; next: string } 
 export async function listAll(
   api: KubeApi,
   path: string,
-  options: { chunkSize: number; query?: Record<string, string>; accept?: string; onPage?: (count: number) => void },
+  options: {
+    chunkSize: number;
+    query?: Record<string, string>;
+    accept?: string;
+    onPage?: (count: number) => void;
+  },
 ): Promise<unknown[]> {
   for (let attempt = 0; ; attempt++) {
     const out: unknown[] = [];
     let token = '';
     try {
       do {
-        const query: Record<string, string> = { ...options.query, limit: String(options.chunkSize) };
+        const query: Record<string, string> = {
+          ...options.query,
+          limit: String(options.chunkSize),
+        };
         if (token !== '') query.continue = token;
         const page = items(await api.get(path, query, options.accept), path);
         out.push(...page.items);
@@ -64,7 +74,8 @@ export async function listAll(
       } while (token !== '');
       return out;
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 410 && token !== '' && attempt === 0)) throw err;
+      if (!(err instanceof ApiError && err.status === 410 && token !== '' && attempt === 0))
+        throw err;
     }
   }
 }
@@ -78,23 +89,31 @@ function namespaceMeta(body: unknown): NamespaceMeta | undefined {
   const meta = isObject(body) && isObject(body.metadata) ? body.metadata : undefined;
   if (!meta || typeof meta.name !== 'string') return undefined;
   const labels: Record<string, string> = {};
-  if (isObject(meta.labels)) for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') labels[k] = v;
+  if (isObject(meta.labels))
+    for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') labels[k] = v;
   return { name: meta.name, labels };
 }
 
 async function getNamespace(api: KubeApi, name: string, what: string): Promise<NamespaceMeta> {
   try {
     const ns = namespaceMeta(await api.get(`/api/v1/namespaces/${seg(name)}`));
-    if (!ns) throw new ScanError(`the API server's answer for namespace "${name}" is not a Namespace`);
+    if (!ns)
+      throw new ScanError(`the API server's answer for namespace "${name}" is not a Namespace`);
     return ns;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404) throw new ScanError(`namespace "${name}"${what} not found`);
+    if (err instanceof ApiError && err.status === 404)
+      throw new ScanError(`namespace "${name}"${what} not found`);
     throw err;
   }
 }
 
 /** The namespaces to scan, with their labels (which decide the mode). Named ones must exist. */
-export async function resolveNamespaces(api: KubeApi, choice: NamespaceChoice, contextNamespace: string, chunkSize: number): Promise<NamespaceMeta[]> {
+export async function resolveNamespaces(
+  api: KubeApi,
+  choice: NamespaceChoice,
+  contextNamespace: string,
+  chunkSize: number,
+): Promise<NamespaceMeta[]> {
   switch (choice.kind) {
     case 'named': {
       const out: NamespaceMeta[] = [];
@@ -102,11 +121,20 @@ export async function resolveNamespaces(api: KubeApi, choice: NamespaceChoice, c
       return out;
     }
     case 'context':
-      return [await getNamespace(api, contextNamespace, " (the context's namespace; choose one with -n, or -A)")];
+      return [
+        await getNamespace(
+          api,
+          contextNamespace,
+          " (the context's namespace; choose one with -n, or -A)",
+        ),
+      ];
     case 'selector':
     case 'all': {
       const query = choice.kind === 'selector' ? { labelSelector: choice.selector } : undefined;
-      const list = await listAll(api, '/api/v1/namespaces', { chunkSize, ...(query ? { query } : {}) });
+      const list = await listAll(api, '/api/v1/namespaces', {
+        chunkSize,
+        ...(query ? { query } : {}),
+      });
       return list.map(namespaceMeta).filter((n): n is NamespaceMeta => n !== undefined);
     }
   }
@@ -115,7 +143,12 @@ export async function resolveNamespaces(api: KubeApi, choice: NamespaceChoice, c
 function ownerObject(item: unknown, kind: string): OwnerObject | undefined {
   const meta = isObject(item) && isObject(item.metadata) ? item.metadata : undefined;
   if (!meta || typeof meta.name !== 'string') return undefined;
-  return { kind, name: meta.name, uid: typeof meta.uid === 'string' ? meta.uid : '', ownerReferences: meta.ownerReferences };
+  return {
+    kind,
+    name: meta.name,
+    uid: typeof meta.uid === 'string' ? meta.uid : '',
+    ownerReferences: meta.ownerReferences,
+  };
 }
 
 function ownersPath(kind: ListedKind, namespace: string): string {
@@ -123,16 +156,33 @@ function ownersPath(kind: ListedKind, namespace: string): string {
 }
 
 /** A namespace's pods, and the owner objects on the way up from them, each kind listed at most once. */
-export async function collectNamespace(api: KubeApi, ns: NamespaceMeta, options: CollectOptions, onPods?: (n: number) => void): Promise<NamespaceData> {
-  const pods = await listAll(api, `/api/v1/namespaces/${seg(ns.name)}/pods`, { chunkSize: options.chunkSize, ...(onPods ? { onPage: onPods } : {}) });
+export async function collectNamespace(
+  api: KubeApi,
+  ns: NamespaceMeta,
+  options: CollectOptions,
+  onPods?: (n: number) => void,
+): Promise<NamespaceData> {
+  const pods = await listAll(api, `/api/v1/namespaces/${seg(ns.name)}/pods`, {
+    chunkSize: options.chunkSize,
+    ...(onPods ? { onPage: onPods } : {}),
+  });
   const owners: OwnerObject[] = [];
   const loaded = new Set<ListedKind>();
-  let frontier: { ownerReferences: unknown }[] = pods.map((p) => ({ ownerReferences: isObject(p) && isObject(p.metadata) ? p.metadata.ownerReferences : undefined }));
-  for (let kinds = kindsToList(frontier, loaded); kinds.length > 0; kinds = kindsToList(frontier, loaded)) {
+  let frontier: { ownerReferences: unknown }[] = pods.map((p) => ({
+    ownerReferences: isObject(p) && isObject(p.metadata) ? p.metadata.ownerReferences : undefined,
+  }));
+  for (
+    let kinds = kindsToList(frontier, loaded);
+    kinds.length > 0;
+    kinds = kindsToList(frontier, loaded)
+  ) {
     frontier = [];
     for (const kind of kinds) {
       loaded.add(kind);
-      const list = await listAll(api, ownersPath(kind, ns.name), { chunkSize: options.chunkSize, accept: METADATA_ONLY });
+      const list = await listAll(api, ownersPath(kind, ns.name), {
+        chunkSize: options.chunkSize,
+        accept: METADATA_ONLY,
+      });
       for (const item of list) {
         const o = ownerObject(item, kind.kind);
         if (o) {
@@ -145,11 +195,22 @@ export async function collectNamespace(api: KubeApi, ns: NamespaceMeta, options:
   return { name: ns.name, labels: ns.labels, pods, owners };
 }
 
-export async function collect(api: KubeApi, choice: NamespaceChoice, contextNamespace: string, options: CollectOptions): Promise<NamespaceData[]> {
+export async function collect(
+  api: KubeApi,
+  choice: NamespaceChoice,
+  contextNamespace: string,
+  options: CollectOptions,
+): Promise<NamespaceData[]> {
   const namespaces = await resolveNamespaces(api, choice, contextNamespace, options.chunkSize);
   const out: NamespaceData[] = [];
   for (const [i, ns] of namespaces.entries()) {
-    const report = (pods: number) => options.onProgress?.({ namespace: ns.name, namespacesDone: i, namespacesTotal: namespaces.length, pods });
+    const report = (pods: number) =>
+      options.onProgress?.({
+        namespace: ns.name,
+        namespacesDone: i,
+        namespacesTotal: namespaces.length,
+        pods,
+      });
     report(0);
     out.push(await collectNamespace(api, ns, options, report));
   }

@@ -33,15 +33,31 @@ export interface Where {
   context: string;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL|ALTNAME|ERR_OSSL/;
 
-const codeOf = (err: unknown) => (typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : '');
+const codeOf = (err: unknown) =>
+  typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : '';
 
 /** API answers, network and TLS failures and timeouts: the cluster's state, not a bug of scan. */
 export function isOperational(err: unknown): boolean {
   const code = codeOf(err);
-  return err instanceof ScanError || err instanceof ApiError || code === 'ETIMEDOUT_REQUEST' || NETWORK_CODES.has(code) || TLS_CODE.test(code);
+  return (
+    err instanceof ScanError ||
+    err instanceof ApiError ||
+    code === 'ETIMEDOUT_REQUEST' ||
+    NETWORK_CODES.has(code) ||
+    TLS_CODE.test(code)
+  );
 }
 
 /** The one-line message for whatever a scan's API access threw. */
@@ -53,14 +69,19 @@ export function describeFailure(err: unknown, where: Where): string {
       case 401:
         return `${at} refused the credentials: 401 Unauthorized (the token is invalid or expired, or the client certificate is not accepted); log in again or use another --context`;
       case 403:
-        return oneLine(`forbidden: ${err.message} (scan needs the ClusterRole pod-hardener-scan: manifests/components/scan-rbac)`);
+        return oneLine(
+          `forbidden: ${err.message} (scan needs the ClusterRole pod-hardener-scan: manifests/components/scan-rbac)`,
+        );
       default:
-        return oneLine(`${at} answered ${err.status}${err.reason ? ` ${err.reason}` : ''} to GET ${err.path}: ${err.message}`);
+        return oneLine(
+          `${at} answered ${err.status}${err.reason ? ` ${err.reason}` : ''} to GET ${err.path}: ${err.message}`,
+        );
     }
   }
   const code = codeOf(err);
   const message = err instanceof Error ? err.message : String(err);
-  if (code === 'ETIMEDOUT_REQUEST') return `${at} did not answer in time: ${message} (--request-timeout)`;
+  if (code === 'ETIMEDOUT_REQUEST')
+    return `${at} did not answer in time: ${message} (--request-timeout)`;
   if (NETWORK_CODES.has(code)) return oneLine(`cannot reach ${at}: ${message}`);
   if (TLS_CODE.test(code)) return oneLine(`TLS with ${at} failed: ${message} (${code})`);
   return oneLine(`talking to ${at}: ${message}`);

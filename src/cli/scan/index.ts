@@ -56,14 +56,23 @@ const connectWithKubeconfig: Connect = async (args, io) => {
   });
 };
 
-export async function scanReport(args: ScanArgs, policy: Policy, configFile: string | undefined, cluster: Cluster, io: ScanIo): Promise<ScanReport> {
+export async function scanReport(
+  args: ScanArgs,
+  policy: Policy,
+  configFile: string | undefined,
+  cluster: Cluster,
+  io: ScanIo,
+): Promise<ScanReport> {
   const progress = progressReporter({
     write: (text) => io.stderr(text),
     isTTY: io.stderrIsTTY ?? process.stderr.isTTY === true,
     now: io.now ?? (() => Date.now()),
   });
   try {
-    const data = await collect(cluster.api, args.namespaces, cluster.namespace, { chunkSize: args.chunkSize, onProgress: (n) => progress.update(n) });
+    const data = await collect(cluster.api, args.namespaces, cluster.namespace, {
+      chunkSize: args.chunkSize,
+      onProgress: (n) => progress.update(n),
+    });
     const namespaces = analyze(data, { policy, webhookNamespace: args.webhookNamespace });
     return {
       schemaVersion: SCHEMA_VERSION,
@@ -81,7 +90,11 @@ export async function scanReport(args: ScanArgs, policy: Policy, configFile: str
 }
 
 /** Parses its own arguments; returns the exit code. Every failure is one line on stderr. */
-export async function runScan(argv: readonly string[], io: ScanIo, connect: Connect = connectWithKubeconfig): Promise<number> {
+export async function runScan(
+  argv: readonly string[],
+  io: ScanIo,
+  connect: Connect = connectWithKubeconfig,
+): Promise<number> {
   let args: ScanArgs;
   try {
     args = parseScanArgs(argv);
@@ -113,7 +126,9 @@ export async function runScan(argv: readonly string[], io: ScanIo, connect: Conn
     where = { server: cluster.server, context: cluster.context };
     const report = await scanReport(args, loaded.policy, loaded.file, cluster, io);
     io.stdout(render(report, args.output));
-    const changes = report.namespaces.some((n) => n.workloads.some((w) => w.pods.some((p) => wouldChange(p.verdict))));
+    const changes = report.namespaces.some((n) =>
+      n.workloads.some((w) => w.pods.some((p) => wouldChange(p.verdict))),
+    );
     return changes ? SCAN_EXIT.wouldChange : SCAN_EXIT.nothingToChange;
   } catch (err) {
     if (isOperational(err)) {

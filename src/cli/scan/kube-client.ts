@@ -44,9 +44,13 @@ function load(o: ConnectOptions): KubeConfig {
   try {
     if (o.kubeconfig !== undefined) kc.loadFromFile(o.kubeconfig);
     else if (fromEnv !== undefined || existsSync(home)) kc.loadFromDefault();
-    else if (existsSync(SERVICE_ACCOUNT_TOKEN) && o.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else if (existsSync(SERVICE_ACCOUNT_TOKEN) && o.env.KUBERNETES_SERVICE_HOST)
+      kc.loadFromCluster();
     // client-node would quietly fall back to http://localhost:8080 and fail with a confusing message.
-    else throw new ScanError(`no kubeconfig: ${home} does not exist and KUBECONFIG is not set (use --kubeconfig FILE)`);
+    else
+      throw new ScanError(
+        `no kubeconfig: ${home} does not exist and KUBECONFIG is not set (use --kubeconfig FILE)`,
+      );
   } catch (err) {
     if (err instanceof ScanError) throw err;
     throw new ScanError(`kubeconfig ${source}: ${(err as Error).message.split('\n')[0]}`);
@@ -59,21 +63,29 @@ export function connect(o: ConnectOptions): Connection {
   if (o.context !== undefined) {
     if (!kc.getContextObject(o.context)) {
       const names = kc.getContexts().map((c) => c.name);
-      throw new ScanError(`context "${o.context}" is not in the kubeconfig${names.length > 0 ? ` (it has: ${names.join(', ')})` : ''}`);
+      throw new ScanError(
+        `context "${o.context}" is not in the kubeconfig${names.length > 0 ? ` (it has: ${names.join(', ')})` : ''}`,
+      );
     }
     kc.setCurrentContext(o.context);
   }
   const contextName = kc.getCurrentContext();
   const context = contextName ? kc.getContextObject(contextName) : null;
-  if (!context) throw new ScanError('the kubeconfig has no current context: choose one with --context');
+  if (!context)
+    throw new ScanError('the kubeconfig has no current context: choose one with --context');
   const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new ScanError(`context "${contextName}" names cluster "${context.cluster}", which the kubeconfig does not define`);
+  if (!cluster)
+    throw new ScanError(
+      `context "${contextName}" names cluster "${context.cluster}", which the kubeconfig does not define`,
+    );
   let base: URL;
   try {
     base = new URL(cluster.server);
     if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new Error('not http(s)');
   } catch {
-    throw new ScanError(`cluster "${cluster.name}" of context "${contextName}": server ${JSON.stringify(cluster.server)} is not an https:// URL`);
+    throw new ScanError(
+      `cluster "${cluster.name}" of context "${contextName}": server ${JSON.stringify(cluster.server)} is not an https:// URL`,
+    );
   }
   const prefix = base.href.replace(/\/+$/, '');
 
@@ -81,7 +93,10 @@ export function connect(o: ConnectOptions): Connection {
     async get(path, query = {}, accept = 'application/json') {
       const url = new URL(prefix + path);
       for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-      const options: https.RequestOptions = { method: 'GET', headers: { Accept: accept, 'User-Agent': USER_AGENT } };
+      const options: https.RequestOptions = {
+        method: 'GET',
+        headers: { Accept: accept, 'User-Agent': USER_AGENT },
+      };
       try {
         await kc.applyToHTTPSOptions(options);
       } catch (err) {
@@ -90,10 +105,20 @@ export function connect(o: ConnectOptions): Connection {
       return request(url, options, path, o.requestTimeoutMs);
     },
   };
-  return { api, context: contextName, server: cluster.server, namespace: context.namespace || 'default' };
+  return {
+    api,
+    context: contextName,
+    server: cluster.server,
+    namespace: context.namespace || 'default',
+  };
 }
 
-function request(url: URL, options: https.RequestOptions, path: string, timeoutMs: number): Promise<unknown> {
+function request(
+  url: URL,
+  options: https.RequestOptions,
+  path: string,
+  timeoutMs: number,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'http:' ? http.request : https.request;
     const req = send(url, options, (res) => {
@@ -125,7 +150,11 @@ function request(url: URL, options: https.RequestOptions, path: string, timeoutM
       });
     });
     req.setTimeout(timeoutMs, () => {
-      req.destroy(Object.assign(new Error(`no answer to GET ${path} within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT_REQUEST' }));
+      req.destroy(
+        Object.assign(new Error(`no answer to GET ${path} within ${timeoutMs / 1000} s`), {
+          code: 'ETIMEDOUT_REQUEST',
+        }),
+      );
     });
     req.on('error', reject);
     req.end();

@@ -39,7 +39,8 @@ export const LISTED_KINDS: readonly ListedKind[] = [
   { kind: 'CronJob', group: 'batch', resource: 'cronjobs' },
 ];
 
-const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
+const groupOf = (apiVersion: string) =>
+  apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
 
 export function listedKind(ref: { apiVersion: string; kind: string }): ListedKind | undefined {
   const group = groupOf(ref.apiVersion);
@@ -60,7 +61,10 @@ export function controllerRef(ownerReferences: unknown): OwnerRef | undefined {
 }
 
 /** The listed kinds referenced as controllers by `objects` and not yet in `loaded`. */
-export function kindsToList(objects: readonly { ownerReferences: unknown }[], loaded: ReadonlySet<ListedKind>): ListedKind[] {
+export function kindsToList(
+  objects: readonly { ownerReferences: unknown }[],
+  loaded: ReadonlySet<ListedKind>,
+): ListedKind[] {
   const out = new Set<ListedKind>();
   for (const o of objects) {
     const ref = controllerRef(o.ownerReferences);
@@ -109,7 +113,8 @@ export function topOwner(podName: string, ownerReferences: unknown, index: Owner
   const seen = new Set<string>();
   for (;;) {
     const key = `${ref.kind}/${ref.name}`;
-    const owner: OwnerObject | undefined = listedKind(ref) && !seen.has(key) ? index.find(ref) : undefined;
+    const owner: OwnerObject | undefined =
+      listedKind(ref) && !seen.has(key) ? index.find(ref) : undefined;
     seen.add(key);
     const next: OwnerRef | undefined = owner && controllerRef(owner.ownerReferences);
     if (!next) return { kind: ref.kind, name: ref.name, via };

@@ -25,7 +25,16 @@ const label = (w: { kind: string; name: string }) => `${w.kind}/${w.name}`;
 
 function columns(rows: readonly string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] + 2))).join('').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] + 2)))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function changeCell(w: WorkloadEntry): string {
@@ -35,7 +44,8 @@ function changeCell(w: WorkloadEntry): string {
   const change = count('change');
   if (change > 0) parts.push(change === n ? 'yes' : `${change} of ${n}`);
   if (count('refused') > 0) parts.push(`${count('refused')} refused`);
-  if (count('skipped') > 0) parts.push(count('skipped') === n ? 'skipped' : `${count('skipped')} skipped`);
+  if (count('skipped') > 0)
+    parts.push(count('skipped') === n ? 'skipped' : `${count('skipped')} skipped`);
   return parts.length > 0 ? parts.join(', ') : 'no';
 }
 
@@ -47,19 +57,40 @@ function riskCell(w: WorkloadEntry): string {
 }
 
 function exceptionCell(w: WorkloadEntry): string {
-  const kinds = distinct(w.pods.flatMap((p) => p.exceptions.map((e) => (e.honoured ? e.kind : `${e.kind}(denied)`))));
+  const kinds = distinct(
+    w.pods.flatMap((p) => p.exceptions.map((e) => (e.honoured ? e.kind : `${e.kind}(denied)`))),
+  );
   return kinds.length > 0 ? kinds.join(',') : '-';
 }
 
 function overview(namespaces: readonly NamespaceEntry[]): string {
-  const rows = [['NAMESPACE', 'MODE', 'OWNER', 'PODS', 'WOULD CHANGE', 'MAY STOP WORKING', 'EXCEPTIONS']];
+  const rows = [
+    ['NAMESPACE', 'MODE', 'OWNER', 'PODS', 'WOULD CHANGE', 'MAY STOP WORKING', 'EXCEPTIONS'],
+  ];
   for (const ns of namespaces) {
     if (ns.mode === 'excluded') {
       const pods = ns.workloads.reduce((n, w) => n + w.pods.length, 0);
-      rows.push([ns.name, ns.mode, `(${plural(ns.workloads.length, 'owner')})`, String(pods), 'not reached', '-', '-']);
+      rows.push([
+        ns.name,
+        ns.mode,
+        `(${plural(ns.workloads.length, 'owner')})`,
+        String(pods),
+        'not reached',
+        '-',
+        '-',
+      ]);
       continue;
     }
-    for (const w of ns.workloads) rows.push([ns.name, ns.mode, label(w), String(w.pods.length), changeCell(w), riskCell(w), exceptionCell(w)]);
+    for (const w of ns.workloads)
+      rows.push([
+        ns.name,
+        ns.mode,
+        label(w),
+        String(w.pods.length),
+        changeCell(w),
+        riskCell(w),
+        exceptionCell(w),
+      ]);
   }
   return columns(rows);
 }
@@ -79,10 +110,22 @@ function podLines(p: PodEntry): string[] {
   };
   if (p.verdict === 'skipped') lines.push('skipped: admitted as it is');
   if (p.verdict === 'refused') lines.push(`refused: ${p.error ?? ''}`);
-  section('would change', byTarget(p.changes).map((c) => `${c.target}: ${c.text}`));
-  section('may stop working', p.risks.map((r) => `${r.target}: ${r.reason}`));
-  section('exceptions', p.exceptions.map((e) => `${e.target}: ${e.honoured ? '' : 'denied: '}${e.message}`));
-  section('notes', p.notes.map((n) => `${n.target}: ${n.message}`));
+  section(
+    'would change',
+    byTarget(p.changes).map((c) => `${c.target}: ${c.text}`),
+  );
+  section(
+    'may stop working',
+    p.risks.map((r) => `${r.target}: ${r.reason}`),
+  );
+  section(
+    'exceptions',
+    p.exceptions.map((e) => `${e.target}: ${e.honoured ? '' : 'denied: '}${e.message}`),
+  );
+  section(
+    'notes',
+    p.notes.map((n) => `${n.target}: ${n.message}`),
+  );
   return lines;
 }
 
@@ -105,7 +148,11 @@ function workloadDetails(w: WorkloadEntry): string[] {
   const out = [`  ${label(w)}${via}, ${plural(w.pods.length, 'pod')}`];
   for (const v of variants.values()) {
     const lines = v.lines.length > 0 ? v.lines : ['nothing to change'];
-    if (variants.size > 1) out.push(`    ${plural(v.pods.length, 'pod')} (${names(v.pods)}):`, ...lines.map((l) => `      ${l}`));
+    if (variants.size > 1)
+      out.push(
+        `    ${plural(v.pods.length, 'pod')} (${names(v.pods)}):`,
+        ...lines.map((l) => `      ${l}`),
+      );
     else out.push(...lines.map((l) => `    ${l}`));
   }
   return out;
@@ -118,7 +165,10 @@ function summaryLine(report: ScanReport): string {
     `${s.podsToChange} would change (${plural(s.workloadsToChange, 'owner')}), ${s.podsWithRisks} may stop working, ${s.podsSkipped} skipped, ${s.podsRefused} refused`,
   ];
   const excluded = report.namespaces.filter((n) => n.mode === 'excluded').map((n) => n.name);
-  if (excluded.length > 0) parts.push(`${s.podsNotReached} not reached (${excluded.join(', ')}: never sent to the webhook)`);
+  if (excluded.length > 0)
+    parts.push(
+      `${s.podsNotReached} not reached (${excluded.join(', ')}: never sent to the webhook)`,
+    );
   return `${parts.join('; ')}.\n`;
 }
 
@@ -129,7 +179,10 @@ function table(report: ScanReport): string {
     if (ns.mode === 'excluded') continue;
     const details = ns.workloads.flatMap(workloadDetails);
     out += `\n${ns.name}: ${ns.reason}\n`;
-    out += details.length > 0 ? `${details.join('\n')}\n` : `  ${ns.workloads.length === 0 ? 'no pods' : 'nothing to change'}\n`;
+    out +=
+      details.length > 0
+        ? `${details.join('\n')}\n`
+        : `  ${ns.workloads.length === 0 ? 'no pods' : 'nothing to change'}\n`;
   }
   return `${out}\n${summaryLine(report)}`;
 }

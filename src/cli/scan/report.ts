@@ -24,7 +24,14 @@ export type NamespaceMode = 'enforce' | 'audit' | 'off' | 'excluded';
  */
 export type Verdict = 'change' | 'unchanged' | 'skipped' | 'refused' | 'notReached';
 
-export type RiskKind = 'runsAsRoot' | 'imageUserReplaced' | 'lowPort' | 'capabilitiesLost' | 'privileged' | 'hostNamespace' | 'hostPath';
+export type RiskKind =
+  | 'runsAsRoot'
+  | 'imageUserReplaced'
+  | 'lowPort'
+  | 'capabilitiesLost'
+  | 'privileged'
+  | 'hostNamespace'
+  | 'hostPath';
 
 export interface ChangeEntry {
   /** The engine's rule name, as in the metric label: runAsUser, capabilities.add, ... */

@@ -18,11 +18,28 @@ const PORT_SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
 const PRIVILEGED_PORTS = 1024;
 const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
 
-function risk(kind: RiskKind, target: string, reason: string, extra: Partial<RiskEntry> = {}): RiskEntry {
-  return { kind, target, reason, port: null, capabilities: [], hostNamespaces: [], volume: null, path: null, root: null, ...extra };
+function risk(
+  kind: RiskKind,
+  target: string,
+  reason: string,
+  extra: Partial<RiskEntry> = {},
+): RiskEntry {
+  return {
+    kind,
+    target,
+    reason,
+    port: null,
+    capabilities: [],
+    hostNamespaces: [],
+    volume: null,
+    path: null,
+    root: null,
+    ...extra,
+  };
 }
 
-const uid = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) ? v : undefined);
+const uid = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isInteger(v) ? v : undefined;
 
 interface Identity {
   user: number | undefined;
@@ -74,7 +91,9 @@ function hostPaths(pod: Pod): Map<string, string> {
 function mountedVolumes(container: Container): string[] {
   const mounts = container.volumeMounts;
   if (!Array.isArray(mounts)) return [];
-  return mounts.filter((m) => isObject(m) && typeof m.name === 'string').map((m) => (m as { name: string }).name);
+  return mounts
+    .filter((m) => isObject(m) && typeof m.name === 'string')
+    .map((m) => (m as { name: string }).name);
 }
 
 const userText = (id: Identity) => (id.user === undefined ? 'the image user' : `UID ${id.user}`);
@@ -86,7 +105,8 @@ const userText = (id: Identity) => (id.user === undefined ? 'the image user' : `
 export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): RiskEntry[] {
   const risks: RiskEntry[] = [];
   const hardenedContainers = new Map<string, Container>();
-  for (const { list, container } of eachContainer(after)) hardenedContainers.set(`${list}\0${container.name as string}`, container);
+  for (const { list, container } of eachContainer(after))
+    hardenedContainers.set(`${list}\0${container.name as string}`, container);
   const paths = hostPaths(before);
   let anyAffected = false;
   let userAfterAny: Identity | undefined;
@@ -98,35 +118,62 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
     const hardened = hardenedContainers.get(`${list}\0${name}`);
     const was = identity(before, container);
     const now = identity(after, hardened);
-    const own = changes.filter((c) => c.target.kind === 'container' && c.target.list === list && c.target.name === name);
+    const own = changes.filter(
+      (c) => c.target.kind === 'container' && c.target.list === list && c.target.name === name,
+    );
     const userChanged = was.user !== now.user && now.user !== undefined;
     const nonRootNow = now.root === 'no';
 
     if (userChanged && was.root === 'yes') {
       risks.push(
-        risk('runsAsRoot', key, `runs as root today (runAsUser 0); once hardened it runs as ${userText(now)} without capabilities: writing root-owned paths of the image, chown, changing user and binding ports below 1024 fail. Fix: an image that runs as a non-root user`, { root: 'yes' }),
+        risk(
+          'runsAsRoot',
+          key,
+          `runs as root today (runAsUser 0); once hardened it runs as ${userText(now)} without capabilities: writing root-owned paths of the image, chown, changing user and binding ports below 1024 fail. Fix: an image that runs as a non-root user`,
+          { root: 'yes' },
+        ),
       );
     } else if (userChanged && was.root === 'unknown') {
       risks.push(
-        risk('runsAsRoot', key, `no runAsUser: the image's USER decides (root, unless the image names another user; the API cannot tell); once hardened it runs as ${userText(now)} without capabilities, so anything that needs root fails. Fix: set runAsUser to the image's non-root UID, which is kept`, { root: 'unknown' }),
+        risk(
+          'runsAsRoot',
+          key,
+          `no runAsUser: the image's USER decides (root, unless the image names another user; the API cannot tell); once hardened it runs as ${userText(now)} without capabilities, so anything that needs root fails. Fix: set runAsUser to the image's non-root UID, which is kept`,
+          { root: 'unknown' },
+        ),
       );
     } else if (userChanged && was.user === undefined) {
       risks.push(
-        risk('imageUserReplaced', key, `no runAsUser but runAsNonRoot: the image's own non-root USER runs today: once hardened, ${userText(now)} replaces it, and files the image gave its user may not be writable. Fix: set runAsUser to the image's UID, which is kept`),
+        risk(
+          'imageUserReplaced',
+          key,
+          `no runAsUser but runAsNonRoot: the image's own non-root USER runs today: once hardened, ${userText(now)} replaces it, and files the image gave its user may not be writable. Fix: set runAsUser to the image's UID, which is kept`,
+        ),
       );
     }
 
-    const removed = own.filter((c) => c.rule === 'capabilities.add').flatMap((c) => c.removed ?? []);
+    const removed = own
+      .filter((c) => c.rule === 'capabilities.add')
+      .flatMap((c) => c.removed ?? []);
     if (removed.length > 0) {
       risks.push(
-        risk('capabilitiesLost', key, `loses ${removed.join(', ')} (capabilities.add, not allowlisted): what needs ${removed.length === 1 ? 'it' : 'them'} fails with "operation not permitted". Fix: annotation capabilities.pod-hardener.io/${name}: "${removed.join(',')}" (within the operator's capabilityCeiling)`, { capabilities: removed }),
+        risk(
+          'capabilitiesLost',
+          key,
+          `loses ${removed.join(', ')} (capabilities.add, not allowlisted): what needs ${removed.length === 1 ? 'it' : 'them'} fails with "operation not permitted". Fix: annotation capabilities.pod-hardener.io/${name}: "${removed.join(',')}" (within the operator's capabilityCeiling)`,
+          { capabilities: removed },
+        ),
       );
     }
 
     const unprivileged = own.some((c) => c.rule === 'privileged');
     if (unprivileged) {
       risks.push(
-        risk('privileged', key, 'privileged: true becomes false: access to host devices, mounts, iptables and kernel settings that privileged mode gives fails. A container that needs it cannot be hardened: exempt it (exceptions.exemptContainers) or skip the pod'),
+        risk(
+          'privileged',
+          key,
+          'privileged: true becomes false: access to host devices, mounts, iptables and kernel settings that privileged mode gives fails. A container that needs it cannot be hardened: exempt it (exceptions.exemptContainers) or skip the pod',
+        ),
       );
     }
 
@@ -139,7 +186,12 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
         ? `with hostNetwork the node's ${PORT_SYSCTL} decides (1024 unless changed)`
         : `unless the pod sets sysctl ${PORT_SYSCTL} to ${port} or less`;
       risks.push(
-        risk('lowPort', key, `declares containerPort ${port}: running as ${userText(now)}, it may not bind a port below 1024 ${why}. Fix: listen on a port of 1024 or more${hostNetwork ? '' : `, or set that sysctl in the pod's securityContext`}`, { port }),
+        risk(
+          'lowPort',
+          key,
+          `declares containerPort ${port}: running as ${userText(now)}, it may not bind a port below 1024 ${why}. Fix: listen on a port of 1024 or more${hostNetwork ? '' : `, or set that sysctl in the pod's securityContext`}`,
+          { port },
+        ),
       );
     }
 
@@ -148,7 +200,12 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
         const path = paths.get(volume);
         if (path === undefined) continue;
         risks.push(
-          risk('hostPath', key, `mounts hostPath ${path} (volume ${volume}): files on the node usually belong to root, and fsGroup does not apply to hostPath; as ${userText(now)} it may not read or write them`, { volume, path }),
+          risk(
+            'hostPath',
+            key,
+            `mounts hostPath ${path} (volume ${volume}): files on the node usually belong to root, and fsGroup does not apply to hostPath; as ${userText(now)} it may not read or write them`,
+            { volume, path },
+          ),
         );
       }
     }
@@ -162,7 +219,12 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
   const used = HOST_NAMESPACES.filter((k) => before.spec?.[k] === true);
   if (used.length > 0 && anyAffected) {
     risks.unshift(
-      risk('hostNamespace', 'pod', `uses ${used.join(', ')}: typical of node agents (networking, logging, monitoring) that need root or capabilities on the node: once hardened, its containers run as ${userText(userAfterAny!)} without them`, { hostNamespaces: [...used] }),
+      risk(
+        'hostNamespace',
+        'pod',
+        `uses ${used.join(', ')}: typical of node agents (networking, logging, monitoring) that need root or capabilities on the node: once hardened, its containers run as ${userText(userAfterAny!)} without them`,
+        { hostNamespaces: [...used] },
+      ),
     );
   }
   return risks;

@@ -21,7 +21,15 @@
 import { diffArrays } from 'diff';
 import type { PatchOperation as Operation } from '../../admission/patch';
 import { pointerTokens, tokensPointer, valueAt, type PathKey } from '../json-pointer';
-import { itemLines, pairLines, scalarText, UnsupportedEdit, valueLines, flowText, type Style } from './print';
+import {
+  itemLines,
+  pairLines,
+  scalarText,
+  UnsupportedEdit,
+  valueLines,
+  flowText,
+  type Style,
+} from './print';
 import { keyOf, type ENode, type EPair } from './read';
 import { sameData } from './same-data';
 import { column, dashBefore, lineStart } from './style';
@@ -94,35 +102,48 @@ function merged(node: ENode, key: string, seen: Set<ENode>): boolean {
   seen.add(node);
   if (node.kind === 'alias') return node.target !== undefined && merged(node.target, key, seen);
   if (node.kind === 'seq') return node.items.some((item) => merged(item, key, seen));
-  return node.kind === 'map' && node.pairs.some((p) => (p.merge ? merged(p.value, key, seen) : keyOf(p.key) === key));
+  return (
+    node.kind === 'map' &&
+    node.pairs.some((p) => (p.merge ? merged(p.value, key, seen) : keyOf(p.key) === key))
+  );
 }
 
 const isEmpty = (node: ENode) => node.pairs.length === 0 && node.items.length === 0;
-const explicitPair = (map: ENode, key: string) => map.pairs.find((p) => !p.merge && keyOf(p.key) === key);
-const shadowed = (map: ENode, key: string) => map.pairs.some((p) => p.merge && merged(p.value, key, new Set()));
+const explicitPair = (map: ENode, key: string) =>
+  map.pairs.find((p) => !p.merge && keyOf(p.key) === key);
+const shadowed = (map: ENode, key: string) =>
+  map.pairs.some((p) => p.merge && merged(p.value, key, new Set()));
 
 /** What to change in the text for one operation; undefined when it is left to an anchor's edit. */
-function actionFor(root: ENode, op: Operation, { level, keepAliases }: EditLevel): Action | undefined {
+function actionFor(
+  root: ENode,
+  op: Operation,
+  { level, keepAliases }: EditLevel,
+): Action | undefined {
   const tokens = pointerTokens(op.path);
   if (tokens.length === 0) throw new UnsupportedEdit('an operation on the whole document');
   let node = root;
   let site: Site | undefined;
   const rewrite = (why?: Why): Action => {
-    if (site === undefined) throw new UnsupportedEdit('the whole document would have to be written again');
+    if (site === undefined)
+      throw new UnsupportedEdit('the whole document would have to be written again');
     return why === undefined ? { kind: 'set', site } : { kind: 'set', site, why };
   };
   for (let d = 0; d < tokens.length; d++) {
     const path: PathKey[] = tokens.slice(0, d);
     const key = tokens[d];
     const last = d === tokens.length - 1;
-    if (level > 0 && d === tokens.length - level) return rewrite(node.kind === 'alias' || node.aliased ? 'alias' : undefined);
+    if (level > 0 && d === tokens.length - level)
+      return rewrite(node.kind === 'alias' || node.aliased ? 'alias' : undefined);
     // Through an alias, the text is the anchor's: the value is written out here instead.
     if (node.kind === 'alias') return keepAliases ? undefined : rewrite('alias');
     if (level > 0 && node.aliased) return rewrite('alias');
     // In a flow collection, the one that holds the change is printed again.
     if (node.flow && last) {
       if (isEmpty(node) && site?.pair && !site.parent.flow) return { kind: 'set', site };
-      return node.pairs.some((p) => p.merge) ? { kind: 'flow', node, path, why: 'merge' } : { kind: 'flow', node, path };
+      return node.pairs.some((p) => p.merge)
+        ? { kind: 'flow', node, path, why: 'merge' }
+        : { kind: 'flow', node, path };
     }
     if (node.kind === 'seq') {
       if (last) return { kind: 'list', seq: node, path };
@@ -139,7 +160,8 @@ function actionFor(root: ENode, op: Operation, { level, keepAliases }: EditLevel
       // Given by a merge key: an explicit key after it overrides it, unless the mapping also has
       // the key before the merge (go-yaml lets the merge win), or the key is to go.
       if (node.flow) return { kind: 'flow', node, path, why: 'merge' };
-      if ((op.op === 'remove' && last) || explicitPair(node, key) !== undefined) return rewrite('merge');
+      if ((op.op === 'remove' && last) || explicitPair(node, key) !== undefined)
+        return rewrite('merge');
       return { kind: 'add', map: node, path, key, why: 'merge' };
     }
     if (last) {
@@ -151,7 +173,13 @@ function actionFor(root: ENode, op: Operation, { level, keepAliases }: EditLevel
       }
       if (p === undefined) return { kind: 'add', map: node, path, key };
       const value = p.pair.value;
-      if ((value.kind === 'map' || value.kind === 'seq') && value.flow && !isEmpty(value) && !(level > 0 && value.aliased)) return { kind: 'flow', node: value, path: tokens };
+      if (
+        (value.kind === 'map' || value.kind === 'seq') &&
+        value.flow &&
+        !isEmpty(value) &&
+        !(level > 0 && value.aliased)
+      )
+        return { kind: 'flow', node: value, path: tokens };
       return { kind: 'set', site: { node: value, parent: node, pair: p.pair, path: tokens } };
     }
     if (p === undefined) throw new UnsupportedEdit(`nothing at ${tokensPointer([...path, key])}`);
@@ -170,7 +198,8 @@ function actionPath(a: Action): PathKey[] {
 /** The text `[from, to)` that an action writes anew (anchors and aliases in it are gone after). */
 function rewrittenRange(a: Action): [number, number] | undefined {
   if (a.kind === 'flow') return [a.node.start, a.node.end];
-  if (a.kind === 'set' && (a.site.node.kind !== 'scalar' || a.site.node.anchor === undefined)) return [a.site.node.propsStart, a.site.node.end];
+  if (a.kind === 'set' && (a.site.node.kind !== 'scalar' || a.site.node.anchor === undefined))
+    return [a.site.node.propsStart, a.site.node.end];
   return undefined;
 }
 
@@ -200,7 +229,12 @@ function* written(node: ENode): Generator<ENode> {
 /** Every alias of the document with the site it can be written out at, when it has one. */
 function aliasSites(root: ENode): { alias: ENode; site?: Site }[] {
   const found: { alias: ENode; site?: Site }[] = [];
-  const walk = (node: ENode, path: PathKey[] | undefined, shared: boolean, site: Site | undefined): void => {
+  const walk = (
+    node: ENode,
+    path: PathKey[] | undefined,
+    shared: boolean,
+    site: Site | undefined,
+  ): void => {
     // Inside an anchored node that aliases repeat, one text stands for several places.
     const here = shared || node.aliased === true;
     if (node.kind === 'alias') {
@@ -215,7 +249,8 @@ function aliasSites(root: ENode): { alias: ENode; site?: Site }[] {
       if (pair.key.kind === 'alias') found.push({ alias: pair.key });
       if (pair.merge) {
         // An alias in a merge key's value is written out by writing out the whole mapping.
-        for (const n of written(pair.value)) if (n.kind === 'alias') found.push(here ? { alias: n } : { alias: n, site });
+        for (const n of written(pair.value))
+          if (n.kind === 'alias') found.push(here ? { alias: n } : { alias: n, site });
         continue;
       }
       const key = keyOf(pair.key);
@@ -232,16 +267,31 @@ function aliasSites(root: ENode): { alias: ENode; site?: Site }[] {
  * operations (paths from the document root) and `expected` the document after them; values are
  * taken from `expected`, so the order of operations inside a list does not matter.
  */
-export function planEdits(src: string, root: ENode, ops: readonly Operation[], original: unknown, expected: unknown, style: Style, level: EditLevel = { level: 0 }): PlannedEdits {
-  const actions = ops.map((op) => actionFor(root, op, level)).filter((a): a is Action => a !== undefined);
+export function planEdits(
+  src: string,
+  root: ENode,
+  ops: readonly Operation[],
+  original: unknown,
+  expected: unknown,
+  style: Style,
+  level: EditLevel = { level: 0 },
+): PlannedEdits {
+  const actions = ops
+    .map((op) => actionFor(root, op, level))
+    .filter((a): a is Action => a !== undefined);
 
   // Text written anew loses its anchors: the aliases of those anchors elsewhere are written out too.
   let sites: ReturnType<typeof aliasSites> | undefined;
   for (let i = 0; i < actions.length; i++) {
     const range = rewrittenRange(actions[i]);
     if (range === undefined) continue;
-    for (const n of reach(actions[i].kind === 'set' ? (actions[i] as { site: Site }).site.node : (actions[i] as { node: ENode }).node)) {
-      if (n.kind === 'scalar' && n.digits !== undefined) throw new UnsupportedEdit(`the integer ${n.digits} cannot be written again exactly`);
+    for (const n of reach(
+      actions[i].kind === 'set'
+        ? (actions[i] as { site: Site }).site.node
+        : (actions[i] as { node: ENode }).node,
+    )) {
+      if (n.kind === 'scalar' && n.digits !== undefined)
+        throw new UnsupportedEdit(`the integer ${n.digits} cannot be written again exactly`);
     }
     sites ??= aliasSites(root);
     for (const { alias, site } of sites) {
@@ -249,14 +299,19 @@ export function planEdits(src: string, root: ENode, ops: readonly Operation[], o
       if (target === undefined || target.propsStart < range[0] || target.end > range[1]) continue;
       if (alias.start >= range[0] && alias.end <= range[1]) continue;
       if (actions.some((a) => a.kind === 'set' && a.site.node === alias)) continue;
-      if (site === undefined) throw new UnsupportedEdit('an alias of a value that changes is used where it cannot be written out');
+      if (site === undefined)
+        throw new UnsupportedEdit(
+          'an alias of a value that changes is used where it cannot be written out',
+        );
       actions.push({ kind: 'set', site, why: 'alias' });
     }
   }
 
   // An action that writes a whole value (set, flow, list) covers every other action inside that
   // value; an addition to a mapping that is written whole is covered too.
-  const whole = actions.filter((a) => a.kind !== 'add' && a.kind !== 'remove').map((a) => id(actionPath(a)));
+  const whole = actions
+    .filter((a) => a.kind !== 'add' && a.kind !== 'remove')
+    .map((a) => id(actionPath(a)));
   const covered = (a: Action) => {
     const p = id(actionPath(a));
     return whole.some((r) => p.startsWith(`${r}\0`) || (a.kind === 'add' && id(a.path) === r));
@@ -277,15 +332,26 @@ export function planEdits(src: string, root: ENode, ops: readonly Operation[], o
       case 'remove': {
         const keyNode = action.pair.key;
         const start = lineStart(src, keyNode.propsStart);
-        if (src.slice(start, keyNode.propsStart).trim() !== '') throw new UnsupportedEdit('the key shares its line (e.g. after "- ")');
-        edits.push({ start, end: lineEndAfter(src, Math.max(action.pair.value.end, keyNode.end)), text: '' });
+        if (src.slice(start, keyNode.propsStart).trim() !== '')
+          throw new UnsupportedEdit('the key shares its line (e.g. after "- ")');
+        edits.push({
+          start,
+          end: lineEndAfter(src, Math.max(action.pair.value.end, keyNode.end)),
+          text: '',
+        });
         break;
       }
       case 'set':
         edits.push(...setEdits(src, action.site, value, style));
         break;
       case 'flow':
-        edits.push(keepCommentColumn(src, { start: action.node.start, end: action.node.end, text: flowText(value, style) }));
+        edits.push(
+          keepCommentColumn(src, {
+            start: action.node.start,
+            end: action.node.end,
+            text: flowText(value, style),
+          }),
+        );
         break;
       case 'list':
         edits.push(...listEdits(src, action.seq, valueAt(original, action.path), value, style));
@@ -319,14 +385,19 @@ function addEdit(src: string, map: ENode, key: string, value: unknown, style: St
   const text = lines(pairLines(key, value, col, style), style.eol);
   // A pod template without metadata gets it where kubectl prints it: before spec.
   const spec = key === 'metadata' ? explicitPair(map, 'spec')?.key : undefined;
-  if (spec && column(src, spec.start) === col && src.slice(lineStart(src, spec.start), spec.start).trim() === '') {
+  if (
+    spec &&
+    column(src, spec.start) === col &&
+    src.slice(lineStart(src, spec.start), spec.start).trim() === ''
+  ) {
     const at = lineStart(src, spec.start);
     return { start: at, end: at, text };
   }
   return insertion(src, map.end, text, style);
 }
 
-const isEmptyCollection = (v: unknown) => typeof v === 'object' && v !== null && Object.keys(v).length === 0;
+const isEmptyCollection = (v: unknown) =>
+  typeof v === 'object' && v !== null && Object.keys(v).length === 0;
 const isScalar = (v: unknown) => v === null || typeof v !== 'object';
 
 /** A value written where another was: in place when it fits on the line, else as block lines. */
@@ -336,21 +407,43 @@ function setEdits(src: string, site: Site, value: unknown, style: Style): Edit[]
   const inFlow = site.parent.flow;
   const from = old.kind === 'scalar' ? old.start : old.propsStart;
   // A flow collection stays one; an empty one under a block key (`securityContext: {}`) becomes a block.
-  if (inFlow || ((old.kind === 'map' || old.kind === 'seq') && old.flow && !isEmpty(old) && !isScalar(value))) {
-    return [keepCommentColumn(src, { start: from, end: old.end, text: isScalar(value) ? scalarText(value, true, old) : flowText(value, style) })];
+  if (
+    inFlow ||
+    ((old.kind === 'map' || old.kind === 'seq') && old.flow && !isEmpty(old) && !isScalar(value))
+  ) {
+    return [
+      keepCommentColumn(src, {
+        start: from,
+        end: old.end,
+        text: isScalar(value) ? scalarText(value, true, old) : flowText(value, style),
+      }),
+    ];
   }
   if (site.pair === undefined) return itemEdits(src, old, value, style);
 
   const key = site.pair.key;
   if (isScalar(value) || isEmptyCollection(value)) {
-    const text = isScalar(value) ? scalarText(value, false, old) : Array.isArray(value) ? '[]' : '{}';
-    if (!oldIsBlock && old.start < old.end) return [blockScalarAware(src, keepCommentColumn(src, { start: from, end: old.end, text }), old, style)];
+    const text = isScalar(value)
+      ? scalarText(value, false, old)
+      : Array.isArray(value)
+        ? '[]'
+        : '{}';
+    if (!oldIsBlock && old.start < old.end)
+      return [
+        blockScalarAware(
+          src,
+          keepCommentColumn(src, { start: from, end: old.end, text }),
+          old,
+          style,
+        ),
+      ];
     // An empty value (`key:`) or a block collection: the key line gets the value.
     const end = oldIsBlock ? lineEndAfter(src, old.end) : colonEnd(src, key.end);
     return [{ start: key.end, end, text: `: ${text}${oldIsBlock ? style.eol : ''}` }];
   }
   const body = lines(pairLines('x', value, column(src, key.propsStart), style).slice(1), style.eol);
-  if (oldIsBlock || old.block) return [{ start: key.end, end: lineEndAfter(src, old.end), text: `:${style.eol}${body}` }];
+  if (oldIsBlock || old.block)
+    return [{ start: key.end, end: lineEndAfter(src, old.end), text: `:${style.eol}${body}` }];
   // `key:`, `key: null`, `key: {}`, `key: *alias` (any comment after it stays on the key's line):
   // the key line keeps only the colon, the block goes on the lines below.
   const at = lineEndAfter(src, Math.max(old.end, key.end));
@@ -372,7 +465,15 @@ function itemEdits(src: string, old: ENode, value: unknown, style: Style): Edit[
   const from = old.kind === 'scalar' ? old.start : old.propsStart;
   if (dashBefore(src, from) < 0) throw new UnsupportedEdit('a list entry that shares its line');
   const col = column(src, from);
-  if (isScalar(value)) return [blockScalarAware(src, keepCommentColumn(src, { start: from, end: old.end, text: scalarText(value, false, old) }), old, style)];
+  if (isScalar(value))
+    return [
+      blockScalarAware(
+        src,
+        keepCommentColumn(src, { start: from, end: old.end, text: scalarText(value, false, old) }),
+        old,
+        style,
+      ),
+    ];
   const written = valueLines(value, col, style);
   const text = [written[0].slice(col), ...written.slice(1)].join(style.eol);
   return [blockScalarAware(src, { start: from, end: old.end, text }, old, style)];
@@ -395,7 +496,8 @@ function keepCommentColumn(src: string, edit: Edit): Edit {
 /** A block list brought to its new entries, keeping the lines (and comments) of entries that stay. */
 function listEdits(src: string, seq: ENode, before: unknown, after: unknown, style: Style): Edit[] {
   const items = seq.items;
-  if (!Array.isArray(before) || !Array.isArray(after) || items.length === 0) throw new UnsupportedEdit('not a list with entries');
+  if (!Array.isArray(before) || !Array.isArray(after) || items.length === 0)
+    throw new UnsupportedEdit('not a list with entries');
   const dashes = items.map((i) => dashBefore(src, i.propsStart));
   if (dashes.some((d) => d < 0)) throw new UnsupportedEdit('a list entry shares its line');
   const col = column(src, dashes[0]);
@@ -412,7 +514,9 @@ function listEdits(src: string, seq: ENode, before: unknown, after: unknown, sty
       const end = lineEndAfter(src, node.end);
       if (part.removed) {
         // An entry that holds an anchor used elsewhere cannot go.
-        for (const n of written(node)) if (n.aliased) throw new UnsupportedEdit('a list entry to remove holds an anchor used elsewhere');
+        for (const n of written(node))
+          if (n.aliased)
+            throw new UnsupportedEdit('a list entry to remove holds an anchor used elsewhere');
         edits.push({ start: lineStart(src, dashes[i - 1]), end, text: '' });
       }
       at = end;
@@ -451,7 +555,8 @@ export function lineReplacements(src: string, edits: readonly Edit[]): LineRepla
     if (e.start < cursor) throw new UnsupportedEdit('overlapping edits');
     cursor = e.end;
     const start = lineStart(src, e.start);
-    const end = e.end === start || (e.end > 0 && src[e.end - 1] === '\n') ? e.end : lineEndAfter(src, e.end);
+    const end =
+      e.end === start || (e.end > 0 && src[e.end - 1] === '\n') ? e.end : lineEndAfter(src, e.end);
     const last = groups[groups.length - 1];
     if (last && start <= last.end) {
       last.end = Math.max(last.end, end);
@@ -460,7 +565,11 @@ export function lineReplacements(src: string, edits: readonly Edit[]): LineRepla
       groups.push({ start, end, edits: [e] });
     }
   }
-  return groups.map((g) => ({ start: g.start, end: g.end, text: splice(src, g.edits, g.start, g.end) }));
+  return groups.map((g) => ({
+    start: g.start,
+    end: g.end,
+    text: splice(src, g.edits, g.start, g.end),
+  }));
 }
 
 /** The indentation of the first line of an inserted block (after a line end it may start with). */

@@ -23,14 +23,21 @@ export interface Style {
 const BLOCK_PLAIN = /^[A-Za-z0-9_./](?:[A-Za-z0-9_./=,;+()[\] -]*[A-Za-z0-9_./=,;+()[\]-])?$/;
 const FLOW_PLAIN = /^[A-Za-z0-9_./](?:[A-Za-z0-9_./=;+() -]*[A-Za-z0-9_./=;+()-])?$/;
 /** Characters YAML does not allow as they are, and line breaks of YAML 1.1 that JSON does not escape. */
+// Control characters cannot stand in a single-quoted scalar: matching them is the point.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\x00-\x08\x0a-\x1f]/;
 const UNPRINTABLE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-const isScalar = (v: unknown): v is string | number | boolean | null => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+const isScalar = (v: unknown): v is string | number | boolean | null =>
+  v === null || ['string', 'number', 'boolean'].includes(typeof v);
 
 function doubleQuoted(text: string): string {
   if (LONE_SURROGATE.test(text)) throw new UnsupportedEdit('a string with a lone UTF-16 surrogate');
-  return JSON.stringify(text).replace(new RegExp(UNPRINTABLE, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(text).replace(
+    new RegExp(UNPRINTABLE, 'g'),
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function numberText(n: number): string {
@@ -38,7 +45,8 @@ function numberText(n: number): string {
   // Integers as all their digits (String() shortens those beyond 2^53), which go-yaml reads
   // as the same integer; other numbers in the shortest form that reads back the same.
   const text = Number.isInteger(n) ? BigInt(n).toString() : String(n);
-  if (scalarValue(text, true, undefined).value !== n) throw new UnsupportedEdit(`no plain form for the number ${text}`);
+  if (scalarValue(text, true, undefined).value !== n)
+    throw new UnsupportedEdit(`no plain form for the number ${text}`);
   return text;
 }
 
@@ -46,15 +54,22 @@ function numberText(n: number): string {
  * A scalar as YAML text on one line. `old` is the scalar it replaces: its quote style is kept
  * when the new value is a string that style can hold.
  */
-export function scalarText(value: unknown, flow: boolean, old?: { quote?: 'double' | 'single' }): string {
+export function scalarText(
+  value: unknown,
+  flow: boolean,
+  old?: { quote?: 'double' | 'single' },
+): string {
   if (value === null) return 'null';
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number') return numberText(value);
   if (typeof value !== 'string') throw new UnsupportedEdit('not a scalar');
   if (old?.quote === 'double') return doubleQuoted(value);
-  // Control characters cannot stand in a single-quoted scalar: matching them is the point.
-  // eslint-disable-next-line no-control-regex
-  if (old?.quote === 'single' && !/[\x00-\x08\x0a-\x1f]/.test(value) && !UNPRINTABLE.test(value) && !LONE_SURROGATE.test(value)) {
+  if (
+    old?.quote === 'single' &&
+    !CONTROL_CHARACTERS.test(value) &&
+    !UNPRINTABLE.test(value) &&
+    !LONE_SURROGATE.test(value)
+  ) {
     return `'${value.replace(/'/g, "''")}'`;
   }
   if ((flow ? FLOW_PLAIN : BLOCK_PLAIN).test(value) && readsAsString(value)) return value;
@@ -66,7 +81,9 @@ export function flowText(value: unknown, style: Pick<Style, 'flowPadding'>): str
   if (isScalar(value)) return scalarText(value, true);
   const pad = style.flowPadding ? ' ' : '';
   if (Array.isArray(value)) {
-    return value.length === 0 ? '[]' : `[${pad}${value.map((v) => flowText(v, style)).join(', ')}${pad}]`;
+    return value.length === 0
+      ? '[]'
+      : `[${pad}${value.map((v) => flowText(v, style)).join(', ')}${pad}]`;
   }
   const entries = Object.entries(value as object);
   if (entries.length === 0) return '{}';
@@ -76,7 +93,13 @@ export function flowText(value: unknown, style: Pick<Style, 'flowPadding'>): str
 const spaces = (n: number) => ' '.repeat(n);
 
 /** `key: value` as block lines at column `col` (without line ends). */
-export function pairLines(key: string, value: unknown, col: number, style: Style, out: string[] = []): string[] {
+export function pairLines(
+  key: string,
+  value: unknown,
+  col: number,
+  style: Style,
+  out: string[] = [],
+): string[] {
   const head = `${spaces(col)}${scalarText(key, false)}:`;
   if (isScalar(value)) {
     out.push(`${head} ${scalarText(value, false)}`);
@@ -84,7 +107,8 @@ export function pairLines(key: string, value: unknown, col: number, style: Style
     if (value.length === 0) out.push(`${head} []`);
     else {
       out.push(head);
-      for (const item of value) itemLines(item, col + (style.indentSeq ? style.indent : 0), style, out);
+      for (const item of value)
+        itemLines(item, col + (style.indentSeq ? style.indent : 0), style, out);
     }
   } else {
     const entries = Object.entries(value as object);

@@ -8,7 +8,17 @@
  * merge key (`<<`) overrides the keys written before it in its mapping, where the YAML 1.1 spec
  * (and the `yaml` package) keep explicit keys.
  */
-import { Composer, CST, isAlias, isMap, isScalar, isSeq, Parser, type Document, type Node as YamlNode } from 'yaml';
+import {
+  Composer,
+  CST,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  Parser,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 import { keyString, MERGE_TAG, scalarValue, ScalarError, type Scalar } from './scalars';
 
 /** A node of a document, with offsets in the whole text. */
@@ -65,8 +75,22 @@ export interface ReadDocument {
   ignoredFrom?: number;
 }
 
-const COMPOSE_OPTIONS = { version: '1.1', schema: 'failsafe', uniqueKeys: false, prettyErrors: false } as const;
-const EMPTY_NODE = (at: number): ENode => ({ kind: 'scalar', flow: false, start: at, end: at, propsStart: at, pairs: [], items: [], value: null });
+const COMPOSE_OPTIONS = {
+  version: '1.1',
+  schema: 'failsafe',
+  uniqueKeys: false,
+  prettyErrors: false,
+} as const;
+const EMPTY_NODE = (at: number): ENode => ({
+  kind: 'scalar',
+  flow: false,
+  start: at,
+  end: at,
+  propsStart: at,
+  pairs: [],
+  items: [],
+  value: null,
+});
 
 /**
  * Reads `[start, end)` of `text` as one document (kubectl's split: see split.ts). Offsets in the
@@ -77,7 +101,9 @@ export function readDocument(text: string, start: number, end: number): ReadDocu
   const tokens = Array.from(new Parser().parse(src));
   // Anchors start with `&` and tags with `!`: most manifests have neither, and need no CST walk.
   const props = /[&!]/.test(src) ? propsStarts(tokens) : new Map<string, number>();
-  const docs = Array.from<Document.Parsed>(new Composer(COMPOSE_OPTIONS).compose(tokens, true) as Iterable<Document.Parsed>);
+  const docs = Array.from<Document.Parsed>(
+    new Composer(COMPOSE_OPTIONS).compose(tokens, true) as Iterable<Document.Parsed>,
+  );
   const doc = docs[0];
   const out: ReadDocument = { data: undefined, root: undefined, errors: [] };
   if (doc === undefined) return out;
@@ -104,14 +130,27 @@ export function readDocument(text: string, start: number, end: number): ReadDocu
  */
 function propsStarts(tokens: readonly CST.Token[]): Map<string, number> {
   const starts = new Map<string, number>();
-  const note = (list: readonly CST.SourceToken[] | undefined, value: CST.Token | null | undefined, indicator: string) => {
+  const note = (
+    list: readonly CST.SourceToken[] | undefined,
+    value: CST.Token | null | undefined,
+    indicator: string,
+  ) => {
     if (!list || !value) return;
     let first: number | undefined;
     for (const t of list) {
       if (t.type === indicator) first = undefined;
       else if ((t.type === 'anchor' || t.type === 'tag') && first === undefined) first = t.offset;
     }
-    if (first !== undefined) starts.set(propsKey(value.offset, value.type === 'block-map' || value.type === 'block-seq' || value.type === 'flow-collection'), first);
+    if (first !== undefined)
+      starts.set(
+        propsKey(
+          value.offset,
+          value.type === 'block-map' ||
+            value.type === 'block-seq' ||
+            value.type === 'flow-collection',
+        ),
+        first,
+      );
   };
   for (const token of tokens) {
     if (token.type !== 'document') continue;
@@ -121,7 +160,11 @@ function propsStarts(tokens: readonly CST.Token[]): Map<string, number> {
         note(item.start, item.key, 'explicit-key-ind');
         note(item.sep, item.value, 'map-value-ind');
       } else {
-        note(item.start, item.value, item.start.some((t) => t.type === 'seq-item-ind') ? 'seq-item-ind' : 'comma');
+        note(
+          item.start,
+          item.value,
+          item.start.some((t) => t.type === 'seq-item-ind') ? 'seq-item-ind' : 'comma',
+        );
       }
     });
   }
@@ -147,7 +190,8 @@ class TreeBuilder {
       flow: false,
       start: this.base + start,
       end: this.base + valueEnd,
-      propsStart: this.base + (this.props.get(propsKey(start, isMap(node) || isSeq(node))) ?? start),
+      propsStart:
+        this.base + (this.props.get(propsKey(start, isMap(node) || isSeq(node))) ?? start),
       pairs: [],
       items: [],
       value: null,
@@ -169,7 +213,11 @@ class TreeBuilder {
       else if (node.type === 'QUOTE_SINGLE') e.quote = 'single';
       else if (!plain) e.block = true;
       // The YAML 1.2 of the `yaml` package allows `[:x]`; go-yaml (YAML 1.1) does not.
-      if (plain && inFlow && String(node.value).startsWith(':')) throw new ReadFailure('a plain scalar starting with ":" inside [] or {} (kubectl cannot read it)', e);
+      if (plain && inFlow && String(node.value).startsWith(':'))
+        throw new ReadFailure(
+          'a plain scalar starting with ":" inside [] or {} (kubectl cannot read it)',
+          e,
+        );
       try {
         Object.assign(e, scalarValue(String(node.value), plain, e.tag));
       } catch (err) {
@@ -181,16 +229,25 @@ class TreeBuilder {
       e.flow = node.flow === true;
       for (const pair of node.items) {
         const keyNode = pair.key as YamlNode | null;
-        const key = this.build(keyNode, keyNode === null ? start : rangeOf(keyNode)[0], e.flow || inFlow);
+        const key = this.build(
+          keyNode,
+          keyNode === null ? start : rangeOf(keyNode)[0],
+          e.flow || inFlow,
+        );
         // A missing value (`? key`) is an empty node just after its key.
-        const value = this.build(pair.value as YamlNode | null, keyNode === null ? start : rangeOf(keyNode)[1], e.flow || inFlow);
+        const value = this.build(
+          pair.value as YamlNode | null,
+          keyNode === null ? start : rangeOf(keyNode)[1],
+          e.flow || inFlow,
+        );
         e.pairs.push({ key, value, merge: isMergeKey(key, keyNode) });
       }
       if (!e.flow && e.pairs.length > 0) e.end = e.pairs[e.pairs.length - 1].value.end;
     } else if (isSeq(node)) {
       e.kind = 'seq';
       e.flow = node.flow === true;
-      for (const item of node.items) e.items.push(this.build(item as YamlNode | null, start, e.flow || inFlow));
+      for (const item of node.items)
+        e.items.push(this.build(item as YamlNode | null, start, e.flow || inFlow));
       if (!e.flow && e.items.length > 0) e.end = e.items[e.items.length - 1].end;
     }
     return e;
@@ -221,7 +278,13 @@ type Obj = Record<string, unknown>;
 
 /** Sets a key without `__proto__` reaching the prototype. */
 export function setKey(obj: Obj, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   else obj[key] = value;
 }
 
@@ -244,7 +307,11 @@ class DataReader {
   private count(node: ENode): void {
     this.decodeCount++;
     if (this.aliasDepth > 0) this.aliasCount++;
-    if (this.aliasCount > 100 && this.decodeCount > 1000 && this.aliasCount / this.decodeCount > allowedAliasRatio(this.decodeCount)) {
+    if (
+      this.aliasCount > 100 &&
+      this.decodeCount > 1000 &&
+      this.aliasCount / this.decodeCount > allowedAliasRatio(this.decodeCount)
+    ) {
       throw new ReadFailure('the document contains excessive aliasing (kubectl refuses it)', node);
     }
   }
@@ -253,7 +320,8 @@ class DataReader {
     this.count(node);
     switch (node.kind) {
       case 'scalar':
-        if (typeof node.value === 'number' && !Number.isFinite(node.value)) throw new ReadFailure('.inf and .nan have no JSON form (kubectl cannot read them)', node);
+        if (typeof node.value === 'number' && !Number.isFinite(node.value))
+          throw new ReadFailure('.inf and .nan have no JSON form (kubectl cannot read them)', node);
         return node.value;
       case 'alias':
         return this.through(node, (target) => this.value(target));
@@ -269,8 +337,10 @@ class DataReader {
 
   private through<T>(alias: ENode, read: (target: ENode) => T): T {
     const target = alias.target;
-    if (target === undefined) throw new ReadFailure('an alias of an anchor not defined before it', alias);
-    if (this.active.has(alias)) throw new ReadFailure('an anchor whose value contains itself', alias);
+    if (target === undefined)
+      throw new ReadFailure('an alias of an anchor not defined before it', alias);
+    if (this.active.has(alias))
+      throw new ReadFailure('an anchor whose value contains itself', alias);
     this.active.add(alias);
     this.aliasDepth++;
     try {
@@ -291,14 +361,19 @@ class DataReader {
         continue;
       }
       const key = this.key(pair.key);
-      if (written.has(key)) throw new ReadFailure(`duplicated mapping key ${JSON.stringify(key)}`, pair.key);
+      if (written.has(key))
+        throw new ReadFailure(`duplicated mapping key ${JSON.stringify(key)}`, pair.key);
       written.add(key);
       setKey(obj, key, this.value(pair.value));
     }
   }
 
   private merge(node: ENode, obj: Obj): void {
-    const wantMap = () => new ReadFailure('a merge key (<<) needs a mapping, an alias of one, or a list of those', node);
+    const wantMap = () =>
+      new ReadFailure(
+        'a merge key (<<) needs a mapping, an alias of one, or a list of those',
+        node,
+      );
     if (node.kind === 'map') {
       this.count(node);
       this.into(node, obj);
@@ -312,7 +387,8 @@ class DataReader {
     } else if (node.kind === 'seq') {
       for (let i = node.items.length - 1; i >= 0; i--) {
         const item = node.items[i];
-        if (item.kind !== 'map' && !(item.kind === 'alias' && item.target?.kind === 'map')) throw wantMap();
+        if (item.kind !== 'map' && !(item.kind === 'alias' && item.target?.kind === 'map'))
+          throw wantMap();
         this.merge(item, obj);
       }
     } else {
@@ -323,8 +399,10 @@ class DataReader {
   private key(node: ENode): string {
     this.count(node);
     const scalar = node.kind === 'alias' ? node.target : node;
-    if (scalar === undefined) throw new ReadFailure('an alias of an anchor not defined before it', node);
-    if (scalar.kind !== 'scalar') throw new ReadFailure('a mapping or a list as a map key (kubectl cannot read it)', node);
+    if (scalar === undefined)
+      throw new ReadFailure('an alias of an anchor not defined before it', node);
+    if (scalar.kind !== 'scalar')
+      throw new ReadFailure('a mapping or a list as a map key (kubectl cannot read it)', node);
     try {
       return keyString(scalar);
     } catch (err) {

@@ -75,7 +75,12 @@ function parseGoUnsigned(text: string): bigint | undefined {
   }
   let n = 0n;
   for (const c of digits.toLowerCase()) {
-    const d = c >= '0' && c <= '9' ? c.charCodeAt(0) - 48 : c >= 'a' && c <= 'z' ? c.charCodeAt(0) - 87 : 99;
+    const d =
+      c >= '0' && c <= '9'
+        ? c.charCodeAt(0) - 48
+        : c >= 'a' && c <= 'z'
+          ? c.charCodeAt(0) - 87
+          : 99;
     if (d >= base) return undefined;
     n = n * BigInt(base) + BigInt(d);
     if (n > UINT64_MAX) return undefined;
@@ -108,7 +113,8 @@ function resolveText(text: string, tag: string | undefined): Resolved {
     const negative = plain[0] === '-';
     const unsigned = plain[0] === '-' || plain[0] === '+' ? plain.slice(1) : plain;
     const n = parseGoUnsigned(unsigned);
-    if (n !== undefined && (negative ? n <= INT64_MAX + 1n : n <= INT64_MAX)) return integer(negative ? -n : n);
+    if (n !== undefined && (negative ? n <= INT64_MAX + 1n : n <= INT64_MAX))
+      return integer(negative ? -n : n);
     if (n !== undefined && plain[0] !== '+' && !negative) return integer(n); // ParseUint: up to 2^64-1
     if (YAML_STYLE_FLOAT.test(plain)) {
       const f = Number(plain);
@@ -147,18 +153,22 @@ export function scalarValue(text: string, plain: boolean, tag: string | undefine
   if (tag === STR_TAG) return { value: text };
   const r = resolveText(text, tag);
   if (tag === TIMESTAMP_TAG) {
-    if (!/^\d{4}-/.test(text)) throw new ScalarError(`cannot decode ${JSON.stringify(text)} as a !!timestamp`);
+    if (!/^\d{4}-/.test(text))
+      throw new ScalarError(`cannot decode ${JSON.stringify(text)} as a !!timestamp`);
     return { value: text };
   }
   if (r.tag === tag) return result(r);
   if (tag === FLOAT_TAG && r.tag === INT_TAG) return { value: r.value, float: true };
-  throw new ScalarError(`cannot decode ${JSON.stringify(text)} as a !!${tag.slice(tag.lastIndexOf(':') + 1)}`);
+  throw new ScalarError(
+    `cannot decode ${JSON.stringify(text)} as a !!${tag.slice(tag.lastIndexOf(':') + 1)}`,
+  );
 }
 
 /** Go's base64.StdEncoding: strict padding, line breaks ignored. */
 function binary(text: string): string {
   const compact = text.replace(/[\r\n]/g, '');
-  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) throw new ScalarError('!!binary value contains invalid base64 data');
+  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact))
+    throw new ScalarError('!!binary value contains invalid base64 data');
   return Buffer.from(compact, 'base64').toString('utf8');
 }
 
@@ -174,7 +184,11 @@ export function keyString(key: ScalarResult): string {
   if (typeof value === 'number' && key.float) return goFloat32(value);
   // Not String(value): above 2^53 it prints the shortest text that reads as the same double.
   if (typeof value === 'number' && !key.unsigned) return key.digits ?? BigInt(value).toString();
-  throw new ScalarError(value === null ? 'a null map key (kubectl cannot read it)' : `the map key ${key.digits ?? String(value)} (beyond int64: kubectl cannot read it)`);
+  throw new ScalarError(
+    value === null
+      ? 'a null map key (kubectl cannot read it)'
+      : `the map key ${key.digits ?? String(value)} (beyond int64: kubectl cannot read it)`,
+  );
 }
 
 /** Go's strconv.FormatFloat(value, 'g', -1, 32), with go-yaml's names for infinities and NaN. */
@@ -193,9 +207,13 @@ function goFloat32(value: number): string {
       const [mantissa, exponent] = e.split('e');
       digits = mantissa.replace('.', '');
       // Exactly half way between two candidates: toExponential takes the larger, Go the even one.
-      const longer = Math.abs(f).toExponential(Math.min(100, p + 40)).split('e')[0].replace('.', '');
+      const longer = Math.abs(f)
+        .toExponential(Math.min(100, p + 40))
+        .split('e')[0]
+        .replace('.', '');
       const odd = Number(digits[digits.length - 1]) % 2 === 1;
-      if (odd && /^50*$/.test(longer.slice(p)) && longer.slice(0, p) !== digits) digits = longer.slice(0, p);
+      if (odd && /^50*$/.test(longer.slice(p)) && longer.slice(0, p) !== digits)
+        digits = longer.slice(0, p);
       digits = digits.replace(/0+$/, '') || '0';
       exp = Number(exponent);
       break;

@@ -21,7 +21,9 @@ export class SeparatorError extends Error {
     readonly offset: number,
     readonly after: string,
   ) {
-    super(`invalid YAML document separator: text after "---" (kubectl allows only a comment there): ${JSON.stringify(after)}`);
+    super(
+      `invalid YAML document separator: text after "---" (kubectl allows only a comment there): ${JSON.stringify(after)}`,
+    );
     this.name = 'SeparatorError';
   }
 }
@@ -30,7 +32,7 @@ export function splitDocuments(text: string): Chunk[] {
   const chunks: Chunk[] = [];
   let start = 0;
   let marker = false;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const next = text.indexOf('\n', i);
     const lineEnd = next < 0 ? text.length : next + 1;
     if (text.startsWith('---', i)) {

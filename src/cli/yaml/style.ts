@@ -40,7 +40,11 @@ export function inferStyle(src: string, root: ENode, eol: string): Style {
     }
     for (const { key, value } of node.pairs) {
       if (samples >= 12) return;
-      if ((value.kind !== 'map' && value.kind !== 'seq') || (value.pairs.length === 0 && value.items.length === 0)) continue;
+      if (
+        (value.kind !== 'map' && value.kind !== 'seq') ||
+        (value.pairs.length === 0 && value.items.length === 0)
+      )
+        continue;
       if (value.flow) {
         walk(value);
         continue;

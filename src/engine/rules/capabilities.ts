@@ -26,7 +26,14 @@ export const capabilities: Rule = (ctx) => {
       if (removed.length > 0) {
         if (kept.length > 0) caps.add = kept;
         else delete caps.add;
-        ctx.changes.push({ rule: 'capabilities.add', target: t.ref, field: 'securityContext.capabilities.add', from: add, to: kept, removed });
+        ctx.changes.push({
+          rule: 'capabilities.add',
+          target: t.ref,
+          field: 'securityContext.capabilities.add',
+          from: add,
+          to: kept,
+          removed,
+        });
       }
       if (kept.length > 0) {
         ctx.notices.push({

@@ -11,7 +11,11 @@ const READ_ONLY_KINDS = ['configMap', 'secret', 'downwardAPI', 'projected'];
 function hasWritableVolume(volumes: Json | undefined): boolean {
   if (!Array.isArray(volumes)) return false;
   return volumes.some(
-    (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !READ_ONLY_KINDS.some((k) => v[k] != null),
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      !READ_ONLY_KINDS.some((k) => v[k] != null),
   );
 }
 
@@ -24,12 +28,20 @@ export const fsGroup: Rule = (ctx) => {
   if (!ctx.policy.settings.fsGroup || !ctx.podLevelMutable) return;
   const podSc = ctx.podSecurityContext();
   if (podSc?.fsGroup != null || !hasWritableVolume(ctx.pod.spec!.volumes)) return;
-  const group = isNonRootId(podSc?.runAsGroup) ? (podSc!.runAsGroup as number) : ctx.policy.settings.runAsGroup;
+  const group = isNonRootId(podSc?.runAsGroup)
+    ? (podSc!.runAsGroup as number)
+    : ctx.policy.settings.runAsGroup;
   const sc = ctx.writablePodSecurityContext();
   sc.fsGroup = group;
   ctx.record('fsGroup', { kind: 'pod' }, 'securityContext.fsGroup', undefined, group);
   if (sc.fsGroupChangePolicy == null) {
     sc.fsGroupChangePolicy = 'OnRootMismatch';
-    ctx.record('fsGroup', { kind: 'pod' }, 'securityContext.fsGroupChangePolicy', undefined, 'OnRootMismatch');
+    ctx.record(
+      'fsGroup',
+      { kind: 'pod' },
+      'securityContext.fsGroupChangePolicy',
+      undefined,
+      'OnRootMismatch',
+    );
   }
 };

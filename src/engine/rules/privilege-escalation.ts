@@ -16,12 +16,19 @@ export const allowPrivilegeEscalation: Rule = (ctx) => {
       ctx.notices.push({
         kind: 'escalationNotForced',
         target: t.ref,
-        message: 'allowPrivilegeEscalation not set to false: SYS_ADMIN is kept, and the API server rejects the two together',
+        message:
+          'allowPrivilegeEscalation not set to false: SYS_ADMIN is kept, and the API server rejects the two together',
       });
       continue;
     }
     const from = sc.allowPrivilegeEscalation;
     sc.allowPrivilegeEscalation = false;
-    ctx.record('allowPrivilegeEscalation', t.ref, 'securityContext.allowPrivilegeEscalation', from, false);
+    ctx.record(
+      'allowPrivilegeEscalation',
+      t.ref,
+      'securityContext.allowPrivilegeEscalation',
+      from,
+      false,
+    );
   }
 };

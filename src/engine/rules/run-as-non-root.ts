@@ -6,5 +6,11 @@ import { ensureInherited, type Rule } from '../context';
  */
 export const runAsNonRoot: Rule = (ctx) => {
   if (!ctx.policy.settings.runAsNonRoot) return;
-  ensureInherited(ctx, 'runAsNonRoot', 'runAsNonRoot', (v) => v === true, () => true);
+  ensureInherited(
+    ctx,
+    'runAsNonRoot',
+    'runAsNonRoot',
+    (v) => v === true,
+    () => true,
+  );
 };

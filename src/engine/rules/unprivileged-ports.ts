@@ -25,7 +25,8 @@ function lowPorts(ports: Json | undefined): number[] {
   const out = new Set<number>();
   for (const p of ports) {
     const port = isJsonObject(p) ? p.containerPort : undefined;
-    if (typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 1024) out.add(port);
+    if (typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 1024)
+      out.add(port);
   }
   return [...out].sort((a, b) => a - b);
 }
@@ -33,17 +34,25 @@ function lowPorts(ports: Json | undefined): number[] {
 /** True when NET_BIND_SERVICE is still in capabilities.add: after capabilities.ts, only by allowlist. */
 function keepsNetBindService(t: HardenTarget): boolean {
   const add = t.container.securityContext?.capabilities?.add;
-  return Array.isArray(add) && add.some((c) => normalizeCapability(c as string) === NET_BIND_SERVICE);
+  return (
+    Array.isArray(add) && add.some((c) => normalizeCapability(c as string) === NET_BIND_SERVICE)
+  );
 }
 
 /** Why the sysctl is not added to a pod that needs it; undefined when it is. */
-function whyNot(ctx: RuleContext, existing: { value: Json | undefined } | undefined): string | undefined {
+function whyNot(
+  ctx: RuleContext,
+  existing: { value: Json | undefined } | undefined,
+): string | undefined {
   if (existing) return `the pod sets it itself (${JSON.stringify(existing.value ?? '')}), kept`;
-  if (ctx.policy.settings.unprivilegedPorts === 'never') return 'not added: hardening.unprivilegedPorts is "never"';
+  if (ctx.policy.settings.unprivilegedPorts === 'never')
+    return 'not added: hardening.unprivilegedPorts is "never"';
   // The API server refuses net.* sysctls beside hostNetwork: the pod shares the node's network
   // namespace, whose own value applies.
-  if (ctx.pod.spec!.hostNetwork === true) return "not added: the pod uses hostNetwork, where the node's own value applies";
-  if (!ctx.podLevelMutable) return 'not added: the pod level cannot change on pods/ephemeralcontainers';
+  if (ctx.pod.spec!.hostNetwork === true)
+    return "not added: the pod uses hostNetwork, where the node's own value applies";
+  if (!ctx.podLevelMutable)
+    return 'not added: the pod level cannot change on pods/ephemeralcontainers';
   return undefined;
 }
 
@@ -75,7 +84,12 @@ export const unprivilegedPorts: Rule = (ctx) => {
 
   const sysctls = ctx.podSecurityContext()?.sysctls;
   const list = Array.isArray(sysctls) ? sysctls : [];
-  const found = list.find((s) => isJsonObject(s) && typeof s.name === 'string' && sysctlName(s.name) === UNPRIVILEGED_PORT_SYSCTL);
+  const found = list.find(
+    (s) =>
+      isJsonObject(s) &&
+      typeof s.name === 'string' &&
+      sysctlName(s.name) === UNPRIVILEGED_PORT_SYSCTL,
+  );
   const existing = found === undefined ? undefined : { value: (found as { value?: Json }).value };
   const why = whyNot(ctx, existing);
 
@@ -105,7 +119,8 @@ export const unprivilegedPorts: Rule = (ctx) => {
   for (const [t, ports] of portsOf) {
     if (withCapability.includes(t)) continue;
     const start = existing ? Number(existing.value) : undefined;
-    if (why === undefined || (start !== undefined && Number.isInteger(start) && start <= ports[0])) continue;
+    if (why === undefined || (start !== undefined && Number.isInteger(start) && start <= ports[0]))
+      continue;
     const uid = effective(ctx, t.container, 'runAsUser');
     ctx.notices.push({
       kind: 'unprivilegedPorts',

@@ -21,7 +21,15 @@ export const MAX_USERNS_ID = 65535;
  * the Linux NFS client; the legacy in-tree plugins) leaves the pod as it is.
  */
 const IDMAPPABLE_VOLUMES: ReadonlySet<string> = new Set([
-  'configMap', 'secret', 'downwardAPI', 'projected', 'emptyDir', 'persistentVolumeClaim', 'ephemeral', 'csi', 'image',
+  'configMap',
+  'secret',
+  'downwardAPI',
+  'projected',
+  'emptyDir',
+  'persistentVolumeClaim',
+  'ephemeral',
+  'csi',
+  'image',
 ]);
 
 /** Why a pod cannot run in a user namespace, each naming what is in the way; empty when it can. */
@@ -29,14 +37,18 @@ function obstacles(ctx: RuleContext): string[] {
   const spec = ctx.pod.spec!;
   const out: string[] = [];
   // The API server refuses hostUsers: false beside any host namespace.
-  for (const field of ['hostNetwork', 'hostPID', 'hostIPC'] as const) if (spec[field] === true) out.push(`the pod uses ${field}`);
+  for (const field of ['hostNetwork', 'hostPID', 'hostIPC'] as const)
+    if (spec[field] === true) out.push(`the pod uses ${field}`);
 
   if (Array.isArray(spec.volumes)) {
     for (const volume of spec.volumes) {
       if (!isJsonObject(volume)) continue;
       // A volume without a source is defaulted to emptyDir by the API server.
       const kind = Object.keys(volume).find((k) => k !== 'name' && volume[k] != null) ?? 'emptyDir';
-      if (!IDMAPPABLE_VOLUMES.has(kind)) out.push(`volume "${String(volume.name)}" is ${kind}, not known to support idmapped mounts`);
+      if (!IDMAPPABLE_VOLUMES.has(kind))
+        out.push(
+          `volume "${String(volume.name)}" is ${kind}, not known to support idmapped mounts`,
+        );
     }
   }
 
@@ -52,15 +64,18 @@ function obstacles(ctx: RuleContext): string[] {
   const ids: [string, unknown][] = [];
   const podSc = spec.securityContext;
   if (podSc) {
-    for (const f of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) ids.push([`pod ${f}`, podSc[f]]);
+    for (const f of ['runAsUser', 'runAsGroup', 'fsGroup'] as const)
+      ids.push([`pod ${f}`, podSc[f]]);
     const groups = podSc.supplementalGroups;
     if (Array.isArray(groups)) for (const g of groups) ids.push(['pod supplementalGroups', g]);
   }
   for (const { container } of eachContainer(ctx.pod)) {
-    for (const f of ['runAsUser', 'runAsGroup'] as const) ids.push([`${String(container.name)} ${f}`, container.securityContext?.[f]]);
+    for (const f of ['runAsUser', 'runAsGroup'] as const)
+      ids.push([`${String(container.name)} ${f}`, container.securityContext?.[f]]);
   }
   for (const [what, id] of ids) {
-    if (typeof id === 'number' && id > MAX_USERNS_ID) out.push(`${what} ${id} is beyond the ${MAX_USERNS_ID} IDs a user namespace maps`);
+    if (typeof id === 'number' && id > MAX_USERNS_ID)
+      out.push(`${what} ${id} is beyond the ${MAX_USERNS_ID} IDs a user namespace maps`);
   }
   return out;
 }
@@ -80,7 +95,11 @@ export const userNamespaces: Rule = (ctx) => {
   if (spec.hostUsers != null) return;
   const reasons = obstacles(ctx);
   if (reasons.length > 0) {
-    ctx.notices.push({ kind: 'userNamespacesNotSet', target: { kind: 'pod' }, message: `hostUsers not set to false: ${reasons.join('; ')}` });
+    ctx.notices.push({
+      kind: 'userNamespacesNotSet',
+      target: { kind: 'pod' },
+      message: `hostUsers not set to false: ${reasons.join('; ')}`,
+    });
     return;
   }
   spec.hostUsers = false;

@@ -116,7 +116,10 @@ function runBuildScript(): Promise<string> {
     });
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+      const lines = stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
       const binDir = lines[lines.length - 1];
       if (code !== 0 || !binDir) {
         reject(
@@ -175,7 +178,12 @@ function tailOfFile(file: string, lines = 60): string {
     } finally {
       fs.closeSync(fd);
     }
-    return buf.toString('utf8').split('\n').slice(-lines - 1).join('\n').trimEnd();
+    return buf
+      .toString('utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n')
+      .trimEnd();
   } catch {
     return '(no log)';
   }
@@ -263,7 +271,12 @@ async function startOnce(binDir: string, opts: StartOptions): Promise<ControlPla
     kubeconfig = await new Promise<string>((resolve, reject) => {
       let buf = '';
       const timer = setTimeout(() => {
-        reject(new StartError(`control plane not ready after ${readyTimeoutMs / 1000}s`, tailOfFile(logFile)));
+        reject(
+          new StartError(
+            `control plane not ready after ${readyTimeoutMs / 1000}s`,
+            tailOfFile(logFile),
+          ),
+        );
       }, readyTimeoutMs);
       procStdout.setEncoding('utf8');
       procStdout.on('data', (chunk: string) => {
@@ -276,13 +289,21 @@ async function startOnce(binDir: string, opts: StartOptions): Promise<ControlPla
       });
       proc.on('error', (err) => {
         clearTimeout(timer);
-        reject(new StartError(`cannot run ${path.join(binDir, 'controlplane')}: ${err.message}`, ''));
+        reject(
+          new StartError(`cannot run ${path.join(binDir, 'controlplane')}: ${err.message}`, ''),
+        );
       });
       proc.on('exit', (code, signal) => {
         clearTimeout(timer);
         // Let a last log write land before reading the tail.
         setTimeout(
-          () => reject(new StartError(`control plane exited (${code ?? signal}) before it was ready`, tailOfFile(logFile))),
+          () =>
+            reject(
+              new StartError(
+                `control plane exited (${code ?? signal}) before it was ready`,
+                tailOfFile(logFile),
+              ),
+            ),
           50,
         );
       });
@@ -362,10 +383,16 @@ export function runKubectl(
       clearTimeout(timer);
       const result: KubectlResult = { code: code ?? 128, stdout, stderr };
       if (timedOut) {
-        reject(new Error(`kubectl ${args.join(' ')} timed out after ${timeoutMs / 1000}s\nstdout: ${stdout}\nstderr: ${stderr}`));
+        reject(
+          new Error(
+            `kubectl ${args.join(' ')} timed out after ${timeoutMs / 1000}s\nstdout: ${stdout}\nstderr: ${stderr}`,
+          ),
+        );
       } else if (code !== 0 && !opts.allowFail) {
         reject(
-          new Error(`kubectl ${args.join(' ')} exited ${code ?? signal}\nstdout: ${stdout}\nstderr: ${stderr}`),
+          new Error(
+            `kubectl ${args.join(' ')} exited ${code ?? signal}\nstdout: ${stdout}\nstderr: ${stderr}`,
+          ),
         );
       } else {
         resolve(result);

@@ -33,10 +33,18 @@ export interface WebhookProcess {
   stop(): Promise<void>;
 }
 
-async function waitReady(url: string, child: ChildProcess, logFile: string, timeoutMs = 30_000): Promise<void> {
+async function waitReady(
+  url: string,
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`webhook exited with ${child.exitCode}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+    if (child.exitCode !== null)
+      throw new Error(
+        `webhook exited with ${child.exitCode}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`,
+      );
     try {
       const res = await fetch(url);
       if (res.status === 200) return;
@@ -45,14 +53,23 @@ async function waitReady(url: string, child: ChildProcess, logFile: string, time
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`webhook not ready after ${timeoutMs} ms:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+  throw new Error(
+    `webhook not ready after ${timeoutMs} ms:\n${readFileSync(logFile, 'utf8').slice(-3000)}`,
+  );
 }
 
 /** Starts dist/main.js (run `npm run build` first; `npm test` does) with a config file. */
-export async function startWebhook(config: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Promise<WebhookProcess> {
+export async function startWebhook(
+  config: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = {},
+): Promise<WebhookProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'pod-hardener-e2e-'));
   const ca = await generateCA('pod-hardener e2e CA', 1);
-  const serving = await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validDays: 1 });
+  const serving = await issueServingCertificate(ca, {
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    validDays: 1,
+  });
   writeFileSync(join(dir, 'tls.crt'), serving.certPem);
   writeFileSync(join(dir, 'tls.key'), serving.keyPem, { mode: 0o600 });
   writeFileSync(join(dir, 'config.yaml'), JSON.stringify(config));
@@ -105,17 +122,31 @@ export async function startWebhook(config: Record<string, unknown> = {}, env: No
  * clientConfig rewritten to a url (the test API server cannot reach a Service) and the test CA
  * as caBundle.
  */
-export async function shippedWebhookConfiguration(cp: ControlPlane, baseUrl: string, caPem: string): Promise<any> {
+export async function shippedWebhookConfiguration(
+  cp: ControlPlane,
+  baseUrl: string,
+  caPem: string,
+): Promise<any> {
   const rendered = (await cp.kubectl(['kustomize', join(repoRoot, 'manifests')])).stdout;
-  const config = parseAllDocuments(rendered).map((d) => d.toJS()).find((o) => o?.kind === 'MutatingWebhookConfiguration');
-  if (!config) throw new Error('kubectl kustomize manifests/ rendered no MutatingWebhookConfiguration');
+  const config = parseAllDocuments(rendered)
+    .map((d) => d.toJS())
+    .find((o) => o?.kind === 'MutatingWebhookConfiguration');
+  if (!config)
+    throw new Error('kubectl kustomize manifests/ rendered no MutatingWebhookConfiguration');
   for (const webhook of config.webhooks) {
-    webhook.clientConfig = { url: `${baseUrl}${webhook.clientConfig.service.path}`, caBundle: Buffer.from(caPem).toString('base64') };
+    webhook.clientConfig = {
+      url: `${baseUrl}${webhook.clientConfig.service.path}`,
+      caBundle: Buffer.from(caPem).toString('base64'),
+    };
   }
   return config;
 }
 
-export async function registerWebhook(cp: ControlPlane, baseUrl: string, caPem: string): Promise<any> {
+export async function registerWebhook(
+  cp: ControlPlane,
+  baseUrl: string,
+  caPem: string,
+): Promise<any> {
   const config = await shippedWebhookConfiguration(cp, baseUrl, caPem);
   await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(config) });
   return config;

@@ -5,7 +5,12 @@
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { repoRoot, runKubectl, type KubectlOptions, type KubectlResult } from '../../e2e/support/controlplane';
+import {
+  repoRoot,
+  runKubectl,
+  type KubectlOptions,
+  type KubectlResult,
+} from '../../e2e/support/controlplane';
 import { parseProcStatus, type ProcStatus } from './kernel';
 
 export interface ClusterEnv {
@@ -39,7 +44,13 @@ export function kubectl(args: string[], opts: KubectlOptions = {}): Promise<Kube
   return runKubectl(
     env.kubectl,
     args,
-    { ...process.env, KUBECONFIG: env.kubeconfig, KUBERC: 'off', KUBECACHEDIR: path.join(env.stateDir, 'kube-cache'), ...opts.env },
+    {
+      ...process.env,
+      KUBECONFIG: env.kubeconfig,
+      KUBERC: 'off',
+      KUBECACHEDIR: path.join(env.stateDir, 'kube-cache'),
+      ...opts.env,
+    },
     opts,
   );
 }
@@ -50,24 +61,36 @@ export async function getJson<T = any>(args: string[]): Promise<T> {
 }
 
 /** Creates a namespace with the given pod-hardener label value (or none), deleted by the returned function. */
-export async function namespace(name: string, enabled?: 'true' | 'audit'): Promise<() => Promise<void>> {
+export async function namespace(
+  name: string,
+  enabled?: 'true' | 'audit',
+): Promise<() => Promise<void>> {
   const labels = enabled ? `\n  labels: {pod-hardener.io/enabled: "${enabled}"}` : '';
-  await kubectl(['apply', '-f', '-'], { input: `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}${labels}\n` });
+  await kubectl(['apply', '-f', '-'], {
+    input: `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}${labels}\n`,
+  });
   // The ServiceAccount admission plugin needs the namespace's default ServiceAccount.
   await waitFor(`serviceaccount default in ${name}`, 30_000, async () => {
     const r = await kubectl(['-n', name, 'get', 'serviceaccount', 'default'], { allowFail: true });
     return r.code === 0;
   });
   return async () => {
-    await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found'], { allowFail: true });
+    await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found'], {
+      allowFail: true,
+    });
   };
 }
 
-export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+export async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -86,7 +109,10 @@ export async function waitRunning(ns: string, pod: string, timeoutMs = 90_000): 
       const r = await kubectl(['-n', ns, 'get', 'pod', pod, '-o', 'json'], { allowFail: true });
       if (r.code !== 0) return false;
       last = JSON.parse(r.stdout);
-      return last.status?.phase === 'Running' && (last.status.containerStatuses ?? []).every((c: any) => c.state?.running);
+      return (
+        last.status?.phase === 'Running' &&
+        (last.status.containerStatuses ?? []).every((c: any) => c.state?.running)
+      );
     });
   } catch (err) {
     const d = await kubectl(['-n', ns, 'describe', 'pod', pod], { allowFail: true });
@@ -96,7 +122,11 @@ export async function waitRunning(ns: string, pod: string, timeoutMs = 90_000): 
 }
 
 /** The kernel's view of the container's first process, from inside (kubectl exec). */
-export async function statusInside(ns: string, pod: string, container: string): Promise<ProcStatus> {
+export async function statusInside(
+  ns: string,
+  pod: string,
+  container: string,
+): Promise<ProcStatus> {
   const r = await kubectl(['-n', ns, 'exec', pod, '-c', container, '--', 'cat', '/proc/1/status']);
   return parseProcStatus(r.stdout);
 }
@@ -112,14 +142,19 @@ export function statusOnNode(storedPod: any, container: string): ProcStatus {
     ...(storedPod.status?.ephemeralContainerStatuses ?? []),
   ];
   const st = statuses.find((s: any) => s.name === container);
-  if (!st?.containerID) throw new Error(`container ${container} has no containerID in the pod status`);
+  if (!st?.containerID)
+    throw new Error(`container ${container} has no containerID in the pod status`);
   const id = String(st.containerID).replace(/^containerd:\/\//, '');
   return parseProcStatus(fs.readFileSync(`/proc/${hostPid(id)}/status`, 'utf8'));
 }
 
 export function hostPid(containerId: string): number {
   const env = clusterEnv();
-  const r = spawnSync(env.ctr, ['--address', env.containerdAddress, '-n', 'k8s.io', 'tasks', 'ls'], { encoding: 'utf8' });
+  const r = spawnSync(
+    env.ctr,
+    ['--address', env.containerdAddress, '-n', 'k8s.io', 'tasks', 'ls'],
+    { encoding: 'utf8' },
+  );
   const line = r.stdout.split('\n').find((l) => l.startsWith(containerId));
   if (!line) throw new Error(`containerd has no task ${containerId}: ${r.stdout}${r.stderr}`);
   return Number(line.trim().split(/\s+/)[1]);

@@ -37,7 +37,9 @@ export async function applyNodeTierConfig(hardening: Record<string, unknown> = {
   const env = clusterEnv();
   const dir = path.join(env.stateDir, 'install-node-tier');
   fs.mkdirSync(dir, { recursive: true });
-  const config = parseDocument(fs.readFileSync(path.join(repoRoot, 'manifests', 'base', 'config.yaml'), 'utf8'));
+  const config = parseDocument(
+    fs.readFileSync(path.join(repoRoot, 'manifests', 'base', 'config.yaml'), 'utf8'),
+  );
   const ceiling = config.getIn(['exceptions', 'capabilityCeiling']) as any;
   ceiling.add('SYS_ADMIN');
   config.setIn(['exceptions', 'exemptContainers'], [{ name: NODE_TIER_EXEMPT_CONTAINER }]);
@@ -45,8 +47,13 @@ export async function applyNodeTierConfig(hardening: Record<string, unknown> = {
   fs.writeFileSync(path.join(dir, 'config.yaml'), config.toString());
   // The guard must know the same exceptions; operators write its ConfigMap with guard-params.
   const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
-  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -p tsconfig.build.json)`);
-  const guard = spawnSync(process.execPath, [cli, 'guard-params', '--config', path.join(dir, 'config.yaml')], { encoding: 'utf8' });
+  if (!fs.existsSync(cli))
+    throw new Error(`${cli} is missing: build first (npx tsc -p tsconfig.build.json)`);
+  const guard = spawnSync(
+    process.execPath,
+    [cli, 'guard-params', '--config', path.join(dir, 'config.yaml')],
+    { encoding: 'utf8' },
+  );
   if (guard.status !== 0) throw new Error(`pod-hardener guard-params failed: ${guard.stderr}`);
   fs.writeFileSync(path.join(dir, 'guard.yaml'), guard.stdout);
   fs.writeFileSync(
@@ -62,7 +69,10 @@ export async function applyNodeTierConfig(hardening: Record<string, unknown> = {
     ].join('\n'),
   );
   await kubectl(['apply', '-k', dir]);
-  await kubectl(['-n', 'pod-hardener', 'rollout', 'status', 'deployment/pod-hardener', '--timeout=180s'], {
-    timeoutMs: 200_000,
-  });
+  await kubectl(
+    ['-n', 'pod-hardener', 'rollout', 'status', 'deployment/pod-hardener', '--timeout=180s'],
+    {
+      timeoutMs: 200_000,
+    },
+  );
 }

@@ -6,7 +6,9 @@ import { clusterEnv, clusterScript, kubectl } from './cluster';
 
 export default async function globalTeardown(): Promise<void> {
   if ((globalThis as any).__podHardenerStartedCluster) {
-    const r = spawnSync('bash', [clusterScript, 'down'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const r = spawnSync('bash', [clusterScript, 'down'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     if (r.status !== 0) throw new Error('npm run cluster -- down failed (its messages are above)');
     return;
   }

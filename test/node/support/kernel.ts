@@ -22,7 +22,13 @@ export function parseProcStatus(text: string): ProcStatus {
   return {
     uid: Number(field('Uid').split(/\s+/)[1]), // effective
     gid: Number(field('Gid').split(/\s+/)[1]),
-    groups: field('Groups') === '' ? [] : field('Groups').split(/\s+/).map(Number).sort((a, b) => a - b),
+    groups:
+      field('Groups') === ''
+        ? []
+        : field('Groups')
+            .split(/\s+/)
+            .map(Number)
+            .sort((a, b) => a - b),
     capPrm: BigInt(`0x${field('CapPrm')}`),
     capEff: BigInt(`0x${field('CapEff')}`),
     capBnd: BigInt(`0x${field('CapBnd')}`),
@@ -33,20 +39,66 @@ export function parseProcStatus(text: string): ProcStatus {
 
 // Linux capability numbers (include/uapi/linux/capability.h).
 export const CAPABILITY_BITS: Readonly<Record<string, number>> = {
-  CHOWN: 0, DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, FOWNER: 3, FSETID: 4, KILL: 5, SETGID: 6,
-  SETUID: 7, SETPCAP: 8, LINUX_IMMUTABLE: 9, NET_BIND_SERVICE: 10, NET_BROADCAST: 11,
-  NET_ADMIN: 12, NET_RAW: 13, IPC_LOCK: 14, IPC_OWNER: 15, SYS_MODULE: 16, SYS_RAWIO: 17,
-  SYS_CHROOT: 18, SYS_PTRACE: 19, SYS_PACCT: 20, SYS_ADMIN: 21, SYS_BOOT: 22, SYS_NICE: 23,
-  SYS_RESOURCE: 24, SYS_TIME: 25, SYS_TTY_CONFIG: 26, MKNOD: 27, LEASE: 28, AUDIT_WRITE: 29,
-  AUDIT_CONTROL: 30, SETFCAP: 31, MAC_OVERRIDE: 32, MAC_ADMIN: 33, SYSLOG: 34, WAKE_ALARM: 35,
-  BLOCK_SUSPEND: 36, AUDIT_READ: 37, PERFMON: 38, BPF: 39, CHECKPOINT_RESTORE: 40,
+  CHOWN: 0,
+  DAC_OVERRIDE: 1,
+  DAC_READ_SEARCH: 2,
+  FOWNER: 3,
+  FSETID: 4,
+  KILL: 5,
+  SETGID: 6,
+  SETUID: 7,
+  SETPCAP: 8,
+  LINUX_IMMUTABLE: 9,
+  NET_BIND_SERVICE: 10,
+  NET_BROADCAST: 11,
+  NET_ADMIN: 12,
+  NET_RAW: 13,
+  IPC_LOCK: 14,
+  IPC_OWNER: 15,
+  SYS_MODULE: 16,
+  SYS_RAWIO: 17,
+  SYS_CHROOT: 18,
+  SYS_PTRACE: 19,
+  SYS_PACCT: 20,
+  SYS_ADMIN: 21,
+  SYS_BOOT: 22,
+  SYS_NICE: 23,
+  SYS_RESOURCE: 24,
+  SYS_TIME: 25,
+  SYS_TTY_CONFIG: 26,
+  MKNOD: 27,
+  LEASE: 28,
+  AUDIT_WRITE: 29,
+  AUDIT_CONTROL: 30,
+  SETFCAP: 31,
+  MAC_OVERRIDE: 32,
+  MAC_ADMIN: 33,
+  SYSLOG: 34,
+  WAKE_ALARM: 35,
+  BLOCK_SUSPEND: 36,
+  AUDIT_READ: 37,
+  PERFMON: 38,
+  BPF: 39,
+  CHECKPOINT_RESTORE: 40,
 };
 
 // The set containerd gives a container that asks for nothing (its oci.DefaultCaps, the same
 // list Docker uses).
 export const RUNTIME_DEFAULT_CAPS = [
-  'CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP',
-  'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FSETID',
+  'FOWNER',
+  'MKNOD',
+  'NET_RAW',
+  'SETGID',
+  'SETUID',
+  'SETFCAP',
+  'SETPCAP',
+  'NET_BIND_SERVICE',
+  'SYS_CHROOT',
+  'KILL',
+  'AUDIT_WRITE',
 ];
 
 export function capMask(names: readonly string[]): bigint {
@@ -64,7 +116,12 @@ function normaliseCap(name: string): string {
 }
 
 /** The users of the probe image's /etc/passwd: UID -> primary GID. */
-export const PROBE_IMAGE_USERS: Readonly<Record<number, number>> = { 0: 0, 1000: 3000, 65532: 65532, 65534: 65534 };
+export const PROBE_IMAGE_USERS: Readonly<Record<number, number>> = {
+  0: 0,
+  1000: 3000,
+  65532: 65532,
+  65534: 65534,
+};
 
 export interface ExpectOptions {
   /** The UID the image runs as when the pod sets none (USER of the image; 0 for the probe image). */
@@ -78,7 +135,11 @@ export interface ExpectOptions {
 /** The kernel's view that the stored pod's security contexts imply for one of its containers. */
 export function expectedStatus(pod: any, containerName: string, opts: ExpectOptions): ProcStatus {
   const spec = pod.spec ?? {};
-  const all = [...(spec.containers ?? []), ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])];
+  const all = [
+    ...(spec.containers ?? []),
+    ...(spec.initContainers ?? []),
+    ...(spec.ephemeralContainers ?? []),
+  ];
   const c = all.find((x: any) => x.name === containerName);
   if (!c) throw new Error(`pod has no container ${containerName}`);
   const sc = c.securityContext ?? {};

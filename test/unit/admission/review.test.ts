@@ -29,7 +29,13 @@ describe('POST /mutate: the patch, applied strictly to the object as received, g
     expect(applied).toEqual(c.expected);
 
     // Sent again, the hardened pod yields no patch.
-    const again = responseOf(reviewAdmission(podReview(applied, { namespace: c.namespace }), 'enforce', policyWith(c.policy)));
+    const again = responseOf(
+      reviewAdmission(
+        podReview(applied, { namespace: c.namespace }),
+        'enforce',
+        policyWith(c.policy),
+      ),
+    );
     expect(again.patch).toBeUndefined();
   });
 });
@@ -44,12 +50,22 @@ describe('reviews of a pod created by a Deployment (as kube-apiserver sends it)'
 
     expect(outcome.record.decision).toBe('patched');
     expect(applied.spec.securityContext).toEqual({
-      runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' },
+      runAsUser: 1000,
+      runAsGroup: 3000,
+      runAsNonRoot: true,
+      fsGroup: 3000,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      seccompProfile: { type: 'RuntimeDefault' },
       // nginx declares containerPort 80 and now runs as UID 1000.
       sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }],
     });
-    expect(applied.spec.containers[0].securityContext).toEqual({ capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false });
-    expect(response.warnings).toContain('pod-hardener: container "nginx": capabilities.add: removed NET_BIND_SERVICE,SYS_TIME (not allowlisted)');
+    expect(applied.spec.containers[0].securityContext).toEqual({
+      capabilities: { drop: ['ALL'] },
+      allowPrivilegeEscalation: false,
+    });
+    expect(response.warnings).toContain(
+      'pod-hardener: container "nginx": capabilities.add: removed NET_BIND_SERVICE,SYS_TIME (not allowlisted)',
+    );
     expect(response.warnings).toContain('pod-hardener: pod: runAsUser unset -> 1000');
     expect(response.warnings).toContain(
       'pod-hardener: pod: sysctls: added net.ipv4.ip_unprivileged_port_start=0, so that non-root processes bind ports below 1024 (needed by nginx:80)',
@@ -72,7 +88,9 @@ describe('reviews of a pod created by a Deployment (as kube-apiserver sends it)'
     const response = responseOf(outcome);
     expect(response.patch).toBeUndefined();
     expect(response.patchType).toBeUndefined();
-    expect(response.warnings).toContain('pod-hardener (audit only, nothing changed): would change pod: runAsUser unset -> 1000');
+    expect(response.warnings).toContain(
+      'pod-hardener (audit only, nothing changed): would change pod: runAsUser unset -> 1000',
+    );
     expect(response.auditAnnotations.mode).toBe('audit');
     expect(response.auditAnnotations.changes).toContain('runAsUser=1000 [pod]');
     expect(outcome.record.changes.length).toBeGreaterThan(0);
@@ -81,22 +99,50 @@ describe('reviews of a pod created by a Deployment (as kube-apiserver sends it)'
 
 describe('which requests are mutated', () => {
   it('a pods/ephemeralcontainers UPDATE hardens only the new ephemeral container', () => {
-    const old = pod({ securityContext: { runAsUser: 1000 }, ephemeralContainers: [{ name: 'dbg-1', image: 'busybox' }] });
+    const old = pod({
+      securityContext: { runAsUser: 1000 },
+      ephemeralContainers: [{ name: 'dbg-1', image: 'busybox' }],
+    });
     const updated = structuredClone(old);
-    updated.spec.ephemeralContainers.push({ name: 'dbg-2', image: 'busybox', targetContainerName: 'app' });
-    const response = responseOf(reviewAdmission(podReview(updated, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: old }), 'enforce', policy));
+    updated.spec.ephemeralContainers.push({
+      name: 'dbg-2',
+      image: 'busybox',
+      targetContainerName: 'app',
+    });
+    const response = responseOf(
+      reviewAdmission(
+        podReview(updated, {
+          operation: 'UPDATE',
+          subResource: 'ephemeralcontainers',
+          oldObject: old,
+        }),
+        'enforce',
+        policy,
+      ),
+    );
     const ops = decodePatch(response);
     expect(ops.length).toBeGreaterThan(0);
     expect(ops.every((op) => op.path.startsWith('/spec/ephemeralContainers/1/'))).toBe(true);
     const applied = applyStrict(updated, ops);
-    expect(applied.spec.ephemeralContainers[1].securityContext).toMatchObject({ runAsGroup: 3000, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(applied.spec.ephemeralContainers[1].securityContext).toMatchObject({
+      runAsGroup: 3000,
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
   });
 
   it.each([
     ['an UPDATE of the pod itself', { operation: 'UPDATE' as const, oldObject: pod() }],
     ['a DELETE', { operation: 'DELETE' as const }],
     ['a CREATE of a subresource (pods/binding)', { subResource: 'binding' }],
-    ['another kind (a Deployment)', { kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' } }],
+    [
+      'another kind (a Deployment)',
+      {
+        kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+        resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+      },
+    ],
   ])('%s is allowed unchanged', (_n, o) => {
     const outcome = reviewAdmission(podReview(pod(), o), 'enforce', policy);
     expect(outcome.status).toBe(200);
@@ -105,17 +151,26 @@ describe('which requests are mutated', () => {
   });
 
   it('a skipped pod is admitted untouched and the exception is recorded', () => {
-    const outcome = reviewAdmission(podReview(pod({}, { [Annotations.skip]: 'true' })), 'enforce', policy);
+    const outcome = reviewAdmission(
+      podReview(pod({}, { [Annotations.skip]: 'true' })),
+      'enforce',
+      policy,
+    );
     const response = responseOf(outcome);
     expect(response.patch).toBeUndefined();
     expect(outcome.record.decision).toBe('skipped');
     expect(response.auditAnnotations.exceptions).toBe('skipPod@pod');
-    expect(response.warnings).toEqual([`pod-hardener: pod: pod left untouched: annotation ${Annotations.skip}="true"`]);
+    expect(response.warnings).toEqual([
+      `pod-hardener: pod: pod left untouched: annotation ${Annotations.skip}="true"`,
+    ]);
   });
 
   it('uses the operator policy it is given', () => {
     const custom = compilePolicy({ ...policy.settings, runAsUser: 4242 });
-    const applied = applyStrict(pod(), decodePatch(responseOf(reviewAdmission(podReview(pod()), 'enforce', custom))));
+    const applied = applyStrict(
+      pod(),
+      decodePatch(responseOf(reviewAdmission(podReview(pod()), 'enforce', custom))),
+    );
     expect(applied.spec.securityContext.runAsUser).toBe(4242);
   });
 });
@@ -124,9 +179,15 @@ describe('bad input gets a clear answer', () => {
   it.each([
     ['a string', 'hello'],
     ['null', null],
-    ['an AdmissionReview of another version', { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } }],
+    [
+      'an AdmissionReview of another version',
+      { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } },
+    ],
     ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }],
-    ['a request without uid', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { object: {} } }],
+    [
+      'a request without uid',
+      { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { object: {} } },
+    ],
   ])('%s: 400 with a message', (_n, body) => {
     const outcome = reviewAdmission(body, 'enforce', policy);
     expect(outcome.status).toBe(400);
@@ -135,16 +196,25 @@ describe('bad input gets a clear answer', () => {
   });
 
   it('a malformed pod: 400 that echoes the uid and names the field', () => {
-    const review = podReview({ spec: { containers: [{ name: 'a', securityContext: { capabilities: { add: 'ALL' } } }] } });
+    const review = podReview({
+      spec: { containers: [{ name: 'a', securityContext: { capabilities: { add: 'ALL' } } }] },
+    });
     const outcome = reviewAdmission(review, 'enforce', policy);
     expect(outcome.status).toBe(400);
     expect(responseOf(outcome).uid).toBe(review.request.uid);
-    expect(responseOf(outcome).status.message).toContain('spec.containers[0].securityContext.capabilities.add');
+    expect(responseOf(outcome).status.message).toContain(
+      'spec.containers[0].securityContext.capabilities.add',
+    );
   });
 
   it('an exception inside the engine: 500 that still echoes the uid', () => {
     const review = podReview(pod());
-    const throwing = { ...policy, skipAllowedIn: () => { throw new Error('boom'); } };
+    const throwing = {
+      ...policy,
+      skipAllowedIn: () => {
+        throw new Error('boom');
+      },
+    };
     const outcome = reviewAdmission(review, 'enforce', throwing);
     expect(outcome.status).toBe(500);
     expect(responseOf(outcome).uid).toBe(review.request.uid);

@@ -6,19 +6,27 @@ describe('strict RFC 6902 applier', () => {
 
   it('adds under an existing parent and refuses a missing parent', () => {
     expect(applyStrict(doc, [{ op: 'add', path: '/a/c', value: 2 }]).a).toEqual({ b: 1, c: 2 });
-    expect(() => applyStrict(doc, [{ op: 'add', path: '/missing/c', value: 2 }])).toThrow(PatchApplyError);
-    expect(() => applyStrict(doc, [{ op: 'add', path: '/n/c', value: 2 }])).toThrow(PatchApplyError);
+    expect(() => applyStrict(doc, [{ op: 'add', path: '/missing/c', value: 2 }])).toThrow(
+      PatchApplyError,
+    );
+    expect(() => applyStrict(doc, [{ op: 'add', path: '/n/c', value: 2 }])).toThrow(
+      PatchApplyError,
+    );
   });
 
   it('requires an existing target for replace and remove', () => {
-    expect(() => applyStrict(doc, [{ op: 'replace', path: '/a/zz', value: 1 }])).toThrow(PatchApplyError);
+    expect(() => applyStrict(doc, [{ op: 'replace', path: '/a/zz', value: 1 }])).toThrow(
+      PatchApplyError,
+    );
     expect(() => applyStrict(doc, [{ op: 'remove', path: '/a/zz' }])).toThrow(PatchApplyError);
     expect(applyStrict(doc, [{ op: 'replace', path: '/n', value: {} }]).n).toEqual({});
   });
 
   it('checks array bounds and handles escaped keys', () => {
     expect(() => applyStrict(doc, [{ op: 'remove', path: '/list/2' }])).toThrow(PatchApplyError);
-    expect(() => applyStrict(doc, [{ op: 'add', path: '/list/3', value: 0 }])).toThrow(PatchApplyError);
+    expect(() => applyStrict(doc, [{ op: 'add', path: '/list/3', value: 0 }])).toThrow(
+      PatchApplyError,
+    );
     expect(applyStrict(doc, [{ op: 'add', path: '/list/-', value: 3 }]).list).toEqual([1, 2, 3]);
     expect(applyStrict(doc, [{ op: 'replace', path: '/x~1y~0z', value: 'w' }])['x/y~z']).toBe('w');
   });

@@ -13,7 +13,13 @@ describe('certs command', () => {
 
   it('defaults to the pod-hardener Service names and loopback', () => {
     expect(parseArgs([])).toMatchObject({
-      dnsNames: ['pod-hardener', 'pod-hardener.pod-hardener', 'pod-hardener.pod-hardener.svc', 'pod-hardener.pod-hardener.svc.cluster.local', 'localhost'],
+      dnsNames: [
+        'pod-hardener',
+        'pod-hardener.pod-hardener',
+        'pod-hardener.pod-hardener.svc',
+        'pod-hardener.pod-hardener.svc.cluster.local',
+        'localhost',
+      ],
       ipAddresses: ['127.0.0.1', '::1'],
       days: 365,
       out: 'certs/out',
@@ -21,7 +27,19 @@ describe('certs command', () => {
   });
 
   it('takes services, names and addresses, and rejects bad input', () => {
-    expect(parseArgs(['--service', 'hook', '--namespace=ops', '--ip', '10.0.0.1', '--dns', 'a.example', '--days', '30'])).toMatchObject({
+    expect(
+      parseArgs([
+        '--service',
+        'hook',
+        '--namespace=ops',
+        '--ip',
+        '10.0.0.1',
+        '--dns',
+        'a.example',
+        '--days',
+        '30',
+      ]),
+    ).toMatchObject({
       dnsNames: ['hook', 'hook.ops', 'hook.ops.svc', 'hook.ops.svc.cluster.local', 'a.example'],
       ipAddresses: ['10.0.0.1'],
       days: 30,
@@ -39,7 +57,9 @@ describe('certs command', () => {
 
   it('writes the files, private keys 0600, and reuses the CA on a second run', async () => {
     const lines: string[] = [];
-    const options = { ...(parseArgs(['--out', dir]) as Exclude<ReturnType<typeof parseArgs>, 'help'>) };
+    const options = {
+      ...(parseArgs(['--out', dir]) as Exclude<ReturnType<typeof parseArgs>, 'help'>),
+    };
     await run(options, (l) => lines.push(l));
     const ca1 = readFileSync(join(dir, 'ca.crt'), 'utf8');
     const tls1 = readFileSync(join(dir, 'tls.crt'), 'utf8');

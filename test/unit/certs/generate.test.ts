@@ -9,8 +9,13 @@ import {
 } from '../../../src/certs/generate';
 
 /** Serves `pair` on an ephemeral loopback port; resolves with the port and a closer. */
-async function serve(pair: CertificatePair, host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
-  const server = tls.createServer({ cert: pair.certPem, key: pair.keyPem }, (socket) => socket.end('ok'));
+async function serve(
+  pair: CertificatePair,
+  host = '127.0.0.1',
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server = tls.createServer({ cert: pair.certPem, key: pair.keyPem }, (socket) =>
+    socket.end('ok'),
+  );
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
     port: (server.address() as AddressInfo).port,
@@ -19,9 +24,17 @@ async function serve(pair: CertificatePair, host = '127.0.0.1'): Promise<{ port:
 }
 
 /** Connects with full verification; resolves with the server's reply or rejects with the TLS error. */
-function connect(port: number, opts: { host?: string; ca: string; servername?: string }): Promise<string> {
+function connect(
+  port: number,
+  opts: { host?: string; ca: string; servername?: string },
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: opts.host ?? '127.0.0.1', port, ca: opts.ca, servername: opts.servername });
+    const socket = tls.connect({
+      host: opts.host ?? '127.0.0.1',
+      port,
+      ca: opts.ca,
+      servername: opts.servername,
+    });
     let data = '';
     socket.on('data', (chunk) => (data += chunk.toString()));
     socket.on('end', () => resolve(data));
@@ -39,7 +52,9 @@ describe('generateCA', () => {
     expect(cert.verify(cert.publicKey)).toBe(true);
     expect(cert.publicKey.asymmetricKeyType).toBe('ec');
     // PKCS#8 PEM: exporting the parsed key as PKCS#8 gives back the same text.
-    expect(String(createPrivateKey(ca.keyPem).export({ type: 'pkcs8', format: 'pem' })).trim()).toBe(ca.keyPem.trim());
+    expect(
+      String(createPrivateKey(ca.keyPem).export({ type: 'pkcs8', format: 'pem' })).trim(),
+    ).toBe(ca.keyPem.trim());
     const days = (Date.parse(cert.validTo) - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(29.9);
     expect(days).toBeLessThan(30.1);
@@ -83,7 +98,9 @@ describe('issueServingCertificate', () => {
       await expect(
         connect(server.port, { ca: ca.certPem, servername: 'pod-hardener.pod-hardener.svc' }),
       ).resolves.toBe('ok');
-      await expect(connect(server.port, { ca: ca.certPem, servername: 'localhost' })).resolves.toBe('ok');
+      await expect(connect(server.port, { ca: ca.certPem, servername: 'localhost' })).resolves.toBe(
+        'ok',
+      );
     } finally {
       await server.close();
     }
@@ -93,7 +110,9 @@ describe('issueServingCertificate', () => {
     const other = await generateCA('other CA', 1);
     const server = await serve(serving);
     try {
-      await expect(connect(server.port, { ca: ca.certPem, servername: 'evil.example.com' })).rejects.toMatchObject({
+      await expect(
+        connect(server.port, { ca: ca.certPem, servername: 'evil.example.com' }),
+      ).rejects.toMatchObject({
         code: 'ERR_TLS_CERT_ALTNAME_INVALID',
       });
       await expect(connect(server.port, { ca: other.certPem })).rejects.toThrow();
@@ -103,9 +122,9 @@ describe('issueServingCertificate', () => {
   });
 
   it('rejects an empty SAN list and an invalid IP', async () => {
-    await expect(issueServingCertificate(ca, { dnsNames: [], ipAddresses: [], validDays: 1 })).rejects.toThrow(
-      /at least one/,
-    );
+    await expect(
+      issueServingCertificate(ca, { dnsNames: [], ipAddresses: [], validDays: 1 }),
+    ).rejects.toThrow(/at least one/);
     await expect(
       issueServingCertificate(ca, { dnsNames: [], ipAddresses: ['300.1.1.1'], validDays: 1 }),
     ).rejects.toThrow(/not an IP/);
@@ -113,7 +132,12 @@ describe('issueServingCertificate', () => {
 
   it('honours the clock passed in', async () => {
     const now = new Date('2030-01-01T00:00:00Z');
-    const pair = await issueServingCertificate(ca, { dnsNames: ['a'], ipAddresses: [], validDays: 2, now });
+    const pair = await issueServingCertificate(ca, {
+      dnsNames: ['a'],
+      ipAddresses: [],
+      validDays: 2,
+      now,
+    });
     const cert = new X509Certificate(pair.certPem);
     expect(new Date(cert.validTo).toISOString()).toBe('2030-01-03T00:00:00.000Z');
     expect(new Date(cert.validFrom).toISOString()).toBe('2029-12-31T23:55:00.000Z');
@@ -125,7 +149,9 @@ describe('generateDevelopmentCertificate', () => {
     const dev = await generateDevelopmentCertificate();
     const server = await serve(dev);
     try {
-      await expect(connect(server.port, { ca: dev.caPem, servername: 'localhost' })).resolves.toBe('ok');
+      await expect(connect(server.port, { ca: dev.caPem, servername: 'localhost' })).resolves.toBe(
+        'ok',
+      );
       await expect(connect(server.port, { ca: dev.caPem })).resolves.toBe('ok');
     } finally {
       await server.close();

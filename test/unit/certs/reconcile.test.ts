@@ -7,7 +7,12 @@ import {
   delayUntil,
   reconcileOnce,
 } from '../../../src/certs/reconcile';
-import { RotationSettings, SecretKeys, SecretText, serviceDnsNames } from '../../../src/certs/rotation';
+import {
+  RotationSettings,
+  SecretKeys,
+  SecretText,
+  serviceDnsNames,
+} from '../../../src/certs/rotation';
 
 const settings: RotationSettings = {
   dnsNames: serviceDnsNames('pod-hardener', 'pod-hardener'),
@@ -100,8 +105,21 @@ class FakeFiles implements CertificateFiles {
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-function deps(secret: FakeSecret, webhooks: FakeWebhooks, files: FakeFiles, log: string[] = [], now = () => new Date()): ReconcileDeps {
-  return { secret: secret.store(log), webhooks: webhooks.api(log), files, settings, logger: quiet, now };
+function deps(
+  secret: FakeSecret,
+  webhooks: FakeWebhooks,
+  files: FakeFiles,
+  log: string[] = [],
+  now = () => new Date(),
+): ReconcileDeps {
+  return {
+    secret: secret.store(log),
+    webhooks: webhooks.api(log),
+    files,
+    settings,
+    logger: quiet,
+    now,
+  };
 }
 
 describe('reconcileOnce', () => {
@@ -117,7 +135,8 @@ describe('reconcileOnce', () => {
     expect(r.wroteFiles).toBe(true);
     expect(files.cert).toBe(secret.data![SecretKeys.tlsCert]);
     expect(files.key).toBe(secret.data![SecretKeys.tlsKey]);
-    for (const bundle of webhooks.bundles.values()) expect(bundle).toBe(secret.data![SecretKeys.caBundle]);
+    for (const bundle of webhooks.bundles.values())
+      expect(bundle).toBe(secret.data![SecretKeys.caBundle]);
     // Trust before use: the caBundle is patched before the TLS server gets the certificate.
     expect(log.indexOf('webhooks.write')).toBeLessThan(log.indexOf('files.write'));
     expect(new X509Certificate(files.cert!).checkIP('127.0.0.1')).toBe('127.0.0.1');
@@ -153,7 +172,10 @@ describe('reconcileOnce', () => {
     const webhooks = new FakeWebhooks();
     const a = new FakeFiles();
     const b = new FakeFiles();
-    const [ra, rb] = await Promise.all([reconcileOnce(deps(secret, webhooks, a)), reconcileOnce(deps(secret, webhooks, b))]);
+    const [ra, rb] = await Promise.all([
+      reconcileOnce(deps(secret, webhooks, a)),
+      reconcileOnce(deps(secret, webhooks, b)),
+    ]);
     expect(secret.writes).toBe(1);
     expect([ra.wrote, rb.wrote].filter(Boolean)).toHaveLength(1);
     expect(a.cert).toBe(secret.data![SecretKeys.tlsCert]);

@@ -26,7 +26,8 @@ const T0 = new Date('2030-01-01T00:00:00Z');
 const at = (days: number) => new Date(T0.getTime() + days * DAY_MS);
 const cert = (pem: string | undefined) => new X509Certificate(pem!);
 const notAfter = (pem: string | undefined) => Date.parse(cert(pem).validTo);
-const fingerprints = (bundle: string | undefined) => splitPem(bundle).map((p) => new X509Certificate(p).fingerprint256);
+const fingerprints = (bundle: string | undefined) =>
+  splitPem(bundle).map((p) => new X509Certificate(p).fingerprint256);
 
 /** decide + execute, as one reconcile pass does. */
 async function step(data: SecretText, now: Date, s = settings) {
@@ -74,22 +75,40 @@ describe('rotation decisions', () => {
   });
 
   it('renews when the wanted names change, when the key does not match, or when it is unreadable', async () => {
-    expect(decide(fresh, at(1), { ...settings, ipAddresses: ['127.0.0.1'] })).toMatchObject({ ca: 'keep', renewServing: true });
+    expect(decide(fresh, at(1), { ...settings, ipAddresses: ['127.0.0.1'] })).toMatchObject({
+      ca: 'keep',
+      renewServing: true,
+    });
     const other = (await step({}, T0)).data;
-    expect(decide({ ...fresh, [SecretKeys.tlsKey]: other[SecretKeys.tlsKey] }, at(1), settings).reasons).toEqual([
-      'the serving key does not match the serving certificate',
-    ]);
-    expect(decide({ ...fresh, [SecretKeys.tlsCert]: 'garbage' }, at(1), settings)).toMatchObject({ ca: 'keep', renewServing: true });
+    expect(
+      decide({ ...fresh, [SecretKeys.tlsKey]: other[SecretKeys.tlsKey] }, at(1), settings).reasons,
+    ).toEqual(['the serving key does not match the serving certificate']);
+    expect(decide({ ...fresh, [SecretKeys.tlsCert]: 'garbage' }, at(1), settings)).toMatchObject({
+      ca: 'keep',
+      renewServing: true,
+    });
     // A serving certificate from another CA (a different Secret pasted in).
-    expect(decide({ ...fresh, [SecretKeys.tlsCert]: other[SecretKeys.tlsCert], [SecretKeys.tlsKey]: other[SecretKeys.tlsKey] }, at(1), settings).reasons).toEqual([
-      'the serving certificate was not issued by the active CA',
-    ]);
+    expect(
+      decide(
+        {
+          ...fresh,
+          [SecretKeys.tlsCert]: other[SecretKeys.tlsCert],
+          [SecretKeys.tlsKey]: other[SecretKeys.tlsKey],
+        },
+        at(1),
+        settings,
+      ).reasons,
+    ).toEqual(['the serving certificate was not issued by the active CA']);
   });
 
   it('starts over when the CA is unusable: garbage, a key that does not match, or expired', async () => {
-    expect(decide({ [SecretKeys.caCert]: 'x', [SecretKeys.caKey]: 'y' }, T0, settings).ca).toBe('create');
+    expect(decide({ [SecretKeys.caCert]: 'x', [SecretKeys.caKey]: 'y' }, T0, settings).ca).toBe(
+      'create',
+    );
     const other = (await step({}, T0)).data;
-    expect(decide({ ...fresh, [SecretKeys.caKey]: other[SecretKeys.caKey] }, at(1), settings).ca).toBe('create');
+    expect(
+      decide({ ...fresh, [SecretKeys.caKey]: other[SecretKeys.caKey] }, at(1), settings).ca,
+    ).toBe('create');
     expect(decide(fresh, at(caValidityDays(settings) + 1), settings).ca).toBe('create');
   });
 
@@ -107,17 +126,23 @@ describe('rotation decisions', () => {
       cert(fresh[SecretKeys.caCert]).fingerprint256,
       cert(staged.data[SecretKeys.nextCaCert]).fingerprint256,
     ]);
-    expect(cert(staged.data[SecretKeys.tlsCert]).checkIssued(cert(fresh[SecretKeys.caCert]))).toBe(true);
+    expect(cert(staged.data[SecretKeys.tlsCert]).checkIssued(cert(fresh[SecretKeys.caCert]))).toBe(
+      true,
+    );
 
     // Not promoted within the overlap.
-    expect(decide(staged.data, new Date(stageAt.getTime() + CA_OVERLAP_MS / 2), settings).ca).toBe('keep');
+    expect(decide(staged.data, new Date(stageAt.getTime() + CA_OVERLAP_MS / 2), settings).ca).toBe(
+      'keep',
+    );
 
     const promoteAt = new Date(stageAt.getTime() + CA_OVERLAP_MS);
     const promoted = await step(staged.data, promoteAt);
     expect(promoted.plan).toMatchObject({ ca: 'promote', renewServing: true });
     expect(promoted.data[SecretKeys.caCert]).toBe(staged.data[SecretKeys.nextCaCert]);
     expect(promoted.data[SecretKeys.nextCaCert]).toBeUndefined();
-    expect(cert(promoted.data[SecretKeys.tlsCert]).checkIssued(cert(promoted.data[SecretKeys.caCert]))).toBe(true);
+    expect(
+      cert(promoted.data[SecretKeys.tlsCert]).checkIssued(cert(promoted.data[SecretKeys.caCert])),
+    ).toBe(true);
     // The old CA stays trusted (replicas may still serve its certificate) until it expires.
     expect(fingerprints(promoted.data[SecretKeys.caBundle])).toEqual([
       cert(promoted.data[SecretKeys.caCert]).fingerprint256,
@@ -127,7 +152,9 @@ describe('rotation decisions', () => {
     const afterOldExpiry = new Date(caEnd + 1000);
     const pruned = await step(promoted.data, afterOldExpiry);
     expect(pruned.plan).toMatchObject({ ca: 'keep', renewServing: true, rewriteBundle: true });
-    expect(fingerprints(pruned.data[SecretKeys.caBundle])).toEqual([cert(promoted.data[SecretKeys.caCert]).fingerprint256]);
+    expect(fingerprints(pruned.data[SecretKeys.caBundle])).toEqual([
+      cert(promoted.data[SecretKeys.caCert]).fingerprint256,
+    ]);
   });
 
   it('drops an expired CA from the bundle even when nothing else changes', () => {
@@ -161,7 +188,7 @@ describe('rotation over several CA lifetimes (V=30 R=10)', () => {
     const counts = { create: 0, stage: 0, promote: 0, renew: 0, checks: 0 };
     // Check when something falls due (as the timer does), and at least weekly (the periodic
     // re-check), starting a little late each time as a real timer would.
-    for (let t = T0.getTime(); t <= horizon; ) {
+    for (let t = T0.getTime(); t <= horizon;) {
       const now = new Date(t);
       const before = data;
       const r = await step(data, now, s);

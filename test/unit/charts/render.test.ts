@@ -6,7 +6,17 @@
  * reason the chart does it otherwise (the README's "Install with Helm" repeats them for users).
  */
 import YAML from 'yaml';
-import { BUILD_TIMEOUT_MS, goTool, helmTemplate, K8sObject, kubectl, kustomize, kustomizeWith, objectKey, REPO } from '../../support/tools';
+import {
+  BUILD_TIMEOUT_MS,
+  goTool,
+  helmTemplate,
+  K8sObject,
+  kubectl,
+  kustomize,
+  kustomizeWith,
+  objectKey,
+  REPO,
+} from '../../support/tools';
 import { join } from 'node:path';
 
 interface Difference {
@@ -16,7 +26,14 @@ interface Difference {
   normalize(kustomized: K8sObject[], charted: K8sObject[]): K8sObject[][];
 }
 
-const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/part-of', 'app.kubernetes.io/managed-by'];
+const HELM_LABELS = [
+  'helm.sh/chart',
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/part-of',
+  'app.kubernetes.io/managed-by',
+];
 const INSTANCE = 'app.kubernetes.io/instance';
 const CONFIG_HASH = /^(pod-hardener-config)-[a-z0-9]{10}$/;
 
@@ -49,7 +66,8 @@ export const DIFFERENCES: Difference[] = [
     normalize: (k, c) => {
       for (const o of [...k, ...c]) {
         for (const key of HELM_LABELS) delete o.metadata.labels?.[key];
-        if (o.metadata.labels && Object.keys(o.metadata.labels).length === 0) delete o.metadata.labels;
+        if (o.metadata.labels && Object.keys(o.metadata.labels).length === 0)
+          delete o.metadata.labels;
       }
       return [k, c];
     },
@@ -60,7 +78,12 @@ export const DIFFERENCES: Difference[] = [
     normalize: (k, c) => {
       for (const o of c) {
         visit(o.spec, (node, key) => {
-          if (key === 'matchLabels' || key === 'labels' || (key === 'selector' && o.kind === 'Service')) delete node[INSTANCE];
+          if (
+            key === 'matchLabels' ||
+            key === 'labels' ||
+            (key === 'selector' && o.kind === 'Service')
+          )
+            delete node[INSTANCE];
         });
       }
       return [k, c];
@@ -73,8 +96,11 @@ export const DIFFERENCES: Difference[] = [
       'so the chart keeps the name and rolls the Deployment through a checksum of config.yaml in the pod template',
     normalize: (k, c) => {
       for (const o of k) {
-        if (o.kind === 'ConfigMap' && CONFIG_HASH.test(o.metadata.name)) o.metadata.name = o.metadata.name.replace(CONFIG_HASH, '$1');
-        for (const v of podSpec(o)?.volumes ?? []) if (v.configMap && CONFIG_HASH.test(v.configMap.name)) v.configMap.name = v.configMap.name.replace(CONFIG_HASH, '$1');
+        if (o.kind === 'ConfigMap' && CONFIG_HASH.test(o.metadata.name))
+          o.metadata.name = o.metadata.name.replace(CONFIG_HASH, '$1');
+        for (const v of podSpec(o)?.volumes ?? [])
+          if (v.configMap && CONFIG_HASH.test(v.configMap.name))
+            v.configMap.name = v.configMap.name.replace(CONFIG_HASH, '$1');
       }
       for (const o of c) {
         const template = o.kind === 'Deployment' ? o.spec.template.metadata : undefined;
@@ -90,7 +116,9 @@ export const DIFFERENCES: Difference[] = [
     what: 'config.yaml compared as YAML, not as text',
     why: "values.config is rendered with toYaml: the same keys and values, without manifests/base/config.yaml's comments",
     normalize: (k, c) => {
-      for (const o of [...k, ...c]) if (o.kind === 'ConfigMap' && o.data?.['config.yaml'] !== undefined) o.data['config.yaml'] = YAML.parse(o.data['config.yaml']);
+      for (const o of [...k, ...c])
+        if (o.kind === 'ConfigMap' && o.data?.['config.yaml'] !== undefined)
+          o.data['config.yaml'] = YAML.parse(o.data['config.yaml']);
       return [k, c];
     },
   },
@@ -98,7 +126,8 @@ export const DIFFERENCES: Difference[] = [
     what: 'env, volumeMounts and volumes compared by name, not by position',
     why: "kustomize's strategic-merge patches (the self-managed overlay's) move the entries they touch to the front; the order has no meaning here",
     normalize: (k, c) => {
-      const byName = (list: { name: string }[] | undefined) => list?.sort((a, b) => a.name.localeCompare(b.name));
+      const byName = (list: { name: string }[] | undefined) =>
+        list?.sort((a, b) => a.name.localeCompare(b.name));
       for (const o of [...k, ...c]) {
         const spec = podSpec(o);
         if (!spec) continue;
@@ -113,7 +142,10 @@ export const DIFFERENCES: Difference[] = [
   },
 ];
 
-function normalized(kustomized: K8sObject[], charted: K8sObject[]): [Map<string, K8sObject>, Map<string, K8sObject>] {
+function normalized(
+  kustomized: K8sObject[],
+  charted: K8sObject[],
+): [Map<string, K8sObject>, Map<string, K8sObject>] {
   let [k, c] = [structuredClone(kustomized), structuredClone(charted)];
   for (const d of DIFFERENCES) [k, c] = d.normalize(k, c) as [K8sObject[], K8sObject[]];
   const index = (objects: K8sObject[]) => new Map(objects.map((o) => [objectKey(o), o]));
@@ -142,32 +174,62 @@ describe('the chart renders what kustomize renders', () => {
     ['cert-manager', 'overlays/cert-manager'],
     ['manual', 'overlays/manual'],
   ])('certificates.mode %s = manifests/%s', (mode, overlay) => {
-    expectSameObjects(kustomize(join(REPO, 'manifests', overlay)), helmTemplate({ certificates: { mode } }));
+    expectSameObjects(
+      kustomize(join(REPO, 'manifests', overlay)),
+      helmTemplate({ certificates: { mode } }),
+    );
   });
 
   test('monitoring and networkPolicy = the monitoring and network-policy components', () => {
     const kustomized = kustomizeWith('overlays/self-managed', ['monitoring', 'network-policy']);
     const kinds = kustomized.map((o) => o.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['ServiceMonitor', 'PrometheusRule', 'NetworkPolicy']));
-    expectSameObjects(kustomized, helmTemplate({ monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } }, networkPolicy: { enabled: true } }));
+    expect(kinds).toEqual(
+      expect.arrayContaining(['ServiceMonitor', 'PrometheusRule', 'NetworkPolicy']),
+    );
+    expectSameObjects(
+      kustomized,
+      helmTemplate({
+        monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
+        networkPolicy: { enabled: true },
+      }),
+    );
   });
 
   test('every difference is needed: without its normalisation the comparison fails', () => {
     // A difference that no longer exists must leave the list (and the README).
     const kustomized = kustomizeWith('overlays/self-managed', ['monitoring', 'network-policy']);
-    const charted = helmTemplate({ monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } }, networkPolicy: { enabled: true } });
+    const charted = helmTemplate({
+      monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
+      networkPolicy: { enabled: true },
+    });
     for (const skipped of DIFFERENCES) {
       let [k, c] = [structuredClone(kustomized), structuredClone(charted)];
-      for (const d of DIFFERENCES) if (d !== skipped) [k, c] = d.normalize(k, c) as [K8sObject[], K8sObject[]];
-      expect({ difference: skipped.what, same: JSON.stringify(sortKeys(k)) === JSON.stringify(sortKeys(c)) }).toEqual({ difference: skipped.what, same: false });
+      for (const d of DIFFERENCES)
+        if (d !== skipped) [k, c] = d.normalize(k, c) as [K8sObject[], K8sObject[]];
+      expect({
+        difference: skipped.what,
+        same: JSON.stringify(sortKeys(k)) === JSON.stringify(sortKeys(c)),
+      }).toEqual({ difference: skipped.what, same: false });
     }
   });
 
   test('every chart object carries the standard labels of its release', () => {
-    for (const o of helmTemplate({ certificates: { mode: 'cert-manager' }, monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } }, networkPolicy: { enabled: true } }, { release: 'ph' })) {
+    for (const o of helmTemplate(
+      {
+        certificates: { mode: 'cert-manager' },
+        monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
+        networkPolicy: { enabled: true },
+      },
+      { release: 'ph' },
+    )) {
       expect({ key: objectKey(o), labels: o.metadata.labels }).toEqual({
         key: objectKey(o),
-        labels: expect.objectContaining({ 'app.kubernetes.io/name': 'pod-hardener', 'app.kubernetes.io/instance': 'ph', 'app.kubernetes.io/managed-by': 'Helm', 'helm.sh/chart': 'pod-hardener-0.1.0' }),
+        labels: expect.objectContaining({
+          'app.kubernetes.io/name': 'pod-hardener',
+          'app.kubernetes.io/instance': 'ph',
+          'app.kubernetes.io/managed-by': 'Helm',
+          'helm.sh/chart': 'pod-hardener-0.1.0',
+        }),
       });
     }
   });
@@ -176,6 +238,14 @@ describe('the chart renders what kustomize renders', () => {
 /** Objects sorted by identity, keys sorted, so that two renderings compare as text. */
 function sortKeys(objects: K8sObject[]): unknown {
   const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sort(x)])) : v;
+    Array.isArray(v)
+      ? v.map(sort)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, x]) => [k, sort(x)]),
+          )
+        : v;
   return [...objects].sort((a, b) => objectKey(a).localeCompare(objectKey(b))).map(sort);
 }

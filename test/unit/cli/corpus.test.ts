@@ -14,16 +14,26 @@ import YAML from 'yaml';
 import { hardenManifests, type HardenManifestsResult } from '../../../src/cli/manifests';
 import { Annotations } from '../../../src/names';
 import { policyWith } from '../../support/policy';
-import { at, objectsOfDocuments, podFrom, stored, TEMPLATE, withoutTemplate } from '../../support/workload-pods';
+import {
+  at,
+  objectsOfDocuments,
+  podFrom,
+  stored,
+  TEMPLATE,
+  withoutTemplate,
+} from '../../support/workload-pods';
 
 const DIR = join(__dirname, '..', '..', 'fixtures', 'manifests');
 const policy = policyWith();
 const read = (file: string) => readFileSync(join(DIR, file), 'utf8');
-const harden = (file: string): HardenManifestsResult => hardenManifests(read(file), { policy, source: file });
+const harden = (file: string): HardenManifestsResult =>
+  hardenManifests(read(file), { policy, source: file });
 
 /** Every object of a manifest text (documents, and entries of Lists), as data. */
 function objects(text: string, file: string): any[] {
-  return objectsOfDocuments(file.endsWith('.json') ? [JSON.parse(text)] : YAML.parseAllDocuments(text).map((d) => d.toJS()));
+  return objectsOfDocuments(
+    file.endsWith('.json') ? [JSON.parse(text)] : YAML.parseAllDocuments(text).map((d) => d.toJS()),
+  );
 }
 
 const webhook = (pod: any) => {
@@ -61,7 +71,9 @@ describe('the manifest corpus', () => {
 describe('each hardened pod template is what the webhook stores for a pod created from the original', () => {
   const cases = FILES.flatMap((file) => {
     const before = objects(read(file), file);
-    return before.filter((o) => o.kind in TEMPLATE).map((o) => [file, `${o.kind} ${o.metadata.name}`] as const);
+    return before
+      .filter((o) => o.kind in TEMPLATE)
+      .map((o) => [file, `${o.kind} ${o.metadata.name}`] as const);
   });
 
   it.each(cases)('%s: %s', (file, label) => {
@@ -77,7 +89,9 @@ describe('each hardened pod template is what the webhook stores for a pod create
     const fromHardened = podFrom(hardened, hardenedTemplate);
     expect(fromHardened.spec).toEqual(expected.pod.spec);
     expect(fromHardened.metadata.annotations).toEqual(expected.pod.metadata.annotations);
-    expect(hardenedTemplate.metadata?.annotations?.[Annotations.hardened]).toEqual(expected.pod.metadata.annotations?.[Annotations.hardened]);
+    expect(hardenedTemplate.metadata?.annotations?.[Annotations.hardened]).toEqual(
+      expected.pod.metadata.annotations?.[Annotations.hardened],
+    );
 
     // Only the pod template changed in the workload.
     expect(withoutTemplate(hardened)).toEqual(withoutTemplate(original));
@@ -88,7 +102,9 @@ describe('each hardened pod template is what the webhook stores for a pod create
 
   it('a StatefulSet template gets the fsGroup its claim volumes need, as the webhook gives its pods', () => {
     const [sts] = harden('postgres-statefulset.yaml').documents;
-    expect(sts.changes).toContainEqual(expect.objectContaining({ rule: 'fsGroup', field: 'securityContext.fsGroup', to: 999 }));
+    expect(sts.changes).toContainEqual(
+      expect.objectContaining({ rule: 'fsGroup', field: 'securityContext.fsGroup', to: 999 }),
+    );
     // ... without the controller's volumes showing up in the manifest.
     expect(sts.patch.map((op) => op.path).filter((p) => p.includes('volumes'))).toEqual([]);
   });
@@ -97,39 +113,54 @@ describe('each hardened pod template is what the webhook stores for a pod create
 describe('the text around the changes is left alone', () => {
   const yamlFiles = FILES.filter((f) => !f.endsWith('.json'));
 
-  it.each(yamlFiles)('%s: every comment survives (but one on a removed capability, which goes with it)', (file) => {
-    const output = harden(file).output;
-    const gone = file === 'web-deployment.yaml' ? ['# left over from an ntp experiment'] : [];
-    const comments = read(file)
-      .split('\n')
-      .map((line) => /(?:^|\s)(#.*)$/.exec(line)?.[1])
-      .filter((c): c is string => c !== undefined);
-    expect(comments.length).toBeGreaterThan(0);
-    for (const comment of comments) {
-      if (gone.includes(comment)) expect(output).not.toContain(comment);
-      else expect(output).toContain(comment);
-    }
-  });
+  it.each(yamlFiles)(
+    '%s: every comment survives (but one on a removed capability, which goes with it)',
+    (file) => {
+      const output = harden(file).output;
+      const gone = file === 'web-deployment.yaml' ? ['# left over from an ntp experiment'] : [];
+      const comments = read(file)
+        .split('\n')
+        .map((line) => /(?:^|\s)(#.*)$/.exec(line)?.[1])
+        .filter((c): c is string => c !== undefined);
+      expect(comments.length).toBeGreaterThan(0);
+      for (const comment of comments) {
+        if (gone.includes(comment)) expect(output).not.toContain(comment);
+        else expect(output).toContain(comment);
+      }
+    },
+  );
 
   it('comments stay on the lines they describe', () => {
     const web = harden('web-deployment.yaml').output;
     expect(web).toContain('            - NET_BIND_SERVICE  # port 80\n');
     expect(web).toContain('        image: nginx:1.27.2   # pinned: see docs/upgrades.md\n');
-    expect(web).toContain('        # nginx binds port 80 itself: keep the one capability it needs.\n        capabilities.pod-hardener.io/nginx: NET_BIND_SERVICE\n');
+    expect(web).toContain(
+      '        # nginx binds port 80 itself: keep the one capability it needs.\n        capabilities.pod-hardener.io/nginx: NET_BIND_SERVICE\n',
+    );
     // A replaced value keeps its comment, in the same column.
-    expect(web).toContain('          runAsUser: 1000       # the old image needed root to write /var/cache/nginx\n');
+    expect(web).toContain(
+      '          runAsUser: 1000       # the old image needed root to write /var/cache/nginx\n',
+    );
 
     const workers = harden('queue-workers.yaml').output;
     expect(workers).toContain('            runAsUser: 10001   # USER of the image\n');
-    expect(workers).toContain('                - NET_RAW   # no raw sockets\n                - ALL\n');
-    expect(workers).toContain('        # The sidecar ships logs to the collector.\n        - name: log-shipper\n');
+    expect(workers).toContain(
+      '                - NET_RAW   # no raw sockets\n                - ALL\n',
+    );
+    expect(workers).toContain(
+      '        # The sidecar ships logs to the collector.\n        - name: log-shipper\n',
+    );
 
     const helm = harden('helm-rendered.yaml').output;
-    expect(helm).toContain('---\n# Source: shop-api/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\n');
+    expect(helm).toContain(
+      '---\n# Source: shop-api/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\n',
+    );
     expect(helm).toContain('---\n# Source: shop-api/templates/hpa.yaml\n---\n');
 
     const cron = harden('report-cronjob.yaml').output;
-    expect(cron).toContain('            seccompProfile: {type: RuntimeDefault} # TODO: why was this needed?\n');
+    expect(cron).toContain(
+      '            seccompProfile: {type: RuntimeDefault} # TODO: why was this needed?\n',
+    );
   });
 
   /** The lines of the input that are not in the output: only the values hardening replaced. */
@@ -138,10 +169,15 @@ describe('the text around the changes is left alone', () => {
     'configmap-and-service.yaml': [],
     'helm-rendered.yaml': ['        {}', '            {}'],
     'legacy-list.yaml': ['              add: [NET_ADMIN]'],
-    'node-exporter-daemonset.yaml': ['          privileged: true   # copied from an old blog post; it only reads'],
+    'node-exporter-daemonset.yaml': [
+      '          privileged: true   # copied from an old blog post; it only reads',
+    ],
     'postgres-statefulset.yaml': ['          runAsUser: 0'],
     'queue-workers.yaml': ['            allowPrivilegeEscalation: true'],
-    'report-cronjob.yaml': ['            seccompProfile: {type: Unconfined}   # TODO: why was this needed?', '            securityContext: {}'],
+    'report-cronjob.yaml': [
+      '            seccompProfile: {type: Unconfined}   # TODO: why was this needed?',
+      '            securityContext: {}',
+    ],
     'web-deployment.yaml': [
       '          runAsUser: 0          # the old image needed root to write /var/cache/nginx',
       '            - SYS_TIME          # left over from an ntp experiment',

@@ -18,7 +18,14 @@ import { main, type Io } from '../../../src/cli/main';
 import { podArb } from '../../support/arbitraries';
 import { KubectlYaml, type KubectlRead } from '../../support/kubectl-yaml';
 import { policyWith } from '../../support/policy';
-import { at, objectsOfDocuments, podFrom, stored, TEMPLATE, withoutTemplate } from '../../support/workload-pods';
+import {
+  at,
+  objectsOfDocuments,
+  podFrom,
+  stored,
+  TEMPLATE,
+  withoutTemplate,
+} from '../../support/workload-pods';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
 const policy = policyWith();
@@ -29,7 +36,10 @@ beforeAll(() => {
 });
 afterAll(() => kubectl.close());
 
-async function harden(args: string[], stdin: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function harden(
+  args: string[],
+  stdin: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = { code: -1, stdout: '', stderr: '' };
   const io: Io = {
     stdout: (t) => void (out.stdout += t),
@@ -89,17 +99,25 @@ const RAW = /"?__RAW_([A-Za-z0-9_]+)__"?/g;
 /** Booleans and integers of security contexts in the YAML 1.1 and Go forms kubectl reads. */
 function scalarForms(value: any, layout: any): any {
   if (value === true || value === false) {
-    const word = { true: ['true', 'false'], yes: ['yes', 'no'], on: ['on', 'off'], True: ['True', 'False'], y: ['y', 'n'] }[layout.booleans as string]!;
+    const word = {
+      true: ['true', 'false'],
+      yes: ['yes', 'no'],
+      on: ['on', 'off'],
+      True: ['True', 'False'],
+      y: ['y', 'n'],
+    }[layout.booleans as string]!;
     return `__RAW_${word[value ? 0 : 1]}__`;
   }
   if (Number.isInteger(value) && value >= 0) {
     if (layout.integers === '0x') return `__RAW_0x${value.toString(16)}__`;
     if (layout.integers === '0o') return `__RAW_0o${value.toString(8)}__`;
-    if (layout.integers === 'underscore' && value >= 1000) return `__RAW_${String(value).replace(/(\d)(?=(\d{3})+$)/g, '$1_')}__`;
+    if (layout.integers === 'underscore' && value >= 1000)
+      return `__RAW_${String(value).replace(/(\d)(?=(\d{3})+$)/g, '$1_')}__`;
     return value;
   }
   if (Array.isArray(value)) return value.map((v) => scalarForms(v, layout));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scalarForms(v, layout)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scalarForms(v, layout)]));
   return value;
 }
 
@@ -118,12 +136,39 @@ function workloadOf(kind: (typeof WORKLOAD_KINDS)[number], pod: any): any {
         apiVersion: 'apps/v1',
         kind,
         metadata,
-        spec: { serviceName: 'w', selector, template, volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }] },
+        spec: {
+          serviceName: 'w',
+          selector,
+          template,
+          volumeClaimTemplates: [
+            {
+              metadata: { name: 'data' },
+              spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+            },
+          ],
+        },
       };
     case 'Job':
-      return { apiVersion: 'batch/v1', kind, metadata, spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } } };
+      return {
+        apiVersion: 'batch/v1',
+        kind,
+        metadata,
+        spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } },
+      };
     case 'CronJob':
-      return { apiVersion: 'batch/v1', kind, metadata, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'OnFailure' } } } } } };
+      return {
+        apiVersion: 'batch/v1',
+        kind,
+        metadata,
+        spec: {
+          schedule: '*/5 * * * *',
+          jobTemplate: {
+            spec: {
+              template: { ...template, spec: { ...template.spec, restartPolicy: 'OnFailure' } },
+            },
+          },
+        },
+      };
   }
 }
 
@@ -161,7 +206,8 @@ function sharedDocument(object: any, share: any, layout: any): YAML.Document {
   const containers = containerPaths(doc, spec);
   const node = (path: (string | number)[]) => doc.getIn(path, true) as YamlNode | undefined;
   let anchors = 0;
-  const alias = (target: YamlNode) => doc.createAlias(target as any, target.anchor ?? `a${++anchors}`);
+  const alias = (target: YamlNode) =>
+    doc.createAlias(target as any, target.anchor ?? `a${++anchors}`);
 
   if (share.labels && object.kind !== 'Pod') {
     const labels = node(['metadata', 'labels'])!;
@@ -170,14 +216,19 @@ function sharedDocument(object: any, share: any, layout: any): YAML.Document {
   }
   if (share.scalar) {
     const sc = node([...spec, 'securityContext']);
-    if (isMap(sc) && sc.has('runAsUser') && !sc.has('runAsGroup')) sc.set('runAsGroup', alias(sc.get('runAsUser', true) as YamlNode));
+    if (isMap(sc) && sc.has('runAsUser') && !sc.has('runAsGroup'))
+      sc.set('runAsGroup', alias(sc.get('runAsUser', true) as YamlNode));
   }
   if (share.securityContext && containers.length > 1) {
     const first = node([...containers[0], 'securityContext']);
-    if (isMap(first)) for (const c of containers.slice(1)) doc.setIn([...c, 'securityContext'], alias(first));
+    if (isMap(first))
+      for (const c of containers.slice(1)) doc.setIn([...c, 'securityContext'], alias(first));
   } else if (share.capabilities && containers.length > 1) {
     const add = node([...containers[0], 'securityContext', 'capabilities', 'add']);
-    if (isSeq(add)) for (const c of containers.slice(1)) if (isMap(node([...c, 'securityContext', 'capabilities']))) doc.setIn([...c, 'securityContext', 'capabilities', 'add'], alias(add));
+    if (isSeq(add))
+      for (const c of containers.slice(1))
+        if (isMap(node([...c, 'securityContext', 'capabilities'])))
+          doc.setIn([...c, 'securityContext', 'capabilities', 'add'], alias(add));
   }
   if (share.merge !== 'none' && containers.length > 0) {
     // The last container's securityContext, split: some keys from a base, the rest (and a key
@@ -190,15 +241,22 @@ function sharedDocument(object: any, share: any, layout: any): YAML.Document {
       const base = new YAMLMap();
       base.items.push(...pairs.slice(0, cut));
       const extra = new YAMLMap();
-      extra.items.push(doc.createPair('privileged', '__RAW_false__'), doc.createPair('runAsUser', 0));
+      extra.items.push(
+        doc.createPair('privileged', '__RAW_false__'),
+        doc.createPair('runAsUser', 0),
+      );
       doc.setIn(['x-defaults', 'base'], base);
       doc.setIn(['x-defaults', 'extra'], extra);
       const merged = new YAMLMap();
-      const mergeValue = share.merge === 'list' ? doc.createNode([alias(base), alias(extra)]) : alias(base);
+      const mergeValue =
+        share.merge === 'list' ? doc.createNode([alias(base), alias(extra)]) : alias(base);
       const rest = pairs.slice(cut);
-      if (!rest.some((p) => isScalar(p.key) && p.key.value === 'privileged')) rest.push(doc.createPair('privileged', '__RAW_true__'));
+      if (!rest.some((p) => isScalar(p.key) && p.key.value === 'privileged'))
+        rest.push(doc.createPair('privileged', '__RAW_true__'));
       const mergePair = doc.createPair('<<', mergeValue);
-      merged.items.push(...(share.merge === 'before' ? [mergePair, ...rest] : [...rest, mergePair]));
+      merged.items.push(
+        ...(share.merge === 'before' ? [mergePair, ...rest] : [...rest, mergePair]),
+      );
       doc.setIn(path, merged);
     }
   }
@@ -237,12 +295,22 @@ function sharedDocument(object: any, share: any, layout: any): YAML.Document {
   return doc;
 }
 
-const caseArb = fc.record({ pod: podArb, kind: fc.constantFrom(...WORKLOAD_KINDS), share: shareArb, layout: layoutArb });
+const caseArb = fc.record({
+  pod: podArb,
+  kind: fc.constantFrom(...WORKLOAD_KINDS),
+  share: shareArb,
+  layout: layoutArb,
+});
 
 function manifestText(c: any): string {
   const doc = sharedDocument(workloadOf(c.kind, c.pod), c.share, c.layout);
-  const docs = [doc.toString({ indent: c.layout.indent, indentSeq: c.layout.indentSeq, lineWidth: 0 })];
-  if (c.layout.configMap) docs.push('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: &d {a: "yes"}\nbinaryData: {}\n');
+  const docs = [
+    doc.toString({ indent: c.layout.indent, indentSeq: c.layout.indentSeq, lineWidth: 0 }),
+  ];
+  if (c.layout.configMap)
+    docs.push(
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: &d {a: "yes"}\nbinaryData: {}\n',
+    );
   let text = c.layout.lead + docs.join(c.layout.separator);
   text = text.replace(RAW, '$1');
   if (c.layout.crlf) text = text.replace(/\n/g, '\r\n');
@@ -253,7 +321,11 @@ function manifestText(c: any): string {
 
 /** The exit code, with what the tool said when it is not the one expected. */
 function expectExit(result: { code: number; stderr: string }, code: number, input: string): void {
-  expect({ input, code: result.code, ...(result.code === code ? {} : { stderr: result.stderr }) }).toEqual({ input, code });
+  expect({
+    input,
+    code: result.code,
+    ...(result.code === code ? {} : { stderr: result.stderr }),
+  }).toEqual({ input, code });
 }
 
 const docsOf = (read: KubectlRead, what: string): any[] => {
@@ -261,7 +333,15 @@ const docsOf = (read: KubectlRead, what: string): any[] => {
   return read.docs;
 };
 
-const tally = { cases: 0, unreadable: 0, refused: 0, refusedPlain: 0, changed: 0, merges: 0, aliases: 0 };
+const tally = {
+  cases: 0,
+  unreadable: 0,
+  refused: 0,
+  refusedPlain: 0,
+  changed: 0,
+  merges: 0,
+  aliases: 0,
+};
 
 describe('differential: the tool, kubectl and the webhook agree on generated manifests', () => {
   it('the output holds what the webhook stores, or the tool refuses; --check is right on both sides', async () => {
@@ -271,7 +351,11 @@ describe('differential: the tool, kubectl and the webhook agree on generated man
         const input = manifestText(c);
         if (input.includes('<<')) tally.merges++;
         if (/\*a\d/.test(input)) tally.aliases++;
-        if (process.env.DIFFERENTIAL_SAMPLE && tally.cases === Number(process.env.DIFFERENTIAL_SAMPLE)) process.stderr.write(`${input}\n=====\n${(await harden([], input)).stdout}\n`);
+        if (
+          process.env.DIFFERENTIAL_SAMPLE &&
+          tally.cases === Number(process.env.DIFFERENTIAL_SAMPLE)
+        )
+          process.stderr.write(`${input}\n=====\n${(await harden([], input)).stdout}\n`);
         const kubectlInput = await kubectl.read(input);
         if ('error' in kubectlInput) {
           // What kubectl cannot read is not a manifest; the tool must not write it as one.
@@ -280,7 +364,9 @@ describe('differential: the tool, kubectl and the webhook agree on generated man
           return;
         }
         const before = objectsOfDocuments(kubectlInput.docs);
-        const webhook = before.map((o) => (o.kind in TEMPLATE ? stored(podFrom(o), policy) : undefined));
+        const webhook = before.map((o) =>
+          o.kind in TEMPLATE ? stored(podFrom(o), policy) : undefined,
+        );
         const invalid = webhook.some((w) => w !== undefined && w.status !== 200);
         const webhookChanges = webhook.some((w) => w?.patched === true);
 
@@ -314,16 +400,26 @@ describe('differential: the tool, kubectl and the webhook agree on generated man
             return;
           }
           const pod = podFrom(o);
-          expect({ input, output: run.stdout, spec: pod.spec, annotations: pod.metadata.annotations }).toEqual({
+          expect({
+            input,
+            output: run.stdout,
+            spec: pod.spec,
+            annotations: pod.metadata.annotations,
+          }).toEqual({
             input,
             output: run.stdout,
             spec: w.pod.spec,
             annotations: w.pod.metadata.annotations,
           });
           expect(withoutTemplate(o)).toEqual(withoutTemplate(before[i]));
-          expect(at(o, TEMPLATE[o.kind])?.metadata?.labels).toEqual(at(before[i], TEMPLATE[o.kind])?.metadata?.labels);
+          expect(at(o, TEMPLATE[o.kind])?.metadata?.labels).toEqual(
+            at(before[i], TEMPLATE[o.kind])?.metadata?.labels,
+          );
         });
-        expect(await harden(['--check'], run.stdout)).toMatchObject({ code: 0, stdout: 'nothing to change\n' });
+        expect(await harden(['--check'], run.stdout)).toMatchObject({
+          code: 0,
+          stdout: 'nothing to change\n',
+        });
       }),
       { numRuns: RUNS },
     );

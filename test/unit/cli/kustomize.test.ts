@@ -4,7 +4,15 @@
  * `kubectl kustomize` renders afterwards, for every overlay.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, type Io } from '../../../src/cli/main';
@@ -17,16 +25,30 @@ const ROOT = join(__dirname, '..', '..', '..');
 const MANIFESTS = join(ROOT, 'manifests');
 /** The directories `kubectl apply -k` is pointed at (README, "Install on a cluster"). */
 const OVERLAYS = ['.', 'overlays/self-managed', 'overlays/cert-manager', 'overlays/manual'];
-const PATCHES = ['components/guard/failure-policy.yaml', 'overlays/cert-manager/webhook.yaml', 'overlays/self-managed/deployment.yaml'];
+const PATCHES = [
+  'components/guard/failure-policy.yaml',
+  'overlays/cert-manager/webhook.yaml',
+  'overlays/self-managed/deployment.yaml',
+];
 
 /** kubectl from PATH, else the one the e2e tier builds (scripts/build-controlplane.sh). */
 function findKubectl(): string {
   if (process.env.KUBECTL) return process.env.KUBECTL;
-  if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0) return 'kubectl';
-  const cache = join(process.env.POD_HARDENER_CACHE ?? join(homedir(), '.cache', 'pod-hardener'), 'controlplane');
-  const built = existsSync(cache) ? readdirSync(cache).map((d) => join(cache, d, 'bin', 'kubectl')).find((p) => existsSync(p)) : undefined;
+  if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0)
+    return 'kubectl';
+  const cache = join(
+    process.env.POD_HARDENER_CACHE ?? join(homedir(), '.cache', 'pod-hardener'),
+    'controlplane',
+  );
+  const built = existsSync(cache)
+    ? readdirSync(cache)
+        .map((d) => join(cache, d, 'bin', 'kubectl'))
+        .find((p) => existsSync(p))
+    : undefined;
   if (built) return built;
-  throw new Error('these tests need kubectl (for kubectl kustomize): put it on PATH, set KUBECTL, or run bash scripts/build-controlplane.sh');
+  throw new Error(
+    'these tests need kubectl (for kubectl kustomize): put it on PATH, set KUBECTL, or run bash scripts/build-controlplane.sh',
+  );
 }
 
 const kubectlBinary = findKubectl();
@@ -37,7 +59,10 @@ function kustomize(dir: string): string {
   return r.stdout;
 }
 
-async function run(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string; written: string[] }> {
+async function run(
+  argv: string[],
+  stdin = '',
+): Promise<{ code: number; stdout: string; stderr: string; written: string[] }> {
   const out = { code: -1, stdout: '', stderr: '', written: [] as string[] };
   const io: Io = {
     stdout: (t) => void (out.stdout += t),
@@ -95,15 +120,22 @@ describe('the project tree, manifests/', () => {
     const r = await run(['harden', '-f', dir, '--write']);
     expect(r.code).toBe(0);
     expect(r.written).toEqual([]);
-    for (const overlay of OVERLAYS) expect(kustomize(join(dir, overlay))).toBe(kustomize(join(MANIFESTS, overlay)));
+    for (const overlay of OVERLAYS)
+      expect(kustomize(join(dir, overlay))).toBe(kustomize(join(MANIFESTS, overlay)));
   });
 
-  it.each(OVERLAYS)('what kustomize renders from %s passes --check through a pipe, and -k renders it alike', async (overlay) => {
-    const piped = await run(['harden', '-f', '-', '--check'], kustomize(join(MANIFESTS, overlay)));
-    expect(piped).toMatchObject({ code: 0, stdout: 'nothing to change\n' });
-    const rendered = await run(['harden', '-k', join(MANIFESTS, overlay), '--check']);
-    expect(rendered).toMatchObject({ code: 0, stdout: 'nothing to change\n' });
-  });
+  it.each(OVERLAYS)(
+    'what kustomize renders from %s passes --check through a pipe, and -k renders it alike',
+    async (overlay) => {
+      const piped = await run(
+        ['harden', '-f', '-', '--check'],
+        kustomize(join(MANIFESTS, overlay)),
+      );
+      expect(piped).toMatchObject({ code: 0, stdout: 'nothing to change\n' });
+      const rendered = await run(['harden', '-k', join(MANIFESTS, overlay), '--check']);
+      expect(rendered).toMatchObject({ code: 0, stdout: 'nothing to change\n' });
+    },
+  );
 });
 
 describe('the same tree with a legacy Deployment in its base', () => {
@@ -112,7 +144,9 @@ describe('the same tree with a legacy Deployment in its base', () => {
     const dir = copyOfManifests();
     const path = join(dir, 'base', 'deployment.yaml');
     const text = readFileSync(path, 'utf8');
-    const legacy = text.replace('runAsUser: 65532', 'runAsUser: 0').replace(/^ *allowPrivilegeEscalation: false\n/gm, '');
+    const legacy = text
+      .replace('runAsUser: 65532', 'runAsUser: 0')
+      .replace(/^ *allowPrivilegeEscalation: false\n/gm, '');
     expect(legacy).not.toBe(text);
     writeFileSync(path, legacy);
     return dir;
@@ -132,7 +166,10 @@ describe('the same tree with a legacy Deployment in its base', () => {
     const r = await run(['harden', '-f', dir, '--write']);
     expect(r.code).toBe(0);
     expect(r.written).toEqual([join(dir, 'base', 'deployment.yaml')]);
-    for (const patch of PATCHES) expect(readFileSync(join(dir, patch), 'utf8')).toBe(readFileSync(join(MANIFESTS, patch), 'utf8'));
+    for (const patch of PATCHES)
+      expect(readFileSync(join(dir, patch), 'utf8')).toBe(
+        readFileSync(join(MANIFESTS, patch), 'utf8'),
+      );
 
     const policy = policyWith();
     for (const overlay of OVERLAYS) {
@@ -151,7 +188,9 @@ describe('the same tree with a legacy Deployment in its base', () => {
         const webhook = stored(podFrom(objectsBefore[i]), policy);
         const pod = podFrom(o);
         expect({ overlay, spec: pod.spec }).toEqual({ overlay, spec: webhook.pod.spec });
-        expect(pod.metadata.annotations?.[Annotations.hardened]).toBe(webhook.pod.metadata.annotations?.[Annotations.hardened]);
+        expect(pod.metadata.annotations?.[Annotations.hardened]).toBe(
+          webhook.pod.metadata.annotations?.[Annotations.hardened],
+        );
         expect(withoutTemplate(o)).toEqual(withoutTemplate(objectsBefore[i]));
       });
     }

@@ -4,7 +4,16 @@
  */
 import { applyPatch as applyTextPatch } from 'diff';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -26,7 +35,11 @@ interface Run {
   written: Record<string, string>;
 }
 
-async function run(argv: string[], o: { stdin?: string; env?: Record<string, string> } = {}, program?: Program): Promise<Run> {
+async function run(
+  argv: string[],
+  o: { stdin?: string; env?: Record<string, string> } = {},
+  program?: Program,
+): Promise<Run> {
   const out: Run = { code: -1, stdout: '', stderr: '', written: {} };
   const io: Io = {
     stdout: (t) => void (out.stdout += t),
@@ -89,12 +102,25 @@ describe('harden: output', () => {
   });
 
   it('--diff prints a unified diff per changed file that applies to the original', async () => {
-    const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '-f', fixture('configmap-and-service.yaml'), '--diff']);
+    const r = await run([
+      'harden',
+      '-f',
+      fixture('web-deployment.yaml'),
+      '-f',
+      fixture('configmap-and-service.yaml'),
+      '--diff',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout.match(/^--- a\//gm)).toHaveLength(1);
-    expect(r.stdout).toContain(`--- a/${fixture('web-deployment.yaml')}\n+++ b/${fixture('web-deployment.yaml')}\n@@ `);
-    expect(r.stdout).toContain('-          runAsUser: 0          # the old image needed root to write /var/cache/nginx\n');
-    expect(r.stdout).toContain('+          runAsUser: 1000       # the old image needed root to write /var/cache/nginx\n');
+    expect(r.stdout).toContain(
+      `--- a/${fixture('web-deployment.yaml')}\n+++ b/${fixture('web-deployment.yaml')}\n@@ `,
+    );
+    expect(r.stdout).toContain(
+      '-          runAsUser: 0          # the old image needed root to write /var/cache/nginx\n',
+    );
+    expect(r.stdout).toContain(
+      '+          runAsUser: 1000       # the old image needed root to write /var/cache/nginx\n',
+    );
     const original = readFileSync(fixture('web-deployment.yaml'), 'utf8');
     const hardened = (await run(['harden', '-f', fixture('web-deployment.yaml')])).stdout;
     expect(applyTextPatch(original, r.stdout)).toBe(hardened);
@@ -102,7 +128,9 @@ describe('harden: output', () => {
 
   it('--diff of a large file: every hunk has its context, and the diff applies', async () => {
     const one = readFileSync(fixture('helm-rendered.yaml'), 'utf8');
-    const text = Array.from({ length: 200 }, (_, i) => one.replace(/shop-api/g, `api-${i}`)).join('');
+    const text = Array.from({ length: 200 }, (_, i) => one.replace(/shop-api/g, `api-${i}`)).join(
+      '',
+    );
     const path = write('big.yaml', text);
     const r = await run(['harden', '-f', path, '--diff']);
     const hardened = (await run(['harden', '-f', path])).stdout;
@@ -118,25 +146,47 @@ describe('harden: output', () => {
       [1, 'Deployment', 'orders', 'order-worker'],
       [2, 'Job', 'orders', 'migrate-orders'],
     ]);
-    const docs = YAML.parseAllDocuments(readFileSync(fixture('queue-workers.yaml'), 'utf8')).map((d) => d.toJS());
-    const hardened = YAML.parseAllDocuments((await run(['harden', '-f', fixture('queue-workers.yaml')])).stdout).map((d) => d.toJS());
-    for (const p of patches) expect(applyStrict(docs[p.document], p.patch)).toEqual(hardened[p.document]);
+    const docs = YAML.parseAllDocuments(readFileSync(fixture('queue-workers.yaml'), 'utf8')).map(
+      (d) => d.toJS(),
+    );
+    const hardened = YAML.parseAllDocuments(
+      (await run(['harden', '-f', fixture('queue-workers.yaml')])).stdout,
+    ).map((d) => d.toJS());
+    for (const p of patches)
+      expect(applyStrict(docs[p.document], p.patch)).toEqual(hardened[p.document]);
     expect(patches[0].patch[0].path.startsWith('/spec/template/')).toBe(true);
   });
 
   it('--report tells each change per workload and container, in the words of the webhook warnings', async () => {
-    const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '-f', fixture('queue-workers.yaml'), '--report']);
+    const r = await run([
+      'harden',
+      '-f',
+      fixture('web-deployment.yaml'),
+      '-f',
+      fixture('queue-workers.yaml'),
+      '--report',
+    ]);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^SOURCE +WORKLOAD +TARGET +CHANGE$/);
-    expect(r.stdout).toMatch(/web-deployment\.yaml:3 +Deployment shop\/web +pod +runAsUser unset -> 1000\n/);
+    expect(r.stdout).toMatch(
+      /web-deployment\.yaml:3 +Deployment shop\/web +pod +runAsUser unset -> 1000\n/,
+    );
     expect(r.stdout).toMatch(/ container "nginx" +runAsUser 0 -> 1000\n/);
     expect(r.stdout).toContain('capabilities.add: removed SYS_TIME (not allowlisted)');
-    expect(r.stdout).toContain('sysctls: added net.ipv4.ip_unprivileged_port_start=0, so that non-root processes bind ports below 1024 (needed by nginx:80,nginx:NET_BIND_SERVICE)');
-    expect(r.stdout).toContain('note: runs as UID 1000: NET_BIND_SERVICE is in its bounding set only, effective only through file capabilities on the binary (setcap)');
-    expect(r.stdout).toMatch(/Pod orders\/toolbox +pod +note: pod left untouched: annotation pod-hardener\.io\/skip="true"/);
+    expect(r.stdout).toContain(
+      'sysctls: added net.ipv4.ip_unprivileged_port_start=0, so that non-root processes bind ports below 1024 (needed by nginx:80,nginx:NET_BIND_SERVICE)',
+    );
+    expect(r.stdout).toContain(
+      'note: runs as UID 1000: NET_BIND_SERVICE is in its bounding set only, effective only through file capabilities on the binary (setcap)',
+    );
+    expect(r.stdout).toMatch(
+      /Pod orders\/toolbox +pod +note: pod left untouched: annotation pod-hardener\.io\/skip="true"/,
+    );
     expect(r.stdout).toMatch(/init container "wait-for-db" +note: container left untouched/);
-    expect(r.stdout).toContain('4 workloads: 3 to harden (27 changes), 0 already hardened, 1 skipped');
+    expect(r.stdout).toContain(
+      '4 workloads: 3 to harden (27 changes), 0 already hardened, 1 skipped',
+    );
   });
 
   it('calls a native sidecar (an init container with restartPolicy: Always) a sidecar container', async () => {
@@ -148,7 +198,9 @@ describe('harden: output', () => {
     expect(report.stdout).toMatch(/ sidecar container "logs" +capabilities\.drop: added ALL\n/);
     expect(report.stdout).toMatch(/ init container "setup" +capabilities\.drop: added ALL\n/);
     const check = await run(['harden', '-f', path, '--check']);
-    expect(check.stdout).toContain('  sidecar container "logs": allowPrivilegeEscalation unset -> false\n');
+    expect(check.stdout).toContain(
+      '  sidecar container "logs": allowPrivilegeEscalation unset -> false\n',
+    );
   });
 
   it('says which documents it left alone and why', async () => {
@@ -162,7 +214,9 @@ describe('harden: output', () => {
     expect(r.stderr).toContain(
       'patches.yaml:1: Deployment scale: a partial object (no pod template with containers at spec.template), such as a kustomize patch: not hardened as a whole, left as it is; to check what kustomize renders: kubectl kustomize DIR | kubectl harden -f - --check',
     );
-    expect(r.stderr).toContain('patches.yaml:6: Job vj: apiVersion "batch.volcano.sh/v1alpha1" is not a Kubernetes Job; left as it is');
+    expect(r.stderr).toContain(
+      'patches.yaml:6: Job vj: apiVersion "batch.volcano.sh/v1alpha1" is not a Kubernetes Job; left as it is',
+    );
   });
 });
 
@@ -171,7 +225,9 @@ describe('harden --check', () => {
     const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '--check']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('web-deployment.yaml:3: Deployment shop/web: 13 changes\n');
-    expect(r.stdout).toContain('  container "nginx": capabilities.add: removed SYS_TIME (not allowlisted)\n');
+    expect(r.stdout).toContain(
+      '  container "nginx": capabilities.add: removed SYS_TIME (not allowlisted)\n',
+    );
     expect(r.stdout).not.toContain('apiVersion');
   });
 
@@ -184,7 +240,14 @@ describe('harden --check', () => {
   it('exits 0 on files it hardened itself, and on files without workloads', async () => {
     const hardened = (await run(['harden', '-f', FIXTURES])).stdout;
     const path = write('hardened.yaml', hardened);
-    const r = await run(['harden', '-f', path, '-f', fixture('configmap-and-service.yaml'), '--check']);
+    const r = await run([
+      'harden',
+      '-f',
+      path,
+      '-f',
+      fixture('configmap-and-service.yaml'),
+      '--check',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('nothing to change\n');
   });
@@ -193,7 +256,13 @@ describe('harden --check', () => {
     const diff = await run(['harden', '-f', fixture('report-cronjob.yaml'), '--diff', '--check']);
     expect(diff.code).toBe(1);
     expect(diff.stdout).toMatch(/^--- a\//);
-    const patch = await run(['harden', '-f', fixture('already-hardened.yaml'), '--patch', '--check']);
+    const patch = await run([
+      'harden',
+      '-f',
+      fixture('already-hardened.yaml'),
+      '--patch',
+      '--check',
+    ]);
     expect(patch.code).toBe(0);
     expect(JSON.parse(patch.stdout)).toEqual([]);
     expect(patch.stderr).toContain('nothing to change');
@@ -209,7 +278,9 @@ describe('harden --write', () => {
     expect(Object.keys(r.written)).toEqual([legacy]);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`hardened ${legacy} (1 workloads changed)`);
-    expect(readFileSync(plain, 'utf8')).toBe(readFileSync(fixture('configmap-and-service.yaml'), 'utf8'));
+    expect(readFileSync(plain, 'utf8')).toBe(
+      readFileSync(fixture('configmap-and-service.yaml'), 'utf8'),
+    );
     expect((await run(['harden', '-f', tmp, '--check'])).code).toBe(0);
   });
 
@@ -225,12 +296,17 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$
 
 describe('harden: unreadable input exits 2 with file and line, and prints nothing else', () => {
   it('bad YAML', async () => {
-    const path = write('bad.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: {a: b}\nspec: {}\n');
+    const path = write(
+      'bad.yaml',
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: {a: b}\nspec: {}\n',
+    );
     const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '-f', path]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     // The yaml parser reads `x` and the over-indented `labels` as one key over two lines.
-    expect(r.stderr).toBe(`pod-hardener: ${path}:4:9: Nested mappings are not allowed in compact mappings\n`);
+    expect(r.stderr).toBe(
+      `pod-hardener: ${path}:4:9: Nested mappings are not allowed in compact mappings\n`,
+    );
   });
 
   it('duplicate keys', async () => {
@@ -250,15 +326,22 @@ describe('harden: unreadable input exits 2 with file and line, and prints nothin
   it('a missing file, an empty directory', async () => {
     const r = await run(['harden', '-f', join(tmp, 'nope.yaml'), '-f', tmp]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${join(tmp, 'nope.yaml')}: cannot read it: no such file or directory`);
+    expect(r.stderr).toContain(
+      `${join(tmp, 'nope.yaml')}: cannot read it: no such file or directory`,
+    );
     expect(r.stderr).toContain(`${tmp}: no .yaml, .yml or .json file in this directory`);
   });
 
   it('a pod template the engine cannot work with, at the line of the bad field', async () => {
-    const path = write('shape.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: a\n    securityContext:\n      capabilities:\n        add: NET_ADMIN\n');
+    const path = write(
+      'shape.yaml',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: a\n    securityContext:\n      capabilities:\n        add: NET_ADMIN\n',
+    );
     const r = await run(['harden', '-f', path]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${path}:10: Pod p: pod template spec.containers[0].securityContext.capabilities.add: must be a list of strings`);
+    expect(r.stderr).toContain(
+      `${path}:10: Pod p: pod template spec.containers[0].securityContext.capabilities.add: must be a list of strings`,
+    );
   });
 });
 
@@ -272,15 +355,35 @@ describe('--config: the webhook configuration file, through the same loader', ()
   });
 
   it('accepts the shipped manifests/base/config.yaml, whose certificate source comes from the Deployment', async () => {
-    const r = await run(['harden', '-f', fixture('web-deployment.yaml'), '--check', '--config', join(ROOT, 'manifests', 'base', 'config.yaml')]);
+    const r = await run([
+      'harden',
+      '-f',
+      fixture('web-deployment.yaml'),
+      '--check',
+      '--config',
+      join(ROOT, 'manifests', 'base', 'config.yaml'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).not.toContain('configuration');
     const selfManaged = write('sm.yaml', 'certificates:\n  source: self-managed\n');
-    expect((await run(['harden', '-f', fixture('already-hardened.yaml'), '--check', '--config', selfManaged])).code).toBe(0);
+    expect(
+      (
+        await run([
+          'harden',
+          '-f',
+          fixture('already-hardened.yaml'),
+          '--check',
+          '--config',
+          selfManaged,
+        ])
+      ).code,
+    ).toBe(0);
   });
 
   it('reads the POD_HARDENER_* environment as the webhook does', async () => {
-    const r = await run(['harden', '-f', fixture('report-cronjob.yaml')], { env: { POD_HARDENER_RUN_AS_USER: '5000' } });
+    const r = await run(['harden', '-f', fixture('report-cronjob.yaml')], {
+      env: { POD_HARDENER_RUN_AS_USER: '5000' },
+    });
     expect(r.stdout).toContain('runAsUser: 5000\n');
   });
 
@@ -289,15 +392,39 @@ describe('--config: the webhook configuration file, through the same loader', ()
     const r = await run(['harden', '-f', fixture('report-cronjob.yaml'), '--config', config]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('hardening.runAsUser: expected an integer from 1 to 2147483647, got 0');
+    expect(r.stderr).toContain(
+      'hardening.runAsUser: expected an integer from 1 to 2147483647, got 0',
+    );
     expect(r.stderr).toContain('hardening.runAsGrop: unknown key (did you mean runAsGroup?)');
-    expect((await run(['harden', '-f', fixture('report-cronjob.yaml'), '--config', join(tmp, 'missing.yaml')])).code).toBe(2);
+    expect(
+      (
+        await run([
+          'harden',
+          '-f',
+          fixture('report-cronjob.yaml'),
+          '--config',
+          join(tmp, 'missing.yaml'),
+        ])
+      ).code,
+    ).toBe(2);
   });
 
   it("honours skip annotations only in the operator's skipNamespaces, with the namespace of the document or --namespace", async () => {
     const config = write('config.yaml', 'exceptions:\n  skipNamespaces: ["dev-*"]\n');
-    const manifest = write('pod.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    pod-hardener.io/skip: "true"\nspec:\n  containers:\n  - name: a\n    image: a\n');
-    const inDev = await run(['harden', '-f', manifest, '--check', '--config', config, '--namespace', 'dev-1']);
+    const manifest = write(
+      'pod.yaml',
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    pod-hardener.io/skip: "true"\nspec:\n  containers:\n  - name: a\n    image: a\n',
+    );
+    const inDev = await run([
+      'harden',
+      '-f',
+      manifest,
+      '--check',
+      '--config',
+      config,
+      '--namespace',
+      'dev-1',
+    ]);
     expect(inDev.code).toBe(0);
     const inDefault = await run(['harden', '-f', manifest, '--check', '--config', config]);
     expect(inDefault.code).toBe(1);
@@ -313,7 +440,10 @@ describe('arguments', () => {
     [['harden', 'x.yaml'], 'unexpected argument "x.yaml" (files are given with -f)'],
     [['harden', '-f', 'x', '--diff', '--report'], '--diff and --report: choose one'],
     [['harden', '-f', '-', '--write'], '--write cannot rewrite standard input'],
-    [['harden', '-k', 'x', '--write'], '--write cannot rewrite what kustomize renders (harden the base and overlays with -f)'],
+    [
+      ['harden', '-k', 'x', '--write'],
+      '--write cannot rewrite what kustomize renders (harden the base and overlays with -f)',
+    ],
     [['harden', '-f', 'x', '--bogus'], 'unknown option --bogus'],
     [['harden', '-f', 'x', '--check=yes'], '--check takes no value'],
     [['review', '--mode', 'warn'], '--mode: expected enforce or audit, got "warn"'],
@@ -322,11 +452,16 @@ describe('arguments', () => {
     const r = await run(argv);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`pod-hardener ${argv[0]}: ${message}\nSee 'pod-hardener ${argv[0]} --help'.\n`);
+    expect(r.stderr).toBe(
+      `pod-hardener ${argv[0]}: ${message}\nSee 'pod-hardener ${argv[0]} --help'.\n`,
+    );
   });
 
   it('an unknown command, and no command at all', async () => {
-    expect(await run(['frobnicate'])).toMatchObject({ code: 2, stderr: 'pod-hardener: unknown command "frobnicate"\nSee \'pod-hardener --help\'.\n' });
+    expect(await run(['frobnicate'])).toMatchObject({
+      code: 2,
+      stderr: 'pod-hardener: unknown command "frobnicate"\nSee \'pod-hardener --help\'.\n',
+    });
     const none = await run([]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^Usage: pod-hardener COMMAND/);
@@ -338,21 +473,31 @@ describe('arguments', () => {
     expect(help.stdout).toMatch(/^Usage: pod-hardener harden -f FILE\|DIR\|-/);
     expect(help.stdout).not.toContain('pod-hardener review');
     const all = await run(['--help']);
-    for (const command of Object.keys(COMMANDS)) expect(all.stdout).toContain(`pod-hardener ${command}`);
-    expect((await run(['harden', `-f=${fixture('already-hardened.yaml')}`, '--check'])).code).toBe(0);
-    expect((await run(['harden', '--filename', fixture('already-hardened.yaml'), '--check'])).code).toBe(0);
-    expect((await run(['harden', `--filename=${fixture('already-hardened.yaml')}`, '--check'])).code).toBe(0);
+    for (const command of Object.keys(COMMANDS))
+      expect(all.stdout).toContain(`pod-hardener ${command}`);
+    expect((await run(['harden', `-f=${fixture('already-hardened.yaml')}`, '--check'])).code).toBe(
+      0,
+    );
+    expect(
+      (await run(['harden', '--filename', fixture('already-hardened.yaml'), '--check'])).code,
+    ).toBe(0);
+    expect(
+      (await run(['harden', `--filename=${fixture('already-hardened.yaml')}`, '--check'])).code,
+    ).toBe(0);
   });
 
   it('kubectl harden: options are the harden command; a first word is any subcommand, so new ones need no change here', async () => {
     expect(pluginArgv(['-f', 'x.yaml', '--diff'])).toEqual(['harden', '-f', 'x.yaml', '--diff']);
-    for (const command of [...Object.keys(COMMANDS), 'scan']) expect(pluginArgv([command, '--config', 'c.yaml'])).toEqual([command, '--config', 'c.yaml']);
+    for (const command of [...Object.keys(COMMANDS), 'scan'])
+      expect(pluginArgv([command, '--config', 'c.yaml'])).toEqual([command, '--config', 'c.yaml']);
     expect(pluginArgv([])).toEqual(['--help']);
     const guard = await run(pluginArgv(['guard-params', '-n', 'security']));
     expect(guard.code).toBe(0);
     expect(YAML.parse(guard.stdout).metadata.namespace).toBe('security');
     const bad = await run(pluginArgv(['review', '--bogus']), {}, KUBECTL_HARDEN);
-    expect(bad.stderr).toBe("pod-hardener review: unknown option --bogus\nSee 'kubectl harden review --help'.\n");
+    expect(bad.stderr).toBe(
+      "pod-hardener review: unknown option --bogus\nSee 'kubectl harden review --help'.\n",
+    );
   });
 });
 
@@ -370,16 +515,27 @@ describe('guard-params: the guard ConfigMap for a configuration', () => {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'pod-hardener-guard', namespace: 'security' },
-      data: { skipNamespaces: 'team-.*', exemptContainers: 'istio-init=docker\\.io/istio/proxyv2:.*', capabilityCeiling: 'NET_RAW' },
+      data: {
+        skipNamespaces: 'team-.*',
+        exemptContainers: 'istio-init=docker\\.io/istio/proxyv2:.*',
+        capabilityCeiling: 'NET_RAW',
+      },
     });
   });
 
   it('without a configuration, the defaults in the webhook namespace; a bad option or configuration exits 2', async () => {
     const r = await run(['guard-params']);
-    expect(YAML.parse(r.stdout).metadata).toEqual({ name: 'pod-hardener-guard', namespace: 'pod-hardener' });
+    expect(YAML.parse(r.stdout).metadata).toEqual({
+      name: 'pod-hardener-guard',
+      namespace: 'pod-hardener',
+    });
     expect(YAML.parse(r.stdout).data.skipNamespaces).toBe('.*');
     expect((await run(['guard-params', '--mode', 'audit'])).code).toBe(2);
-    const bad = await run(['guard-params', '--config', write('bad.yaml', 'exceptions:\n  skipNamespaces: [Team_A]\n')]);
+    const bad = await run([
+      'guard-params',
+      '--config',
+      write('bad.yaml', 'exceptions:\n  skipNamespaces: [Team_A]\n'),
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/skipNamespaces/);
     expect(bad.stdout).toBe('');
@@ -388,14 +544,23 @@ describe('guard-params: the guard ConfigMap for a configuration', () => {
 
 describe('review: the response the webhook would give to one AdmissionReview', () => {
   it('prints the response as JSON, and on stderr the decoded patch and the warnings', async () => {
-    const review = podReview(pod({ securityContext: { runAsUser: 0 } }), { namespace: 'team', uid: 'u-1' });
+    const review = podReview(pod({ securityContext: { runAsUser: 0 } }), {
+      namespace: 'team',
+      uid: 'u-1',
+    });
     const r = await run(['review'], { stdin: JSON.stringify(review) });
     expect(r.code).toBe(0);
     const response = JSON.parse(r.stdout);
-    expect(response).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'u-1', allowed: true, patchType: 'JSONPatch' } });
+    expect(response).toMatchObject({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: 'u-1', allowed: true, patchType: 'JSONPatch' },
+    });
     const applied = applyStrict(review.request.object, decodePatch(response.response));
     expect(applied.spec.securityContext.runAsUser).toBe(1000);
-    expect(r.stderr).toContain('HTTP 200, allowed, decision patched (mode enforce, pod team/p, uid u-1)\n');
+    expect(r.stderr).toContain(
+      'HTTP 200, allowed, decision patched (mode enforce, pod team/p, uid u-1)\n',
+    );
     expect(r.stderr).toContain('  replace /spec/securityContext/runAsUser = 1000\n');
     expect(r.stderr).toContain('warnings:\n  pod-hardener: pod: runAsUser 0 -> 1000\n');
     expect(r.stderr).toContain('audit annotations:\n  mode: enforce\n  decision: patched\n');
@@ -405,12 +570,16 @@ describe('review: the response the webhook would give to one AdmissionReview', (
     const r = await run(['review', '--mode', 'audit'], { stdin: JSON.stringify(podReview(pod())) });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).response.patch).toBeUndefined();
-    expect(r.stderr).toContain('audit only, nothing changed): would change pod: runAsUser unset -> 1000');
+    expect(r.stderr).toContain(
+      'audit only, nothing changed): would change pod: runAsUser unset -> 1000',
+    );
   });
 
   it('uses --config', async () => {
     const config = write('config.yaml', 'hardening:\n  runAsUser: 7777\n');
-    const r = await run(['review', '--config', config], { stdin: JSON.stringify(podReview(pod())) });
+    const r = await run(['review', '--config', config], {
+      stdin: JSON.stringify(podReview(pod())),
+    });
     expect(r.stderr).toContain('add /spec/securityContext/runAsUser = 7777');
   });
 
@@ -426,7 +595,9 @@ describe('review: the response the webhook would give to one AdmissionReview', (
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stdout).response.status.code).toBe(400);
     expect(refused.stderr).toContain('HTTP 400, not allowed, decision invalid');
-    expect(refused.stderr).toContain('message: pod-hardener BAD_POD: request.object is not a valid Pod: spec.containers: must be a list of containers');
+    expect(refused.stderr).toContain(
+      'message: pod-hardener BAD_POD: request.object is not a valid Pod: spec.containers: must be a list of containers',
+    );
 
     const notJson = await run(['review'], { stdin: 'review' });
     expect(notJson.code).toBe(2);
@@ -437,7 +608,10 @@ describe('review: the response the webhook would give to one AdmissionReview', (
 
 describe('the README shows what the tool prints', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## kubectl harden'), readme.indexOf('\n## ', readme.indexOf('## kubectl harden') + 1));
+  const section = readme.slice(
+    readme.indexOf('## kubectl harden'),
+    readme.indexOf('\n## ', readme.indexOf('## kubectl harden') + 1),
+  );
   // Every `$ pod-hardener harden ...` line of the section's code blocks, with the lines it prints.
   const examples = [...section.matchAll(/```\w*\n([\s\S]*?)```/g)].flatMap(([, block]) =>
     block
@@ -453,7 +627,10 @@ describe('the README shows what the tool prints', () => {
 
   it.each(examples)('%s', async (command, output) => {
     const echo = command.endsWith('; echo "exit $?"');
-    const argv = command.replace(/; echo "exit \$\?"$/, '').split(' ').slice(1);
+    const argv = command
+      .replace(/; echo "exit \$\?"$/, '')
+      .split(' ')
+      .slice(1);
     const cwd = process.cwd();
     // The examples run where the fixtures are, so the file names are as short as in the README.
     process.chdir(FIXTURES);
@@ -473,14 +650,38 @@ describe('the README shows what the tool prints', () => {
 function builtProgram(): string {
   const dist = join(ROOT, 'dist');
   const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
-  if (existsSync(join(dist, 'cli', 'main.js')) && statSync(join(dist, 'cli', 'main.js')).mtimeMs >= newest(join(ROOT, 'src'))) return dist;
+    readdirSync(dir, { withFileTypes: true }).reduce(
+      (m, e) =>
+        Math.max(
+          m,
+          e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
+        ),
+      0,
+    );
+  if (
+    existsSync(join(dist, 'cli', 'main.js')) &&
+    statSync(join(dist, 'cli', 'main.js')).mtimeMs >= newest(join(ROOT, 'src'))
+  )
+    return dist;
   // Under node_modules, so that the build finds its dependencies as dist/ does.
   const cache = join(ROOT, 'node_modules', '.cache');
   mkdirSync(cache, { recursive: true });
   const out = mkdtempSync(join(cache, 'pod-hardener-dist-'));
-  const build = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], { encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`cannot build the program for this test (tsc -p tsconfig.build.json): ${build.stdout}${build.stderr}`);
+  const build = spawnSync(
+    process.execPath,
+    [
+      require.resolve('typescript/bin/tsc'),
+      '-p',
+      join(ROOT, 'tsconfig.build.json'),
+      '--outDir',
+      out,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (build.status !== 0)
+    throw new Error(
+      `cannot build the program for this test (tsc -p tsconfig.build.json): ${build.stdout}${build.stderr}`,
+    );
   return out;
 }
 
@@ -492,7 +693,11 @@ describe('the built program', () => {
   afterAll(() => {
     if (dist !== join(ROOT, 'dist')) rmSync(dist, { recursive: true, force: true });
   });
-  const node = (script: string, args: string[]) => spawnSync(process.execPath, [join(dist, 'cli', script), ...args], { encoding: 'utf8', cwd: ROOT });
+  const node = (script: string, args: string[]) =>
+    spawnSync(process.execPath, [join(dist, 'cli', script), ...args], {
+      encoding: 'utf8',
+      cwd: ROOT,
+    });
 
   it('pod-hardener harden --check: exit 1 on a legacy file, 0 on a hardened one', () => {
     const legacy = node('main.js', ['harden', '-f', fixture('web-deployment.yaml'), '--check']);
@@ -504,12 +709,19 @@ describe('the built program', () => {
   });
 
   it('kubectl-harden: options are the harden command, a first word any subcommand (guard-params among them)', () => {
-    expect(node('kubectl-harden.js', ['-f', fixture('already-hardened.yaml'), '--check']).stdout).toBe('nothing to change\n');
+    expect(
+      node('kubectl-harden.js', ['-f', fixture('already-hardened.yaml'), '--check']).stdout,
+    ).toBe('nothing to change\n');
     const guard = node('kubectl-harden.js', ['guard-params', '-n', 'security']);
     expect(guard.status).toBe(0);
-    expect(YAML.parse(guard.stdout).metadata).toEqual({ name: 'pod-hardener-guard', namespace: 'security' });
+    expect(YAML.parse(guard.stdout).metadata).toEqual({
+      name: 'pod-hardener-guard',
+      namespace: 'security',
+    });
     const bad = node('kubectl-harden.js', ['--bogus']);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe("pod-hardener harden: unknown option --bogus\nSee 'kubectl harden --help'.\n");
+    expect(bad.stderr).toBe(
+      "pod-hardener harden: unknown option --bogus\nSee 'kubectl harden --help'.\n",
+    );
   });
 });

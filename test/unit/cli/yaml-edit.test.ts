@@ -18,13 +18,16 @@ import { KubectlYaml } from '../../support/kubectl-yaml';
 
 const policy = policyWith();
 const run = (text: string) => hardenManifests(text, { policy, source: 'test.yaml' });
-const hardenedPod = (pod: unknown, namespace = 'default') => harden(pod, policy, { scope: { kind: 'create' }, namespace }).pod;
+const hardenedPod = (pod: unknown, namespace = 'default') =>
+  harden(pod, policy, { scope: { kind: 'create' }, namespace }).pod;
 
 /** A Pod manifest whose container `app` has the given securityContext text (at 4 spaces). */
-const podWith = (sc: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: app\n${sc}`;
+const podWith = (sc: string) =>
+  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: app\n${sc}`;
 
 describe('splitDocuments: as kubectl splits a stream', () => {
-  const parts = (text: string) => splitDocuments(text).map((c) => [text.slice(c.start, c.end), c.marker]);
+  const parts = (text: string) =>
+    splitDocuments(text).map((c) => [text.slice(c.start, c.end), c.marker]);
 
   it('at every line that starts with ---, which belongs to no document; ... stays in its document', () => {
     expect(parts('# head\n---\na: 1\n--- # two\n---\nb: 2\n...\n# between\n---\nc: 3')).toEqual([
@@ -52,8 +55,13 @@ describe('the text editor', () => {
   ])('writes a securityContext where there was %s, as a block', (_what, sc) => {
     const out = run(podWith(sc)).output;
     expect(out).toContain('    securityContext:');
-    expect(out).toContain('      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n');
-    expect(YAML.parse(out).spec.containers[0].securityContext).toEqual({ capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false });
+    expect(out).toContain(
+      '      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n',
+    );
+    expect(YAML.parse(out).spec.containers[0].securityContext).toEqual({
+      capabilities: { drop: ['ALL'] },
+      allowPrivilegeEscalation: false,
+    });
     if (sc.includes('# to do')) expect(out).toMatch(/\n {4}securityContext: +# to do\n/);
   });
 
@@ -76,15 +84,21 @@ describe('the text editor', () => {
       '        drop: [NET_RAW]',
       '',
     ].join('\n');
-    const text = podWith(sc).replace('  name: p\n', `  name: p\n  annotations:\n    ${Annotations.allowedCapabilities}: CHOWN\n`);
+    const text = podWith(sc).replace(
+      '  name: p\n',
+      `  name: p\n  annotations:\n    ${Annotations.allowedCapabilities}: CHOWN\n`,
+    );
     const out = run(text).output;
     expect(out).toContain("        type: 'RuntimeDefault' # legacy\n");
     expect(out).not.toContain('- "SYS_TIME"');
-    expect(out).toContain('        add:\n        - CHOWN       # entrypoint chowns /data\n        drop: [NET_RAW, ALL]\n');
+    expect(out).toContain(
+      '        add:\n        - CHOWN       # entrypoint chowns /data\n        drop: [NET_RAW, ALL]\n',
+    );
   });
 
   it('follows the layout of the document: 4-space indentation, indented lists', () => {
-    const text = 'apiVersion: v1\nkind: Pod\nmetadata:\n    name: p\nspec:\n    containers:\n        - name: app\n          image: app\n          env:\n              - name: A\n                value: "1"\n';
+    const text =
+      'apiVersion: v1\nkind: Pod\nmetadata:\n    name: p\nspec:\n    containers:\n        - name: app\n          image: app\n          env:\n              - name: A\n                value: "1"\n';
     const out = run(text).output;
     expect(out).toContain(
       '          securityContext:\n              capabilities:\n                  drop:\n                      - ALL\n              allowPrivilegeEscalation: false\n',
@@ -100,14 +114,17 @@ describe('the text editor', () => {
   });
 
   it('inserts after a block scalar that ends the mapping, without cutting it', () => {
-    const text = podWith('    args:\n    - |\n      # not a comment: part of the script\n      run\n');
+    const text = podWith(
+      '    args:\n    - |\n      # not a comment: part of the script\n      run\n',
+    );
     const parsed = YAML.parse(run(text).output);
     expect(parsed.spec.containers[0].args).toEqual(['# not a comment: part of the script\nrun\n']);
     expect(parsed.spec.containers[0].securityContext.allowPrivilegeEscalation).toBe(false);
   });
 
   it('a document written as JSON inside a YAML stream stays flow style', () => {
-    const text = '---\n{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "a"}]}}\n';
+    const text =
+      '---\n{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "a"}]}}\n';
     const out = run(text).output;
     expect(YAML.parse(out)).toEqual(hardenedPod(JSON.parse(text.slice(4))));
     expect(out.split('\n').filter(Boolean)).toHaveLength(2);
@@ -116,17 +133,25 @@ describe('the text editor', () => {
   it('keeps a byte order mark, and reads YAML in flow style that is not JSON', () => {
     const bom = run(`\ufeff${podWith('')}`).output;
     expect(bom.startsWith('\ufeffapiVersion: v1\n')).toBe(true);
-    expect(YAML.parse(bom.slice(1)).spec.containers[0].securityContext.allowPrivilegeEscalation).toBe(false);
-    const flow = run('{kind: Pod, apiVersion: v1, metadata: {name: p}, spec: {containers: [{name: a, image: a}]}}\n');
+    expect(
+      YAML.parse(bom.slice(1)).spec.containers[0].securityContext.allowPrivilegeEscalation,
+    ).toBe(false);
+    const flow = run(
+      '{kind: Pod, apiVersion: v1, metadata: {name: p}, spec: {containers: [{name: a, image: a}]}}\n',
+    );
     expect(flow.format).toBe('yaml');
     expect(YAML.parse(flow.output).spec.securityContext.runAsNonRoot).toBe(true);
-    expect(() => run('{"kind": "Pod",\n  "spec": [}\n')).toThrow(/test\.yaml:2:\d+: not valid JSON/);
+    expect(() => run('{"kind": "Pod",\n  "spec": [}\n')).toThrow(
+      /test\.yaml:2:\d+: not valid JSON/,
+    );
   });
 
   it('reads booleans as kubectl does (YAML 1.1): privileged: yes is privileged', () => {
     const out = run(podWith('    securityContext:\n      privileged: yes   # sic\n')).output;
     expect(out).toContain('      privileged: false # sic\n');
-    const annotated = run(podWith('').replace('  name: p\n', '  name: p\n  annotations:\n    note: "yes"\n'));
+    const annotated = run(
+      podWith('').replace('  name: p\n', '  name: p\n  annotations:\n    note: "yes"\n'),
+    );
     expect(annotated.output).toContain('    note: "yes"\n');
   });
 
@@ -142,7 +167,9 @@ describe('the text editor', () => {
     expect(result.notes).toEqual([]);
     expect(result.output.startsWith('--- # the pod\napiVersion: v1\n')).toBe(true);
     expect(result.output).toContain('      runAsUser: 1000\n');
-    expect(result.output.endsWith('...\n--- # a map\napiVersion: v1\nkind: ConfigMap\n...\n')).toBe(true);
+    expect(result.output.endsWith('...\n--- # a map\napiVersion: v1\nkind: ConfigMap\n...\n')).toBe(
+      true,
+    );
   });
 });
 
@@ -151,8 +178,16 @@ describe('lineReplacements', () => {
   // pod spec both get their new lines there. The patch's operation order must not decide which
   // comes first (the inner mapping continues before the outer one goes on).
   const src = 'spec:\n  containers:\n  - name: app\n    securityContext:\n      privileged: true\n';
-  const inner: Edit = { start: src.length, end: src.length, text: '      allowPrivilegeEscalation: false\n' };
-  const outer: Edit = { start: src.length, end: src.length, text: '  securityContext:\n    runAsNonRoot: true\n' };
+  const inner: Edit = {
+    start: src.length,
+    end: src.length,
+    text: '      allowPrivilegeEscalation: false\n',
+  };
+  const outer: Edit = {
+    start: src.length,
+    end: src.length,
+    text: '  securityContext:\n    runAsNonRoot: true\n',
+  };
   it.each([
     ['inner first', [inner, outer]],
     ['outer first', [outer, inner]],
@@ -160,7 +195,9 @@ describe('lineReplacements', () => {
     const out = splice(src, lineReplacements(src, edits));
     expect(YAML.parse(out)).toEqual({
       spec: {
-        containers: [{ name: 'app', securityContext: { privileged: true, allowPrivilegeEscalation: false } }],
+        containers: [
+          { name: 'app', securityContext: { privileged: true, allowPrivilegeEscalation: false } },
+        ],
         securityContext: { runAsNonRoot: true },
       },
     });
@@ -190,7 +227,13 @@ describe('property: generated pods in generated layouts', () => {
     YAML.visit(doc, {
       Pair(_, pair) {
         const value = pair.value;
-        if (YAML.isScalar(pair.key) && YAML.isCollection(value) && !value.flow && value.items.length > 0 && next() < 0.3) {
+        if (
+          YAML.isScalar(pair.key) &&
+          YAML.isCollection(value) &&
+          !value.flow &&
+          value.items.length > 0 &&
+          next() < 0.3
+        ) {
           pair.key.comment = ` about ${String(pair.key.value)}`;
         }
       },
@@ -217,8 +260,18 @@ describe('property: generated pods in generated layouts', () => {
             style.kind === 'Pod'
               ? pod
               : style.kind === 'Deployment'
-                ? { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'team' }, spec: { selector: {}, template } }
-                : { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c', namespace: 'team' }, spec: { schedule: '* * * * *', jobTemplate: { spec: { template } } } };
+                ? {
+                    apiVersion: 'apps/v1',
+                    kind: 'Deployment',
+                    metadata: { name: 'd', namespace: 'team' },
+                    spec: { selector: {}, template },
+                  }
+                : {
+                    apiVersion: 'batch/v1',
+                    kind: 'CronJob',
+                    metadata: { name: 'c', namespace: 'team' },
+                    spec: { schedule: '* * * * *', jobTemplate: { spec: { template } } },
+                  };
           // Written as kubectl reads it (YAML 1.1): the string "yes" quoted.
           const doc = new YAML.Document(object, { version: '1.1' });
           layout(doc, style.seed, style.flowShare);
@@ -228,15 +281,29 @@ describe('property: generated pods in generated layouts', () => {
           const result = hardenManifests(text, { policy, source: 'gen.yaml' });
           expect(result.notes.filter((n) => n.message.includes('written out in full'))).toEqual([]);
           const docs = YAML.parseAllDocuments(result.output).map((d) => d.toJS());
-          const hardenedTemplate = hardenedPod(structuredClone(style.kind === 'Pod' ? pod : template), 'team');
-          const got = style.kind === 'Pod' ? docs[0] : style.kind === 'Deployment' ? docs[0].spec.template : docs[0].spec.jobTemplate.spec.template;
+          const hardenedTemplate = hardenedPod(
+            structuredClone(style.kind === 'Pod' ? pod : template),
+            'team',
+          );
+          const got =
+            style.kind === 'Pod'
+              ? docs[0]
+              : style.kind === 'Deployment'
+                ? docs[0].spec.template
+                : docs[0].spec.jobTemplate.spec.template;
           expect(got.spec).toEqual(hardenedTemplate.spec);
           expect(got.metadata).toEqual(hardenedTemplate.metadata);
           expect(docs[1]).toEqual({ apiVersion: 'v1', kind: 'ConfigMap' });
           // Untouched lines stay: every line of the input not in a securityContext is still there.
-          expect(result.output.endsWith('---\r\napiVersion: v1\r\nkind: ConfigMap\r\n'.replace(/\r/g, style.crlf ? '\r' : ''))).toBe(true);
+          expect(
+            result.output.endsWith(
+              '---\r\napiVersion: v1\r\nkind: ConfigMap\r\n'.replace(/\r/g, style.crlf ? '\r' : ''),
+            ),
+          ).toBe(true);
           // Idempotent.
-          expect(hardenManifests(result.output, { policy, source: 'gen.yaml' }).changed).toBe(false);
+          expect(hardenManifests(result.output, { policy, source: 'gen.yaml' }).changed).toBe(
+            false,
+          );
         },
       ),
       { numRuns: RUNS },
@@ -244,7 +311,10 @@ describe('property: generated pods in generated layouts', () => {
   });
 
   it('a pod that sets sysctls itself: the port sysctl is appended to its list in place', () => {
-    const text = podWith('    ports:\n    - containerPort: 80\n').replace('spec:\n', 'spec:\n  securityContext:\n    sysctls:\n    - name: net.ipv4.ping_group_range\n      value: "0 2147483647"\n');
+    const text = podWith('    ports:\n    - containerPort: 80\n').replace(
+      'spec:\n',
+      'spec:\n  securityContext:\n    sysctls:\n    - name: net.ipv4.ping_group_range\n      value: "0 2147483647"\n',
+    );
     const result = run(text);
     const [doc] = YAML.parseAllDocuments(result.output).map((d) => d.toJS());
     expect(doc.spec).toEqual(hardenedPod(YAML.parse(text)).spec);
@@ -252,7 +322,9 @@ describe('property: generated pods in generated layouts', () => {
       { name: 'net.ipv4.ping_group_range', value: '0 2147483647' },
       { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' },
     ]);
-    expect(result.output).toContain('    - name: net.ipv4.ping_group_range\n      value: "0 2147483647"\n');
+    expect(result.output).toContain(
+      '    - name: net.ipv4.ping_group_range\n      value: "0 2147483647"\n',
+    );
   });
 });
 
@@ -266,7 +338,11 @@ describe('merge keys and aliases, as kubectl reads them (checked with its own de
   /** A Pod whose pod-level securityContext is already hardened, so only container `app` (and `b`) change. */
   const pod = (containers: string, top = '') =>
     `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n${top}spec:\n  securityContext: {runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n  containers:\n  - name: app\n    image: app\n${containers}`;
-  const HARDENED = { runAsUser: 1000, capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false };
+  const HARDENED = {
+    runAsUser: 1000,
+    capabilities: { drop: ['ALL'] },
+    allowPrivilegeEscalation: false,
+  };
 
   async function containersRead(text: string): Promise<any[]> {
     const read = await kubectl.read(text);
@@ -275,51 +351,90 @@ describe('merge keys and aliases, as kubectl reads them (checked with its own de
   }
 
   it('a value from a merge key: kubectl reads runAsUser 0, so --check fails and the value is overridden after the merge', async () => {
-    const text = pod('    securityContext:\n      <<: *base\n      privileged: true   # needed?\n', 'x-base: &base\n  runAsUser: 0\n  readOnlyRootFilesystem: true\n');
-    expect(await containersRead(text)).toEqual([{ runAsUser: 0, readOnlyRootFilesystem: true, privileged: true }]);
-    expect(hardenManifests(text, { policy, rewrite: false }).documents[0].changes.map((c) => c.field)).toContain('securityContext.runAsUser');
+    const text = pod(
+      '    securityContext:\n      <<: *base\n      privileged: true   # needed?\n',
+      'x-base: &base\n  runAsUser: 0\n  readOnlyRootFilesystem: true\n',
+    );
+    expect(await containersRead(text)).toEqual([
+      { runAsUser: 0, readOnlyRootFilesystem: true, privileged: true },
+    ]);
+    expect(
+      hardenManifests(text, { policy, rewrite: false }).documents[0].changes.map((c) => c.field),
+    ).toContain('securityContext.runAsUser');
     const result = run(text);
     expect(result.output).toContain(
       '    securityContext:\n      <<: *base\n      privileged: false  # needed?\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n',
     );
     expect(result.output).toContain('x-base: &base\n  runAsUser: 0\n');
-    expect(result.notes.map((n) => n.message)).toEqual(['hardened; written out explicitly, as they came from anchors, aliases or merge keys: /spec/containers/0/securityContext/runAsUser']);
-    expect(await containersRead(result.output)).toEqual([{ ...HARDENED, readOnlyRootFilesystem: true, privileged: false }]);
+    expect(result.notes.map((n) => n.message)).toEqual([
+      'hardened; written out explicitly, as they came from anchors, aliases or merge keys: /spec/containers/0/securityContext/runAsUser',
+    ]);
+    expect(await containersRead(result.output)).toEqual([
+      { ...HARDENED, readOnlyRootFilesystem: true, privileged: false },
+    ]);
     expect(run(result.output).changed).toBe(false);
   });
 
   it('a merge key after the key it meets wins (go-yaml): the mapping is written out', async () => {
-    const text = pod('    securityContext:\n      runAsUser: 1000\n      <<: *base\n', 'x-base: &base\n  runAsUser: 0\n');
+    const text = pod(
+      '    securityContext:\n      runAsUser: 1000\n      <<: *base\n',
+      'x-base: &base\n  runAsUser: 0\n',
+    );
     expect(await containersRead(text)).toEqual([{ runAsUser: 0 }]);
     const result = run(text);
-    expect(result.output).toContain('    securityContext:\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n');
+    expect(result.output).toContain(
+      '    securityContext:\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n',
+    );
     expect(await containersRead(result.output)).toEqual([HARDENED]);
   });
 
   it('an inline merge key in a flow mapping: the mapping is printed again', async () => {
-    const result = run(pod('    securityContext: {<<: {runAsUser: 0, readOnlyRootFilesystem: true}, privileged: true}\n'));
-    expect(result.output).toContain('    securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true, privileged: false, capabilities: {drop: [ALL]}, allowPrivilegeEscalation: false}\n');
-    expect(await containersRead(result.output)).toEqual([{ ...HARDENED, readOnlyRootFilesystem: true, privileged: false }]);
+    const result = run(
+      pod(
+        '    securityContext: {<<: {runAsUser: 0, readOnlyRootFilesystem: true}, privileged: true}\n',
+      ),
+    );
+    expect(result.output).toContain(
+      '    securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true, privileged: false, capabilities: {drop: [ALL]}, allowPrivilegeEscalation: false}\n',
+    );
+    expect(await containersRead(result.output)).toEqual([
+      { ...HARDENED, readOnlyRootFilesystem: true, privileged: false },
+    ]);
   });
 
   it('a securityContext shared by an alias and hardened alike stays shared', async () => {
-    const result = run(pod('    securityContext: &sc\n      runAsUser: 0\n  - name: b\n    image: b\n    securityContext: *sc\n'));
-    expect(result.output).toContain('    securityContext: &sc\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n  - name: b\n    image: b\n    securityContext: *sc\n');
+    const result = run(
+      pod(
+        '    securityContext: &sc\n      runAsUser: 0\n  - name: b\n    image: b\n    securityContext: *sc\n',
+      ),
+    );
+    expect(result.output).toContain(
+      '    securityContext: &sc\n      runAsUser: 1000\n      capabilities:\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n  - name: b\n    image: b\n    securityContext: *sc\n',
+    );
     expect(result.notes).toEqual([]);
     expect(await containersRead(result.output)).toEqual([HARDENED, HARDENED]);
   });
 
   it('an alias whose places harden differently is written out where it was', async () => {
-    const text = pod('    securityContext: &sc\n      capabilities: {add: [NET_ADMIN]}\n  - name: b\n    image: b\n    securityContext: *sc\n').replace(
+    const text = pod(
+      '    securityContext: &sc\n      capabilities: {add: [NET_ADMIN]}\n  - name: b\n    image: b\n    securityContext: *sc\n',
+    ).replace(
       '  name: p\n',
       `  name: p\n  annotations:\n    ${Annotations.containerCapabilitiesPrefix}b: NET_ADMIN\n`,
     );
-    const result = hardenManifests(text, { policy: policyWith({ capabilityCeiling: ['NET_ADMIN'] }), source: 'test.yaml' });
-    expect(result.output).toContain('    securityContext: &sc\n      capabilities: {drop: [ALL]}\n      allowPrivilegeEscalation: false\n');
+    const result = hardenManifests(text, {
+      policy: policyWith({ capabilityCeiling: ['NET_ADMIN'] }),
+      source: 'test.yaml',
+    });
+    expect(result.output).toContain(
+      '    securityContext: &sc\n      capabilities: {drop: [ALL]}\n      allowPrivilegeEscalation: false\n',
+    );
     expect(result.output).toContain(
       '  - name: b\n    image: b\n    securityContext:\n      capabilities:\n        add:\n        - NET_ADMIN\n        drop:\n        - ALL\n      allowPrivilegeEscalation: false\n',
     );
-    expect(result.notes.map((n) => n.message)).toEqual([expect.stringContaining('/spec/containers/1/securityContext')]);
+    expect(result.notes.map((n) => n.message)).toEqual([
+      expect.stringContaining('/spec/containers/1/securityContext'),
+    ]);
     const [app, b] = await containersRead(result.output);
     expect(app.capabilities).toEqual({ drop: ['ALL'] });
     expect(b.capabilities).toEqual({ add: ['NET_ADMIN'], drop: ['ALL'] });
@@ -327,7 +442,11 @@ describe('merge keys and aliases, as kubectl reads them (checked with its own de
 
   it('an alias of a scalar that changes in one place only is written out there', async () => {
     const sc = '      capabilities: {drop: [ALL]}\n      allowPrivilegeEscalation: false\n';
-    const result = run(pod(`    securityContext:\n${sc}      runAsUser: &u 0\n  - name: b\n    image: b\n    securityContext:\n${sc}      runAsGroup: *u\n`));
+    const result = run(
+      pod(
+        `    securityContext:\n${sc}      runAsUser: &u 0\n  - name: b\n    image: b\n    securityContext:\n${sc}      runAsGroup: *u\n`,
+      ),
+    );
     expect(result.output).toContain('      runAsUser: &u 1000\n');
     expect(result.output).toContain('      runAsGroup: 3000\n');
     const [app, b] = await containersRead(result.output);
@@ -342,27 +461,62 @@ describe('property: mangled manifests get a clear error or a result, never a cra
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => readFileSync(join(FIXTURES, f), 'utf8'));
   // Characters that mean something to YAML, put anywhere: structure, anchors, merge keys, quotes.
-  const junk = fc.constantFrom('&a ', '*a', '<<: *a\n', '<<: ', ': ', '- ', '\n', '  ', '\t', '"', "'", '{', '}', '[', ']', ',', '#', '!!map ', '---\n', '...\n', '|\n', '? ', '%YAML 1.1\n', '\ufeff', '\r\n');
+  const junk = fc.constantFrom(
+    '&a ',
+    '*a',
+    '<<: *a\n',
+    '<<: ',
+    ': ',
+    '- ',
+    '\n',
+    '  ',
+    '\t',
+    '"',
+    "'",
+    '{',
+    '}',
+    '[',
+    ']',
+    ',',
+    '#',
+    '!!map ',
+    '---\n',
+    '...\n',
+    '|\n',
+    '? ',
+    '%YAML 1.1\n',
+    '\ufeff',
+    '\r\n',
+  );
 
   it('hardenManifests throws only ManifestError, and what it writes needs no further hardening', () => {
     fc.assert(
-      fc.property(fc.nat(texts.length - 1), fc.array(fc.tuple(fc.nat(), junk, fc.nat({ max: 3 })), { minLength: 1, maxLength: 4 }), (which, edits) => {
-        let text = texts[which];
-        for (const [at, insert, cut] of edits) {
-          const i = at % (text.length + 1);
-          text = text.slice(0, i) + insert + text.slice(i + cut);
-        }
-        let result;
-        try {
-          result = hardenManifests(text, { policy, source: 'mangled.yaml' });
-        } catch (err) {
-          expect(err).toBeInstanceOf(ManifestError);
-          expect((err as ManifestError).messages.every((m) => m.startsWith('mangled.yaml'))).toBe(true);
-          return;
-        }
-        // Whatever was written hardens to nothing more.
-        expect(hardenManifests(result.output, { policy, source: 'mangled.yaml', rewrite: false }).changed).toBe(false);
-      }),
+      fc.property(
+        fc.nat(texts.length - 1),
+        fc.array(fc.tuple(fc.nat(), junk, fc.nat({ max: 3 })), { minLength: 1, maxLength: 4 }),
+        (which, edits) => {
+          let text = texts[which];
+          for (const [at, insert, cut] of edits) {
+            const i = at % (text.length + 1);
+            text = text.slice(0, i) + insert + text.slice(i + cut);
+          }
+          let result;
+          try {
+            result = hardenManifests(text, { policy, source: 'mangled.yaml' });
+          } catch (err) {
+            expect(err).toBeInstanceOf(ManifestError);
+            expect((err as ManifestError).messages.every((m) => m.startsWith('mangled.yaml'))).toBe(
+              true,
+            );
+            return;
+          }
+          // Whatever was written hardens to nothing more.
+          expect(
+            hardenManifests(result.output, { policy, source: 'mangled.yaml', rewrite: false })
+              .changed,
+          ).toBe(false);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

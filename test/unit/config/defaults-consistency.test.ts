@@ -12,7 +12,15 @@ import YAML from 'yaml';
 import { GUARD_CONFIGMAP } from '../../../src/cli/guard-params';
 import { loadConfig } from '../../../src/config/load';
 import { DEFAULT_CONFIG } from '../../../src/config/schema';
-import { BUILD_TIMEOUT_MS, goTool, helmTemplate, K8sObject, kubectl, kustomize, REPO } from '../../support/tools';
+import {
+  BUILD_TIMEOUT_MS,
+  goTool,
+  helmTemplate,
+  K8sObject,
+  kubectl,
+  kustomize,
+  REPO,
+} from '../../support/tools';
 
 const D = DEFAULT_CONFIG;
 const sm = D.certificates.selfManaged;
@@ -22,14 +30,23 @@ const NAMESPACE = 'pod-hardener';
 const TLS_SECRET = 'pod-hardener-tls';
 
 const one = (objects: K8sObject[], kind: string, name?: string): K8sObject => {
-  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-  if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
+  const found = objects.filter(
+    (o) => o.kind === kind && (name === undefined || o.metadata.name === name),
+  );
+  if (found.length !== 1)
+    throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
   return found[0];
 };
 
 /** What every rendering (kustomize overlay or chart mode) must agree on with the defaults. */
 function checkInstall(objects: K8sObject[], mode: 'self-managed' | 'files'): void {
-  for (const o of objects) if (o.metadata.namespace !== undefined) expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([o.kind, o.metadata.name, NAMESPACE]);
+  for (const o of objects)
+    if (o.metadata.namespace !== undefined)
+      expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([
+        o.kind,
+        o.metadata.name,
+        NAMESPACE,
+      ]);
   const deployment = one(objects, 'Deployment');
   const container = deployment.spec.template.spec.containers[0];
   const ports = Object.fromEntries(container.ports.map((p: any) => [p.name, p.containerPort]));
@@ -42,7 +59,9 @@ function checkInstall(objects: K8sObject[], mode: 'self-managed' | 'files'): voi
   const mwc = one(objects, 'MutatingWebhookConfiguration', sm.webhookConfigurationName);
   for (const w of mwc.webhooks) {
     expect(w.clientConfig.service).toMatchObject({ name: sm.serviceName, namespace: NAMESPACE });
-    expect(w.namespaceSelector.matchExpressions.find((e: any) => e.operator === 'NotIn').values).toEqual(['kube-system', NAMESPACE]);
+    expect(
+      w.namespaceSelector.matchExpressions.find((e: any) => e.operator === 'NotIn').values,
+    ).toEqual(['kube-system', NAMESPACE]);
   }
   const binding = one(objects, 'ValidatingAdmissionPolicyBinding');
   expect(binding.spec.paramRef).toMatchObject({ name: GUARD_CONFIGMAP, namespace: NAMESPACE });
@@ -53,24 +72,53 @@ function checkInstall(objects: K8sObject[], mode: 'self-managed' | 'files'): voi
     expect(env.POD_HARDENER_CERT_SOURCE).toBe('self-managed');
     expect(one(objects, 'Secret').metadata.name).toBe(sm.secretName);
     expect(one(objects, 'Role').rules[0].resourceNames).toEqual([sm.secretName]);
-    expect(one(objects, 'ClusterRole').rules[0].resourceNames).toEqual([sm.webhookConfigurationName]);
+    expect(one(objects, 'ClusterRole').rules[0].resourceNames).toEqual([
+      sm.webhookConfigurationName,
+    ]);
   } else {
-    expect(env).toMatchObject({ POD_HARDENER_CERT_SOURCE: 'files', POD_HARDENER_TLS_CERT_FILE: `${D.certificates.directory}/tls.crt`, POD_HARDENER_TLS_KEY_FILE: `${D.certificates.directory}/tls.key` });
-    expect(deployment.spec.template.spec.volumes.find((v: any) => v.name === 'tls').secret.secretName).toBe(TLS_SECRET);
+    expect(env).toMatchObject({
+      POD_HARDENER_CERT_SOURCE: 'files',
+      POD_HARDENER_TLS_CERT_FILE: `${D.certificates.directory}/tls.crt`,
+      POD_HARDENER_TLS_KEY_FILE: `${D.certificates.directory}/tls.key`,
+    });
+    expect(
+      deployment.spec.template.spec.volumes.find((v: any) => v.name === 'tls').secret.secretName,
+    ).toBe(TLS_SECRET);
   }
   // The ConfigMap states the defaults: loading it gives exactly what no file gives.
-  const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.data?.['config.yaml'] !== undefined)!;
-  const shipped = loadConfig({ argv: ['--config', 'config.yaml'], env: { POD_HARDENER_CERT_SOURCE: 'self-managed', POD_HARDENER_NAMESPACE: NAMESPACE }, readFile: () => configMap.data['config.yaml'] });
-  const builtIn = loadConfig({ argv: [], env: { POD_HARDENER_CERT_SOURCE: 'self-managed', POD_HARDENER_NAMESPACE: NAMESPACE }, readFile: () => '' });
+  const configMap = objects.find(
+    (o) => o.kind === 'ConfigMap' && o.data?.['config.yaml'] !== undefined,
+  )!;
+  const shipped = loadConfig({
+    argv: ['--config', 'config.yaml'],
+    env: { POD_HARDENER_CERT_SOURCE: 'self-managed', POD_HARDENER_NAMESPACE: NAMESPACE },
+    readFile: () => configMap.data['config.yaml'],
+  });
+  const builtIn = loadConfig({
+    argv: [],
+    env: { POD_HARDENER_CERT_SOURCE: 'self-managed', POD_HARDENER_NAMESPACE: NAMESPACE },
+    readFile: () => '',
+  });
   expect(shipped.config).toEqual(builtIn.config);
 }
 
 /** The cert-manager serving certificate lives as long as a self-managed one. */
 function checkCertManager(objects: K8sObject[]): void {
   const serving = one(objects, 'Certificate', 'pod-hardener-serving');
-  expect(serving.spec).toMatchObject({ secretName: TLS_SECRET, duration: `${sm.validityDays * 24}h`, renewBefore: `${sm.renewBeforeDays * 24}h` });
-  expect(serving.spec.dnsNames).toEqual([`${sm.serviceName}.${NAMESPACE}.svc`, `${sm.serviceName}.${NAMESPACE}.svc.cluster.local`]);
-  expect(one(objects, 'MutatingWebhookConfiguration').metadata.annotations['cert-manager.io/inject-ca-from']).toBe(`${NAMESPACE}/pod-hardener-serving`);
+  expect(serving.spec).toMatchObject({
+    secretName: TLS_SECRET,
+    duration: `${sm.validityDays * 24}h`,
+    renewBefore: `${sm.renewBeforeDays * 24}h`,
+  });
+  expect(serving.spec.dnsNames).toEqual([
+    `${sm.serviceName}.${NAMESPACE}.svc`,
+    `${sm.serviceName}.${NAMESPACE}.svc.cluster.local`,
+  ]);
+  expect(
+    one(objects, 'MutatingWebhookConfiguration').metadata.annotations[
+      'cert-manager.io/inject-ca-from'
+    ],
+  ).toBe(`${NAMESPACE}/pod-hardener-serving`);
 }
 
 beforeAll(() => {
@@ -79,31 +127,45 @@ beforeAll(() => {
 }, BUILD_TIMEOUT_MS);
 
 describe('the defaults in the code are the ones every install path uses', () => {
-  test('kustomize: manifests/ (self-managed)', () => checkInstall(kustomize(join(REPO, 'manifests')), 'self-managed'));
+  test('kustomize: manifests/ (self-managed)', () =>
+    checkInstall(kustomize(join(REPO, 'manifests')), 'self-managed'));
   test('kustomize: cert-manager overlay', () => {
     const objects = kustomize(join(REPO, 'manifests', 'overlays', 'cert-manager'));
     checkInstall(objects, 'files');
     checkCertManager(objects);
   });
-  test('kustomize: manual overlay', () => checkInstall(kustomize(join(REPO, 'manifests', 'overlays', 'manual')), 'files'));
+  test('kustomize: manual overlay', () =>
+    checkInstall(kustomize(join(REPO, 'manifests', 'overlays', 'manual')), 'files'));
   test('chart: default values (self-managed)', () => checkInstall(helmTemplate(), 'self-managed'));
   test('chart: cert-manager', () => {
     const objects = helmTemplate({ certificates: { mode: 'cert-manager' } });
     checkInstall(objects, 'files');
     checkCertManager(objects);
   });
-  test('chart: manual', () => checkInstall(helmTemplate({ certificates: { mode: 'manual' } }), 'files'));
+  test('chart: manual', () =>
+    checkInstall(helmTemplate({ certificates: { mode: 'manual' } }), 'files'));
 
   test('the chart states the same lifetimes as the code', () => {
-    const values = YAML.parse(readFileSync(join(REPO, 'charts', 'pod-hardener', 'values.yaml'), 'utf8'));
-    expect(values.config.certificates.selfManaged).toEqual({ validityDays: sm.validityDays, renewBeforeDays: sm.renewBeforeDays });
-    expect(values.certificates.certManager).toMatchObject({ duration: `${sm.validityDays * 24}h`, renewBefore: `${sm.renewBeforeDays * 24}h` });
+    const values = YAML.parse(
+      readFileSync(join(REPO, 'charts', 'pod-hardener', 'values.yaml'), 'utf8'),
+    );
+    expect(values.config.certificates.selfManaged).toEqual({
+      validityDays: sm.validityDays,
+      renewBeforeDays: sm.renewBeforeDays,
+    });
+    expect(values.certificates.certManager).toMatchObject({
+      duration: `${sm.validityDays * 24}h`,
+      renewBefore: `${sm.renewBeforeDays * 24}h`,
+    });
   });
 });
 
 describe('the README states the defaults of the code', () => {
   const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## Configuration'), readme.indexOf('\n## Install on a cluster'));
+  const section = readme.slice(
+    readme.indexOf('\n## Configuration'),
+    readme.indexOf('\n## Install on a cluster'),
+  );
   // Rows whose default is explained in words rather than stated as a value, and why.
   const DESCRIBED: Record<string, string> = {
     'exceptions.capabilityCeiling': 'a list of 14 names, summarised',
@@ -121,10 +183,14 @@ describe('the README states the defaults of the code', () => {
       const names = keys.split(' / ').map((k) => k.replace(/`/g, ''));
       const parent = names[0].split('.').slice(0, -1).join('.');
       const values = defaults.split(' / ');
-      return names.map((name, i) => ({ key: i === 0 ? name : `${parent}.${name}`, cell: (values.length === names.length ? values[i] : defaults).trim() }));
+      return names.map((name, i) => ({
+        key: i === 0 ? name : `${parent}.${name}`,
+        cell: (values.length === names.length ? values[i] : defaults).trim(),
+      }));
     });
 
-  const valueAt = (key: string): unknown => key.split('.').reduce<any>((node, part) => node?.[part], D);
+  const valueAt = (key: string): unknown =>
+    key.split('.').reduce<any>((node, part) => node?.[part], D);
   const parseCell = (cell: string): unknown => {
     const text = cell.replace(/`/g, '');
     if (text.startsWith('[')) return JSON.parse(text);
@@ -136,7 +202,8 @@ describe('the README states the defaults of the code', () => {
     const leaves: string[] = [];
     const walk = (node: Record<string, unknown>, path: string[]) => {
       for (const [k, v] of Object.entries(node)) {
-        if (v !== null && typeof v === 'object' && !Array.isArray(v)) walk(v as Record<string, unknown>, [...path, k]);
+        if (v !== null && typeof v === 'object' && !Array.isArray(v))
+          walk(v as Record<string, unknown>, [...path, k]);
         else leaves.push([...path, k].join('.'));
       }
     };
@@ -147,11 +214,15 @@ describe('the README states the defaults of the code', () => {
   test('each row states the default value of the code', () => {
     const stated = rows.filter((r) => !(r.key in DESCRIBED));
     expect(stated.length).toBeGreaterThan(20);
-    for (const { key, cell } of stated) expect({ key, default: parseCell(cell) }).toEqual({ key, default: valueAt(key) });
+    for (const { key, cell } of stated)
+      expect({ key, default: parseCell(cell) }).toEqual({ key, default: valueAt(key) });
   });
 
   test('the self-managed section names the default Secret and lifetime', () => {
-    const selfManaged = readme.slice(readme.indexOf('### Self-managed certificates'), readme.indexOf('### cert-manager'));
+    const selfManaged = readme.slice(
+      readme.indexOf('### Self-managed certificates'),
+      readme.indexOf('### cert-manager'),
+    );
     expect(selfManaged).toContain(`Secret \`${sm.secretName}\``);
     expect(selfManaged).toContain(`\`validityDays: ${sm.validityDays}\``);
     expect(selfManaged).toContain(`\`renewBeforeDays: ${sm.renewBeforeDays}\``);

@@ -13,8 +13,20 @@ describe('secure defaults', () => {
       unprivilegedPorts: 'auto',
       userNamespaces: 'off',
       capabilityCeiling: [
-        'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD',
-        'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',
+        'AUDIT_WRITE',
+        'CHOWN',
+        'DAC_OVERRIDE',
+        'FOWNER',
+        'FSETID',
+        'KILL',
+        'MKNOD',
+        'NET_BIND_SERVICE',
+        'NET_RAW',
+        'SETFCAP',
+        'SETGID',
+        'SETPCAP',
+        'SETUID',
+        'SYS_CHROOT',
       ],
       skipNamespaces: ['*'],
       exemptContainers: [],
@@ -29,7 +41,14 @@ describe('secure defaults', () => {
   });
 
   it('never lets an annotation keep the capabilities that break container isolation', () => {
-    for (const cap of ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'SYS_MODULE', 'DAC_READ_SEARCH', 'ALL']) {
+    for (const cap of [
+      'SYS_ADMIN',
+      'NET_ADMIN',
+      'SYS_PTRACE',
+      'SYS_MODULE',
+      'DAC_READ_SEARCH',
+      'ALL',
+    ]) {
       expect(DEFAULT_POLICY.capabilityCeiling).not.toContain(cap);
     }
   });

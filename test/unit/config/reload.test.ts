@@ -24,7 +24,9 @@ function start(volume: KubeVolume, env: Record<string, string> = {}, pollInterva
 
 describe('watchConfig', () => {
   test('a ..data swap with a valid file is reloaded; the environment still wins', async () => {
-    const volume = KubeVolume.create({ 'config.yaml': 'hardening: { runAsUser: 1111 }\nlog: { level: warn }\n' });
+    const volume = KubeVolume.create({
+      'config.yaml': 'hardening: { runAsUser: 1111 }\nlog: { level: warn }\n',
+    });
     const { initial, reloads, errors, watch } = start(volume, { POD_HARDENER_LOG_LEVEL: 'debug' });
     try {
       expect(initial.config.hardening.runAsUser).toBe(1111);
@@ -41,13 +43,23 @@ describe('watchConfig', () => {
 
   test('an edit between the first load and the start of the watch is applied', async () => {
     const volume = KubeVolume.create({ 'config.yaml': 'hardening: { runAsUser: 1111 }\n' });
-    const options: LoadOptions = { argv: ['--config', volume.path('config.yaml')], env: {}, readFile };
+    const options: LoadOptions = {
+      argv: ['--config', volume.path('config.yaml')],
+      env: {},
+      readFile,
+    };
     const initial = loadConfig(options);
     // The ConfigMap changes while the server is still starting, before anything watches it.
     volume.update({ 'config.yaml': 'hardening: { runAsUser: 2222 }\n' });
     const reloads: LoadedConfig[] = [];
     // A poll far in the future: only the watch's own start may notice the edit.
-    const watch = watchConfig({ load: options, initial, pollIntervalMs: 60000, onReload: (next) => reloads.push(next), onError: () => {} });
+    const watch = watchConfig({
+      load: options,
+      initial,
+      pollIntervalMs: 60000,
+      onReload: (next) => reloads.push(next),
+      onError: () => {},
+    });
     try {
       const next = await waitFor(() => reloads[0], 'the edit applied', 3000);
       expect(next.config.hardening.runAsUser).toBe(2222);
@@ -63,7 +75,9 @@ describe('watchConfig', () => {
     try {
       volume.update({ 'config.yaml': 'hardening: { runAsUser: 0 }\n' });
       await waitFor(() => errors.length > 0, 'an error');
-      expect(errors[0]).toEqual([`config ${volume.path('config.yaml')}: hardening.runAsUser: expected an integer from 1 to 2147483647, got 0`]);
+      expect(errors[0]).toEqual([
+        `config ${volume.path('config.yaml')}: hardening.runAsUser: expected an integer from 1 to 2147483647, got 0`,
+      ]);
       await sleep(350); // several poll ticks over the same broken bytes
       expect(errors).toHaveLength(1);
       expect(reloads).toEqual([]);
@@ -91,7 +105,12 @@ describe('watchConfig', () => {
   test('no file, no watch', () => {
     const options: LoadOptions = { argv: [], env: {}, readFile };
     const onReload = jest.fn();
-    const w = watchConfig({ load: options, initial: loadConfig(options), onReload, onError: onReload });
+    const w = watchConfig({
+      load: options,
+      initial: loadConfig(options),
+      onReload,
+      onError: onReload,
+    });
     w.close();
     expect(onReload).not.toHaveBeenCalled();
   });
@@ -103,7 +122,12 @@ describe('watchFiles', () => {
     const dir = join(root, 'later');
     let checks = 0;
     const watchErrors: string[] = [];
-    const w = watchFiles({ files: [join(dir, 'tls.crt')], pollIntervalMs: 40, onCheck: () => checks++, onWatchError: (d) => watchErrors.push(d) });
+    const w = watchFiles({
+      files: [join(dir, 'tls.crt')],
+      pollIntervalMs: 40,
+      onCheck: () => checks++,
+      onWatchError: (d) => watchErrors.push(d),
+    });
     try {
       await waitFor(() => checks >= 2, 'two poll ticks');
       expect(watchErrors).toEqual([dir]); // reported once, not on every tick
@@ -122,7 +146,8 @@ describe('watchFiles', () => {
 });
 
 describe('PolicyHolder and restart-only settings', () => {
-  const load = (yaml: string) => loadConfig({ argv: ['--config', '/c.yaml'], env: {}, readFile: () => yaml }).config;
+  const load = (yaml: string) =>
+    loadConfig({ argv: ['--config', '/c.yaml'], env: {}, readFile: () => yaml }).config;
 
   test('update replaces the compiled policy', () => {
     const holder = new PolicyHolder(load('hardening: { runAsUser: 1111 }'));
@@ -137,8 +162,16 @@ describe('PolicyHolder and restart-only settings', () => {
 
   test('server and certificate keys that changed are listed; policy and log keys are not', () => {
     const a = load('server: { port: 9443 }\nhardening: { runAsUser: 5 }');
-    const b = load('server: { port: 9444, maxInFlight: 10 }\ncertificates: { certFile: /c, keyFile: /k }\nhardening: { runAsUser: 6 }\nlog: { level: debug }');
-    expect(restartOnlyChanges(a, b).sort()).toEqual(['certificates.certFile', 'certificates.keyFile', 'certificates.source', 'server.maxInFlight', 'server.port']);
+    const b = load(
+      'server: { port: 9444, maxInFlight: 10 }\ncertificates: { certFile: /c, keyFile: /k }\nhardening: { runAsUser: 6 }\nlog: { level: debug }',
+    );
+    expect(restartOnlyChanges(a, b).sort()).toEqual([
+      'certificates.certFile',
+      'certificates.keyFile',
+      'certificates.source',
+      'server.maxInFlight',
+      'server.port',
+    ]);
     expect(restartOnlyChanges(a, a)).toEqual([]);
   });
 });

@@ -19,8 +19,19 @@ export interface HardenCase {
   policy?: Record<string, unknown>;
 }
 
-const meta = (annotations?: Record<string, string>) => ({ name: 'p', namespace: 'team', annotations: withSummary(annotations) });
-const ALL_RULES = ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'seccompProfile', 'capabilities.drop', 'allowPrivilegeEscalation'];
+const meta = (annotations?: Record<string, string>) => ({
+  name: 'p',
+  namespace: 'team',
+  annotations: withSummary(annotations),
+});
+const ALL_RULES = [
+  'runAsUser',
+  'runAsGroup',
+  'runAsNonRoot',
+  'seccompProfile',
+  'capabilities.drop',
+  'allowPrivilegeEscalation',
+];
 const PORTS_SYSCTL = { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' };
 const USERNS = { userNamespaces: 'on' };
 /** One volume of each kind that can be idmapped in a user namespace. */
@@ -36,10 +47,19 @@ const IDMAPPABLE_VOLUMES = [
   { name: 'i', csi: { driver: 'secrets-store.csi.k8s.io' } },
   { name: 'o', image: { reference: 'registry.example/data:1' } },
 ];
-const app = (sc?: unknown, extra: Record<string, unknown> = {}) => ({ name: 'app', image: 'registry.example/app:1', ...extra, ...(sc === undefined ? {} : { securityContext: sc }) });
+const app = (sc?: unknown, extra: Record<string, unknown> = {}) => ({
+  name: 'app',
+  image: 'registry.example/app:1',
+  ...extra,
+  ...(sc === undefined ? {} : { securityContext: sc }),
+});
 
 /** The pod hardened with the defaults: `spec` and pod securityContext fields added or replaced. */
-const hardened = (spec: Record<string, unknown> = {}, podSc: Record<string, unknown> = {}, annotations?: Record<string, string>) => ({
+const hardened = (
+  spec: Record<string, unknown> = {},
+  podSc: Record<string, unknown> = {},
+  annotations?: Record<string, string>,
+) => ({
   ...pod(),
   metadata: meta(annotations),
   spec: { securityContext: { ...HARDENED_POD_SC, ...podSc }, containers: [app(hsc())], ...spec },
@@ -49,116 +69,249 @@ export const CASES: HardenCase[] = [
   {
     name: 'legacy pod with no securityContext at all gets every layer',
     input: pod(),
-    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    expected: {
+      ...pod(),
+      metadata: meta(),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] },
+    },
     rules: ALL_RULES,
   },
   {
     name: 'pod without a pod-level securityContext key (as sent by a client, not defaulted)',
     input: { ...pod(), spec: { containers: [app()] } },
-    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    expected: {
+      ...pod(),
+      metadata: meta(),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] },
+    },
   },
   {
     name: 'container-level runAsUser 0 under a non-root pod level is overridden at container level',
-    input: pod({ securityContext: { runAsUser: 2000, runAsGroup: 2000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [app({ runAsUser: 0 })] }),
+    input: pod({
+      securityContext: {
+        runAsUser: 2000,
+        runAsGroup: 2000,
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [app({ runAsUser: 0 })],
+    }),
     expected: {
-      ...pod(), metadata: meta(),
-      spec: { securityContext: { runAsUser: 2000, runAsGroup: 2000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [app(hsc({ runAsUser: 1000 }))] },
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: {
+          runAsUser: 2000,
+          runAsGroup: 2000,
+          runAsNonRoot: true,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        containers: [app(hsc({ runAsUser: 1000 }))],
+      },
     },
     rules: ['runAsUser', 'capabilities.drop', 'allowPrivilegeEscalation'],
   },
   {
     name: 'explicit non-root UID and GID are kept at both levels',
-    input: pod({ securityContext: { runAsUser: 101, runAsGroup: 101 }, containers: [app({ runAsUser: 5000, runAsGroup: 5001 })] }),
+    input: pod({
+      securityContext: { runAsUser: 101, runAsGroup: 101 },
+      containers: [app({ runAsUser: 5000, runAsGroup: 5001 })],
+    }),
     expected: {
-      ...pod(), metadata: meta(),
-      spec: { securityContext: { runAsUser: 101, runAsGroup: 101, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [app(hsc({ runAsUser: 5000, runAsGroup: 5001 }))] },
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: {
+          runAsUser: 101,
+          runAsGroup: 101,
+          runAsNonRoot: true,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        containers: [app(hsc({ runAsUser: 5000, runAsGroup: 5001 }))],
+      },
     },
     rules: ['runAsNonRoot', 'seccompProfile', 'capabilities.drop', 'allowPrivilegeEscalation'],
   },
   {
     name: 'root group 0 at pod level becomes 3000',
     input: pod({ securityContext: { runAsUser: 0, runAsGroup: 0 } }),
-    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    expected: {
+      ...pod(),
+      metadata: meta(),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] },
+    },
   },
   {
     name: 'init containers are hardened like containers',
-    input: pod({ initContainers: [{ name: 'migrate', image: 'registry.example/migrate:1', securityContext: { runAsUser: 0 } }] }),
+    input: pod({
+      initContainers: [
+        { name: 'migrate', image: 'registry.example/migrate:1', securityContext: { runAsUser: 0 } },
+      ],
+    }),
     expected: {
-      ...pod(), metadata: meta(),
-      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())], initContainers: [{ name: 'migrate', image: 'registry.example/migrate:1', securityContext: hsc({ runAsUser: 1000 }) }] },
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [app(hsc())],
+        initContainers: [
+          {
+            name: 'migrate',
+            image: 'registry.example/migrate:1',
+            securityContext: hsc({ runAsUser: 1000 }),
+          },
+        ],
+      },
     },
   },
   {
     name: 'privileged: true becomes false, with escalation forbidden',
     input: pod({ containers: [app({ privileged: true })] }),
-    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app({ privileged: false, ...hsc() })] } },
+    expected: {
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [app({ privileged: false, ...hsc() })],
+      },
+    },
     rules: [...ALL_RULES, 'privileged'],
   },
   {
     name: 'allowPrivilegeEscalation: true becomes false',
     input: pod({ containers: [app({ allowPrivilegeEscalation: true })] }),
-    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    expected: {
+      ...pod(),
+      metadata: meta(),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] },
+    },
   },
   {
     name: 'an allowlisted SYS_ADMIN is kept and escalation is not forced beside it',
-    input: pod({ containers: [app({ capabilities: { add: ['SYS_ADMIN', 'NET_RAW'] } })] }, { [Annotations.allowedCapabilities]: 'SYS_ADMIN' }),
+    input: pod(
+      { containers: [app({ capabilities: { add: ['SYS_ADMIN', 'NET_RAW'] } })] },
+      { [Annotations.allowedCapabilities]: 'SYS_ADMIN' },
+    ),
     policy: { capabilityCeiling: ['*'] },
     expected: {
-      ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'SYS_ADMIN' }),
-      spec: { securityContext: HARDENED_POD_SC, containers: [app({ capabilities: { add: ['SYS_ADMIN'], drop: ['ALL'] } })] },
+      ...pod(),
+      metadata: meta({ [Annotations.allowedCapabilities]: 'SYS_ADMIN' }),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [app({ capabilities: { add: ['SYS_ADMIN'], drop: ['ALL'] } })],
+      },
     },
-    rules: ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'seccompProfile', 'capabilities.drop', 'capabilities.add'],
+    rules: [
+      'runAsUser',
+      'runAsGroup',
+      'runAsNonRoot',
+      'seccompProfile',
+      'capabilities.drop',
+      'capabilities.add',
+    ],
     notices: ['escalationNotForced', 'capabilityAllowlist'],
   },
   {
     name: 'an allowlisted literal CAP_SYS_ADMIN keeps its spelling and escalation is not forced',
-    input: pod({ containers: [app({ capabilities: { add: ['CAP_SYS_ADMIN'] } })] }, { [Annotations.allowedCapabilities]: 'sys_admin' }),
+    input: pod(
+      { containers: [app({ capabilities: { add: ['CAP_SYS_ADMIN'] } })] },
+      { [Annotations.allowedCapabilities]: 'sys_admin' },
+    ),
     policy: { capabilityCeiling: ['SYS_ADMIN'] },
     expected: {
-      ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'sys_admin' }),
-      spec: { securityContext: HARDENED_POD_SC, containers: [app({ capabilities: { add: ['CAP_SYS_ADMIN'], drop: ['ALL'] } })] },
+      ...pod(),
+      metadata: meta({ [Annotations.allowedCapabilities]: 'sys_admin' }),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [app({ capabilities: { add: ['CAP_SYS_ADMIN'], drop: ['ALL'] } })],
+      },
     },
     notices: ['escalationNotForced'],
   },
   {
     name: 'a Windows pod gets no Linux-only field',
-    input: pod({ os: { name: 'windows' }, containers: [app({ capabilities: { add: ['NET_ADMIN'] } })] }),
+    input: pod({
+      os: { name: 'windows' },
+      containers: [app({ capabilities: { add: ['NET_ADMIN'] } })],
+    }),
     expected: undefined,
     notices: ['windowsPod'],
   },
   {
     name: 'capability names match with or without CAP_ and in any case',
-    input: pod({ containers: [app({ capabilities: { add: ['cap_net_bind_service', 'Chown', 'CAP_SYS_TIME'] } })] }, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE, cap_chown' }),
+    input: pod(
+      {
+        containers: [
+          app({ capabilities: { add: ['cap_net_bind_service', 'Chown', 'CAP_SYS_TIME'] } }),
+        ],
+      },
+      { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE, cap_chown' },
+    ),
     expected: {
-      ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE, cap_chown' }),
+      ...pod(),
+      metadata: meta({ [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE, cap_chown' }),
       // The kept cap_net_bind_service is NET_BIND_SERVICE: the sysctl takes its place.
-      spec: { securityContext: { ...HARDENED_POD_SC, sysctls: [PORTS_SYSCTL] }, containers: [app(hsc({ capabilities: { add: ['cap_net_bind_service', 'Chown'], drop: ['ALL'] } }))] },
+      spec: {
+        securityContext: { ...HARDENED_POD_SC, sysctls: [PORTS_SYSCTL] },
+        containers: [
+          app(hsc({ capabilities: { add: ['cap_net_bind_service', 'Chown'], drop: ['ALL'] } })),
+        ],
+      },
     },
   },
   {
     name: 'an allowlist never adds a capability the container did not request',
     input: pod({ containers: [app()] }, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' }),
-    expected: { ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' }), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    expected: {
+      ...pod(),
+      metadata: meta({ [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' }),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] },
+    },
   },
   {
     name: 'per-container allowlists apply to their container only',
     input: pod(
-      { containers: [app({ capabilities: { add: ['NET_BIND_SERVICE', 'CHOWN'] } }), { name: 'proxy', image: 'envoy', securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }] },
-      { [`${Annotations.containerCapabilitiesPrefix}app`]: 'NET_BIND_SERVICE', [Annotations.allowedCapabilities]: 'CHOWN' },
+      {
+        containers: [
+          app({ capabilities: { add: ['NET_BIND_SERVICE', 'CHOWN'] } }),
+          {
+            name: 'proxy',
+            image: 'envoy',
+            securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } },
+          },
+        ],
+      },
+      {
+        [`${Annotations.containerCapabilitiesPrefix}app`]: 'NET_BIND_SERVICE',
+        [Annotations.allowedCapabilities]: 'CHOWN',
+      },
     ),
     expected: {
       ...pod(),
-      metadata: meta({ [`${Annotations.containerCapabilitiesPrefix}app`]: 'NET_BIND_SERVICE', [Annotations.allowedCapabilities]: 'CHOWN' }),
+      metadata: meta({
+        [`${Annotations.containerCapabilitiesPrefix}app`]: 'NET_BIND_SERVICE',
+        [Annotations.allowedCapabilities]: 'CHOWN',
+      }),
       spec: {
         securityContext: { ...HARDENED_POD_SC, sysctls: [PORTS_SYSCTL] },
-        containers: [app(hsc({ capabilities: { add: ['NET_BIND_SERVICE', 'CHOWN'], drop: ['ALL'] } })), { name: 'proxy', image: 'envoy', securityContext: hsc() }],
+        containers: [
+          app(hsc({ capabilities: { add: ['NET_BIND_SERVICE', 'CHOWN'], drop: ['ALL'] } })),
+          { name: 'proxy', image: 'envoy', securityContext: hsc() },
+        ],
       },
     },
   },
   {
     name: 'capabilities above the operator ceiling are not kept, with a notice',
-    input: pod({ containers: [app({ capabilities: { add: ['NET_ADMIN'] } })] }, { [Annotations.allowedCapabilities]: 'NET_ADMIN' }),
-    expected: { ...pod(), metadata: meta({ [Annotations.allowedCapabilities]: 'NET_ADMIN' }), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    input: pod(
+      { containers: [app({ capabilities: { add: ['NET_ADMIN'] } })] },
+      { [Annotations.allowedCapabilities]: 'NET_ADMIN' },
+    ),
+    expected: {
+      ...pod(),
+      metadata: meta({ [Annotations.allowedCapabilities]: 'NET_ADMIN' }),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] },
+    },
     notices: ['capabilityAboveCeiling'],
   },
   {
@@ -178,12 +331,19 @@ export const CASES: HardenCase[] = [
     name: 'skip annotation outside the namespaces the operator allows is ignored',
     input: pod({}, { [Annotations.skip]: 'true' }),
     policy: { skipNamespaces: ['legacy-*'] },
-    expected: { ...pod(), metadata: meta({ [Annotations.skip]: 'true' }), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    expected: {
+      ...pod(),
+      metadata: meta({ [Annotations.skip]: 'true' }),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] },
+    },
     notices: ['skipDenied'],
   },
   {
     name: 'skip annotation inside an allowed namespace pattern is honoured',
-    input: { ...pod({}, { [Annotations.skip]: 'TRUE' }), metadata: { name: 'p', namespace: 'legacy-erp', annotations: { [Annotations.skip]: 'TRUE' } } },
+    input: {
+      ...pod({}, { [Annotations.skip]: 'TRUE' }),
+      metadata: { name: 'p', namespace: 'legacy-erp', annotations: { [Annotations.skip]: 'TRUE' } },
+    },
     namespace: 'legacy-erp',
     policy: { skipNamespaces: ['legacy-*'] },
     expected: undefined,
@@ -191,14 +351,38 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'skip-containers leaves the named containers untouched and does not change what they inherit',
-    input: pod({ containers: [app(), { name: 'istio-init', image: 'istio/proxyv2', securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } } }] }, { [Annotations.skipContainers]: 'istio-init' }),
+    input: pod(
+      {
+        containers: [
+          app(),
+          {
+            name: 'istio-init',
+            image: 'istio/proxyv2',
+            securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
+          },
+        ],
+      },
+      { [Annotations.skipContainers]: 'istio-init' },
+    ),
     expected: {
-      ...pod(), metadata: meta({ [Annotations.skipContainers]: 'istio-init' }),
+      ...pod(),
+      metadata: meta({ [Annotations.skipContainers]: 'istio-init' }),
       spec: {
         securityContext: {},
         containers: [
-          app(hsc({ runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })),
-          { name: 'istio-init', image: 'istio/proxyv2', securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } } },
+          app(
+            hsc({
+              runAsUser: 1000,
+              runAsGroup: 3000,
+              runAsNonRoot: true,
+              seccompProfile: { type: 'RuntimeDefault' },
+            }),
+          ),
+          {
+            name: 'istio-init',
+            image: 'istio/proxyv2',
+            securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
+          },
         ],
       },
     },
@@ -206,112 +390,282 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'an untouched container that sets its own identity lets the pod level be hardened',
-    input: pod({ containers: [app(), { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'Unconfined' } } }] }, { [Annotations.skipContainers]: ' debug ,' }),
+    input: pod(
+      {
+        containers: [
+          app(),
+          {
+            name: 'debug',
+            image: 'busybox',
+            securityContext: {
+              runAsUser: 0,
+              runAsGroup: 0,
+              runAsNonRoot: false,
+              seccompProfile: { type: 'Unconfined' },
+            },
+          },
+        ],
+      },
+      { [Annotations.skipContainers]: ' debug ,' },
+    ),
     expected: {
-      ...pod(), metadata: meta({ [Annotations.skipContainers]: ' debug ,' }),
+      ...pod(),
+      metadata: meta({ [Annotations.skipContainers]: ' debug ,' }),
       spec: {
         securityContext: HARDENED_POD_SC,
-        containers: [app(hsc()), { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'Unconfined' } } }],
+        containers: [
+          app(hsc()),
+          {
+            name: 'debug',
+            image: 'busybox',
+            securityContext: {
+              runAsUser: 0,
+              runAsGroup: 0,
+              runAsNonRoot: false,
+              seccompProfile: { type: 'Unconfined' },
+            },
+          },
+        ],
       },
     },
   },
   {
     name: 'containers exempt by the operator (name and image) are untouched',
-    input: pod({ initContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:1.24.0', securityContext: { runAsUser: 0 } }] }),
+    input: pod({
+      initContainers: [
+        {
+          name: 'istio-init',
+          image: 'docker.io/istio/proxyv2:1.24.0',
+          securityContext: { runAsUser: 0 },
+        },
+      ],
+    }),
     policy: { exemptContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }] },
     expected: {
-      ...pod(), metadata: meta(),
+      ...pod(),
+      metadata: meta(),
       // istio-init sets its own runAsUser, so the pod level can take the UID; the other fields
       // it would inherit go on the hardened container instead.
       spec: {
         securityContext: { runAsUser: 1000 },
-        containers: [app(hsc({ runAsGroup: 3000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }))],
-        initContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:1.24.0', securityContext: { runAsUser: 0 } }],
+        containers: [
+          app(
+            hsc({
+              runAsGroup: 3000,
+              runAsNonRoot: true,
+              seccompProfile: { type: 'RuntimeDefault' },
+            }),
+          ),
+        ],
+        initContainers: [
+          {
+            name: 'istio-init',
+            image: 'docker.io/istio/proxyv2:1.24.0',
+            securityContext: { runAsUser: 0 },
+          },
+        ],
       },
     },
     notices: ['exemptContainer'],
   },
   {
     name: 'an exemption needs the image to match too, so a container cannot claim it by name',
-    input: pod({ initContainers: [{ name: 'istio-init', image: 'evil/shell', securityContext: { runAsUser: 0 } }] }),
+    input: pod({
+      initContainers: [
+        { name: 'istio-init', image: 'evil/shell', securityContext: { runAsUser: 0 } },
+      ],
+    }),
     policy: { exemptContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:*' }] },
     expected: {
-      ...pod(), metadata: meta(),
-      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())], initContainers: [{ name: 'istio-init', image: 'evil/shell', securityContext: hsc({ runAsUser: 1000 }) }] },
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [app(hsc())],
+        initContainers: [
+          { name: 'istio-init', image: 'evil/shell', securityContext: hsc({ runAsUser: 1000 }) },
+        ],
+      },
     },
   },
   {
     name: 'existing drop entries are kept and ALL is added',
     input: pod({ containers: [app({ capabilities: { drop: ['NET_RAW', 'all'] } })] }),
-    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ capabilities: { drop: ['NET_RAW', 'all', 'ALL'] } }))] } },
+    expected: {
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [app(hsc({ capabilities: { drop: ['NET_RAW', 'all', 'ALL'] } }))],
+      },
+    },
   },
   {
     name: 'null shapes: securityContext null, capabilities with add null, annotations null',
-    input: { ...pod({ securityContext: null, containers: [app(null), { name: 'b', image: 'b', securityContext: { capabilities: { add: null, drop: null } } }] }), metadata: { name: 'p', namespace: 'team', annotations: null } },
+    input: {
+      ...pod({
+        securityContext: null,
+        containers: [
+          app(null),
+          { name: 'b', image: 'b', securityContext: { capabilities: { add: null, drop: null } } },
+        ],
+      }),
+      metadata: { name: 'p', namespace: 'team', annotations: null },
+    },
     expected: {
-      ...pod(), metadata: meta(),
-      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc()), { name: 'b', image: 'b', securityContext: hsc({ capabilities: { add: null, drop: ['ALL'] } }) }] },
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [
+          app(hsc()),
+          {
+            name: 'b',
+            image: 'b',
+            securityContext: hsc({ capabilities: { add: null, drop: ['ALL'] } }),
+          },
+        ],
+      },
     },
   },
   {
     name: 'empty shapes: empty capabilities and empty add list',
-    input: pod({ containers: [app({ capabilities: {} }), { name: 'b', image: 'b', securityContext: { capabilities: { add: [] } } }] }),
+    input: pod({
+      containers: [
+        app({ capabilities: {} }),
+        { name: 'b', image: 'b', securityContext: { capabilities: { add: [] } } },
+      ],
+    }),
     expected: {
-      ...pod(), metadata: meta(),
-      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc()), { name: 'b', image: 'b', securityContext: hsc({ capabilities: { add: [], drop: ['ALL'] } }) }] },
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [
+          app(hsc()),
+          {
+            name: 'b',
+            image: 'b',
+            securityContext: hsc({ capabilities: { add: [], drop: ['ALL'] } }),
+          },
+        ],
+      },
     },
   },
   {
     name: 'unknown and future fields survive untouched',
     input: {
-      ...pod({ futureSpecField: { x: [1, 2] }, securityContext: { futurePodField: 'keep' }, containers: [app({ futureScField: { y: true }, capabilities: { futureCaps: 1 } }, { futureContainerField: 'z' })] }),
+      ...pod({
+        futureSpecField: { x: [1, 2] },
+        securityContext: { futurePodField: 'keep' },
+        containers: [
+          app(
+            { futureScField: { y: true }, capabilities: { futureCaps: 1 } },
+            { futureContainerField: 'z' },
+          ),
+        ],
+      }),
       futureTopLevel: { a: null },
     },
     expected: {
-      ...pod(), futureTopLevel: { a: null }, metadata: meta(),
+      ...pod(),
+      futureTopLevel: { a: null },
+      metadata: meta(),
       spec: {
         futureSpecField: { x: [1, 2] },
         securityContext: { futurePodField: 'keep', ...HARDENED_POD_SC },
-        containers: [app({ futureScField: { y: true }, capabilities: { futureCaps: 1, drop: ['ALL'] }, allowPrivilegeEscalation: false }, { futureContainerField: 'z' })],
+        containers: [
+          app(
+            {
+              futureScField: { y: true },
+              capabilities: { futureCaps: 1, drop: ['ALL'] },
+              allowPrivilegeEscalation: false,
+            },
+            { futureContainerField: 'z' },
+          ),
+        ],
       },
     },
   },
   {
     name: 'annotation keys containing / and ~ are preserved and patched with escaped paths',
     input: pod({}, { 'example.com/owner~team': 'a/b~c', 'x~1y': 'z' }),
-    expected: { ...pod(), metadata: meta({ 'example.com/owner~team': 'a/b~c', 'x~1y': 'z' }), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] } },
+    expected: {
+      ...pod(),
+      metadata: meta({ 'example.com/owner~team': 'a/b~c', 'x~1y': 'z' }),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] },
+    },
   },
   {
     name: 'seccomp Unconfined becomes RuntimeDefault at both levels; Localhost is kept',
     input: pod({
       securityContext: { seccompProfile: { type: 'Unconfined' } },
-      containers: [app({ seccompProfile: { type: 'Unconfined' } }), { name: 'l', image: 'l', securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' } } }],
+      containers: [
+        app({ seccompProfile: { type: 'Unconfined' } }),
+        {
+          name: 'l',
+          image: 'l',
+          securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' } },
+        },
+      ],
     }),
     expected: {
-      ...pod(), metadata: meta(),
+      ...pod(),
+      metadata: meta(),
       spec: {
         securityContext: HARDENED_POD_SC,
-        containers: [app(hsc({ seccompProfile: { type: 'RuntimeDefault' } })), { name: 'l', image: 'l', securityContext: hsc({ seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' } }) }],
+        containers: [
+          app(hsc({ seccompProfile: { type: 'RuntimeDefault' } })),
+          {
+            name: 'l',
+            image: 'l',
+            securityContext: hsc({
+              seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' },
+            }),
+          },
+        ],
       },
     },
   },
   {
     name: 'an Unconfined profile with a stray localhostProfile is replaced whole',
-    input: pod({ containers: [app({ seccompProfile: { type: 'Unconfined', localhostProfile: 'x.json' } })] }),
-    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ seccompProfile: { type: 'RuntimeDefault' } }))] } },
+    input: pod({
+      containers: [app({ seccompProfile: { type: 'Unconfined', localhostProfile: 'x.json' } })],
+    }),
+    expected: {
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        containers: [app(hsc({ seccompProfile: { type: 'RuntimeDefault' } }))],
+      },
+    },
   },
   {
     name: 'runAsNonRoot false at container level becomes true',
     input: pod({ containers: [app({ runAsNonRoot: false })] }),
-    expected: { ...pod(), metadata: meta(), spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ runAsNonRoot: true }))] } },
+    expected: {
+      ...pod(),
+      metadata: meta(),
+      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ runAsNonRoot: true }))] },
+    },
   },
   {
     name: 'a writable volume gets fsGroup = the run group with OnRootMismatch',
-    input: pod({ securityContext: { runAsGroup: 4000 }, volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] }),
+    input: pod({
+      securityContext: { runAsGroup: 4000 },
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+    }),
     expected: {
-      ...pod(), metadata: meta(),
+      ...pod(),
+      metadata: meta(),
       spec: {
-        securityContext: { ...HARDENED_POD_SC, runAsGroup: 4000, fsGroup: 4000, fsGroupChangePolicy: 'OnRootMismatch' },
+        securityContext: {
+          ...HARDENED_POD_SC,
+          runAsGroup: 4000,
+          fsGroup: 4000,
+          fsGroupChangePolicy: 'OnRootMismatch',
+        },
         volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
         containers: [app(hsc())],
       },
@@ -321,26 +675,57 @@ export const CASES: HardenCase[] = [
     name: 'an explicit fsGroup is kept; read-only volume kinds need none',
     input: pod({ securityContext: { fsGroup: 2000 }, volumes: [{ name: 'data', emptyDir: {} }] }),
     expected: {
-      ...pod(), metadata: meta(),
-      spec: { securityContext: { fsGroup: 2000, ...HARDENED_POD_SC }, volumes: [{ name: 'data', emptyDir: {} }], containers: [app(hsc())] },
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: { fsGroup: 2000, ...HARDENED_POD_SC },
+        volumes: [{ name: 'data', emptyDir: {} }],
+        containers: [app(hsc())],
+      },
     },
   },
   {
     name: 'only configMap, secret and projected volumes: no fsGroup',
-    input: pod({ volumes: [{ name: 'c', configMap: { name: 'c' } }, { name: 's', secret: { secretName: 's' } }, { name: 't', projected: { sources: [] } }] }),
+    input: pod({
+      volumes: [
+        { name: 'c', configMap: { name: 'c' } },
+        { name: 's', secret: { secretName: 's' } },
+        { name: 't', projected: { sources: [] } },
+      ],
+    }),
     expected: {
-      ...pod(), metadata: meta(),
-      spec: { securityContext: HARDENED_POD_SC, volumes: [{ name: 'c', configMap: { name: 'c' } }, { name: 's', secret: { secretName: 's' } }, { name: 't', projected: { sources: [] } }], containers: [app(hsc())] },
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: HARDENED_POD_SC,
+        volumes: [
+          { name: 'c', configMap: { name: 'c' } },
+          { name: 's', secret: { secretName: 's' } },
+          { name: 't', projected: { sources: [] } },
+        ],
+        containers: [app(hsc())],
+      },
     },
     rules: ALL_RULES,
   },
   {
     name: 'the configurable layers can be turned off',
     input: pod({ volumes: [{ name: 'data', emptyDir: {} }] }),
-    policy: { runAsNonRoot: false, fsGroup: false, seccompProfile: false, runAsUser: 1234, runAsGroup: 5678 },
+    policy: {
+      runAsNonRoot: false,
+      fsGroup: false,
+      seccompProfile: false,
+      runAsUser: 1234,
+      runAsGroup: 5678,
+    },
     expected: {
-      ...pod(), metadata: meta(),
-      spec: { securityContext: { runAsUser: 1234, runAsGroup: 5678 }, volumes: [{ name: 'data', emptyDir: {} }], containers: [app(hsc())] },
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        securityContext: { runAsUser: 1234, runAsGroup: 5678 },
+        volumes: [{ name: 'data', emptyDir: {} }],
+        containers: [app(hsc())],
+      },
     },
     rules: ['runAsUser', 'runAsGroup', 'capabilities.drop', 'allowPrivilegeEscalation'],
   },
@@ -353,30 +738,59 @@ export const CASES: HardenCase[] = [
   // ports: net.ipv4.ip_unprivileged_port_start
   {
     name: 'ports: a hardened container declaring port 80 gets the pod sysctl',
-    input: pod({ containers: [app(undefined, { ports: [{ containerPort: 80, protocol: 'TCP' }] })] }),
-    expected: hardened({ containers: [app(hsc(), { ports: [{ containerPort: 80, protocol: 'TCP' }] })] }, { sysctls: [PORTS_SYSCTL] }),
+    input: pod({
+      containers: [app(undefined, { ports: [{ containerPort: 80, protocol: 'TCP' }] })],
+    }),
+    expected: hardened(
+      { containers: [app(hsc(), { ports: [{ containerPort: 80, protocol: 'TCP' }] })] },
+      { sysctls: [PORTS_SYSCTL] },
+    ),
     rules: [...ALL_RULES, 'unprivilegedPorts'],
   },
   {
     name: 'ports: port 1023 in an init container counts; other sysctls are kept and it is appended',
     input: pod({
       securityContext: { sysctls: [{ name: 'net.ipv4.ping_group_range', value: '0 2147483647' }] },
-      initContainers: [{ name: 'proxy', image: 'envoy', restartPolicy: 'Always', ports: [{ containerPort: 1023 }] }],
+      initContainers: [
+        {
+          name: 'proxy',
+          image: 'envoy',
+          restartPolicy: 'Always',
+          ports: [{ containerPort: 1023 }],
+        },
+      ],
     }),
     expected: hardened(
-      { initContainers: [{ name: 'proxy', image: 'envoy', restartPolicy: 'Always', ports: [{ containerPort: 1023 }], securityContext: hsc() }] },
+      {
+        initContainers: [
+          {
+            name: 'proxy',
+            image: 'envoy',
+            restartPolicy: 'Always',
+            ports: [{ containerPort: 1023 }],
+            securityContext: hsc(),
+          },
+        ],
+      },
       { sysctls: [{ name: 'net.ipv4.ping_group_range', value: '0 2147483647' }, PORTS_SYSCTL] },
     ),
   },
   {
     name: 'ports: no container needs a low port (1024 and above): no sysctl',
-    input: pod({ containers: [app(undefined, { ports: [{ containerPort: 1024 }, { containerPort: 8080 }] })] }),
-    expected: hardened({ containers: [app(hsc(), { ports: [{ containerPort: 1024 }, { containerPort: 8080 }] })] }),
+    input: pod({
+      containers: [app(undefined, { ports: [{ containerPort: 1024 }, { containerPort: 8080 }] })],
+    }),
+    expected: hardened({
+      containers: [app(hsc(), { ports: [{ containerPort: 1024 }, { containerPort: 8080 }] })],
+    }),
     rules: ALL_RULES,
   },
   {
     name: 'ports: NET_BIND_SERVICE kept by allowlist gets the sysctl, and is named for what it is',
-    input: pod({ containers: [app({ capabilities: { add: ['NET_BIND_SERVICE'] } })] }, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' }),
+    input: pod(
+      { containers: [app({ capabilities: { add: ['NET_BIND_SERVICE'] } })] },
+      { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' },
+    ),
     expected: hardened(
       { containers: [app(hsc({ capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] } }))] },
       { sysctls: [PORTS_SYSCTL] },
@@ -393,45 +807,106 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'ports: a hostNetwork pod never gets it (the API server refuses net.* sysctls there)',
-    input: pod({ hostNetwork: true, containers: [app(undefined, { ports: [{ containerPort: 80 }] })] }),
-    expected: hardened({ hostNetwork: true, containers: [app(hsc(), { ports: [{ containerPort: 80 }] })] }),
+    input: pod({
+      hostNetwork: true,
+      containers: [app(undefined, { ports: [{ containerPort: 80 }] })],
+    }),
+    expected: hardened({
+      hostNetwork: true,
+      containers: [app(hsc(), { ports: [{ containerPort: 80 }] })],
+    }),
     rules: ALL_RULES,
     notices: ['unprivilegedPorts'],
   },
   {
     name: 'ports: a value the pod sets itself is kept, whatever it is',
-    input: pod({ securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' }] }, containers: [app(undefined, { ports: [{ containerPort: 80 }] })] }),
-    expected: hardened({ containers: [app(hsc(), { ports: [{ containerPort: 80 }] })] }, { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' }] }),
+    input: pod({
+      securityContext: {
+        sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' }],
+      },
+      containers: [app(undefined, { ports: [{ containerPort: 80 }] })],
+    }),
+    expected: hardened(
+      { containers: [app(hsc(), { ports: [{ containerPort: 80 }] })] },
+      { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1024' }] },
+    ),
     rules: ALL_RULES,
     notices: ['unprivilegedPorts'],
   },
   {
     name: 'ports: the slash spelling of the sysctl is the same sysctl',
-    input: pod({ securityContext: { sysctls: [{ name: 'net/ipv4/ip_unprivileged_port_start', value: '0' }] }, containers: [app(undefined, { ports: [{ containerPort: 80 }] })] }),
-    expected: hardened({ containers: [app(hsc(), { ports: [{ containerPort: 80 }] })] }, { sysctls: [{ name: 'net/ipv4/ip_unprivileged_port_start', value: '0' }] }),
+    input: pod({
+      securityContext: { sysctls: [{ name: 'net/ipv4/ip_unprivileged_port_start', value: '0' }] },
+      containers: [app(undefined, { ports: [{ containerPort: 80 }] })],
+    }),
+    expected: hardened(
+      { containers: [app(hsc(), { ports: [{ containerPort: 80 }] })] },
+      { sysctls: [{ name: 'net/ipv4/ip_unprivileged_port_start', value: '0' }] },
+    ),
     rules: ALL_RULES,
   },
   {
     name: 'ports: a Windows pod with port 80 gets nothing',
-    input: pod({ os: { name: 'windows' }, containers: [app(undefined, { ports: [{ containerPort: 80 }] })] }),
+    input: pod({
+      os: { name: 'windows' },
+      containers: [app(undefined, { ports: [{ containerPort: 80 }] })],
+    }),
     expected: undefined,
     notices: ['windowsPod'],
   },
   {
     name: 'ports: a container in skip-containers with port 80 does not count',
-    input: pod({ containers: [app(), { name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] }] }, { [Annotations.skipContainers]: 'web' }),
+    input: pod(
+      { containers: [app(), { name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] }] },
+      { [Annotations.skipContainers]: 'web' },
+    ),
     expected: {
-      ...pod(), metadata: meta({ [Annotations.skipContainers]: 'web' }),
-      spec: { securityContext: {}, containers: [app(hsc({ ...HARDENED_POD_SC })), { name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] }] },
+      ...pod(),
+      metadata: meta({ [Annotations.skipContainers]: 'web' }),
+      spec: {
+        securityContext: {},
+        containers: [
+          app(hsc({ ...HARDENED_POD_SC })),
+          { name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] },
+        ],
+      },
     },
     rules: ALL_RULES,
   },
   {
     name: 'ports: a container exempt by the operator with port 80 does not count',
-    input: pod({ containers: [app(), { name: 'web', image: 'nginx', securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'Unconfined' } }, ports: [{ containerPort: 80 }] }] }),
+    input: pod({
+      containers: [
+        app(),
+        {
+          name: 'web',
+          image: 'nginx',
+          securityContext: {
+            runAsUser: 0,
+            runAsGroup: 0,
+            runAsNonRoot: false,
+            seccompProfile: { type: 'Unconfined' },
+          },
+          ports: [{ containerPort: 80 }],
+        },
+      ],
+    }),
     policy: { exemptContainers: [{ name: 'web', image: 'nginx' }] },
     expected: hardened({
-      containers: [app(hsc()), { name: 'web', image: 'nginx', securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'Unconfined' } }, ports: [{ containerPort: 80 }] }],
+      containers: [
+        app(hsc()),
+        {
+          name: 'web',
+          image: 'nginx',
+          securityContext: {
+            runAsUser: 0,
+            runAsGroup: 0,
+            runAsNonRoot: false,
+            seccompProfile: { type: 'Unconfined' },
+          },
+          ports: [{ containerPort: 80 }],
+        },
+      ],
     }),
     rules: ALL_RULES,
     notices: ['exemptContainer'],
@@ -457,7 +932,10 @@ export const CASES: HardenCase[] = [
     name: 'userns on: volumes that can be idmapped allow it',
     input: pod({ volumes: IDMAPPABLE_VOLUMES }),
     policy: USERNS,
-    expected: hardened({ hostUsers: false, volumes: IDMAPPABLE_VOLUMES }, { fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch' }),
+    expected: hardened(
+      { hostUsers: false, volumes: IDMAPPABLE_VOLUMES },
+      { fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch' },
+    ),
   },
   ...(['hostNetwork', 'hostPID', 'hostIPC'] as const).map((field) => ({
     name: `userns on: a pod with ${field} is left without it (the API server refuses the two together)`,
@@ -470,22 +948,34 @@ export const CASES: HardenCase[] = [
   ...[
     { name: 'logs', hostPath: { path: '/var/log' } },
     { name: 'share', nfs: { server: 'nfs.example', path: '/export' } },
-    { name: 'lun', iscsi: { targetPortal: '10.0.0.1:3260', iqn: 'iqn.2001-04.com.example:storage', lun: 0 } },
+    {
+      name: 'lun',
+      iscsi: { targetPortal: '10.0.0.1:3260', iqn: 'iqn.2001-04.com.example:storage', lun: 0 },
+    },
     { name: 'repo', gitRepo: { repository: 'https://git.example/r.git' } },
   ].map((volume) => ({
     name: `userns on: a ${Object.keys(volume)[1]} volume leaves the pod without it, named in a notice`,
     input: pod({ volumes: [volume] }),
     policy: USERNS,
-    expected: hardened({ volumes: [volume] }, { fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch' }),
+    expected: hardened(
+      { volumes: [volume] },
+      { fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch' },
+    ),
     rules: [...ALL_RULES, 'fsGroup'],
     notices: ['userNamespacesNotSet'],
   })),
   {
     name: 'userns on: a raw block device (volumeDevices) leaves the pod without it',
-    input: pod({ volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }], containers: [app(undefined, { volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }] })] }),
+    input: pod({
+      volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }],
+      containers: [app(undefined, { volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }] })],
+    }),
     policy: USERNS,
     expected: hardened(
-      { volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }], containers: [app(hsc(), { volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }] })] },
+      {
+        volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }],
+        containers: [app(hsc(), { volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }] })],
+      },
       { fsGroup: 3000, fsGroupChangePolicy: 'OnRootMismatch' },
     ),
     notices: ['userNamespacesNotSet'],
@@ -506,15 +996,30 @@ export const CASES: HardenCase[] = [
   })),
   {
     name: 'userns on: containers left untouched are in the user namespace too',
-    input: pod({ containers: [app(), { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0 } }] }, { [Annotations.skipContainers]: 'debug' }),
+    input: pod(
+      {
+        containers: [app(), { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0 } }],
+      },
+      { [Annotations.skipContainers]: 'debug' },
+    ),
     policy: USERNS,
     expected: {
-      ...pod(), metadata: meta({ [Annotations.skipContainers]: 'debug' }),
+      ...pod(),
+      metadata: meta({ [Annotations.skipContainers]: 'debug' }),
       // debug sets only its own runAsUser: the other fields go on app, as without user namespaces.
       spec: {
         hostUsers: false,
         securityContext: { runAsUser: 1000 },
-        containers: [app(hsc({ runAsGroup: 3000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })), { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0 } }],
+        containers: [
+          app(
+            hsc({
+              runAsGroup: 3000,
+              runAsNonRoot: true,
+              seccompProfile: { type: 'RuntimeDefault' },
+            }),
+          ),
+          { name: 'debug', image: 'busybox', securityContext: { runAsUser: 0 } },
+        ],
       },
     },
     notices: ['skipContainers'],

@@ -12,7 +12,8 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 400);
 const create = { scope: { kind: 'create' as const }, namespace: 'team' };
 const byName = (pod: any) => new Map(containersOf(pod).map((c) => [c.name, c]));
 const PORTS_SYSCTL = { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' };
-const eff = (pod: any, c: any, f: string) => c.securityContext?.[f] ?? pod.spec.securityContext?.[f];
+const eff = (pod: any, c: any, f: string) =>
+  c.securityContext?.[f] ?? pod.spec.securityContext?.[f];
 
 describe('properties over generated pods', () => {
   it('hardening twice equals hardening once, and the second review has no patch', () => {
@@ -23,7 +24,8 @@ describe('properties over generated pods', () => {
         const twice = harden(once.pod, policy, create);
         expect(twice.changes).toEqual([]);
         expect(twice.pod).toEqual(once.pod);
-        const response = (reviewAdmission(podReview(once.pod), 'enforce', policy).body as any).response;
+        const response = (reviewAdmission(podReview(once.pod), 'enforce', policy).body as any)
+          .response;
         expect(response.patch).toBeUndefined();
       }),
       { numRuns: RUNS },
@@ -36,7 +38,9 @@ describe('properties over generated pods', () => {
         const policy = policyWith(overrides);
         const outcome = reviewAdmission(podReview(structuredClone(input)), 'enforce', policy);
         expect(outcome.status).toBe(200);
-        expect(applyStrict(input, decodePatch((outcome.body as any).response))).toEqual(harden(input, policy, create).pod);
+        expect(applyStrict(input, decodePatch((outcome.body as any).response))).toEqual(
+          harden(input, policy, create).pod,
+        );
       }),
       { numRuns: RUNS },
     );
@@ -44,9 +48,13 @@ describe('properties over generated pods', () => {
 
   it('a pod the API server accepts stays one it accepts', () => {
     fc.assert(
-      fc.property(podArb.filter((p) => apiServerViolations(p).length === 0), policyOverridesArb, (input, overrides) => {
-        expect(apiServerViolations(harden(input, policyWith(overrides), create).pod)).toEqual([]);
-      }),
+      fc.property(
+        podArb.filter((p) => apiServerViolations(p).length === 0),
+        policyOverridesArb,
+        (input, overrides) => {
+          expect(apiServerViolations(harden(input, policyWith(overrides), create).pod)).toEqual([]);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -64,23 +72,31 @@ describe('properties over generated pods', () => {
           const dropBefore: string[] = before.securityContext?.capabilities?.drop ?? [];
           const dropAfter: string[] = a.securityContext?.capabilities?.drop ?? [];
           expect(dropBefore.every((cap) => dropAfter.includes(cap))).toBe(true);
-          if (a.securityContext?.privileged === true) expect(before.securityContext?.privileged).toBe(true);
-          if (before.securityContext?.allowPrivilegeEscalation === false) expect(a.securityContext.allowPrivilegeEscalation).toBe(false);
+          if (a.securityContext?.privileged === true)
+            expect(before.securityContext?.privileged).toBe(true);
+          if (before.securityContext?.allowPrivilegeEscalation === false)
+            expect(a.securityContext.allowPrivilegeEscalation).toBe(false);
           const uidBefore = eff(input, before, 'runAsUser');
           const uidAfter = eff(out, a, 'runAsUser');
           if (uidBefore !== undefined && uidBefore !== 0) expect(uidAfter).toBe(uidBefore);
-          if (uidAfter === 0 || uidAfter === undefined) expect(uidBefore === 0 || uidBefore === undefined).toBe(true);
-          if (eff(input, before, 'runAsNonRoot') === true) expect(eff(out, a, 'runAsNonRoot')).toBe(true);
+          if (uidAfter === 0 || uidAfter === undefined)
+            expect(uidBefore === 0 || uidBefore === undefined).toBe(true);
+          if (eff(input, before, 'runAsNonRoot') === true)
+            expect(eff(out, a, 'runAsNonRoot')).toBe(true);
         }
         // The pod level: no host namespace is ever entered, a user namespace is never left, and
         // the one sysctl pod-hardener may add is the port sysctl at 0; every other stays as it was.
-        for (const f of ['hostNetwork', 'hostPID', 'hostIPC']) expect(out.spec[f]).toBe(input.spec[f]);
-        if (input.spec.hostUsers !== undefined) expect(out.spec.hostUsers).toBe(input.spec.hostUsers);
+        for (const f of ['hostNetwork', 'hostPID', 'hostIPC'])
+          expect(out.spec[f]).toBe(input.spec[f]);
+        if (input.spec.hostUsers !== undefined)
+          expect(out.spec.hostUsers).toBe(input.spec.hostUsers);
         else expect([undefined, false]).toContain(out.spec.hostUsers);
         const sysctlsBefore: any[] = input.spec.securityContext?.sysctls ?? [];
         const sysctlsAfter: any[] = out.spec.securityContext?.sysctls ?? [];
         expect(sysctlsAfter.slice(0, sysctlsBefore.length)).toEqual(sysctlsBefore);
-        expect(sysctlsAfter.slice(sysctlsBefore.length)).toEqual(sysctlsAfter.length > sysctlsBefore.length ? [PORTS_SYSCTL] : []);
+        expect(sysctlsAfter.slice(sysctlsBefore.length)).toEqual(
+          sysctlsAfter.length > sysctlsBefore.length ? [PORTS_SYSCTL] : [],
+        );
       }),
       { numRuns: RUNS },
     );
@@ -95,14 +111,19 @@ describe('properties over generated pods', () => {
           expect(result.pod).toBe(input);
           return;
         }
-        const untouched = new Set(result.notices.filter((n) => n.kind === 'skipContainers' || n.kind === 'exemptContainer').map((n) => (n.target as any).name));
+        const untouched = new Set(
+          result.notices
+            .filter((n) => n.kind === 'skipContainers' || n.kind === 'exemptContainer')
+            .map((n) => (n.target as any).name),
+        );
         const out = result.pod as any;
         const before = byName(input);
         for (const c of containersOf(out)) {
           const b = before.get(c.name);
           if (untouched.has(c.name)) {
             expect(c).toEqual(b);
-            for (const f of ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'seccompProfile']) expect(eff(out, c, f)).toEqual(eff(input, b, f));
+            for (const f of ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'seccompProfile'])
+              expect(eff(out, c, f)).toEqual(eff(input, b, f));
             continue;
           }
           const sc = c.securityContext;
@@ -114,18 +135,30 @@ describe('properties over generated pods', () => {
           expect(sc.capabilities.drop).toContain('ALL');
           const kept: string[] = sc.capabilities.add ?? [];
           for (const cap of kept) expect(policy.ceilingAllows(normalizeCapability(cap))).toBe(true);
-          if (!kept.some((cap) => normalizeCapability(cap) === 'SYS_ADMIN')) expect(sc.allowPrivilegeEscalation).toBe(false);
+          if (!kept.some((cap) => normalizeCapability(cap) === 'SYS_ADMIN'))
+            expect(sc.allowPrivilegeEscalation).toBe(false);
         }
 
         // Ports: a hardened container that declares a port below 1024 or keeps NET_BIND_SERVICE
         // gets the sysctl wherever it may be set; nothing else does.
         const hardenedOnes = containersOf(out).filter((c) => !untouched.has(c.name));
         const needsLowPort = hardenedOnes.some(
-          (c) => (c.ports ?? []).some((p: any) => p.containerPort < 1024) || (c.securityContext.capabilities.add ?? []).some((cap: string) => normalizeCapability(cap) === 'NET_BIND_SERVICE'),
+          (c) =>
+            (c.ports ?? []).some((p: any) => p.containerPort < 1024) ||
+            (c.securityContext.capabilities.add ?? []).some(
+              (cap: string) => normalizeCapability(cap) === 'NET_BIND_SERVICE',
+            ),
         );
-        const own = (input.spec.securityContext?.sysctls ?? []).some((x: any) => x.name.replace(/\//g, '.') === PORTS_SYSCTL.name);
+        const own = (input.spec.securityContext?.sysctls ?? []).some(
+          (x: any) => x.name.replace(/\//g, '.') === PORTS_SYSCTL.name,
+        );
         const added = result.changes.some((c) => c.rule === 'unprivilegedPorts');
-        expect(added).toBe(needsLowPort && !own && overrides.unprivilegedPorts === 'auto' && input.spec.hostNetwork !== true);
+        expect(added).toBe(
+          needsLowPort &&
+            !own &&
+            overrides.unprivilegedPorts === 'auto' &&
+            input.spec.hostNetwork !== true,
+        );
         if (added) expect(out.spec.securityContext.sysctls).toContainEqual(PORTS_SYSCTL);
 
         // User namespaces: only when on, only where the pod leaves hostUsers unset, and never
@@ -140,7 +173,11 @@ describe('properties over generated pods', () => {
         } else {
           expect(out.spec.hostUsers).toBe(input.spec.hostUsers);
         }
-        if (overrides.userNamespaces === 'on' && input.spec.hostUsers === undefined && apiServerViolations({ ...out, spec: { ...out.spec, hostUsers: false } }).length === 0) {
+        if (
+          overrides.userNamespaces === 'on' &&
+          input.spec.hostUsers === undefined &&
+          apiServerViolations({ ...out, spec: { ...out.spec, hostUsers: false } }).length === 0
+        ) {
           const refused = (out.spec.volumes ?? []).some((v: any) => v.hostPath ?? v.nfs);
           expect(userns).toBe(!refused);
         }

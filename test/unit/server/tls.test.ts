@@ -7,8 +7,16 @@ describe('validateCertificate', () => {
   let other: Awaited<ReturnType<typeof issueServingCertificate>>;
   beforeAll(async () => {
     ca = await generateCA('test CA', 2);
-    pair = await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validDays: 1 });
-    other = await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: [], validDays: 1 });
+    pair = await issueServingCertificate(ca, {
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      validDays: 1,
+    });
+    other = await issueServingCertificate(ca, {
+      dnsNames: ['localhost'],
+      ipAddresses: [],
+      validDays: 1,
+    });
   });
 
   test('a good pair loads with its expiry, subject and SANs', () => {
@@ -20,21 +28,36 @@ describe('validateCertificate', () => {
   });
 
   test('a chain (leaf first, then the CA) loads: the first certificate is the serving one', () => {
-    expect(validateCertificate(`${pair.certPem.trim()}\n${ca.certPem}`, pair.keyPem).serialNumber).toBe(validateCertificate(pair.certPem, pair.keyPem).serialNumber);
+    expect(
+      validateCertificate(`${pair.certPem.trim()}\n${ca.certPem}`, pair.keyPem).serialNumber,
+    ).toBe(validateCertificate(pair.certPem, pair.keyPem).serialNumber);
   });
 
   test.each([
     ['garbage certificate', () => ['not a cert', pair.keyPem], /certificate does not parse/],
-    ['truncated certificate', () => [pair.certPem.slice(0, 200), pair.keyPem], /certificate does not parse/],
+    [
+      'truncated certificate',
+      () => [pair.certPem.slice(0, 200), pair.keyPem],
+      /certificate does not parse/,
+    ],
     ['garbage key', () => [pair.certPem, 'nope'], /private key does not parse/],
-    ['key of another certificate', () => [pair.certPem, other.keyPem], /private key does not match the certificate/],
+    [
+      'key of another certificate',
+      () => [pair.certPem, other.keyPem],
+      /private key does not match the certificate/,
+    ],
   ])('%s is refused', (_name, args, message) => {
     const [cert, key] = args();
     expect(() => validateCertificate(cert, key)).toThrow(message);
   });
 
   test('an expired certificate is refused', async () => {
-    const old = await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: [], validDays: 1, now: new Date(Date.now() - 3 * 86400000) });
+    const old = await issueServingCertificate(ca, {
+      dnsNames: ['localhost'],
+      ipAddresses: [],
+      validDays: 1,
+      now: new Date(Date.now() - 3 * 86400000),
+    });
     expect(() => validateCertificate(old.certPem, old.keyPem)).toThrow(/certificate expired at /);
   });
 });

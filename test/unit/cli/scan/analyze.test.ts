@@ -3,7 +3,12 @@
  * changes for each pod, exceptions, and what may stop working, without a cluster.
  */
 import { reviewAdmission } from '../../../../src/admission/review';
-import { analyze, analyzeNamespace, analyzePod, namespaceMode } from '../../../../src/cli/scan/analyze';
+import {
+  analyze,
+  analyzeNamespace,
+  analyzePod,
+  namespaceMode,
+} from '../../../../src/cli/scan/analyze';
 import type { PodEntry, RiskEntry, WorkloadEntry } from '../../../../src/cli/scan/report';
 import { targetKey } from '../../../../src/engine/describe';
 import { Annotations } from '../../../../src/names';
@@ -16,20 +21,32 @@ const options = { policy, webhookNamespace: 'pod-hardener' };
 
 function workload(ws: readonly WorkloadEntry[], key: string): WorkloadEntry {
   const w = ws.find((x) => `${x.kind}/${x.name}` === key);
-  if (!w) throw new Error(`no workload ${key} in ${ws.map((x) => `${x.kind}/${x.name}`).join(', ')}`);
+  if (!w)
+    throw new Error(`no workload ${key} in ${ws.map((x) => `${x.kind}/${x.name}`).join(', ')}`);
   return w;
 }
 
-const risks = (p: PodEntry, kind?: RiskEntry['kind']) => p.risks.filter((r) => kind === undefined || r.kind === kind);
+const risks = (p: PodEntry, kind?: RiskEntry['kind']) =>
+  p.risks.filter((r) => kind === undefined || r.kind === kind);
 
 describe('grouping by top owner', () => {
   const ns = analyzeNamespace(shopNamespace(), options);
 
   it('groups every pod under the workload that created it, through ReplicaSets and Jobs', () => {
-    expect(ns.workloads.map((w) => [`${w.kind}/${w.name}`, w.via.map((v) => `${v.kind}/${v.name}`), w.pods.map((p) => p.name)])).toEqual([
+    expect(
+      ns.workloads.map((w) => [
+        `${w.kind}/${w.name}`,
+        w.via.map((v) => `${v.kind}/${v.name}`),
+        w.pods.map((p) => p.name),
+      ]),
+    ).toEqual([
       ['CronJob/report', ['Job/report-29000000'], ['report-29000000-q8x2z']],
       ['DaemonSet/agent', [], ['agent-x1']],
-      ['Deployment/web', ['ReplicaSet/web-7d9c6b5f8d'], ['web-7d9c6b5f8d-aaaaa', 'web-7d9c6b5f8d-bbbbb']],
+      [
+        'Deployment/web',
+        ['ReplicaSet/web-7d9c6b5f8d'],
+        ['web-7d9c6b5f8d-aaaaa', 'web-7d9c6b5f8d-bbbbb'],
+      ],
       ['Pod/debug', [], ['debug']],
       ['Pod/hardened', [], ['hardened']],
       ['Pod/skipped', [], ['skipped']],
@@ -41,9 +58,14 @@ describe('grouping by top owner', () => {
   it('an owner that is not listed ends the walk, named by the reference to it', () => {
     const data = shopNamespace();
     // The ReplicaSet still points at its Deployment (being deleted): that name is what is known.
-    const withoutDeployment = { ...data, owners: data.owners.filter((o) => o.kind !== 'Deployment') };
+    const withoutDeployment = {
+      ...data,
+      owners: data.owners.filter((o) => o.kind !== 'Deployment'),
+    };
     const ws = analyzeNamespace(withoutDeployment, options).workloads;
-    expect(workload(ws, 'Deployment/web')).toMatchObject({ via: [{ kind: 'ReplicaSet', name: 'web-7d9c6b5f8d' }] });
+    expect(workload(ws, 'Deployment/web')).toMatchObject({
+      via: [{ kind: 'ReplicaSet', name: 'web-7d9c6b5f8d' }],
+    });
     const noOwners = analyzeNamespace({ ...data, owners: [] }, options).workloads;
     expect(workload(noOwners, 'Job/report-29000000').via).toEqual([]);
     expect(workload(noOwners, 'ReplicaSet/web-7d9c6b5f8d').pods).toHaveLength(2);
@@ -51,24 +73,47 @@ describe('grouping by top owner', () => {
 
   it('owner references are matched by uid: a namesake of another generation is not the owner', () => {
     const data = shopNamespace();
-    const owners = data.owners.map((o) => (o.kind === 'ReplicaSet' ? { ...o, uid: 'another-uid' } : o));
+    const owners = data.owners.map((o) =>
+      o.kind === 'ReplicaSet' ? { ...o, uid: 'another-uid' } : o,
+    );
     const ws = analyzeNamespace({ ...data, owners }, options).workloads;
     expect(workload(ws, 'ReplicaSet/web-7d9c6b5f8d').pods).toHaveLength(2);
   });
 
   it('a cycle of owner references ends instead of looping', () => {
     const a = { kind: 'ReplicaSet', name: 'a', uid: 'ua', ownerReferences: [] as unknown[] };
-    const b = { kind: 'ReplicaSet', name: 'b', uid: 'ub', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'a', uid: 'ua', controller: true }] };
-    a.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'b', uid: 'ub', controller: true }];
-    const p = storedPod('p', { containers: [{ name: 'c', image: 'c' }] }, { owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'a', uid: 'ua' } });
-    const ws = analyzeNamespace({ name: 'shop', labels: {}, pods: [p], owners: [a, b] }, options).workloads;
+    const b = {
+      kind: 'ReplicaSet',
+      name: 'b',
+      uid: 'ub',
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'a', uid: 'ua', controller: true },
+      ],
+    };
+    a.ownerReferences = [
+      { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'b', uid: 'ub', controller: true },
+    ];
+    const p = storedPod(
+      'p',
+      { containers: [{ name: 'c', image: 'c' }] },
+      { owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'a', uid: 'ua' } },
+    );
+    const ws = analyzeNamespace(
+      { name: 'shop', labels: {}, pods: [p], owners: [a, b] },
+      options,
+    ).workloads;
     expect(ws.map((w) => [`${w.kind}/${w.name}`, w.via.length])).toEqual([['ReplicaSet/a', 2]]);
   });
 
   it('a pod whose owner references name no controller is a bare pod', () => {
     const p = storedPod('orphan', { containers: [{ name: 'a', image: 'a' }] });
-    (p.metadata as any).ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'u' }];
-    const ws = analyzeNamespace({ name: 'shop', labels: {}, pods: [p], owners: [] }, options).workloads;
+    (p.metadata as any).ownerReferences = [
+      { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'u' },
+    ];
+    const ws = analyzeNamespace(
+      { name: 'shop', labels: {}, pods: [p], owners: [] },
+      options,
+    ).workloads;
     expect(ws.map((w) => `${w.kind}/${w.name}`)).toEqual(['Pod/orphan']);
   });
 });
@@ -80,30 +125,57 @@ describe('what would change: the webhook engine on each pod', () => {
     for (const pod of shopNamespace().pods) {
       const entry = analyzePod(pod, 'shop', policy);
       const outcome = reviewAdmission(podReview(pod, { namespace: 'shop' }), 'enforce', policy);
-      const expected = outcome.record.decision === 'patched' ? 'change' : outcome.record.decision === 'skipped' ? 'skipped' : 'unchanged';
+      const expected =
+        outcome.record.decision === 'patched'
+          ? 'change'
+          : outcome.record.decision === 'skipped'
+            ? 'skipped'
+            : 'unchanged';
       expect([entry.name, entry.verdict]).toEqual([entry.name, expected]);
       expect(entry.changes.map((c) => [c.rule, c.target, c.text])).toEqual(
-        expected === 'change' ? outcome.record.changes.map((c) => [c.rule, targetKey(c.target), expect.any(String)]) : [],
+        expected === 'change'
+          ? outcome.record.changes.map((c) => [c.rule, targetKey(c.target), expect.any(String)])
+          : [],
       );
     }
   });
 
   it('a hardened pod has nothing to change and shows what was changed at its creation', () => {
     const p = workload(ns.workloads, 'Pod/hardened').pods[0];
-    expect(p).toMatchObject({ verdict: 'unchanged', changes: [], risks: [], hardened: 'runAsUser=1000 [pod]' });
+    expect(p).toMatchObject({
+      verdict: 'unchanged',
+      changes: [],
+      risks: [],
+      hardened: 'runAsUser=1000 [pod]',
+    });
   });
 
   it('a skipped pod is skipped, with the exception named', () => {
     const p = workload(ns.workloads, 'Pod/skipped').pods[0];
     expect(p.verdict).toBe('skipped');
     expect(p.changes).toEqual([]);
-    expect(p.exceptions).toEqual([{ kind: 'skipPod', target: 'pod', message: expect.stringContaining(Annotations.skip), honoured: true }]);
+    expect(p.exceptions).toEqual([
+      {
+        kind: 'skipPod',
+        target: 'pod',
+        message: expect.stringContaining(Annotations.skip),
+        honoured: true,
+      },
+    ]);
   });
 
   it('a skip the operator does not allow in this namespace is a denied exception, and the pod changes', () => {
-    const p = workload(analyzeNamespace(shopNamespace(), { ...options, policy: policyWith({ skipNamespaces: ['other'] }) }).workloads, 'Pod/skipped').pods[0];
+    const p = workload(
+      analyzeNamespace(shopNamespace(), {
+        ...options,
+        policy: policyWith({ skipNamespaces: ['other'] }),
+      }).workloads,
+      'Pod/skipped',
+    ).pods[0];
     expect(p.verdict).toBe('change');
-    expect(p.exceptions).toEqual([expect.objectContaining({ kind: 'skipDenied', honoured: false })]);
+    expect(p.exceptions).toEqual([
+      expect.objectContaining({ kind: 'skipDenied', honoured: false }),
+    ]);
   });
 
   it('changes carry the rule, target, field, values and the warning text', () => {
@@ -117,32 +189,63 @@ describe('what would change: the webhook engine on each pod', () => {
       removed: ['NET_ADMIN'],
       text: 'capabilities.add: removed NET_ADMIN (not allowlisted)',
     });
-    expect(p.changes).toContainEqual(expect.objectContaining({ rule: 'runAsUser', target: 'pod', from: null, to: 1000, text: 'runAsUser unset -> 1000' }));
-    expect(p.exceptions).toEqual([expect.objectContaining({ kind: 'capabilityAllowlist', target: 'container/agent', honoured: true })]);
+    expect(p.changes).toContainEqual(
+      expect.objectContaining({
+        rule: 'runAsUser',
+        target: 'pod',
+        from: null,
+        to: 1000,
+        text: 'runAsUser unset -> 1000',
+      }),
+    );
+    expect(p.exceptions).toEqual([
+      expect.objectContaining({
+        kind: 'capabilityAllowlist',
+        target: 'container/agent',
+        honoured: true,
+      }),
+    ]);
   });
 
   it('exempt containers are an exception and get neither changes nor risks', () => {
     const exempt = policyWith({ exemptContainers: [{ name: 'istio-init', image: 'istio/*' }] });
     const pod = storedPod('meshed', {
-      initContainers: [{ name: 'istio-init', image: 'istio/proxyv2:1.22', securityContext: { runAsUser: 0, capabilities: { add: ['NET_ADMIN'] } } }],
+      initContainers: [
+        {
+          name: 'istio-init',
+          image: 'istio/proxyv2:1.22',
+          securityContext: { runAsUser: 0, capabilities: { add: ['NET_ADMIN'] } },
+        },
+      ],
       containers: [{ name: 'app', image: 'app', securityContext: { runAsUser: 101 } }],
     });
     const p = analyzePod(pod, 'shop', exempt);
-    expect(p.exceptions).toEqual([expect.objectContaining({ kind: 'exemptContainer', target: 'initContainer/istio-init' })]);
+    expect(p.exceptions).toEqual([
+      expect.objectContaining({ kind: 'exemptContainer', target: 'initContainer/istio-init' }),
+    ]);
     expect(p.changes.filter((c) => c.target === 'initContainer/istio-init')).toEqual([]);
     expect(p.risks.filter((r) => r.target === 'initContainer/istio-init')).toEqual([]);
   });
 
   it('leaves ephemeral containers out: a pod is never created with them', () => {
-    const pod = storedPod('debugged', { ...HARDENED_SPEC, ephemeralContainers: [{ name: 'debugger', image: 'busybox' }] });
+    const pod = storedPod('debugged', {
+      ...HARDENED_SPEC,
+      ephemeralContainers: [{ name: 'debugger', image: 'busybox' }],
+    });
     expect(analyzePod(pod, 'shop', policy)).toMatchObject({ verdict: 'unchanged', changes: [] });
   });
 
   it('a pod the webhook would fail on is refused, with the error it would answer', () => {
-    const pod = storedPod('broken', { containers: [{ name: 'a', image: 'a', securityContext: { capabilities: { add: 'NET_ADMIN' } } }] });
+    const pod = storedPod('broken', {
+      containers: [
+        { name: 'a', image: 'a', securityContext: { capabilities: { add: 'NET_ADMIN' } } },
+      ],
+    });
     const p = analyzePod(pod, 'shop', policy);
     expect(p.verdict).toBe('refused');
-    expect(p.error).toMatch(/^the webhook would answer HTTP 400 BAD_POD: spec\.containers\[0\]\.securityContext\.capabilities\.add/);
+    expect(p.error).toMatch(
+      /^the webhook would answer HTTP 400 BAD_POD: spec\.containers\[0\]\.securityContext\.capabilities\.add/,
+    );
   });
 });
 
@@ -157,28 +260,45 @@ describe('what may stop working', () => {
   });
 
   it('a low port is a risk with unprivilegedPorts: never', () => {
-    const never = analyzeNamespace(shopNamespace(), { ...options, policy: policyWith({ unprivilegedPorts: 'never' }) });
+    const never = analyzeNamespace(shopNamespace(), {
+      ...options,
+      policy: policyWith({ unprivilegedPorts: 'never' }),
+    });
     const p = workload(never.workloads, 'Deployment/web').pods[0];
     expect(risks(p).map((r) => r.kind)).toEqual(['runsAsRoot', 'lowPort']);
     expect(risks(p, 'lowPort')[0]).toMatchObject({ target: 'container/web', port: 80 });
-    expect(risks(p, 'lowPort')[0].reason).toMatch(/containerPort 80.*UID 1000.*net\.ipv4\.ip_unprivileged_port_start/);
+    expect(risks(p, 'lowPort')[0].reason).toMatch(
+      /containerPort 80.*UID 1000.*net\.ipv4\.ip_unprivileged_port_start/,
+    );
   });
 
   it('root that the API shows, and a hostPath volume', () => {
     const p = pod('StatefulSet/db');
-    expect(risks(p, 'runsAsRoot')).toEqual([expect.objectContaining({ target: 'container/postgres', root: 'yes' })]);
-    expect(risks(p, 'hostPath')).toEqual([expect.objectContaining({ target: 'container/postgres', volume: 'data', path: '/srv/db' })]);
+    expect(risks(p, 'runsAsRoot')).toEqual([
+      expect.objectContaining({ target: 'container/postgres', root: 'yes' }),
+    ]);
+    expect(risks(p, 'hostPath')).toEqual([
+      expect.objectContaining({ target: 'container/postgres', volume: 'data', path: '/srv/db' }),
+    ]);
   });
 
   it('host namespaces and lost capabilities', () => {
     const p = pod('DaemonSet/agent');
-    expect(risks(p, 'hostNamespace')).toEqual([expect.objectContaining({ target: 'pod', hostNamespaces: ['hostNetwork', 'hostPID'] })]);
-    expect(risks(p, 'capabilitiesLost')).toEqual([expect.objectContaining({ target: 'container/agent', capabilities: ['NET_ADMIN'] })]);
-    expect(risks(p, 'capabilitiesLost')[0].reason).toContain('capabilities.pod-hardener.io/agent: "NET_ADMIN"');
+    expect(risks(p, 'hostNamespace')).toEqual([
+      expect.objectContaining({ target: 'pod', hostNamespaces: ['hostNetwork', 'hostPID'] }),
+    ]);
+    expect(risks(p, 'capabilitiesLost')).toEqual([
+      expect.objectContaining({ target: 'container/agent', capabilities: ['NET_ADMIN'] }),
+    ]);
+    expect(risks(p, 'capabilitiesLost')[0].reason).toContain(
+      'capabilities.pod-hardener.io/agent: "NET_ADMIN"',
+    );
   });
 
   it('a privileged container that would become unprivileged', () => {
-    expect(risks(pod('CronJob/report'), 'privileged')).toEqual([expect.objectContaining({ target: 'container/report' })]);
+    expect(risks(pod('CronJob/report'), 'privileged')).toEqual([
+      expect.objectContaining({ target: 'container/report' }),
+    ]);
   });
 
   it('nothing for pods that do not change', () => {
@@ -195,20 +315,31 @@ describe('what may stop working', () => {
   });
 
   it('with hostNetwork, the node decides the low port', () => {
-    const spec = { hostNetwork: true, containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 53 }] }] };
+    const spec = {
+      hostNetwork: true,
+      containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 53 }] }],
+    };
     const [r] = risks(analyzePod(storedPod('dns', spec), 'shop', policy), 'lowPort');
     expect(r).toMatchObject({ port: 53 });
-    expect(r.reason).toContain("with hostNetwork the node's net.ipv4.ip_unprivileged_port_start decides");
+    expect(r.reason).toContain(
+      "with hostNetwork the node's net.ipv4.ip_unprivileged_port_start decides",
+    );
   });
 
   it('a container already non-root by its image (runAsNonRoot, no runAsUser) gets another UID', () => {
-    const spec = { securityContext: { runAsNonRoot: true }, containers: [{ name: 'app', image: 'app' }] };
+    const spec = {
+      securityContext: { runAsNonRoot: true },
+      containers: [{ name: 'app', image: 'app' }],
+    };
     const p = analyzePod(storedPod('app', spec), 'shop', policy);
     expect(p.risks.map((r) => r.kind)).toEqual(['imageUserReplaced']);
   });
 
   it('a non-root container binding no low port only gets capabilities dropped: no risk', () => {
-    const spec = { securityContext: { runAsUser: 101, runAsGroup: 101 }, containers: [{ name: 'app', image: 'app', ports: [{ containerPort: 8080 }] }] };
+    const spec = {
+      securityContext: { runAsUser: 101, runAsGroup: 101 },
+      containers: [{ name: 'app', image: 'app', ports: [{ containerPort: 8080 }] }],
+    };
     const p = analyzePod(storedPod('app', spec), 'shop', policy);
     expect(p.verdict).toBe('change');
     expect(p.risks).toEqual([]);
@@ -238,11 +369,21 @@ describe('namespace modes', () => {
     expect(ns.mode).toBe('excluded');
     const pods = ns.workloads.flatMap((w) => w.pods);
     expect(pods).toHaveLength(9);
-    expect(pods.every((p) => p.verdict === 'notReached' && p.changes.length === 0 && p.risks.length === 0)).toBe(true);
+    expect(
+      pods.every(
+        (p) => p.verdict === 'notReached' && p.changes.length === 0 && p.risks.length === 0,
+      ),
+    ).toBe(true);
   });
 
   it('namespaces are sorted by name', () => {
-    const out = analyze([{ ...shopNamespace(), name: 'zeta' }, { ...shopNamespace(), name: 'alpha' }], options);
+    const out = analyze(
+      [
+        { ...shopNamespace(), name: 'zeta' },
+        { ...shopNamespace(), name: 'alpha' },
+      ],
+      options,
+    );
     expect(out.map((n) => n.name)).toEqual(['alpha', 'zeta']);
   });
 });

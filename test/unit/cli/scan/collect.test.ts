@@ -10,9 +10,19 @@ const PODS = '/api/v1/namespaces/shop/pods';
 
 function shopApi(): FakeKubeApi {
   const shop = shopNamespace();
-  const api = new FakeKubeApi([{ name: 'shop', labels: { team: 'shop' } }, { name: 'kube-system' }, { name: 'empty', labels: { team: 'shop' } }]);
+  const api = new FakeKubeApi([
+    { name: 'shop', labels: { team: 'shop' } },
+    { name: 'kube-system' },
+    { name: 'empty', labels: { team: 'shop' } },
+  ]);
   api.set(PODS, [...shop.pods]);
-  const meta = (o: any) => ({ metadata: { name: o.name, uid: o.uid, ...(o.ownerReferences ? { ownerReferences: o.ownerReferences } : {}) } });
+  const meta = (o: any) => ({
+    metadata: {
+      name: o.name,
+      uid: o.uid,
+      ...(o.ownerReferences ? { ownerReferences: o.ownerReferences } : {}),
+    },
+  });
   for (const [resource, kind, group] of [
     ['replicasets', 'ReplicaSet', 'apps'],
     ['deployments', 'Deployment', 'apps'],
@@ -21,24 +31,38 @@ function shopApi(): FakeKubeApi {
     ['jobs', 'Job', 'batch'],
     ['cronjobs', 'CronJob', 'batch'],
   ] as const) {
-    api.set(`/apis/${group}/v1/namespaces/shop/${resource}`, shop.owners.filter((o) => o.kind === kind).map(meta));
+    api.set(
+      `/apis/${group}/v1/namespaces/shop/${resource}`,
+      shop.owners.filter((o) => o.kind === kind).map(meta),
+    );
   }
   return api;
 }
 
 describe('paging', () => {
   it('reads a list page by page with limit and continue', async () => {
-    const api = new FakeKubeApi().set(PODS, Array.from({ length: 5 }, (_, i) => storedPod(`p${i}`, {})));
+    const api = new FakeKubeApi().set(
+      PODS,
+      Array.from({ length: 5 }, (_, i) => storedPod(`p${i}`, {})),
+    );
     const pages: number[] = [];
     const items = await listAll(api, PODS, { chunkSize: 2, onPage: (n) => pages.push(n) });
     expect(items).toHaveLength(5);
-    expect(api.requests.map((r) => r.query)).toEqual([{ limit: '2' }, { limit: '2', continue: '2' }, { limit: '2', continue: '4' }]);
+    expect(api.requests.map((r) => r.query)).toEqual([
+      { limit: '2' },
+      { limit: '2', continue: '2' },
+      { limit: '2', continue: '4' },
+    ]);
     expect(pages).toEqual([2, 4, 5]);
   });
 
   it('starts again once when the continue token expired (410 Gone), never twice', async () => {
-    const api = new FakeKubeApi().set(PODS, Array.from({ length: 3 }, (_, i) => storedPod(`p${i}`, {})));
-    const gone = () => new ApiError(410, 'Expired', 'The provided continue parameter is too old', PODS);
+    const api = new FakeKubeApi().set(
+      PODS,
+      Array.from({ length: 3 }, (_, i) => storedPod(`p${i}`, {})),
+    );
+    const gone = () =>
+      new ApiError(410, 'Expired', 'The provided continue parameter is too old', PODS);
     // The second request (the first with a continue token) fails once.
     const get = api.get.bind(api);
     let calls = 0;
@@ -66,36 +90,63 @@ describe('paging', () => {
   it('an answer that is not a list is an error that says so', async () => {
     const api = new FakeKubeApi();
     api.get = async () => ({ kind: 'Status' });
-    await expect(listAll(api, PODS, { chunkSize: 2 })).rejects.toThrow(new ScanError(`the API server's answer to GET ${PODS} is not a list`));
+    await expect(listAll(api, PODS, { chunkSize: 2 })).rejects.toThrow(
+      new ScanError(`the API server's answer to GET ${PODS} is not a list`),
+    );
   });
 });
 
 describe('namespaces', () => {
   it('named ones are read one by one, and one that does not exist stops the scan', async () => {
     const api = shopApi();
-    expect((await resolveNamespaces(api, { kind: 'named', names: ['shop'] }, 'default', 500)).map((n) => n.name)).toEqual(['shop']);
-    await expect(resolveNamespaces(api, { kind: 'named', names: ['shop', 'nope'] }, 'default', 500)).rejects.toThrow(new ScanError('namespace "nope" not found'));
+    expect(
+      (await resolveNamespaces(api, { kind: 'named', names: ['shop'] }, 'default', 500)).map(
+        (n) => n.name,
+      ),
+    ).toEqual(['shop']);
+    await expect(
+      resolveNamespaces(api, { kind: 'named', names: ['shop', 'nope'] }, 'default', 500),
+    ).rejects.toThrow(new ScanError('namespace "nope" not found'));
   });
 
   it("the context's namespace by default, said so when it does not exist", async () => {
     const api = shopApi();
-    expect((await resolveNamespaces(api, { kind: 'context' }, 'shop', 500)).map((n) => n.name)).toEqual(['shop']);
-    await expect(resolveNamespaces(api, { kind: 'context' }, 'default', 500)).rejects.toThrow(/namespace "default" \(the context's namespace; choose one with -n, or -A\) not found/);
+    expect(
+      (await resolveNamespaces(api, { kind: 'context' }, 'shop', 500)).map((n) => n.name),
+    ).toEqual(['shop']);
+    await expect(resolveNamespaces(api, { kind: 'context' }, 'default', 500)).rejects.toThrow(
+      /namespace "default" \(the context's namespace; choose one with -n, or -A\) not found/,
+    );
   });
 
   it('-l lists namespaces with the label selector, -A all of them, with their labels', async () => {
     const api = shopApi();
-    const selected = await resolveNamespaces(api, { kind: 'selector', selector: 'team=shop' }, 'default', 500);
-    expect(selected).toEqual([{ name: 'shop', labels: { team: 'shop' } }, { name: 'empty', labels: { team: 'shop' } }]);
-    expect(api.requests[0]).toMatchObject({ path: '/api/v1/namespaces', query: { labelSelector: 'team=shop', limit: '500' } });
-    expect((await resolveNamespaces(api, { kind: 'all' }, 'default', 500)).map((n) => n.name)).toEqual(['shop', 'kube-system', 'empty']);
+    const selected = await resolveNamespaces(
+      api,
+      { kind: 'selector', selector: 'team=shop' },
+      'default',
+      500,
+    );
+    expect(selected).toEqual([
+      { name: 'shop', labels: { team: 'shop' } },
+      { name: 'empty', labels: { team: 'shop' } },
+    ]);
+    expect(api.requests[0]).toMatchObject({
+      path: '/api/v1/namespaces',
+      query: { labelSelector: 'team=shop', limit: '500' },
+    });
+    expect(
+      (await resolveNamespaces(api, { kind: 'all' }, 'default', 500)).map((n) => n.name),
+    ).toEqual(['shop', 'kube-system', 'empty']);
   });
 });
 
 describe('owners', () => {
   it('lists only the owner kinds the pods lead to, as metadata, each once per namespace', async () => {
     const api = shopApi();
-    const [data] = await collect(api, { kind: 'named', names: ['shop'] }, 'default', { chunkSize: 500 });
+    const [data] = await collect(api, { kind: 'named', names: ['shop'] }, 'default', {
+      chunkSize: 500,
+    });
     const lists = api.requests.filter((r) => r.path.startsWith('/apis/'));
     expect(lists.map((r) => r.path).sort()).toEqual([
       '/apis/apps/v1/namespaces/shop/daemonsets',
@@ -105,14 +156,26 @@ describe('owners', () => {
       '/apis/batch/v1/namespaces/shop/cronjobs',
       '/apis/batch/v1/namespaces/shop/jobs',
     ]);
-    expect(lists.every((r) => r.accept?.startsWith('application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1'))).toBe(true);
+    expect(
+      lists.every((r) =>
+        r.accept?.startsWith('application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1'),
+      ),
+    ).toBe(true);
     expect(data.owners.map((o) => `${o.kind}/${o.name}`).sort()).toEqual([
-      'CronJob/report', 'DaemonSet/agent', 'Deployment/web', 'Job/report-29000000', 'ReplicaSet/web-7d9c6b5f8d', 'StatefulSet/db',
+      'CronJob/report',
+      'DaemonSet/agent',
+      'Deployment/web',
+      'Job/report-29000000',
+      'ReplicaSet/web-7d9c6b5f8d',
+      'StatefulSet/db',
     ]);
   });
 
   it('bare pods need no owner list at all', async () => {
-    const api = new FakeKubeApi([{ name: 'shop' }]).set(PODS, [storedPod('a', {}), storedPod('b', {})]);
+    const api = new FakeKubeApi([{ name: 'shop' }]).set(PODS, [
+      storedPod('a', {}),
+      storedPod('b', {}),
+    ]);
     await collect(api, { kind: 'all' }, 'default', { chunkSize: 500 });
     expect(api.requests.map((r) => r.path)).toEqual(['/api/v1/namespaces', PODS]);
   });
@@ -122,8 +185,16 @@ describe('owners', () => {
     const seen: string[] = [];
     await collect(api, { kind: 'selector', selector: 'team=shop' }, 'default', {
       chunkSize: 4,
-      onProgress: (p) => seen.push(`${p.namespace} ${p.namespacesDone}/${p.namespacesTotal} ${p.pods}`),
+      onProgress: (p) =>
+        seen.push(`${p.namespace} ${p.namespacesDone}/${p.namespacesTotal} ${p.pods}`),
     });
-    expect(seen).toEqual(['shop 0/2 0', 'shop 0/2 4', 'shop 0/2 8', 'shop 0/2 9', 'empty 1/2 0', 'empty 1/2 0']);
+    expect(seen).toEqual([
+      'shop 0/2 0',
+      'shop 0/2 4',
+      'shop 0/2 8',
+      'shop 0/2 9',
+      'empty 1/2 0',
+      'empty 1/2 0',
+    ]);
   });
 });

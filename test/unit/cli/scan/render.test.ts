@@ -7,11 +7,18 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { analyze } from '../../../../src/cli/scan/analyze';
 import { render } from '../../../../src/cli/scan/render';
-import { REPORT_KIND, SCHEMA_VERSION, summarize, type ScanReport } from '../../../../src/cli/scan/report';
+import {
+  REPORT_KIND,
+  SCHEMA_VERSION,
+  summarize,
+  type ScanReport,
+} from '../../../../src/cli/scan/report';
 import { policyWith } from '../../../support/policy';
 import { HARDENED_SPEC, shopNamespace, storedPod } from '../../../support/stored-pods';
 
-function report(namespaces = [shopNamespace(), { ...shopNamespace(), name: 'kube-system' }]): ScanReport {
+function report(
+  namespaces = [shopNamespace(), { ...shopNamespace(), name: 'kube-system' }],
+): ScanReport {
   const ns = analyze(namespaces, { policy: policyWith(), webhookNamespace: 'pod-hardener' });
   return {
     schemaVersion: SCHEMA_VERSION,
@@ -30,16 +37,51 @@ describe('table', () => {
   const lines = text.split('\n');
 
   it('one row per workload, with what would change, risks and exceptions', () => {
-    expect(lines[0]).toMatch(/^NAMESPACE\s+MODE\s+OWNER\s+PODS\s+WOULD CHANGE\s+MAY STOP WORKING\s+EXCEPTIONS$/);
-    const row = (owner: string) => lines.find((l) => l.startsWith('shop ') && l.includes(` ${owner} `))?.split(/\s{2,}/);
-    expect(row('Deployment/web')).toEqual(['shop', 'off', 'Deployment/web', '2', 'yes', 'runsAsRoot', '-']);
+    expect(lines[0]).toMatch(
+      /^NAMESPACE\s+MODE\s+OWNER\s+PODS\s+WOULD CHANGE\s+MAY STOP WORKING\s+EXCEPTIONS$/,
+    );
+    const row = (owner: string) =>
+      lines.find((l) => l.startsWith('shop ') && l.includes(` ${owner} `))?.split(/\s{2,}/);
+    expect(row('Deployment/web')).toEqual([
+      'shop',
+      'off',
+      'Deployment/web',
+      '2',
+      'yes',
+      'runsAsRoot',
+      '-',
+    ]);
     expect(row('Pod/hardened')).toEqual(['shop', 'off', 'Pod/hardened', '1', 'no', '-', '-']);
-    expect(row('Pod/skipped')).toEqual(['shop', 'off', 'Pod/skipped', '1', 'skipped', '-', 'skipPod']);
-    expect(row('DaemonSet/agent')).toEqual(['shop', 'off', 'DaemonSet/agent', '1', 'yes', 'hostNamespace,runsAsRoot,capabilitiesLost', 'capabilityAllowlist']);
+    expect(row('Pod/skipped')).toEqual([
+      'shop',
+      'off',
+      'Pod/skipped',
+      '1',
+      'skipped',
+      '-',
+      'skipPod',
+    ]);
+    expect(row('DaemonSet/agent')).toEqual([
+      'shop',
+      'off',
+      'DaemonSet/agent',
+      '1',
+      'yes',
+      'hostNamespace,runsAsRoot,capabilitiesLost',
+      'capabilityAllowlist',
+    ]);
   });
 
   it('an excluded namespace is one row: not reached', () => {
-    expect(lines.find((l) => l.startsWith('kube-system'))?.split(/\s{2,}/)).toEqual(['kube-system', 'excluded', '(8 owners)', '9', 'not reached', '-', '-']);
+    expect(lines.find((l) => l.startsWith('kube-system'))?.split(/\s{2,}/)).toEqual([
+      'kube-system',
+      'excluded',
+      '(8 owners)',
+      '9',
+      'not reached',
+      '-',
+      '-',
+    ]);
     expect(text).not.toMatch(/^kube-system:/m);
   });
 
@@ -53,14 +95,19 @@ describe('table', () => {
       '      pod: runAsNonRoot unset -> true',
     ]);
     expect(text.match(/Deployment\/web \(via/g)).toHaveLength(1);
-    expect(text).toContain('pod: sysctls: added net.ipv4.ip_unprivileged_port_start=0, so that non-root processes bind ports below 1024 (needed by web:80)');
+    expect(text).toContain(
+      'pod: sysctls: added net.ipv4.ip_unprivileged_port_start=0, so that non-root processes bind ports below 1024 (needed by web:80)',
+    );
     expect(text).not.toContain('  Pod/hardened,');
   });
 
   it('pods of one workload that differ are shown per group, with their names', () => {
     const data = shopNamespace();
     const rs = data.refs.rs;
-    data.pods = [storedPod('web-new', HARDENED_SPEC, { owner: rs }), storedPod('web-old', { containers: [{ name: 'web', image: 'nginx' }] }, { owner: rs })];
+    data.pods = [
+      storedPod('web-new', HARDENED_SPEC, { owner: rs }),
+      storedPod('web-old', { containers: [{ name: 'web', image: 'nginx' }] }, { owner: rs }),
+    ];
     const t = render(report([data]), 'table');
     expect(t).toContain('    1 pod (web-new):\n      nothing to change\n');
     expect(t).toContain('    1 pod (web-old):\n      would change:\n');
@@ -74,7 +121,9 @@ describe('table', () => {
   });
 
   it('says when there is nothing to scan', () => {
-    expect(render(report([]), 'table')).toMatch(/^No namespace to scan\.\n0 namespaces, 0 owners, 0 pods; /);
+    expect(render(report([]), 'table')).toMatch(
+      /^No namespace to scan\.\n0 namespaces, 0 owners, 0 pods; /,
+    );
   });
 });
 
@@ -111,22 +160,65 @@ describe('the JSON schema', () => {
     risk: agent.risks[0],
   };
   const keys: Record<string, string[]> = {
-    report: ['schemaVersion', 'kind', 'context', 'server', 'config', 'webhookNamespace', 'summary', 'namespaces'],
-    summary: ['namespaces', 'workloads', 'pods', 'podsAnalysed', 'podsToChange', 'podsWithRisks', 'podsSkipped', 'podsRefused', 'podsNotReached', 'workloadsToChange'],
+    report: [
+      'schemaVersion',
+      'kind',
+      'context',
+      'server',
+      'config',
+      'webhookNamespace',
+      'summary',
+      'namespaces',
+    ],
+    summary: [
+      'namespaces',
+      'workloads',
+      'pods',
+      'podsAnalysed',
+      'podsToChange',
+      'podsWithRisks',
+      'podsSkipped',
+      'podsRefused',
+      'podsNotReached',
+      'workloadsToChange',
+    ],
     namespace: ['name', 'mode', 'label', 'reason', 'workloads'],
     workload: ['kind', 'name', 'via', 'pods'],
-    pod: ['name', 'uid', 'phase', 'verdict', 'changes', 'exceptions', 'notes', 'risks', 'hardened', 'error'],
+    pod: [
+      'name',
+      'uid',
+      'phase',
+      'verdict',
+      'changes',
+      'exceptions',
+      'notes',
+      'risks',
+      'hardened',
+      'error',
+    ],
     change: ['rule', 'target', 'field', 'from', 'to', 'removed', 'text'],
     exception: ['kind', 'target', 'message', 'honoured'],
-    risk: ['kind', 'target', 'reason', 'port', 'capabilities', 'hostNamespaces', 'volume', 'path', 'root'],
+    risk: [
+      'kind',
+      'target',
+      'reason',
+      'port',
+      'capabilities',
+      'hostNamespaces',
+      'volume',
+      'path',
+      'root',
+    ],
   };
 
   it(`is version ${SCHEMA_VERSION}, kind ${REPORT_KIND}: a change of these keys needs a new schemaVersion`, () => {
     expect(r.schemaVersion).toBe(1);
     expect(r.kind).toBe('PodHardenerScan');
-    for (const [name, object] of Object.entries(objects)) expect([name, Object.keys(object)]).toEqual([name, keys[name]]);
+    for (const [name, object] of Object.entries(objects))
+      expect([name, Object.keys(object)]).toEqual([name, keys[name]]);
     for (const p of pods) expect(Object.keys(p)).toEqual(keys.pod);
-    for (const risk of pods.flatMap((p: any) => p.risks)) expect(Object.keys(risk)).toEqual(keys.risk);
+    for (const risk of pods.flatMap((p: any) => p.risks))
+      expect(Object.keys(risk)).toEqual(keys.risk);
   });
 
   it('every key is documented in the README', () => {
@@ -134,6 +226,8 @@ describe('the JSON schema', () => {
     const start = readme.indexOf('### The JSON report');
     expect(start).toBeGreaterThan(0);
     const section = readme.slice(start, readme.indexOf('\n## ', start));
-    for (const [name, list] of Object.entries(keys)) for (const key of list) expect([name, key, section.includes(`\`${key}\``)]).toEqual([name, key, true]);
+    for (const [name, list] of Object.entries(keys))
+      for (const key of list)
+        expect([name, key, section.includes(`\`${key}\``)]).toEqual([name, key, true]);
   });
 });

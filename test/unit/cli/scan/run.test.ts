@@ -20,7 +20,9 @@ interface Result {
   stderr: string;
 }
 
-function io(o: { tty?: boolean; now?: () => number; env?: Record<string, string> } = {}): ScanIo & Io & { out: Result } {
+function io(
+  o: { tty?: boolean; now?: () => number; env?: Record<string, string> } = {},
+): ScanIo & Io & { out: Result } {
   const out: Result = { code: -1, stdout: '', stderr: '' };
   return {
     out,
@@ -36,14 +38,19 @@ function io(o: { tty?: boolean; now?: () => number; env?: Record<string, string>
 }
 
 function cluster(api: FakeKubeApi, namespace = 'shop'): Connect {
-  return () => ({ api, context: 'e2e', server: 'https://127.0.0.1:6443', namespace }) satisfies Cluster;
+  return () =>
+    ({ api, context: 'e2e', server: 'https://127.0.0.1:6443', namespace }) satisfies Cluster;
 }
 
 function apiWith(pods: unknown[], labels: Record<string, string> = {}): FakeKubeApi {
   return new FakeKubeApi([{ name: 'shop', labels }]).set('/api/v1/namespaces/shop/pods', pods);
 }
 
-async function scan(argv: string[], connect: Connect, o: Parameters<typeof io>[0] = {}): Promise<Result> {
+async function scan(
+  argv: string[],
+  connect: Connect,
+  o: Parameters<typeof io>[0] = {},
+): Promise<Result> {
   const x = io(o);
   x.out.code = await runScan(argv, x, connect);
   return x.out;
@@ -65,12 +72,18 @@ describe('exit codes', () => {
   });
 
   it('pods the webhook never sees do not make it 1', async () => {
-    const api = new FakeKubeApi([{ name: 'kube-system' }]).set('/api/v1/namespaces/kube-system/pods', [legacy()]);
+    const api = new FakeKubeApi([{ name: 'kube-system' }]).set(
+      '/api/v1/namespaces/kube-system/pods',
+      [legacy()],
+    );
     expect((await scan(['-n', 'kube-system'], cluster(api))).code).toBe(0);
   });
 
   it('an audit namespace shows what enforcing would change, and is 1 too', async () => {
-    const r = await scan(['-o', 'json'], cluster(apiWith([legacy()], { [Labels.enabled]: 'audit' })));
+    const r = await scan(
+      ['-o', 'json'],
+      cluster(apiWith([legacy()], { [Labels.enabled]: 'audit' })),
+    );
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).namespaces[0]).toMatchObject({ mode: 'audit', label: 'audit' });
   });
@@ -103,29 +116,50 @@ describe('one-line errors, exit 2', () => {
     const config = join(tmp, 'config.yaml');
     writeFileSync(config, 'hardening:\n  runAsUser: 0\n  runAsGroop: 3\n');
     const text = oneLine(await scan(['--config', config], cluster(apiWith([]))));
-    expect(text).toMatch(/^pod-hardener scan: invalid configuration: config .*config\.yaml: hardening\.runAsUser: expected an integer from 1 to 2147483647, got 0 \(and 1 more\)\n$/);
+    expect(text).toMatch(
+      /^pod-hardener scan: invalid configuration: config .*config\.yaml: hardening\.runAsUser: expected an integer from 1 to 2147483647, got 0 \(and 1 more\)\n$/,
+    );
   });
 
   it('a configuration file that cannot be read', async () => {
-    expect(oneLine(await scan(['--config', join(tmp, 'none.yaml')], cluster(apiWith([]))))).toMatch(/invalid configuration: config .*none\.yaml: cannot read it: ENOENT/);
+    expect(oneLine(await scan(['--config', join(tmp, 'none.yaml')], cluster(apiWith([]))))).toMatch(
+      /invalid configuration: config .*none\.yaml: cannot read it: ENOENT/,
+    );
   });
 
   it('forbidden, with what the API server said and where the ClusterRole is', async () => {
     const api = apiWith([]);
-    api.failures.push({ match: /pods$/, error: () => new ApiError(403, 'Forbidden', 'pods is forbidden: User "system:serviceaccount:x:y" cannot list resource "pods" in API group "" in the namespace "shop"', '/api/v1/namespaces/shop/pods') });
+    api.failures.push({
+      match: /pods$/,
+      error: () =>
+        new ApiError(
+          403,
+          'Forbidden',
+          'pods is forbidden: User "system:serviceaccount:x:y" cannot list resource "pods" in API group "" in the namespace "shop"',
+          '/api/v1/namespaces/shop/pods',
+        ),
+    });
     expect(oneLine(await scan([], cluster(api)))).toBe(
       'pod-hardener scan: forbidden: pods is forbidden: User "system:serviceaccount:x:y" cannot list resource "pods" in API group "" in the namespace "shop" (scan needs the ClusterRole pod-hardener-scan: manifests/components/scan-rbac)\n',
     );
   });
 
   it('a namespace that does not exist', async () => {
-    expect(oneLine(await scan(['-n', 'shop', '-n', 'nope'], cluster(apiWith([]))))).toBe('pod-hardener scan: namespace "nope" not found\n');
+    expect(oneLine(await scan(['-n', 'shop', '-n', 'nope'], cluster(apiWith([]))))).toBe(
+      'pod-hardener scan: namespace "nope" not found\n',
+    );
   });
 
   it('the API server unreachable', async () => {
     const api = apiWith([]);
-    api.failures.push({ match: /./, error: () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }) });
-    expect(oneLine(await scan([], cluster(api)))).toBe('pod-hardener scan: cannot reach the API server https://127.0.0.1:6443 (context "e2e"): connect ECONNREFUSED 127.0.0.1:6443\n');
+    api.failures.push({
+      match: /./,
+      error: () =>
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }),
+    });
+    expect(oneLine(await scan([], cluster(api)))).toBe(
+      'pod-hardener scan: cannot reach the API server https://127.0.0.1:6443 (context "e2e"): connect ECONNREFUSED 127.0.0.1:6443\n',
+    );
   });
 
   it('a failure to connect at all (kubeconfig) is one line too', async () => {
@@ -133,7 +167,9 @@ describe('one-line errors, exit 2', () => {
     const connect: Connect = () => {
       throw new ScanError('context "prod" is not in the kubeconfig (it has: dev)');
     };
-    expect(oneLine(await scan(['--context', 'prod'], connect))).toBe('pod-hardener scan: context "prod" is not in the kubeconfig (it has: dev)\n');
+    expect(oneLine(await scan(['--context', 'prod'], connect))).toBe(
+      'pod-hardener scan: context "prod" is not in the kubeconfig (it has: dev)\n',
+    );
   });
 
   it('a bug is not hidden as an operational error', async () => {
@@ -143,7 +179,9 @@ describe('one-line errors, exit 2', () => {
     };
     await expect(scan([], cluster(api))).rejects.toThrow('boom');
     api.get = async () => {
-      throw Object.assign(new TypeError('The "path" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE' });
+      throw Object.assign(new TypeError('The "path" argument must be of type string'), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
     };
     await expect(scan([], cluster(api))).rejects.toThrow('"path" argument');
   });
@@ -151,7 +189,9 @@ describe('one-line errors, exit 2', () => {
 
 describe('arguments', () => {
   it('kubectl flags mean what they mean to kubectl, -l selects namespaces', () => {
-    expect(parseScanArgs(['-n', 'a', '--namespace=b', '-n', 'a', '--context', 'c', '--kubeconfig', 'k'])).toMatchObject({
+    expect(
+      parseScanArgs(['-n', 'a', '--namespace=b', '-n', 'a', '--context', 'c', '--kubeconfig', 'k']),
+    ).toMatchObject({
       namespaces: { kind: 'named', names: ['a', 'b'] },
       context: 'c',
       kubeconfig: 'k',
@@ -160,10 +200,16 @@ describe('arguments', () => {
       requestTimeoutMs: 30000,
       webhookNamespace: 'pod-hardener',
     });
-    expect(parseScanArgs(['-l', 'team=shop', '-A']).namespaces).toEqual({ kind: 'selector', selector: 'team=shop' });
+    expect(parseScanArgs(['-l', 'team=shop', '-A']).namespaces).toEqual({
+      kind: 'selector',
+      selector: 'team=shop',
+    });
     expect(parseScanArgs(['-A']).namespaces).toEqual({ kind: 'all' });
     expect(parseScanArgs([]).namespaces).toEqual({ kind: 'context' });
-    expect(parseScanArgs(['--request-timeout', '5s', '--chunk-size', '100'])).toMatchObject({ requestTimeoutMs: 5000, chunkSize: 100 });
+    expect(parseScanArgs(['--request-timeout', '5s', '--chunk-size', '100'])).toMatchObject({
+      requestTimeoutMs: 5000,
+      chunkSize: 100,
+    });
   });
 
   it('--help prints the usage and exits 0 without connecting', async () => {
@@ -186,9 +232,15 @@ describe('arguments', () => {
   });
 
   it('--webhook-namespace names the namespace excluded besides kube-system', async () => {
-    const r = await scan(['--webhook-namespace', 'shop', '-o', 'json'], cluster(apiWith([legacy()])));
+    const r = await scan(
+      ['--webhook-namespace', 'shop', '-o', 'json'],
+      cluster(apiWith([legacy()])),
+    );
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ webhookNamespace: 'shop', namespaces: [{ name: 'shop', mode: 'excluded' }] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      webhookNamespace: 'shop',
+      namespaces: [{ name: 'shop', mode: 'excluded' }],
+    });
   });
 });
 
@@ -200,7 +252,10 @@ describe('progress', () => {
   const manyPods = () => Array.from({ length: 12 }, (_, i) => storedPod(`p${i}`, HARDENED_SPEC));
 
   it('on a terminal, once it has taken more than a second, on stderr, cleared at the end', async () => {
-    const r = await scan(['--chunk-size', '3', '-o', 'json'], cluster(apiWith(manyPods())), { tty: true, now: slowClock() });
+    const r = await scan(['--chunk-size', '3', '-o', 'json'], cluster(apiWith(manyPods())), {
+      tty: true,
+      now: slowClock(),
+    });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('\r\x1b[2Kscanning namespace shop: 9 pods listed');
     expect(r.stderr.endsWith('\r\x1b[2K')).toBe(true);
@@ -209,7 +264,17 @@ describe('progress', () => {
   });
 
   it('never when stderr is not a terminal, and never for a quick scan', async () => {
-    expect((await scan(['--chunk-size', '3'], cluster(apiWith(manyPods())), { tty: false, now: slowClock() })).stderr).toBe('');
-    expect((await scan(['--chunk-size', '3'], cluster(apiWith(manyPods())), { tty: true, now: () => 0 })).stderr).toBe('');
+    expect(
+      (
+        await scan(['--chunk-size', '3'], cluster(apiWith(manyPods())), {
+          tty: false,
+          now: slowClock(),
+        })
+      ).stderr,
+    ).toBe('');
+    expect(
+      (await scan(['--chunk-size', '3'], cluster(apiWith(manyPods())), { tty: true, now: () => 0 }))
+        .stderr,
+    ).toBe('');
   });
 });
