@@ -14,6 +14,10 @@ bash scripts/ensure-deps.sh || exit 1
 npx tsc -p tsconfig.build.json || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 # jest transpiles without type checking (isolatedModules); the type check of src and tests is here.
 npx tsc -p tsconfig.json --noEmit || { echo "type check failed"; echo "0 passed, 1 failed"; exit 1; }
+# Lint (eslint with type information) and formatting (prettier), as `npm run lint` and
+# `npm run format:check` do; `npm run format` fixes the formatting.
+npx eslint . || { echo "lint failed (npm run lint)"; echo "0 passed, 1 failed"; exit 1; }
+npx prettier --check --log-level warn "**/*.{ts,js,mjs,cjs}" || { echo "formatting differs (npm run format fixes it)"; echo "0 passed, 1 failed"; exit 1; }
 
 # Build (or find in the cache) the e2e control plane before jest starts, so a cold build
 # (15-25 min on 2 cores) shows its progress and counts against no test's timeout.
