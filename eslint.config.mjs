@@ -28,12 +28,6 @@ export default tseslint.config(
     },
   },
   {
-    // Rules run after pod-shape.ts has checked that every name and ID they print is a string or
-    // a number, so String() of them never gives "[object Object]".
-    files: ['src/engine/**/*.ts'],
-    rules: { '@typescript-eslint/no-base-to-string': 'off' },
-  },
-  {
     files: ['test/**/*.ts'],
     rules: {
       // Fakes of asynchronous interfaces (API clients, Secret stores) answer at once.

@@ -45,7 +45,7 @@ const SC_PREFIX = 'securityContext.';
 function appended(change: Change): string {
   const last = Array.isArray(change.to) ? change.to[change.to.length - 1] : undefined;
   return typeof last === 'object' && last !== null && !Array.isArray(last)
-    ? `${String(last.name)}=${String(last.value)}`
+    ? `${valueText(last.name)}=${valueText(last.value)}`
     : valueText(change.to);
 }
 

@@ -1,3 +1,4 @@
+import { valueText } from '../describe';
 import { Annotations } from '../../names';
 import { normalizeCapability } from '../capabilities';
 import { effective, isNonRootId, type Rule } from '../context';
@@ -46,7 +47,7 @@ export const capabilities: Rule = (ctx) => {
           ctx.notices.push({
             kind: 'capabilityNotEffective',
             target: t.ref,
-            message: `runs as UID ${String(uid)}: ${kept.join(',')} ${kept.length > 1 ? 'are' : 'is'} in its bounding set only, effective only through file capabilities on the binary (setcap)`,
+            message: `runs as UID ${valueText(uid)}: ${kept.join(',')} ${kept.length > 1 ? 'are' : 'is'} in its bounding set only, effective only through file capabilities on the binary (setcap)`,
           });
         }
       }

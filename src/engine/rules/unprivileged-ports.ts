@@ -1,6 +1,6 @@
 import { normalizeCapability } from '../capabilities';
 import { effective, type HardenTarget, type Rule, type RuleContext } from '../context';
-import { targetShort } from '../describe';
+import { targetShort, valueText } from '../describe';
 import { isJsonObject } from '../json';
 import type { Json } from '../types';
 
@@ -118,14 +118,16 @@ export const unprivilegedPorts: Rule = (ctx) => {
   // or the pod's own value does not reach down to it.
   for (const [t, ports] of portsOf) {
     if (withCapability.includes(t)) continue;
-    const start = existing ? Number(existing.value) : undefined;
+    // Sysctl values are strings in the API; anything else (even an object Number() cannot
+    // convert) says nothing about the port.
+    const start = typeof existing?.value === 'string' ? Number(existing.value) : undefined;
     if (why === undefined || (start !== undefined && Number.isInteger(start) && start <= ports[0]))
       continue;
     const uid = effective(ctx, t.container, 'runAsUser');
     ctx.notices.push({
       kind: 'unprivilegedPorts',
       target: t.ref,
-      message: `declares port ${ports.join(',')} and runs as UID ${String(uid)}: it binds only where ${UNPRIVILEGED_PORT_SYSCTL} <= ${ports[0]}; ${why}`,
+      message: `declares port ${ports.join(',')} and runs as UID ${valueText(uid)}: it binds only where ${UNPRIVILEGED_PORT_SYSCTL} <= ${ports[0]}; ${why}`,
     });
   }
 };

@@ -1,5 +1,5 @@
 import type { Rule, RuleContext } from '../context';
-import { targetText } from '../describe';
+import { targetText, valueText } from '../describe';
 import { eachContainer, containerTarget } from '../exceptions';
 import { isJsonObject } from '../json';
 
@@ -47,7 +47,7 @@ function obstacles(ctx: RuleContext): string[] {
       const kind = Object.keys(volume).find((k) => k !== 'name' && volume[k] != null) ?? 'emptyDir';
       if (!IDMAPPABLE_VOLUMES.has(kind))
         out.push(
-          `volume "${String(volume.name)}" is ${kind}, not known to support idmapped mounts`,
+          `volume "${valueText(volume.name)}" is ${kind}, not known to support idmapped mounts`,
         );
     }
   }
@@ -56,7 +56,7 @@ function obstacles(ctx: RuleContext): string[] {
     const devices = container.volumeDevices;
     // Raw block devices can be neither idmapped nor chowned: the API server refuses them.
     if (Array.isArray(devices) && devices.length > 0) {
-      const names = devices.map((d) => (isJsonObject(d) ? String(d.name) : '?')).join(',');
+      const names = devices.map((d) => (isJsonObject(d) ? valueText(d.name) : '?')).join(',');
       out.push(`${targetText(containerTarget(list, container))} uses volumeDevices (${names})`);
     }
   }
@@ -71,7 +71,7 @@ function obstacles(ctx: RuleContext): string[] {
   }
   for (const { container } of eachContainer(ctx.pod)) {
     for (const f of ['runAsUser', 'runAsGroup'] as const)
-      ids.push([`${String(container.name)} ${f}`, container.securityContext?.[f]]);
+      ids.push([`${valueText(container.name)} ${f}`, container.securityContext?.[f]]);
   }
   for (const [what, id] of ids) {
     if (typeof id === 'number' && id > MAX_USERNS_ID)

@@ -338,3 +338,23 @@ describe('harden(): user namespaces', () => {
     expect(result.pod.spec!.hostUsers).toBeUndefined();
   });
 });
+
+describe('harden(): values no String() can convert', () => {
+  it('a sysctl value that is an object without a prototype says nothing about the port, and does not throw', () => {
+    // JSON.parse gives such objects for `__proto__` keys' neighbours; the fuzzer found one here.
+    const odd = Object.create(null) as Record<string, unknown>;
+    odd.x = 1;
+    const input = pod({
+      securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: odd }] },
+      containers: [
+        {
+          name: 'web',
+          image: 'nginx',
+          ports: [{ containerPort: 80 }],
+          securityContext: { runAsUser: odd },
+        },
+      ],
+    });
+    expect(() => harden(input, policyWith(), create())).not.toThrow();
+  });
+});
