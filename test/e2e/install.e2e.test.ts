@@ -1,5 +1,5 @@
 /**
- * Issue 4's acceptance against a real kube-apiserver (test/e2e/support/controlplane.ts):
+ * The install, as operators run it, against a real kube-apiserver (test/e2e/support/controlplane.ts):
  *
  * 1. The manifests render and are accepted: `kubectl apply -k manifests/` (self-managed, for
  *    real), the cert-manager and manual overlays with --dry-run=server; the webhook's own pods,

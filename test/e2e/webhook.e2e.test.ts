@@ -1,4 +1,4 @@
-// Issue 3: the webhook proven against a real kube-apiserver, which calls it, applies its patch,
+// The webhook proven against a real kube-apiserver, which calls it, applies its patch,
 // validates the result and stores the pod. Every assertion reads the object back from the API
 // server: after patching, the API server decodes non-strictly, so a wrong field name would be
 // dropped silently and only the stored object tells the truth.

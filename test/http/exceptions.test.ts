@@ -1,5 +1,5 @@
 /**
- * Issue 7.8: pod authors cannot widen the exceptions the operator allows. Through the real
+ * Pod authors cannot widen the exceptions the operator allows. Through the real
  * server: a skip annotation outside the allowed namespaces and a capability above the ceiling
  * are ignored, the pod is hardened anyway, and both are named in a warning and counted.
  */

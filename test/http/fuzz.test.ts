@@ -1,5 +1,5 @@
 /**
- * Issue 7.1 over the wire: malformed and adversarial bodies sent to the real server, as bytes.
+ * The fuzzer over the wire: malformed and adversarial bodies sent to the real server, as bytes.
  * Every one gets a well-formed answer: 200 echoing the uid, or a 4xx with a JSON message; never
  * a 5xx, never a dropped connection, and the server keeps serving. The in-process fuzzer
  * (test/unit/admission/fuzz.test.ts, `npm run fuzz`) covers far more cases of the review itself.
