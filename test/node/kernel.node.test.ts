@@ -16,6 +16,7 @@ import {
   statusInside,
   statusOnNode,
   waitFor,
+  probeContainer,
   waitRunning,
 } from './support/cluster';
 import { NODE_TIER_EXEMPT_CONTAINER } from './support/global-setup';
@@ -54,15 +55,7 @@ const UNHARDENED: Literal = {
   seccomp: 0,
 };
 
-function container(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name,
-    image: clusterEnv().probeImage,
-    imagePullPolicy: 'Never',
-    command: ['sleep', '3600'],
-    ...extra,
-  };
-}
+const container = probeContainer;
 
 function podManifest(
   ns: string,

@@ -9,20 +9,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { repoRoot } from '../e2e/support/controlplane';
 import { LabelValues } from '../../src/names';
-import { apply, clusterEnv, getJson, namespace, waitFor } from './support/cluster';
+import { apply, clusterEnv, getJson, namespace, probeContainer, waitFor } from './support/cluster';
 
 jest.setTimeout(300_000);
 
 const NS = 'node-scan';
 let cleanup: () => Promise<void>;
 
-const container = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  image: clusterEnv().probeImage,
-  imagePullPolicy: 'Never',
-  command: ['sleep', '3600'],
-  ...extra,
-});
+const container = probeContainer;
 const template = (app: string) => ({
   metadata: { labels: { app } },
   spec: {

@@ -55,6 +55,20 @@ export function kubectl(args: string[], opts: KubectlOptions = {}): Promise<Kube
   );
 }
 
+/** A container of the probe image that sleeps, for pods whose processes the tests look into. */
+export function probeContainer(
+  name: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name,
+    image: clusterEnv().probeImage,
+    imagePullPolicy: 'Never',
+    command: ['sleep', '3600'],
+    ...extra,
+  };
+}
+
 export async function getJson<T = any>(args: string[]): Promise<T> {
   const r = await kubectl([...args, '-o', 'json']);
   return JSON.parse(r.stdout) as T;

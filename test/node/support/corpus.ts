@@ -76,6 +76,27 @@ const skipContainer = (name: string): Fix => ({
   },
 });
 
+/** An image whose non-root USER (UID 101) writes to its own directory: the UID pod-hardener sets instead loses it. */
+function ownDirectoryRow(id: string, image: 'named' | 'numeric', user: string): Row {
+  return {
+    id,
+    pattern: `${user} writing to its own directory /srv/app (0700)`,
+    pod: () =>
+      pod(image, {
+        ...sh(`echo x > /srv/app/f && ${serve(8080)}`),
+        readinessProbe: WEB_ROOT_PROBE(8080),
+      }),
+    fixes: [
+      {
+        change: 'pod `securityContext.runAsUser: 101` (an explicit non-root UID is kept)',
+        apply: (p) => {
+          p.spec.securityContext = { runAsUser: 101 };
+        },
+      },
+    ],
+  };
+}
+
 export const CORPUS: Row[] = [
   {
     id: 'port80',
@@ -187,40 +208,8 @@ export const CORPUS: Row[] = [
       ),
     fixes: [],
   },
-  {
-    id: 'user-name',
-    pattern: 'image `USER app` (a name; UID 101) writing to its own directory /srv/app (0700)',
-    pod: () =>
-      pod('named', {
-        ...sh(`echo x > /srv/app/f && ${serve(8080)}`),
-        readinessProbe: WEB_ROOT_PROBE(8080),
-      }),
-    fixes: [
-      {
-        change: 'pod `securityContext.runAsUser: 101` (an explicit non-root UID is kept)',
-        apply: (p) => {
-          p.spec.securityContext = { runAsUser: 101 };
-        },
-      },
-    ],
-  },
-  {
-    id: 'user-numeric',
-    pattern: 'image `USER 101` writing to its own directory /srv/app (0700)',
-    pod: () =>
-      pod('numeric', {
-        ...sh(`echo x > /srv/app/f && ${serve(8080)}`),
-        readinessProbe: WEB_ROOT_PROBE(8080),
-      }),
-    fixes: [
-      {
-        change: 'pod `securityContext.runAsUser: 101` (an explicit non-root UID is kept)',
-        apply: (p) => {
-          p.spec.securityContext = { runAsUser: 101 };
-        },
-      },
-    ],
-  },
+  ownDirectoryRow('user-name', 'named', 'image `USER app` (a name; UID 101)'),
+  ownDirectoryRow('user-numeric', 'numeric', 'image `USER 101`'),
   {
     id: 'chown-init',
     pattern: 'an init container that chowns a volume as root for the app (UID 101)',
