@@ -24,69 +24,69 @@ export class UnsafePatchError extends PodHardenerError {
   }
 }
 
-const hardenedKey = escapeToken(Annotations.hardened);
-const LISTS = '(containers|initContainers|ephemeralContainers)';
-const MAY_SET = new RegExp(
-  `^(/metadata(/annotations(/${hardenedKey.replace(/\./g, '\\.')})?)?` +
-    `|/spec/securityContext(/.*)?` +
-    `|/spec/hostUsers` +
-    `|/spec/${LISTS}/\\d+/securityContext(/.*)?)$`,
-);
-// Removals a rule asks for: capabilities.add entries, and what was inside a seccompProfile that
-// seccomp-profile.ts replaced whole (an Unconfined profile with a stray localhostProfile).
-const MAY_REMOVE = new RegExp(
-  `^(/spec|/spec/${LISTS}/\\d+)/securityContext/(capabilities/add(/\\d+)?|seccompProfile/.*)$`,
-);
+const hardenedPath = `/metadata/annotations/${escapeToken(Annotations.hardened)}`;
+// Removals a rule asks for, below a securityContext: capabilities.add entries, and what was
+// inside a seccompProfile that seccomp-profile.ts replaced whole (an Unconfined profile with a
+// stray localhostProfile).
+const MAY_REMOVE_IN_SECURITY_CONTEXT = /^\/(capabilities\/add(\/\d+)?|seccompProfile\/.+)$/;
 
 /**
- * The JSON patch from the object as received to the hardened object: fast-json-patch's compare,
- * so it is right by construction and paths are escaped (controller-runtime's
- * PatchResponseFromRaw).
+ * The places the diff looks at, and so what the guard allows in each: everything below a
+ * securityContext but removals, which only rules that remove ask for; `spec.hostUsers` set; of
+ * the pod's annotations only the hardened one, set.
+ */
+type Slot = 'securityContext' | 'hostUsers' | 'annotations';
+
+/**
+ * The JSON patch from the object as received to the hardened object (controller-runtime's
+ * PatchResponseFromRaw), fast-json-patch's compare below each key the rules write, so it is right
+ * by construction and paths are escaped.
  *
- * Only the places rules may write are compared: the pod's annotations, the pod securityContext,
- * `spec.hostUsers` and each container's securityContext. Every other part of the hardened pod is
- * the original's own object (engine/draft.ts), so comparing the whole pod would walk, and copy, a
- * hundred keys to find nothing, on every review; the property tests check that applying the
- * patch gives exactly the engine's result, which a rule writing anywhere else would break. The
- * guard stays as the last word on what is sent: no operation outside the security contexts,
- * `spec.hostUsers` and the hardened annotation, and no removal but of capabilities.add entries
- * and inside a replaced seccompProfile.
+ * Only the places rules may write are compared: the pod's annotations, each key of the pod
+ * securityContext and of each container's, and `spec.hostUsers`. Every other part of the
+ * hardened pod is the original's own object (engine/draft.ts), so comparing the whole pod would
+ * walk, and copy, a hundred keys to find nothing, on every review; and a key the rules added
+ * whole (a seccompProfile, a capabilities object) is sent as it is, where compare would
+ * JSON-round-trip it to copy it. The property tests check that applying the patch gives exactly
+ * the engine's result, which a rule writing anywhere else would break.
+ *
+ * The guard stays the last word on what is sent, checked on each operation as it is made, where
+ * its place is known: no operation outside the security contexts, `spec.hostUsers` and the
+ * hardened annotation, and no removal but of capabilities.add entries and inside a replaced
+ * seccompProfile. A refused operation is a bug, never a patch (UnsafePatchError).
  */
 export function createPatch(original: unknown, hardened: unknown): PatchOperation[] {
   const ops: PatchOperation[] = [];
   const before = original as Pod;
   const after = hardened as Pod;
-  if (before !== after) {
-    if (!before.metadata) diffSlot(before, after, 'metadata', '/metadata', ops);
-    else if (after.metadata !== before.metadata)
-      diffSlot(before.metadata, after.metadata ?? {}, 'annotations', '/metadata/annotations', ops);
-    diffSpec(before.spec!, after.spec!, ops);
+  if (before === after) return ops;
+  if (!before.metadata) {
+    if (after.metadata !== undefined)
+      guarded(ops, 'annotations', '/metadata', {
+        op: 'add',
+        path: '/metadata',
+        value: after.metadata,
+      });
+  } else if (after.metadata !== before.metadata) {
+    diffAnnotations(before.metadata, after.metadata ?? {}, ops);
   }
-  for (const op of ops) {
-    const allowed =
-      op.op === 'remove'
-        ? MAY_REMOVE.test(op.path)
-        : MAY_SET.test(op.path) && setsOnlyTheHardenedAnnotation(op);
-    if (!allowed) throw new UnsafePatchError(op);
-  }
+  diffSpec(before.spec!, after.spec!, ops);
   return ops;
 }
 
-/** Metadata or annotations added whole (the pod had none) carry the hardened annotation and nothing else. */
-function setsOnlyTheHardenedAnnotation(op: PatchOperation & { value?: unknown }): boolean {
-  if (op.path === '/metadata')
-    return (
-      onlyKeys(op.value, 'annotations') &&
-      onlyKeys((op.value as Pod['metadata'])!.annotations, Annotations.hardened)
-    );
-  if (op.path === '/metadata/annotations') return onlyKeys(op.value, Annotations.hardened);
-  return true;
-}
-
-function onlyKeys(value: unknown, key: string): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const keys = Object.keys(value);
-  return keys.length === 1 && keys[0] === key;
+function diffAnnotations(
+  before: NonNullable<Pod['metadata']>,
+  after: NonNullable<Pod['metadata']>,
+  ops: PatchOperation[],
+): void {
+  const a = after.annotations;
+  const b = before.annotations;
+  const path = '/metadata/annotations';
+  if (a === b) return;
+  if (a === undefined) guarded(ops, 'annotations', path, { op: 'remove', path });
+  else if (b === undefined || !isObject(a) || !isObject(b))
+    guarded(ops, 'annotations', path, { op: b === undefined ? 'add' : 'replace', path, value: a });
+  else compareInto(b, a, 'annotations', path, ops);
 }
 
 function diffSpec(
@@ -95,8 +95,18 @@ function diffSpec(
   ops: PatchOperation[],
 ): void {
   if (before === after) return;
-  diffSlot(before, after, 'securityContext', '/spec/securityContext', ops);
-  diffSlot(before, after, 'hostUsers', '/spec/hostUsers', ops);
+  diffSecurityContext(before.securityContext, after.securityContext, '/spec/securityContext', ops);
+  if (after.hostUsers !== before.hostUsers) {
+    const path = '/spec/hostUsers';
+    guarded(
+      ops,
+      'hostUsers',
+      path,
+      after.hostUsers === undefined
+        ? { op: 'remove', path }
+        : { op: before.hostUsers === undefined ? 'add' : 'replace', path, value: after.hostUsers },
+    );
+  }
   for (const list of CONTAINER_LISTS) {
     const a = after[list];
     const b = before[list];
@@ -106,38 +116,100 @@ function diffSpec(
       throw new UnsafePatchError({ op: 'replace', path: `/spec/${list}`, value: a });
     for (let i = 0; i < a.length; i++) {
       if (a[i] !== b[i])
-        diffSlot(b[i], a[i], 'securityContext', `/spec/${list}/${i}/securityContext`, ops);
+        diffSecurityContext(
+          b[i].securityContext,
+          a[i].securityContext,
+          `/spec/${list}/${i}/securityContext`,
+          ops,
+        );
     }
   }
 }
 
-/** The diff of one member of two objects: added whole when it was absent (a removal would be refused). */
-function diffSlot(
-  before: object,
-  after: object,
-  key: string,
+/** One securityContext, key by key: added whole when it was absent, compare below each changed key. */
+function diffSecurityContext(
+  before: unknown,
+  after: unknown,
   path: string,
   ops: PatchOperation[],
 ): void {
-  const a = (after as Record<string, unknown>)[key];
-  const b = (before as Record<string, unknown>)[key];
-  if (a === b) return;
-  if (a === undefined) ops.push({ op: 'remove', path });
-  else if (
-    b === undefined ||
-    !isContainer(a) ||
-    !isContainer(b) ||
-    Array.isArray(a) !== Array.isArray(b)
-  ) {
-    ops.push(b === undefined ? { op: 'add', path, value: a } : { op: 'replace', path, value: a });
-  } else {
-    for (const op of compare(b, a) as PatchOperation[]) {
-      op.path = `${path}${op.path}`;
-      ops.push(op);
-    }
+  if (after === before) return;
+  if (after === undefined) return guarded(ops, 'securityContext', path, { op: 'remove', path });
+  if (before === undefined || !isRecord(after) || !isRecord(before))
+    return guarded(ops, 'securityContext', path, {
+      op: before === undefined ? 'add' : 'replace',
+      path,
+      value: after,
+    });
+  for (const key of Object.keys(after)) {
+    const a = after[key];
+    const b = before[key];
+    if (a === b) continue;
+    const at = `${path}/${escapeToken(key)}`;
+    if (a === undefined) guarded(ops, 'securityContext', path, { op: 'remove', path: at });
+    else if (b === undefined)
+      guarded(ops, 'securityContext', path, { op: 'add', path: at, value: a });
+    else if (isObject(a) && isObject(b) && Array.isArray(a) === Array.isArray(b))
+      compareInto(b, a, 'securityContext', at, ops, path);
+    else guarded(ops, 'securityContext', path, { op: 'replace', path: at, value: a });
+  }
+  for (const key of Object.keys(before)) {
+    if (before[key] !== undefined && !Object.hasOwn(after, key))
+      guarded(ops, 'securityContext', path, { op: 'remove', path: `${path}/${escapeToken(key)}` });
   }
 }
 
-function isContainer(value: unknown): value is object {
+/** fast-json-patch's compare of two values at `path`, each operation guarded as one of `slot`. */
+function compareInto(
+  before: object,
+  after: object,
+  slot: Slot,
+  path: string,
+  ops: PatchOperation[],
+  slotPath = path,
+): void {
+  for (const op of compare(before, after) as PatchOperation[]) {
+    op.path = `${path}${op.path}`;
+    guarded(ops, slot, slotPath, op);
+  }
+}
+
+/** Appends `op`, or throws when the guard refuses it; `slotPath` is where the slot starts. */
+function guarded(ops: PatchOperation[], slot: Slot, slotPath: string, op: PatchOperation): void {
+  if (!allowed(slot, slotPath, op)) throw new UnsafePatchError(op);
+  ops.push(op);
+}
+
+function allowed(slot: Slot, slotPath: string, op: PatchOperation): boolean {
+  switch (slot) {
+    case 'securityContext':
+      return (
+        op.op !== 'remove' || MAY_REMOVE_IN_SECURITY_CONTEXT.test(op.path.slice(slotPath.length))
+      );
+    case 'hostUsers':
+      return op.op !== 'remove';
+    case 'annotations':
+      if (op.op === 'remove') return false;
+      if (op.path === '/metadata')
+        return (
+          onlyKeys(op.value, 'annotations') &&
+          onlyKeys((op.value as Pod['metadata'])!.annotations, Annotations.hardened)
+        );
+      if (op.path === '/metadata/annotations') return onlyKeys(op.value, Annotations.hardened);
+      return op.path === hardenedPath;
+  }
+}
+
+function onlyKeys(value: unknown, key: string): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === key;
+}
+
+function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return isObject(value) && !Array.isArray(value);
 }
