@@ -11,20 +11,21 @@
  *   0. a check of the CPU accounting against a process that spins for a known CPU time;
  *   1. the engine alone, in-process: hardening + diff, pods per CPU-second (process.cpuUsage);
  *      the whole review function without HTTP; the offline tool's documents per second;
- *   2. saturation: closed loop, 16 keep-alive TLS connections, A B B A segments of 8 s. CPU per
+ *   2. saturation: closed loop, 16 keep-alive TLS connections, 5 rounds of A B B A segments of
+ *      3 s (the ratio to the floor: the median of the rounds' ratios, bench/lib/abba.js). CPU per
  *      review = the server process's utime + stime (/proc/<pid>/stat, CLK_TCK) over a segment
  *      divided by the reviews it answered;
  *   3. a fixed 1,000 reviews/s, open loop corrected for coordinated omission (latency from each
- *      request's scheduled send time), A B B A segments of 8 s: CPU per review at that rate,
+ *      request's scheduled send time), 2 rounds of A B B A segments of 5 s: CPU per review at that rate,
  *      p50/p99/p99.9;
- *   4. saturation with the 44 KB review (A B B A, 4 s segments), reported only;
+ *   4. saturation with the 44 KB review (3 rounds of A B B A, 2 s segments), reported only;
  *   5. peak RSS of each process (VmHWM);
  *   6. the figures against the targets, and last one line of ratios.
  *
  * The load generator runs in this process on the same two cores: it takes CPU from the server,
  * so throughput and latency depend on it, but the server's CPU per answered review does not,
  * which is why that is the primary figure. Exits 0 whatever the result (a benchmark, not a
- * test); 1 only when it could not measure. Everything on 127.0.0.1, ~2 minutes; BENCH_QUICK=1
+ * test); 1 only when it could not measure. Everything on 127.0.0.1, ~2.5 minutes; BENCH_QUICK=1
  * shortens every phase to check the harness (its figures mean little).
  */
 const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
@@ -50,20 +51,26 @@ const T = QUICK
       engineRun: 500,
       cliDocs: 1000,
       warm: 500,
-      segment: 1500,
+      segment: 1000,
+      rounds: 2,
       largeSegment: 1000,
+      largeRounds: 1,
       rateWarm: 500,
       rateSegment: 1500,
+      rateRounds: 1,
     }
   : {
       engineWarm: 1000,
       engineRun: 3000,
       cliDocs: 10000,
       warm: 2000,
-      segment: 8000,
-      largeSegment: 4000,
+      segment: 3000,
+      rounds: 5,
+      largeSegment: 2000,
+      largeRounds: 3,
       rateWarm: 1000,
-      rateSegment: 8000,
+      rateSegment: 5000,
+      rateRounds: 2,
     };
 const CONNECTIONS = 16;
 const RATE = 1000;
@@ -126,6 +133,11 @@ async function warm(servers, fixture, ca, durationMs) {
 }
 
 const segs = (r) => r.segments.map(f0).join(' / ');
+/** The floor's 1.00x; the webhook's median ratio over the rounds, with the lowest and highest round. */
+const vsFloor = (r) =>
+  r.ratio === undefined
+    ? '1.00x'
+    : `${r.ratio.toFixed(2)}x (${r.ratioRange.map((v) => v.toFixed(2)).join('-')})`;
 
 function saturationTable(results) {
   const [b, w] = results;
@@ -148,7 +160,7 @@ function saturationTable(results) {
       f0(r.reqPerSec),
       f0(r.cpuUsPerReq),
       segs(r),
-      x(r.cpuUsPerReq, b.cpuUsPerReq),
+      vsFloor(r),
       f2(r.serverCores),
       f2(r.generatorCores),
       ms(r.p99),
@@ -183,7 +195,7 @@ function rateTable(results) {
       f0(r.reqPerSec),
       f0(r.cpuUsPerReq),
       segs(r),
-      x(r.cpuUsPerReq, b.cpuUsPerReq),
+      vsFloor(r),
       lat('p50'),
       lat('p99'),
       lat('p999'),
@@ -301,7 +313,7 @@ async function main() {
     await sleep(500);
     results.idle = Object.fromEntries(pair.map((s) => [s.name, memory(s.pid).rss / MB]));
     log(
-      `== servers: webhook pid ${webhook.pid} (node dist/main.js, NODE_OPTIONS="${imageNodeOptions(root)}" from the Dockerfile, manifests/base/config.yaml: log level info, stdout to /dev/null); floor pid ${floor.pid}`,
+      `== servers: webhook pid ${webhook.pid} (node dist/main.js, NODE_OPTIONS="${imageNodeOptions(root)}" from the Dockerfile, manifests/base/config.yaml: log level info, stdout to /dev/null); floor pid ${floor.pid} (the same NODE_OPTIONS)`,
     );
     log(
       `webhook responses: ${Object.values(fixtures)
@@ -311,34 +323,40 @@ async function main() {
     log(`idle RSS: webhook ${f1(results.idle.webhook)} MB, floor ${f1(results.idle.floor)} MB\n`);
 
     log(
-      `== 2. saturation, ${small.name}: closed loop, ${CONNECTIONS} keep-alive TLS connections, ${T.warm / 1000} s warmup each, then A B B A segments of ${T.segment / 1000} s`,
+      `== 2. saturation, ${small.name}: closed loop, ${CONNECTIONS} keep-alive TLS connections, ${T.warm / 1000} s warmup each, then ${T.rounds} rounds of A B B A segments of ${T.segment / 1000} s`,
     );
     await warm(pair, small, cert.ca, T.warm);
-    results.saturation = await abba(pair, (s) =>
-      saturationSegment(s, {
-        body: small.body,
-        ca: cert.ca,
-        connections: CONNECTIONS,
-        durationMs: T.segment,
-      }),
+    results.saturation = await abba(
+      pair,
+      (s) =>
+        saturationSegment(s, {
+          body: small.body,
+          ca: cert.ca,
+          connections: CONNECTIONS,
+          durationMs: T.segment,
+        }),
+      { rounds: T.rounds },
     );
     log(saturationTable(results.saturation));
     log(
-      '(CPU µs/review: the server process\'s utime + stime over a segment per review answered in it, the primary figure: the generator\n shares the two cores and takes CPU from the server, but not CPU per review. "segments": each segment\'s figure, A B B A order)\n',
+      '(CPU µs/review: the server process\'s utime + stime over a segment per review answered in it, the primary figure: the generator\n shares the two cores and takes CPU from the server, but not CPU per review. "segments": each segment\'s figure, A B B A order;\n "vs floor": the median over the rounds of the ratio within each round, lowest-highest round in brackets)\n',
     );
 
     log(
-      `== 3. ${f0(RATE)} reviews/s, ${small.name}: open loop, latency from each request's scheduled send time (coordinated omission corrected), ${CONNECTIONS} connections, A B B A segments of ${T.rateWarm / 1000} s warmup + ${T.rateSegment / 1000} s measured`,
+      `== 3. ${f0(RATE)} reviews/s, ${small.name}: open loop, latency from each request's scheduled send time (coordinated omission corrected), ${CONNECTIONS} connections, ${T.rateRounds} rounds of A B B A segments of ${T.rateWarm / 1000} s warmup + ${T.rateSegment / 1000} s measured`,
     );
-    results.rate = await abba(pair, (s) =>
-      fixedRateSegment(s, {
-        body: small.body,
-        ca: cert.ca,
-        rate: RATE,
-        durationMs: T.rateSegment,
-        warmupMs: T.rateWarm,
-        connections: CONNECTIONS,
-      }),
+    results.rate = await abba(
+      pair,
+      (s) =>
+        fixedRateSegment(s, {
+          body: small.body,
+          ca: cert.ca,
+          rate: RATE,
+          durationMs: T.rateSegment,
+          warmupMs: T.rateWarm,
+          connections: CONNECTIONS,
+        }),
+      { rounds: T.rateRounds },
     );
     log(rateTable(results.rate));
     log(
@@ -349,16 +367,19 @@ async function main() {
 
     for (const s of pair) resetPeak(s.pid);
     log(
-      `== 4. saturation, ${large.name} (reported, no target): A B B A segments of ${T.largeSegment / 1000} s`,
+      `== 4. saturation, ${large.name} (reported, no target): ${T.largeRounds} rounds of A B B A segments of ${T.largeSegment / 1000} s`,
     );
     await warm(pair, large, cert.ca, T.warm / 2);
-    results.large = await abba(pair, (s) =>
-      saturationSegment(s, {
-        body: large.body,
-        ca: cert.ca,
-        connections: CONNECTIONS,
-        durationMs: T.largeSegment,
-      }),
+    results.large = await abba(
+      pair,
+      (s) =>
+        saturationSegment(s, {
+          body: large.body,
+          ca: cert.ca,
+          connections: CONNECTIONS,
+          durationMs: T.largeSegment,
+        }),
+      { rounds: T.largeRounds },
     );
     log(saturationTable(results.large));
     results.largePeak = Object.fromEntries(pair.map((s) => [s.name, memory(s.pid).hwm / MB]));
@@ -392,7 +413,7 @@ async function main() {
   const [rb, rw] = results.rate;
   const [lb, lw] = results.large;
   const e4 = results.engine.find((e) => e.name === small.name);
-  const cpuRatio = sw.cpuUsPerReq / sb.cpuUsPerReq;
+  const cpuRatio = sw.ratio;
   const p99Extra = rw.p99 - rb.p99;
   const rssExtra = results.peak.webhook - results.peak.floor;
   const verdict = (ok) => (ok ? 'PASS' : 'MISS');
@@ -408,7 +429,7 @@ async function main() {
         'CPU per review, saturation',
         `${f0(sw.cpuUsPerReq)} µs`,
         `${f0(sb.cpuUsPerReq)} µs`,
-        x(sw.cpuUsPerReq, sb.cpuUsPerReq),
+        vsFloor(sw),
         `<= ${TARGETS.cpuRatio}x`,
         verdict(cpuRatio <= TARGETS.cpuRatio),
       ],
@@ -416,7 +437,7 @@ async function main() {
         `CPU per review, ${f0(RATE)}/s`,
         `${f0(rw.cpuUsPerReq)} µs`,
         `${f0(rb.cpuUsPerReq)} µs`,
-        x(rw.cpuUsPerReq, rb.cpuUsPerReq),
+        vsFloor(rw),
         '(reported)',
         '',
       ],
@@ -448,7 +469,7 @@ async function main() {
         `CPU per review, ${large.name} saturation`,
         `${f0(lw.cpuUsPerReq)} µs`,
         `${f0(lb.cpuUsPerReq)} µs`,
-        x(lw.cpuUsPerReq, lb.cpuUsPerReq),
+        vsFloor(lw),
         '(reported)',
         '',
       ],

@@ -105,17 +105,37 @@ function combine(server, parts) {
 }
 
 /**
- * Runs `segment(server)` for [A, B] in the order A B B A and returns one combined result per
- * server: reqPerSec, cpuUsPerReq (server CPU µs per answered review), serverCores, generatorCores,
- * the latency percentiles of all its segments together, and each segment's CPU per review.
+ * Runs `segment(server)` for [A, B] in the order A B B A, `rounds` times, and returns one
+ * combined result per server: reqPerSec, cpuUsPerReq (server CPU µs per answered review),
+ * serverCores, generatorCores, the latency percentiles of all its segments together, and each
+ * segment's CPU per review; B's also `ratio`, the median over the rounds of B's CPU per review
+ * over A's in that round, with `ratioRange` [min, max]. On a shared VM the CPU a review costs
+ * drifts by a third within a minute (steal time, frequency); a ratio taken within each round,
+ * where both servers ran within seconds of each other, and its median over rounds, is what
+ * that drift does not move.
  */
-async function abba([a, b], segment) {
+async function abba([a, b], segment, { rounds = 1 } = {}) {
   const parts = new Map([
     [a, []],
     [b, []],
   ]);
-  for (const s of [a, b, b, a]) parts.get(s).push(await segment(s));
-  return [a, b].map((s) => combine(s, parts.get(s)));
+  const ratios = [];
+  for (let round = 0; round < rounds; round++) {
+    const got = new Map([
+      [a, []],
+      [b, []],
+    ]);
+    for (const s of [a, b, b, a]) got.get(s).push(await segment(s));
+    for (const s of [a, b]) parts.get(s).push(...got.get(s));
+    const [ra, rb] = [a, b].map((s) => combine(s, got.get(s)).cpuUsPerReq);
+    ratios.push(rb / ra);
+  }
+  const [ca, cb] = [a, b].map((s) => combine(s, parts.get(s)));
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  cb.ratio = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  cb.ratioRange = [sorted[0], sorted[sorted.length - 1]];
+  return [ca, cb];
 }
 
 module.exports = { abba, saturationSegment, fixedRateSegment };

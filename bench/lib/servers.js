@@ -155,7 +155,12 @@ async function startWebhook({
   );
 }
 
-/** The floor (baseline-server.js); with reviews > 0, the floor that also runs the review (bench/split.js). */
+/**
+ * The floor (baseline-server.js); with reviews > 0, the floor that also runs the review
+ * (bench/split.js). It runs under the image's NODE_OPTIONS like the webhook, so that both have
+ * the same V8 heap settings: a peak RSS compared with the floor's is then the webhook's own
+ * code and data, not a young generation of another size.
+ */
 async function startBaseline(
   { certFile, keyFile },
   { reviews = 0, name = 'baseline', nodeArgs = [], env = {} } = {},
@@ -164,6 +169,7 @@ async function startBaseline(
   const child = spawn(process.execPath, [...nodeArgs, join(__dirname, 'baseline-server.js')], {
     env: {
       PATH: process.env.PATH,
+      NODE_OPTIONS: imageNodeOptions(join(__dirname, '..', '..')),
       BASELINE_PORT: String(port),
       BASELINE_TLS_CERT_FILE: certFile,
       BASELINE_TLS_KEY_FILE: keyFile,
