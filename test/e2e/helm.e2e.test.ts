@@ -7,6 +7,7 @@
  */
 import { BUILD_TIMEOUT_MS, CHART, goTool, runOk } from '../support/tools';
 import { ControlPlane, startControlPlane } from './support/controlplane';
+import { isReleaseRecord, releaseObjects } from '../support/helm-release';
 
 jest.setTimeout(300_000);
 
@@ -29,26 +30,14 @@ const helmRun = (args: string[]) =>
 const getJson = async (args: string[]) =>
   JSON.parse((await cp.kubectl([...args, '-o', 'json'])).stdout);
 
-/** Every object of this release left in the cluster, by kind and name. */
-async function releaseObjects(): Promise<string[]> {
-  const kinds =
-    'deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,poddisruptionbudgets';
-  const clusterKinds =
-    'mutatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings,clusterroles,clusterrolebindings';
-  const names = async (args: string[]) =>
-    (await cp.kubectl([...args, '-o', 'name'])).stdout
-      .split('\n')
-      .filter((l) => l.includes('pod-hardener') && !l.includes('sh.helm.release'));
-  return [
-    ...(await names(['get', kinds, '-n', NS])),
-    ...(await names(['get', clusterKinds])),
-  ].sort();
-}
+/** Every object of this release left in the cluster, by kind and name; Helm's records apart. */
+const chartObjects = async () =>
+  (await releaseObjects((args) => cp.kubectl(args), NS)).filter((o) => !isReleaseRecord(o));
 
 describe('helm install, upgrade, uninstall', () => {
   test('install with default values: every object accepted', async () => {
     helmRun(['install', 'pod-hardener', CHART, '--namespace', NS]);
-    expect(await releaseObjects()).toEqual([
+    expect(await chartObjects()).toEqual([
       'clusterrole.rbac.authorization.k8s.io/pod-hardener-webhook-cabundle',
       'clusterrolebinding.rbac.authorization.k8s.io/pod-hardener-webhook-cabundle',
       'configmap/pod-hardener-config',
@@ -157,7 +146,7 @@ describe('helm install, upgrade, uninstall', () => {
       '--set',
       'guard.enabled=false',
     ]);
-    const objects = await releaseObjects();
+    const objects = await chartObjects();
     expect(objects.filter((o) => /certs|cabundle|guard/.test(o))).toEqual([]);
     const mwc = await getJson(['get', 'mutatingwebhookconfiguration', 'pod-hardener']);
     expect(mwc.webhooks.map((w: any) => w.failurePolicy)).toEqual(['Fail', 'Ignore']);
@@ -165,7 +154,7 @@ describe('helm install, upgrade, uninstall', () => {
 
   test('uninstall leaves nothing behind', async () => {
     helmRun(['uninstall', 'pod-hardener', '--namespace', NS, '--wait']);
-    expect(await releaseObjects()).toEqual([]);
+    expect(await chartObjects()).toEqual([]);
     // Helm's own release records go too.
     expect(
       (

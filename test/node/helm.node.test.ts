@@ -9,6 +9,7 @@ import * as path from 'path';
 import { promisify } from 'util';
 import { CHART, goTool } from '../support/tools';
 import { LabelValues, Annotations } from '../../src/names';
+import { releaseObjects } from '../support/helm-release';
 import {
   clusterEnv,
   getJson,
@@ -25,21 +26,6 @@ const NS = 'pod-hardener';
 const APP_NS = 'node-helm-apps';
 let helm: (args: string[]) => Promise<string>;
 let cleanup: () => Promise<void>;
-
-async function releaseObjects(): Promise<string[]> {
-  const kinds =
-    'deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,poddisruptionbudgets';
-  const clusterKinds =
-    'mutatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings,clusterroles,clusterrolebindings';
-  const names = async (args: string[]) =>
-    (await kubectl([...args, '-o', 'name'])).stdout
-      .split('\n')
-      .filter((l) => l.includes('pod-hardener'));
-  return [
-    ...(await names(['get', kinds, '-n', NS])),
-    ...(await names(['get', clusterKinds])),
-  ].sort();
-}
 
 async function removeNamespace(name: string): Promise<void> {
   await kubectl(
@@ -219,7 +205,7 @@ test('helm upgrade with changed values rolls the webhook without a failed or unh
 test('helm uninstall leaves no object behind', async () => {
   await helm(['uninstall', 'pod-hardener', '--namespace', NS, '--wait']);
   // The namespace was made outside Helm; in it only what Kubernetes makes in every namespace may remain.
-  expect(await releaseObjects()).toEqual([]);
+  expect(await releaseObjects(kubectl, NS)).toEqual([]);
   const secrets = (await kubectl(['-n', NS, 'get', 'secrets', '-o', 'name'])).stdout.trim();
   expect(secrets).toBe('');
   await removeNamespace(NS);
