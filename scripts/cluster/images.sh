@@ -18,10 +18,13 @@ buildah_() {
     --storage-driver vfs "$@"
 }
 
-# hash_inputs FILE...: a short hash of the names and contents of files.
+# hash_inputs FILE...: a short hash of the names and contents of files. A file of the repository
+# counts by its path inside it, so every checkout of the same commit (CI clones one anew each
+# time) names the same images: a tag that moved with the checkout's directory rebuilt the
+# node-base image, and with it every layer of the webhook's, npm ci included, on each run.
 hash_inputs() {
   local f
-  for f in "$@"; do printf '%s\n' "$f"; cat "$f"; done | sha256sum | cut -c1-16
+  for f in "$@"; do printf '%s\n' "${f#"$repo_root"/}"; cat "$f"; done | sha256sum | cut -c1-16
 }
 
 # image_from_rootfs NAME TAG ROOTFS_DIR ENTRYPOINT_JSON [USER [RUN_COMMAND]]: an image FROM
