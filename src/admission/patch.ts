@@ -28,7 +28,7 @@ const hardenedPath = `/metadata/annotations/${escapeToken(Annotations.hardened)}
 // Removals a rule asks for, below a securityContext: capabilities.add entries, and what was
 // inside a seccompProfile that seccomp-profile.ts replaced whole (an Unconfined profile with a
 // stray localhostProfile).
-const MAY_REMOVE_IN_SECURITY_CONTEXT = /^\/(capabilities\/add(\/\d+)?|seccompProfile\/.+)$/;
+const MAY_REMOVE_IN_SECURITY_CONTEXT = /^\/(capabilities\/add(\/\d+)?|seccompProfile\/.*)$/;
 
 /**
  * The places the diff looks at, and so what the guard allows in each: everything below a

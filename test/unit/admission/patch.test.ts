@@ -105,6 +105,27 @@ describe('createPatch', () => {
     expect(createPatch(original, draftOf(original))).toEqual([]);
   });
 
+  it('removes what was inside a replaced seccompProfile, any key, the empty one included', () => {
+    const original = pod();
+    (original.spec.containers[0].securityContext as Record<string, unknown>).seccompProfile = {
+      type: 'Unconfined',
+      localhostProfile: 'x.json',
+      '': 1,
+    };
+    const hardened = draftOf(original);
+    hardened.spec.containers[0].securityContext = {
+      ...original.spec.containers[0].securityContext,
+      seccompProfile: { type: 'RuntimeDefault' },
+    } as (typeof original.spec.containers)[0]['securityContext'];
+    const ops = createPatch(original, hardened);
+    expect(ops.map((o) => `${o.op} ${o.path}`).sort()).toEqual([
+      'remove /spec/containers/0/securityContext/seccompProfile/',
+      'remove /spec/containers/0/securityContext/seccompProfile/localhostProfile',
+      'replace /spec/containers/0/securityContext/seccompProfile/type',
+    ]);
+    expect(applyStrict(original, ops)).toEqual(hardened);
+  });
+
   it('refuses removals no rule asks for: a security context field, a whole security context', () => {
     const original = pod();
     const lostField = draftOf(original);
