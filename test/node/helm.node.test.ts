@@ -12,6 +12,7 @@ import { LabelValues, Annotations } from '../../src/names';
 import { releaseObjects } from '../support/helm-release';
 import {
   clusterEnv,
+  probeContainer,
   getJson,
   kubectl,
   namespace,
@@ -42,14 +43,7 @@ function probePod(name: string): string {
     spec: {
       terminationGracePeriodSeconds: 0,
       automountServiceAccountToken: false,
-      containers: [
-        {
-          name: 'app',
-          image: clusterEnv().probeImage,
-          imagePullPolicy: 'Never',
-          command: ['sleep', '3600'],
-        },
-      ],
+      containers: [probeContainer('app')],
     },
   });
 }

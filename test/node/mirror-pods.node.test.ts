@@ -12,6 +12,7 @@ import { Annotations, LabelValues } from '../../src/names';
 import {
   apply,
   clusterEnv,
+  probeContainer,
   getJson,
   kubectl,
   namespace,
@@ -71,7 +72,7 @@ afterAll(async () => {
 
 test('the mirror pod of a static pod in an opted-in namespace shows what runs: unhardened, and counted', async () => {
   const before = await mirrorExceptions();
-  const { nodeName, probeImage } = clusterEnv();
+  const { nodeName } = clusterEnv();
   fs.writeFileSync(
     manifestFile(),
     JSON.stringify({
@@ -79,9 +80,7 @@ test('the mirror pod of a static pod in an opted-in namespace shows what runs: u
       kind: 'Pod',
       metadata: { name: 'static-web', namespace: NS },
       spec: {
-        containers: [
-          { name: 'app', image: probeImage, imagePullPolicy: 'Never', command: ['sleep', '3600'] },
-        ],
+        containers: [probeContainer('app')],
       },
     }),
   );
@@ -117,14 +116,7 @@ test('a pod created through the API with the mirror annotation is deleted by the
       spec: {
         nodeName: clusterEnv().nodeName,
         automountServiceAccountToken: false,
-        containers: [
-          {
-            name: 'app',
-            image: clusterEnv().probeImage,
-            imagePullPolicy: 'Never',
-            command: ['sleep', '3600'],
-          },
-        ],
+        containers: [probeContainer('app')],
       },
     }),
   );

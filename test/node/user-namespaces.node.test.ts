@@ -6,7 +6,7 @@
 import { Annotations, LabelValues } from '../../src/names';
 import {
   apply,
-  clusterEnv,
+  probeContainer,
   kubectl,
   namespace,
   statusOnNode,
@@ -31,7 +31,6 @@ afterAll(async () => {
 });
 
 test('a hardened pod runs in a user namespace: 1000 inside, an unprivileged UID on the node; root inside is nobody outside', async () => {
-  const image = clusterEnv().probeImage;
   await apply(
     JSON.stringify({
       apiVersion: 'v1',
@@ -45,14 +44,8 @@ test('a hardened pod runs in a user namespace: 1000 inside, an unprivileged UID 
         terminationGracePeriodSeconds: 0,
         automountServiceAccountToken: false,
         containers: [
-          { name: 'app', image, imagePullPolicy: 'Never', command: ['sleep', '3600'] },
-          {
-            name: 'legacy',
-            image,
-            imagePullPolicy: 'Never',
-            command: ['sleep', '3600'],
-            securityContext: { runAsUser: 0 },
-          },
+          probeContainer('app'),
+          probeContainer('legacy', { securityContext: { runAsUser: 0 } }),
         ],
       },
     }),
