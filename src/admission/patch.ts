@@ -2,6 +2,7 @@ import { compare, escapePathComponent } from 'fast-json-patch';
 import { CONTAINER_LISTS } from '../engine/exceptions';
 import type { Pod } from '../engine/types';
 import { PodHardenerError } from '../errors';
+import { isJsonObject } from '../engine/json';
 import { Annotations } from '../names';
 
 /** The operations a diff produces (RFC 6902): compare never emits move, copy or test. */
@@ -62,11 +63,7 @@ export function createPatch(original: unknown, hardened: unknown): PatchOperatio
   if (before === after) return ops;
   if (!before.metadata) {
     if (after.metadata !== undefined)
-      guarded(ops, 'annotations', '/metadata', {
-        op: 'add',
-        path: '/metadata',
-        value: after.metadata,
-      });
+      guarded(ops, 'annotations', '/metadata', wholeValue('/metadata', undefined, after.metadata));
   } else if (after.metadata !== before.metadata) {
     diffAnnotations(before.metadata, after.metadata ?? {}, ops);
   }
@@ -83,10 +80,8 @@ function diffAnnotations(
   const b = before.annotations;
   const path = '/metadata/annotations';
   if (a === b) return;
-  if (a === undefined) guarded(ops, 'annotations', path, { op: 'remove', path });
-  else if (b === undefined || !isObject(a) || !isObject(b))
-    guarded(ops, 'annotations', path, { op: b === undefined ? 'add' : 'replace', path, value: a });
-  else compareInto(b, a, 'annotations', path, ops);
+  if (comparable(b, a)) compareInto(b, a, 'annotations', path, ops);
+  else guarded(ops, 'annotations', path, wholeValue(path, b, a));
 }
 
 function diffSpec(
@@ -96,17 +91,13 @@ function diffSpec(
 ): void {
   if (before === after) return;
   diffSecurityContext(before.securityContext, after.securityContext, '/spec/securityContext', ops);
-  if (after.hostUsers !== before.hostUsers) {
-    const path = '/spec/hostUsers';
+  if (after.hostUsers !== before.hostUsers)
     guarded(
       ops,
       'hostUsers',
-      path,
-      after.hostUsers === undefined
-        ? { op: 'remove', path }
-        : { op: before.hostUsers === undefined ? 'add' : 'replace', path, value: after.hostUsers },
+      '/spec/hostUsers',
+      wholeValue('/spec/hostUsers', before.hostUsers, after.hostUsers),
     );
-  }
   for (const list of CONTAINER_LISTS) {
     const a = after[list];
     const b = before[list];
@@ -134,24 +125,15 @@ function diffSecurityContext(
   ops: PatchOperation[],
 ): void {
   if (after === before) return;
-  if (after === undefined) return guarded(ops, 'securityContext', path, { op: 'remove', path });
-  if (before === undefined || !isRecord(after) || !isRecord(before))
-    return guarded(ops, 'securityContext', path, {
-      op: before === undefined ? 'add' : 'replace',
-      path,
-      value: after,
-    });
+  if (!isJsonObject(after) || !isJsonObject(before))
+    return guarded(ops, 'securityContext', path, wholeValue(path, before, after));
   for (const key of Object.keys(after)) {
     const a = after[key];
     const b = before[key];
     if (a === b) continue;
     const at = `${path}/${escapeToken(key)}`;
-    if (a === undefined) guarded(ops, 'securityContext', path, { op: 'remove', path: at });
-    else if (b === undefined)
-      guarded(ops, 'securityContext', path, { op: 'add', path: at, value: a });
-    else if (isObject(a) && isObject(b) && Array.isArray(a) === Array.isArray(b))
-      compareInto(b, a, 'securityContext', at, ops, path);
-    else guarded(ops, 'securityContext', path, { op: 'replace', path: at, value: a });
+    if (comparable(b, a)) compareInto(b, a, 'securityContext', at, ops, path);
+    else guarded(ops, 'securityContext', path, wholeValue(at, b, a));
   }
   for (const key of Object.keys(before)) {
     if (before[key] !== undefined && !Object.hasOwn(after, key))
@@ -159,19 +141,32 @@ function diffSecurityContext(
   }
 }
 
-/** fast-json-patch's compare of two values at `path`, each operation guarded as one of `slot`. */
+/** fast-json-patch's compare of two `comparable` values at `path`, each operation guarded as one of `slot`. */
 function compareInto(
-  before: object,
-  after: object,
+  before: unknown,
+  after: unknown,
   slot: Slot,
   path: string,
   ops: PatchOperation[],
   slotPath = path,
 ): void {
-  for (const op of compare(before, after) as PatchOperation[]) {
+  for (const op of compare(before as object, after as object) as PatchOperation[]) {
     op.path = `${path}${op.path}`;
     guarded(ops, slot, slotPath, op);
   }
+}
+
+/** The operation that takes the value at `path` from `before` to `after` whole, without looking inside. */
+function wholeValue(path: string, before: unknown, after: unknown): PatchOperation {
+  if (after === undefined) return { op: 'remove', path };
+  return before === undefined
+    ? { op: 'add', path, value: after }
+    : { op: 'replace', path, value: after };
+}
+
+/** Both present, objects or both lists: compare looks inside them rather than replacing whole. */
+function comparable(before: unknown, after: unknown): boolean {
+  return isObject(before) && isObject(after) && Array.isArray(before) === Array.isArray(after);
 }
 
 /** Appends `op`, or throws when the guard refuses it; `slotPath` is where the slot starts. */
@@ -208,8 +203,4 @@ function onlyKeys(value: unknown, key: string): boolean {
 
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return isObject(value) && !Array.isArray(value);
 }
