@@ -32,9 +32,9 @@ FROM ${NODE_IMAGE}
 # NODE_OPTIONS is read by npm run bench, which starts the webhook as the image does.
 # --max-semi-space-size=8 caps V8's young generation at 8 MB semi-spaces. Node 26's default lets
 # it grow far larger under load: at saturation with 16 reviews in flight the peak RSS was 157 MB
-# with 4 KB pods and 283 MB with 40 KB ones, over the Deployment's 256Mi memory limit; capped at
-# 8 MB, 118 and 229 MB, with CPU per review within the noise of the same A B B A run (4 MB: the
-# 4 KB peak no lower, 12 and 16 MB: higher peaks). Objects of a review live for well under a
+# with 5 KB reviews and 283 MB with 44 KB ones, over the Deployment's 256Mi memory limit; capped
+# at 8 MB, 118 and 229 MB, with CPU per review within the noise of the same A B B A run (4 MB:
+# the 5 KB peak no lower, 12 and 16 MB: higher peaks). Objects of a review live for well under a
 # millisecond, so a smaller young generation collects them just as well.
 ENV NODE_ENV=production \
     NODE_OPTIONS="--enable-source-maps --max-semi-space-size=8"
