@@ -80,6 +80,12 @@ function obstacles(ctx: RuleContext): string[] {
   return out;
 }
 
+/** The first reasons, and how many more: a pod can have thousands of volumes in the way. */
+function someReasons(reasons: readonly string[]): string {
+  const shown = reasons.slice(0, 5).join('; ');
+  return reasons.length > 5 ? `${shown}; and ${reasons.length - 5} more` : shown;
+}
+
 /**
  * User namespaces (opt-in): `hostUsers: false`, so that UID 0 and UID 1000 in the containers are
  * unprivileged, unique UIDs on the node and an escaped process owns nothing there. Only where
@@ -98,7 +104,7 @@ export const userNamespaces: Rule = (ctx) => {
     ctx.notices.push({
       kind: 'userNamespacesNotSet',
       target: { kind: 'pod' },
-      message: `hostUsers not set to false: ${reasons.join('; ')}`,
+      message: `hostUsers not set to false: ${someReasons(reasons)}`,
     });
     return;
   }
