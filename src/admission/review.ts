@@ -6,6 +6,7 @@ import { asPodHardenerError, createError, reasonOf, type PodHardenerError } from
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
 import { decodeReview, type AdmissionRequest } from './decode';
 import { createPatch } from './patch';
+import { storedView } from './stored-pod';
 import { auditAnnotationsFor, warningsFor } from './report';
 import type { Decision, Mode, ReviewOutcome, ReviewRecord } from './types';
 
@@ -141,7 +142,9 @@ function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutc
     request.namespace ||
     ((object as Pod | undefined)?.metadata?.namespace as string | undefined) ||
     '';
-  const result = harden(object, policy, { scope, namespace });
+  const stored = storedView(object, request.oldObject, scope);
+  const result = harden(stored.pod, policy, { scope, namespace });
+  if (stored.notices.length > 0) result.notices.unshift(...stored.notices);
   record.changes = result.changes;
   record.notices = result.notices;
   const changes = result.changes.length > 0;
@@ -155,7 +158,7 @@ function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutc
 
   const extra: Record<string, unknown> = {};
   if (record.decision === 'patched') {
-    const patch = createPatch(object, result.pod);
+    const patch = createPatch(object, stored.patchTarget(result.pod));
     if (patch.length > 0) {
       extra.patchType = 'JSONPatch';
       extra.patch = Buffer.from(JSON.stringify(patch)).toString('base64');

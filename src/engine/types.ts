@@ -28,6 +28,11 @@ export interface SecurityContext extends JsonObject {
   allowPrivilegeEscalation?: Json;
   capabilities?: Capabilities | null;
   sysctls?: Json;
+  supplementalGroups?: Json;
+  supplementalGroupsPolicy?: Json;
+  appArmorProfile?: Json;
+  seLinuxOptions?: Json;
+  procMount?: Json;
 }
 
 export interface Container extends JsonObject {
@@ -85,7 +90,12 @@ export type RuleName =
   | 'allowPrivilegeEscalation'
   | 'seccompProfile'
   | 'unprivilegedPorts'
-  | 'userNamespaces';
+  | 'userNamespaces'
+  | 'supplementalGroups'
+  | 'supplementalGroupsPolicy'
+  | 'appArmorProfile'
+  | 'seLinuxOptions'
+  | 'procMount';
 
 /** One value the engine set, overrode or removed. Warnings, annotations, logs and metrics are views of these. */
 export interface Change {
@@ -115,7 +125,9 @@ export type NoticeKind =
   | 'badAnnotation'
   | 'capabilityNotEffective'
   | 'unprivilegedPorts'
-  | 'userNamespacesNotSet';
+  | 'userNamespacesNotSet'
+  /** pods/ephemeralcontainers: the request body differs from the stored pod outside the ephemeral containers. */
+  | 'requestNotStored';
 
 /** Something worth telling that is not a change: an exception honoured or denied, a rule not applied and why. */
 export interface Notice {
