@@ -163,6 +163,15 @@ export const configSchema = z.strictObject(
       // 1.25, runc >= 1.2 or crun >= 1.9, Linux >= 6.3); a node without that refuses the pod.
       // Only the operator knows the nodes.
       userNamespaces: env(oneOf(['off', 'on']), 'POD_HARDENER_USER_NAMESPACES').default('off'),
+      // `strict` sets supplementalGroupsPolicy: Strict, so the kubelet stops adding the groups an
+      // image's /etc/group gives the run UID (group 0 among them) without the pod saying so. Off
+      // by default: a kubelet whose runtime does not report support (containerd < 2.0; see the
+      // node's status.features.supplementalGroupsPolicy, which `pod-hardener scan` shows) refuses
+      // every pod that sets it.
+      supplementalGroupsPolicy: env(
+        oneOf(['off', 'strict']),
+        'POD_HARDENER_SUPPLEMENTAL_GROUPS_POLICY',
+      ).default('off'),
     }),
     exceptions: section({
       // The most an annotation may keep in capabilities.add: the capabilities a container
@@ -185,9 +194,13 @@ export const configSchema = z.strictObject(
         'SETUID',
         'SYS_CHROOT',
       ]),
-      // Skip annotations are honoured in every opted-in namespace, as pod authors are promised;
-      // operators who want exceptions only in some namespaces narrow this list.
-      skipNamespaces: list(namespacePattern).default(['*']),
+      // The namespaces where the skip annotations (pod-hardener.io/skip, skip-containers) are
+      // honoured: none by default, so that a pod author cannot escape hardening with one
+      // annotation until an operator allows it for that namespace. Kept in this configuration
+      // rather than in a namespace label: whoever may label a namespace (often its own tenants)
+      // is not necessarily whom the operator trusts with exceptions, and the webhook reads no
+      // namespace object on the admission path. `["*"]` restores the earlier default (every namespace).
+      skipNamespaces: list(namespacePattern).default([]),
       // No container is exempt by default: an exemption by name alone could be claimed by any
       // pod. Service-mesh init containers are exempted by name *and* image in the configuration.
       exemptContainers: list(exemptContainer).default([]),

@@ -301,6 +301,7 @@ const CASES: Case[] = [
         seccompProfile: true,
         unprivilegedPorts: 'auto',
         userNamespaces: 'off',
+        supplementalGroupsPolicy: 'off',
       });
       expect(c.server).toEqual({ port: 8443, metricsPort: 8080, maxInFlight: 100 });
       expect(c.log.level).toBe('debug');

@@ -145,6 +145,7 @@ describe('harden: output', () => {
     expect(patches.map((p: any) => [p.document, p.kind, p.namespace, p.name])).toEqual([
       [1, 'Deployment', 'orders', 'order-worker'],
       [2, 'Job', 'orders', 'migrate-orders'],
+      [3, 'Pod', 'orders', 'toolbox'],
     ]);
     const docs = YAML.parseAllDocuments(readFileSync(fixture('queue-workers.yaml'), 'utf8')).map(
       (d) => d.toJS(),
@@ -180,12 +181,13 @@ describe('harden: output', () => {
     expect(r.stdout).toContain(
       'note: runs as UID 1000: NET_BIND_SERVICE is in its bounding set only, effective only through file capabilities on the binary (setcap)',
     );
+    // Outside the namespaces the operator allows, the skip annotations are ignored and said so.
     expect(r.stdout).toMatch(
-      /Pod orders\/toolbox +pod +note: pod left untouched: annotation pod-hardener\.io\/skip="true"/,
+      /Pod orders\/toolbox +pod +runAsUser unset -> 1000\n.*\n.*\n.*\n +note: annotation pod-hardener\.io\/skip ignored: skipping is not allowed in namespace "orders"; a cluster operator can allow it by adding the namespace to exceptions\.skipNamespaces/,
     );
-    expect(r.stdout).toMatch(/init container "wait-for-db" +note: container left untouched/);
+    expect(r.stdout).toMatch(/init container "wait-for-db" +runAsUser 0 -> 1000/);
     expect(r.stdout).toContain(
-      '4 workloads: 3 to harden (27 changes), 0 already hardened, 1 skipped',
+      '4 workloads: 4 to harden (37 changes), 0 already hardened, 0 skipped',
     );
   });
 
@@ -428,7 +430,7 @@ describe('--config: the webhook configuration file, through the same loader', ()
     expect(inDev.code).toBe(0);
     const inDefault = await run(['harden', '-f', manifest, '--check', '--config', config]);
     expect(inDefault.code).toBe(1);
-    expect(inDefault.stderr).toContain('the operator does not allow skipping in namespace default');
+    expect(inDefault.stderr).toContain('skipping is not allowed in namespace "default"');
   });
 });
 
@@ -529,7 +531,8 @@ describe('guard-params: the guard ConfigMap for a configuration', () => {
       name: 'pod-hardener-guard',
       namespace: 'pod-hardener',
     });
-    expect(YAML.parse(r.stdout).data.skipNamespaces).toBe('.*');
+    // Skipping is allowed in no namespace by default: the empty expression matches none.
+    expect(YAML.parse(r.stdout).data.skipNamespaces).toBe('');
     expect((await run(['guard-params', '--mode', 'audit'])).code).toBe(2);
     const bad = await run([
       'guard-params',

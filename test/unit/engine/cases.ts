@@ -316,6 +316,7 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'skip annotation admits the pod untouched',
+    policy: { skipNamespaces: ['*'] },
     input: pod({ containers: [app({ privileged: true })] }, { [Annotations.skip]: 'true' }),
     expected: undefined,
     notices: ['skipPod'],
@@ -351,6 +352,7 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'skip-containers leaves the named containers untouched and does not change what they inherit',
+    policy: { skipNamespaces: ['*'] },
     input: pod(
       {
         containers: [
@@ -390,6 +392,7 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'an untouched container that sets its own identity lets the pod level be hardened',
+    policy: { skipNamespaces: ['*'] },
     input: pod(
       {
         containers: [
@@ -632,11 +635,12 @@ export const CASES: HardenCase[] = [
     input: pod({
       containers: [app({ seccompProfile: { type: 'Unconfined', localhostProfile: 'x.json' } })],
     }),
+    // No pod-level seccompProfile: the only container sets its own (minimal change).
     expected: {
       ...pod(),
       metadata: meta(),
       spec: {
-        securityContext: HARDENED_POD_SC,
+        securityContext: { ...HARDENED_POD_SC, seccompProfile: undefined },
         containers: [app(hsc({ seccompProfile: { type: 'RuntimeDefault' } }))],
       },
     },
@@ -647,7 +651,10 @@ export const CASES: HardenCase[] = [
     expected: {
       ...pod(),
       metadata: meta(),
-      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ runAsNonRoot: true }))] },
+      spec: {
+        securityContext: { ...HARDENED_POD_SC, runAsNonRoot: undefined },
+        containers: [app(hsc({ runAsNonRoot: true }))],
+      },
     },
   },
   {
@@ -856,6 +863,7 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'ports: a container in skip-containers with port 80 does not count',
+    policy: { skipNamespaces: ['*'] },
     input: pod(
       { containers: [app(), { name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] }] },
       { [Annotations.skipContainers]: 'web' },
@@ -1002,7 +1010,7 @@ export const CASES: HardenCase[] = [
       },
       { [Annotations.skipContainers]: 'debug' },
     ),
-    policy: USERNS,
+    policy: { ...USERNS, skipNamespaces: ['*'] },
     expected: {
       ...pod(),
       metadata: meta({ [Annotations.skipContainers]: 'debug' }),
@@ -1027,7 +1035,7 @@ export const CASES: HardenCase[] = [
   {
     name: 'userns on: a skipped pod is untouched',
     input: pod({}, { [Annotations.skip]: 'true' }),
-    policy: USERNS,
+    policy: { ...USERNS, skipNamespaces: ['*'] },
     expected: undefined,
     notices: ['skipPod'],
   },
@@ -1049,5 +1057,221 @@ export const CASES: HardenCase[] = [
     input: pod(),
     expected: hardened(),
     rules: ALL_RULES,
+  },
+  {
+    name: 'root group: fsGroup 0 becomes the run group, with no volume needed',
+    input: pod({ securityContext: { fsGroup: 0 } }),
+    expected: hardened({}, { fsGroup: 3000 }),
+    rules: [...ALL_RULES, 'fsGroup'],
+  },
+  {
+    name: 'root group: fsGroup 0 becomes the group every container already runs as',
+    input: pod({
+      securityContext: { fsGroup: 0, runAsGroup: 2001 },
+      volumes: [{ name: 'data', emptyDir: {} }],
+    }),
+    expected: hardened(
+      { volumes: [{ name: 'data', emptyDir: {} }] },
+      { fsGroup: 2001, runAsGroup: 2001 },
+    ),
+    rules: [
+      'runAsUser',
+      'runAsNonRoot',
+      'seccompProfile',
+      'capabilities.drop',
+      'allowPrivilegeEscalation',
+      'fsGroup',
+    ],
+  },
+  {
+    name: 'root group: 0 is removed from supplementalGroups, the other groups are kept',
+    input: pod({ securityContext: { supplementalGroups: [0, 5, 0] } }),
+    expected: hardened({}, { supplementalGroups: [5] }),
+    rules: [...ALL_RULES, 'supplementalGroups'],
+  },
+  {
+    name: 'root group: supplementalGroups [0] is removed whole',
+    input: pod({ securityContext: { supplementalGroups: [0] } }),
+    expected: hardened(),
+    rules: [...ALL_RULES, 'supplementalGroups'],
+  },
+  {
+    name: 'root group: supplementalGroupsPolicy Strict only where the operator turns it on',
+    input: pod({ securityContext: { supplementalGroupsPolicy: 'Merge' } }),
+    policy: { supplementalGroupsPolicy: 'strict' },
+    expected: hardened({}, { supplementalGroupsPolicy: 'Strict' }),
+    rules: [...ALL_RULES, 'supplementalGroupsPolicy'],
+  },
+  {
+    name: 'root group: supplementalGroupsPolicy is left alone by default',
+    input: pod({ securityContext: { supplementalGroupsPolicy: 'Merge' } }),
+    expected: hardened({}, { supplementalGroupsPolicy: 'Merge' }),
+    rules: ALL_RULES,
+  },
+  {
+    name: 'confinement: AppArmor Unconfined is removed from the container, the pod and the annotation',
+    input: pod(
+      {
+        securityContext: { appArmorProfile: { type: 'Unconfined' } },
+        containers: [app({ appArmorProfile: { type: 'Unconfined' } })],
+      },
+      { [`${Annotations.appArmorContainerPrefix}app`]: 'unconfined' },
+    ),
+    expected: hardened(),
+    rules: [...ALL_RULES, 'appArmorProfile'],
+  },
+  {
+    name: 'confinement: AppArmor RuntimeDefault and Localhost are kept',
+    input: pod({
+      securityContext: { appArmorProfile: { type: 'RuntimeDefault' } },
+      containers: [app({ appArmorProfile: { type: 'Localhost', localhostProfile: 'k8s-app' } })],
+    }),
+    expected: hardened(
+      {
+        containers: [
+          app(hsc({ appArmorProfile: { type: 'Localhost', localhostProfile: 'k8s-app' } })),
+        ],
+      },
+      { appArmorProfile: { type: 'RuntimeDefault' } },
+    ),
+    rules: ALL_RULES,
+  },
+  {
+    name: 'confinement: an SELinux type outside the container types is removed, the level kept',
+    input: pod({
+      securityContext: { seLinuxOptions: { type: 'spc_t', level: 's0:c1,c2' } },
+      containers: [app({ seLinuxOptions: { type: 'unconfined_t', user: 'system_u' } })],
+    }),
+    expected: hardened(
+      { containers: [app(hsc({ seLinuxOptions: { user: 'system_u' } }))] },
+      { seLinuxOptions: { level: 's0:c1,c2' } },
+    ),
+    rules: [...ALL_RULES, 'seLinuxOptions'],
+  },
+  {
+    name: 'confinement: container_t and container_init_t are kept',
+    input: pod({ containers: [app({ seLinuxOptions: { type: 'container_init_t' } })] }),
+    expected: hardened({
+      containers: [app(hsc({ seLinuxOptions: { type: 'container_init_t' } }))],
+    }),
+    rules: ALL_RULES,
+  },
+  {
+    name: 'confinement: procMount Unmasked becomes Default',
+    input: pod({ containers: [app({ procMount: 'Unmasked' })] }),
+    expected: hardened({ containers: [app(hsc({ procMount: 'Default' }))] }),
+    rules: [...ALL_RULES, 'procMount'],
+  },
+  {
+    name: 'confinement: procMount Unmasked is kept in a user namespace',
+    input: pod({ hostUsers: false, containers: [app({ procMount: 'Unmasked' })] }),
+    expected: hardened({ hostUsers: false, containers: [app(hsc({ procMount: 'Unmasked' }))] }),
+    rules: ALL_RULES,
+  },
+  {
+    name: 'confinement: a container left untouched keeps the AppArmor profile it inherits',
+    input: pod(
+      {
+        securityContext: { appArmorProfile: { type: 'Unconfined' } },
+        containers: [app(), { name: 'mesh', image: 'registry.example/mesh:1' }],
+      },
+      { [Annotations.skipContainers]: 'mesh' },
+    ),
+    policy: { skipNamespaces: ['*'] },
+    expected: {
+      ...pod(),
+      metadata: meta({ [Annotations.skipContainers]: 'mesh' }),
+      spec: {
+        securityContext: { appArmorProfile: { type: 'Unconfined' } },
+        containers: [
+          app(
+            hsc({
+              runAsUser: 1000,
+              runAsGroup: 3000,
+              runAsNonRoot: true,
+              seccompProfile: { type: 'RuntimeDefault' },
+            }),
+          ),
+          { name: 'mesh', image: 'registry.example/mesh:1' },
+        ],
+      },
+    },
+    notices: ['skipContainers'],
+  },
+  {
+    name: 'minimal change: a pod whose every container meets every rule gets no patch',
+    input: pod({
+      containers: [
+        app({
+          runAsUser: 101,
+          runAsGroup: 101,
+          runAsNonRoot: true,
+          seccompProfile: { type: 'RuntimeDefault' },
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+        }),
+      ],
+      initContainers: [
+        {
+          name: 'init',
+          image: 'registry.example/init:1',
+          securityContext: {
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            runAsNonRoot: true,
+            seccompProfile: { type: 'RuntimeDefault' },
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+          },
+        },
+      ],
+    }),
+    expected: undefined,
+  },
+  {
+    name: 'minimal change: only what containers inherit is set at pod level',
+    input: pod({
+      containers: [
+        app({
+          runAsUser: 101,
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+        }),
+      ],
+    }),
+    expected: hardened(
+      {
+        containers: [app(hsc({ runAsUser: 101, runAsNonRoot: true }))],
+      },
+      { runAsUser: undefined, runAsNonRoot: undefined },
+    ),
+    rules: ['runAsGroup', 'seccompProfile'],
+  },
+  {
+    name: 'minimal change: fsGroup is the group the containers agree on',
+    input: pod({
+      volumes: [{ name: 'data', emptyDir: {} }],
+      containers: [app({ runAsUser: 1001, runAsGroup: 2001 })],
+    }),
+    expected: hardened(
+      {
+        volumes: [{ name: 'data', emptyDir: {} }],
+        containers: [app(hsc({ runAsUser: 1001, runAsGroup: 2001 }))],
+      },
+      {
+        runAsUser: undefined,
+        runAsGroup: undefined,
+        fsGroup: 2001,
+        fsGroupChangePolicy: 'OnRootMismatch',
+      },
+    ),
+    rules: [
+      'runAsNonRoot',
+      'seccompProfile',
+      'capabilities.drop',
+      'allowPrivilegeEscalation',
+      'fsGroup',
+    ],
   },
 ];
