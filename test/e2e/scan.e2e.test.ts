@@ -23,6 +23,7 @@ import YAML from 'yaml';
 import { Annotations, Labels, LabelValues } from '../../src/names';
 import { startControlPlane, type ControlPlane } from './support/controlplane';
 import { freePort } from './support/webhook';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(300_000);
 
@@ -128,20 +129,6 @@ function kubeconfigFor(
 async function podsIn(namespace: string): Promise<any[]> {
   return JSON.parse((await cp.kubectl(['get', 'pods', '-n', namespace, '-o', 'json'])).stdout)
     .items;
-}
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 /** Creates pods straight through the API, many requests in flight: kubectl per pod is far too slow. */
@@ -392,15 +379,18 @@ beforeAll(async () => {
       spec: ds.spec.template.spec,
     },
   ]);
-  await eventually('the controllers to create their pods', async () => {
-    const names = (await podsIn(NS)).map((p) => p.metadata.name as string);
-    return (
-      names.filter((n) => n.startsWith('web-')).length === 2 &&
-      names.includes('db-0') &&
-      names.some((n) => n.startsWith('report-manual-')) &&
-      names
-    );
-  });
+  await eventually(
+    async () => {
+      const names = (await podsIn(NS)).map((p) => p.metadata.name as string);
+      return (
+        names.filter((n) => n.startsWith('web-')).length === 2 &&
+        names.includes('db-0') &&
+        names.some((n) => n.startsWith('report-manual-')) &&
+        names
+      );
+    },
+    { what: 'the controllers to create their pods', timeoutMs: 90_000, everyMs: 500 },
+  );
 }, 60 * 60_000);
 
 afterAll(async () => {

@@ -14,6 +14,7 @@ import {
   unregisterWebhook,
   type WebhookProcess,
 } from './support/webhook';
+import { eventually } from '../support/eventually';
 
 const BUILD_AND_START_TIMEOUT_MS = 60 * 60 * 1000;
 
@@ -299,14 +300,16 @@ describe('pods created through a real kube-apiserver', () => {
       },
     };
     await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment) });
-    let pods: any[] = [];
-    for (let i = 0; i < 120 && pods.length === 0; i++) {
-      pods = JSON.parse(
-        (await cp.kubectl(['get', 'pods', '-n', 'enforced', '-l', 'app=shop-web', '-o', 'json']))
-          .stdout,
-      ).items;
-      if (pods.length === 0) await new Promise((r) => setTimeout(r, 500));
-    }
+    const pods: any[] = await eventually(
+      async () => {
+        const { items } = JSON.parse(
+          (await cp.kubectl(['get', 'pods', '-n', 'enforced', '-l', 'app=shop-web', '-o', 'json']))
+            .stdout,
+        );
+        return items.length > 0 && items;
+      },
+      { what: "the Deployment's pod", timeoutMs: 60_000, everyMs: 500 },
+    );
     expect(pods).toHaveLength(1);
     expect(pods[0].spec.securityContext).toEqual({
       ...HARDENED_POD_SC,

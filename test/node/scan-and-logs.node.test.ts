@@ -9,7 +9,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { repoRoot } from '../e2e/support/controlplane';
 import { LabelValues } from '../../src/names';
-import { apply, clusterEnv, getJson, namespace, probeContainer, waitFor } from './support/cluster';
+import { apply, clusterEnv, getJson, namespace, probeContainer } from './support/cluster';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(300_000);
 
@@ -79,11 +80,11 @@ beforeAll(async () => {
       },
     }),
   );
-  await waitFor(
-    'the pods of every owner',
-    90_000,
-    async () => (await getJson(['-n', NS, 'get', 'pods'])).items.length === 4,
-  );
+  await eventually(async () => (await getJson(['-n', NS, 'get', 'pods'])).items.length === 4, {
+    what: 'the pods of every owner',
+    timeoutMs: 90_000,
+    everyMs: 250,
+  });
 });
 
 afterAll(async () => {
@@ -126,10 +127,13 @@ test("the README's troubleshooting commands find each pod's review lines, whiche
 
   let lines: string[] = [];
   // The lines of the last reviews may take a moment to reach the pods' logs.
-  await waitFor('the review lines in the logs', 30_000, async () => {
-    lines = shell(fill(byOwner)).stdout.trim().split('\n').filter(Boolean);
-    return lines.length >= 2;
-  });
+  await eventually(
+    async () => {
+      lines = shell(fill(byOwner)).stdout.trim().split('\n').filter(Boolean);
+      return lines.length >= 2;
+    },
+    { what: 'the review lines in the logs', timeoutMs: 30_000, everyMs: 250 },
+  );
   console.log(
     `README log commands: ${lines.length} lines for ReplicaSet/${replicaSet}, from ${new Set(lines.map((l) => l.split(' ')[0])).size} replica(s)`,
   );
