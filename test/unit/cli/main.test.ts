@@ -606,14 +606,13 @@ describe('review: the response the webhook would give to one AdmissionReview', (
   });
 });
 
-describe('the README shows what the tool prints', () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(
-    readme.indexOf('## kubectl harden'),
-    readme.indexOf('\n## ', readme.indexOf('## kubectl harden') + 1),
-  );
-  // Every `$ pod-hardener harden ...` line of the section's code blocks, with the lines it prints.
-  const examples = [...section.matchAll(/```\w*\n([\s\S]*?)```/g)].flatMap(([, block]) =>
+/** The page that documents the offline tool; every example there is run below. */
+const HARDEN_DOC = 'docs/kubectl-harden.md';
+
+describe(`${HARDEN_DOC} shows what the tool prints`, () => {
+  const page = readFileSync(join(ROOT, HARDEN_DOC), 'utf8');
+  // Every `$ pod-hardener harden ...` line of the page's code blocks, with the lines it prints.
+  const examples = [...page.matchAll(/```\w*\n([\s\S]*?)```/g)].flatMap(([, block]) =>
     block
       .split(/^(?=\$ )/m)
       .filter((part) => part.startsWith('$ pod-hardener harden '))
@@ -632,7 +631,7 @@ describe('the README shows what the tool prints', () => {
       .split(' ')
       .slice(1);
     const cwd = process.cwd();
-    // The examples run where the fixtures are, so the file names are as short as in the README.
+    // The examples run where the fixtures are, so the file names are as short as on the page.
     process.chdir(FIXTURES);
     try {
       const r = await run(argv);
