@@ -642,6 +642,42 @@ describe(`${HARDEN_DOC} shows what the tool prints`, () => {
   });
 });
 
+describe(`${HARDEN_DOC}: what \`review\` prints`, () => {
+  const page = readFileSync(join(ROOT, HARDEN_DOC), 'utf8');
+  // `$ pod-hardener review < FILE > response.json`, then what it prints on stderr; a line `...`
+  // stands for any lines, a line ending in ` ...` for any text after what it shows.
+  const block: string | undefined = /```\w*\n(\$ pod-hardener review [\s\S]*?)```/.exec(page)?.[1];
+
+  it('is on the page', () => expect(block).toBeDefined());
+
+  it('prints what the page shows, for the fixture it names', async () => {
+    const [command, ...shown] = (block ?? '').trimEnd().split('\n');
+    const input = /< (\S+)/.exec(command)![1];
+    const r = await run(['review'], { stdin: readFileSync(join(ROOT, input), 'utf8') });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).response.allowed).toBe(true);
+    const printed = r.stderr.trimEnd().split('\n');
+    let at = 0;
+    let gap = false;
+    for (const line of shown) {
+      if (line.trim() === '...') {
+        gap = true;
+        continue;
+      }
+      const prefix = line.endsWith(' ...') ? line.slice(0, -' ...'.length) : undefined;
+      const matches = (p: string) => (prefix === undefined ? p === line : p.startsWith(prefix));
+      const found = gap ? printed.findIndex((p, i) => i >= at && matches(p)) : at;
+      expect({ line, printed: printed[found], matches: matches(printed[found] ?? '') }).toEqual({
+        line,
+        printed: printed[found],
+        matches: true,
+      });
+      at = found + 1;
+      gap = false;
+    }
+  });
+});
+
 /**
  * The built program, as a user runs it: dist/ when it is newer than every source file, else a
  * build of its own (tsc, as `npm run build` does) in a directory removed afterwards.
