@@ -107,3 +107,29 @@ export function links(markdown: string): Link[] {
     ),
   );
 }
+
+/**
+ * Where a documented output differs from what was printed, or undefined when it shows it: each
+ * shown line must be the next printed line, except that a line `...` stands for any lines and a
+ * line ending in ` ...` for that line with any text after it.
+ */
+export function elidedMismatch(shown: string[], printed: string[]): string | undefined {
+  let at = 0;
+  let gap = false;
+  for (const line of shown) {
+    if (line.trim() === '...') {
+      gap = true;
+      continue;
+    }
+    const prefix = line.endsWith(' ...') ? line.slice(0, -' ...'.length) : undefined;
+    const matches = (p: string) => (prefix === undefined ? p === line : p.startsWith(prefix));
+    const found = gap ? printed.findIndex((p, i) => i >= at && matches(p)) : at;
+    if (found < 0 || found >= printed.length || !matches(printed[found]))
+      return gap
+        ? `not printed after line ${at}: ${line}`
+        : `line ${at + 1} is ${JSON.stringify(printed[at])}, the page shows ${JSON.stringify(line)}`;
+    at = found + 1;
+    gap = false;
+  }
+  return undefined;
+}

@@ -11,7 +11,7 @@ import {
   summarize,
   type ScanReport,
 } from '../../../../src/cli/scan/report';
-import { readDoc, section } from '../../../support/markdown';
+import { elidedMismatch, readDoc, section } from '../../../support/markdown';
 import { policyWith } from '../../../support/policy';
 import { HARDENED_SPEC, shopNamespace, storedPod } from '../../../support/stored-pods';
 
@@ -126,6 +126,23 @@ describe('table', () => {
     expect(render(report([]), 'table')).toMatch(
       /^No namespace to scan\.\n0 namespaces, 0 owners, 0 pods; /,
     );
+  });
+});
+
+describe(`the table example of ${SCAN_DOC}`, () => {
+  // `$ kubectl harden scan -n shop` and what it prints, with elisions: the shop namespace of
+  // test/support/stored-pods.ts, as a cluster's API server would return it.
+  const example = /```\w*\n\$ kubectl harden scan -n shop\n([\s\S]*?)```/.exec(
+    readDoc(SCAN_DOC),
+  )?.[1];
+
+  it('is on the page', () => expect(example).toBeDefined());
+
+  it('is what scan prints for the shop namespace', () => {
+    const printed = render(report([shopNamespace()]), 'table')
+      .trimEnd()
+      .split('\n');
+    expect(elidedMismatch((example ?? '').trimEnd().split('\n'), printed)).toBeUndefined();
   });
 });
 
