@@ -64,7 +64,7 @@ export function guardParamsManifest(
   });
   doc.commentBefore =
     ` The guard's copy of the webhook's exceptions, written by \`pod-hardener guard-params\` from ${source}.\n` +
-    ' Apply it whenever the exceptions in the configuration change (see the README, "The guard").';
+    ' Apply it whenever the exceptions in the configuration change (see docs/security-model.md, "The guard").';
   return doc.toString({ lineWidth: 0 });
 }
 

@@ -9,8 +9,8 @@ import { MAX_MERGED_SUMMARY, summarize } from './summary';
 import type { Change, Container, HardenOptions, HardenResult, Notice, Pod } from './types';
 
 /**
- * Hardens one pod: every rule of the README's "What it changes", in order. Pure: the input is never
- * modified; the result is a copy when anything changed, with the list of changes and notices
+ * Hardens one pod: every rule of docs/hardening.md ("The rules"), in order. Pure: the input is
+ * never modified; the result is a copy when anything changed, with the list of changes and notices
  * from which every report (warnings, annotations, logs, metrics) is made.
  *
  * Throws InvalidPodError when a field the engine works on has an impossible shape.

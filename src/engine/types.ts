@@ -78,7 +78,7 @@ export interface ContainerTarget {
 }
 export type Target = { kind: 'pod' } | ContainerTarget;
 
-/** The hardening rules (the README's "What it changes"), one name each (also the metric label). */
+/** The hardening rules (docs/hardening.md, "The rules"), one name each (also the metric label). */
 export type RuleName =
   | 'runAsUser'
   | 'runAsGroup'

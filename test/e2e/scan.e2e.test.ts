@@ -630,7 +630,7 @@ describe('RBAC: the shipped ClusterRole is enough, and needed', () => {
         metadata: { name, namespace: 'scanners' },
       })),
     ]);
-    // As the README tells operators to bind it.
+    // As docs/scan.md tells operators to bind it.
     await cp.kubectl([
       'create',
       'clusterrolebinding',

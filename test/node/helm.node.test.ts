@@ -52,8 +52,8 @@ function probePod(name: string): string {
 // it restarts) once no binding names that parameter kind, even for a moment: every pod in an
 // opted-in namespace is then denied "no params found for policy binding". Switching from the
 // kustomize install to Helm removes the guard's binding in between, so a second policy and binding
-// with the same parameter kind, which match nothing, keep it alive meanwhile (the README's
-// troubleshooting entry gives the same advice to operators who reinstall).
+// with the same parameter kind, which match nothing, keep it alive meanwhile (docs/troubleshooting.md
+// gives the same advice to operators who reinstall).
 const KEEPER = `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata: {name: node-tier-param-keeper}

@@ -1,5 +1,5 @@
 // Do legacy workloads keep running? The measurement is ./support/transparency.ts; this test checks
-// that each row means what it says, and that the README's table is its output (else it fails with
+// that each row means what it says, and that the table of docs/hardening.md is its output (else it fails with
 // a diff and the command that rewrites the table).
 
 import { renderTable } from './support/corpus';
@@ -8,7 +8,7 @@ import { expectReferenceUpToDate } from '../support/references';
 
 jest.setTimeout(900_000);
 
-test('every legacy pattern, unhardened and hardened, with the one change that makes it run; the README table is this output', async () => {
+test('every legacy pattern, unhardened and hardened, with the one change that makes it run; the table of docs/hardening.md is this output', async () => {
   const results = await measureTransparency();
   const table = renderTable(results);
   console.log(table);

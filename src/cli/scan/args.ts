@@ -47,7 +47,7 @@ apply, and what may stop working. Runs the webhook's own engine with the webhook
   -l, --selector       scan the namespaces whose labels match this selector (e.g. team=shop)
   -A, --all-namespaces scan every namespace
   --config             the webhook's configuration file (POD_HARDENER_* environment variables apply too)
-  -o, --output         table (default), json or yaml (the JSON schema is in the README)
+  -o, --output         table (default), json or yaml (the JSON schema is in docs/scan.md)
   --kubeconfig         kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)
   --context            kubeconfig context (default: the current one)
   --webhook-namespace  where the webhook runs, never sent to it (default "${DEFAULT_WEBHOOK_NAMESPACE}")

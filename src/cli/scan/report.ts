@@ -1,6 +1,6 @@
 /**
  * The report of `pod-hardener scan`: what `-o json` and `-o yaml` print, and what the table is
- * made from. Its shape is a promise to scripts (documented in the README, pinned by a unit test):
+ * made from. Its shape is a promise to scripts (documented in docs/scan.md, pinned by a unit test):
  * fields are only ever added; a rename, removal or change of meaning bumps SCHEMA_VERSION.
  * Every field is always present (null or [] when empty), so `jq` filters need no `//` guards.
  */

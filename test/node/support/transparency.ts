@@ -2,7 +2,7 @@
 // unhardened (a namespace without the label) and hardened (an opted-in namespace); where the
 // hardened pod does not run, its candidate changes are tried one at a time and the first that
 // makes it run is the fix. "Runs" means Ready, with the pattern's own health check answering.
-// The README's table is this measurement's output: test/node/transparency.node.test.ts checks it,
+// The table of docs/hardening.md is this measurement's output: test/node/transparency.node.test.ts checks it,
 // `npm run regenerate:transparency-table` (as root: it needs the node) rewrites it.
 
 import { LabelValues } from '../../../src/names';
@@ -11,7 +11,7 @@ import { namespace } from './cluster';
 import { CORPUS, type Outcome, type Row, runVariant } from './corpus';
 
 export const TRANSPARENCY_TABLE: Reference = {
-  file: 'README.md',
+  file: 'docs/hardening.md',
   regenerate: 'sudo npm run regenerate:transparency-table',
   // The begin marker is matched up to the end of its line, so its wording may change.
   markers: { begin: '<!-- transparency-table:begin', end: '<!-- transparency-table:end -->' },

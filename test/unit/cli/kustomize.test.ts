@@ -23,7 +23,7 @@ import { objectsOfDocuments, podFrom, stored, withoutTemplate } from '../../supp
 
 const ROOT = join(__dirname, '..', '..', '..');
 const MANIFESTS = join(ROOT, 'manifests');
-/** The directories `kubectl apply -k` is pointed at (README, "Install on a cluster"). */
+/** The directories `kubectl apply -k` is pointed at (docs/operations.md, "Install on a cluster"). */
 const OVERLAYS = ['.', 'overlays/self-managed', 'overlays/cert-manager', 'overlays/manual'];
 const PATCHES = [
   'components/guard/failure-policy.yaml',

@@ -20,6 +20,7 @@ import YAML from 'yaml';
 import { KUBECTL_HARDEN, pluginArgv } from '../../../src/cli/kubectl-harden';
 import { COMMANDS, main, type Io, type Program } from '../../../src/cli/main';
 import { Annotations } from '../../../src/names';
+import { elidedMismatch } from '../../support/markdown';
 import { pod } from '../../support/pods';
 import { podReview } from '../../support/reviews';
 import { applyStrict, decodePatch } from '../../support/strict-patch';
@@ -609,14 +610,13 @@ describe('review: the response the webhook would give to one AdmissionReview', (
   });
 });
 
-describe('the README shows what the tool prints', () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(
-    readme.indexOf('## kubectl harden'),
-    readme.indexOf('\n## ', readme.indexOf('## kubectl harden') + 1),
-  );
-  // Every `$ pod-hardener harden ...` line of the section's code blocks, with the lines it prints.
-  const examples = [...section.matchAll(/```\w*\n([\s\S]*?)```/g)].flatMap(([, block]) =>
+/** The page that documents the offline tool; every example there is run below. */
+const HARDEN_DOC = 'docs/kubectl-harden.md';
+
+describe(`${HARDEN_DOC} shows what the tool prints`, () => {
+  const page = readFileSync(join(ROOT, HARDEN_DOC), 'utf8');
+  // Every `$ pod-hardener harden ...` line of the page's code blocks, with the lines it prints.
+  const examples = [...page.matchAll(/```\w*\n([\s\S]*?)```/g)].flatMap(([, block]) =>
     block
       .split(/^(?=\$ )/m)
       .filter((part) => part.startsWith('$ pod-hardener harden '))
@@ -635,7 +635,7 @@ describe('the README shows what the tool prints', () => {
       .split(' ')
       .slice(1);
     const cwd = process.cwd();
-    // The examples run where the fixtures are, so the file names are as short as in the README.
+    // The examples run where the fixtures are, so the file names are as short as on the page.
     process.chdir(FIXTURES);
     try {
       const r = await run(argv);
@@ -643,6 +643,23 @@ describe('the README shows what the tool prints', () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+});
+
+describe(`${HARDEN_DOC}: what \`review\` prints`, () => {
+  const page = readFileSync(join(ROOT, HARDEN_DOC), 'utf8');
+  // `$ pod-hardener review < FILE > response.json`, then what it prints on stderr, with elisions.
+  const block: string | undefined = /```\w*\n(\$ pod-hardener review [\s\S]*?)```/.exec(page)?.[1];
+
+  it('is on the page', () => expect(block).toBeDefined());
+
+  it('prints what the page shows, for the fixture it names', async () => {
+    const [command, ...shown] = (block ?? '').trimEnd().split('\n');
+    const input = /< (\S+)/.exec(command)![1];
+    const r = await run(['review'], { stdin: readFileSync(join(ROOT, input), 'utf8') });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).response.allowed).toBe(true);
+    expect(elidedMismatch(shown, r.stderr.trimEnd().split('\n'))).toBeUndefined();
   });
 });
 

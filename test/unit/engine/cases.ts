@@ -2,7 +2,7 @@ import { Annotations } from '../../../src/names';
 import { HARDENED_POD_SC, hardenedContainerSc as hsc, pod, withSummary } from '../../support/pods';
 
 /**
- * Table of fixture pods and the pod each must become, rule by rule (the README's "What it changes").
+ * Table of fixture pods and the pod each must become, rule by rule (docs/hardening.md, "The rules").
  * Shared by the engine test (harden() output) and the admission test (the patch applied with
  * strict RFC 6902 semantics to the object as received must give the same pod).
  */
