@@ -565,11 +565,12 @@ describe('install', () => {
           { 'pod-hardener.io/allowed-capabilities': 'NET_ADMIN' },
         ),
       ],
-      ['a pod annotated skip', ENFORCE, true, pod('s1', {}, { 'pod-hardener.io/skip': 'true' })],
+      // A fresh install honours the skip annotations in no namespace, and the guard agrees.
+      ['a pod annotated skip', ENFORCE, false, pod('s1', {}, { 'pod-hardener.io/skip': 'true' })],
       [
         'a pod whose unhardened container is in skip-containers',
         ENFORCE,
-        true,
+        false,
         annotate(
           hardenedPod('s2', {
             containers: [
@@ -690,7 +691,7 @@ describe('install', () => {
       const config = join(mkdtempSync(join(tmpdir(), 'pod-hardener-guard-')), 'config.yaml');
       writeFileSync(
         config,
-        'exceptions:\n  skipNamespaces: ["other-*"]\n  exemptContainers:\n    - name: istio-init\n      image: "docker.io/istio/proxyv2:*"\n',
+        `exceptions:\n  skipNamespaces: ["${ENFORCE}"]\n  exemptContainers:\n    - name: istio-init\n      image: "docker.io/istio/proxyv2:*"\n`,
       );
       const params = execFileSync(
         process.execPath,
@@ -717,10 +718,10 @@ describe('install', () => {
         initContainers: [{ name: 'istio-init', image: 'evil/proxyv2:1' }],
       });
       expect((await createPod(ENFORCE, impostor)).stderr).toMatch(GUARD);
-      // Skipping is no longer allowed in this namespace.
+      // The operator now allows skipping in this namespace, and the guard follows.
       expect(
-        (await createPod(ENFORCE, pod('s4', {}, { 'pod-hardener.io/skip': 'true' }))).stderr,
-      ).toMatch(GUARD);
+        (await createPod(ENFORCE, pod('s4', {}, { 'pod-hardener.io/skip': 'true' }))).code,
+      ).toBe(0);
     });
   });
 
