@@ -111,6 +111,7 @@ export type NoticeKind =
   | 'skipDenied'
   | 'capabilityAboveCeiling'
   | 'escalationNotForced'
+  | 'privilegedKept'
   | 'windowsPod'
   | 'badAnnotation'
   | 'capabilityNotEffective'
