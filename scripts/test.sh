@@ -39,6 +39,13 @@ fi
 for tool in helm promtool; do
   bash scripts/build-go-tool.sh "$tool" >/dev/null || fail_run "building $tool failed"
 done
+# The unit tier's Go judges (kubectl's YAML decoder; kube-apiserver's pod validation and Pod
+# Security, whose first build compiles much of k8s.io/kubernetes), likewise.
+if [[ " $* " != *" --selectProjects "* || " $* " == *" unit "* ]]; then
+  for program in kubectl-yaml kube-judge; do
+    bash scripts/build-go-program.sh "test/support/$program" >/dev/null || { echo "building test/support/$program failed"; echo "0 passed, 1 failed"; exit 1; }
+  done
+fi
 
 # Without arguments: the unit, http and e2e tiers in parallel workers, then the node tier in band
 # (its tests share the one real cluster of this machine, and its scenarios are heavy for two

@@ -121,6 +121,7 @@ export type NoticeKind =
   | 'skipDenied'
   | 'capabilityAboveCeiling'
   | 'escalationNotForced'
+  | 'privilegedKept'
   | 'windowsPod'
   | 'badAnnotation'
   | 'capabilityNotEffective'

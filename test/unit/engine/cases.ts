@@ -54,6 +54,24 @@ const app = (sc?: unknown, extra: Record<string, unknown> = {}) => ({
   ...(sc === undefined ? {} : { securityContext: sc }),
 });
 
+/** calico-node's mount-bpffs init container (calico v3.30 manifests), with the given securityContext. */
+const CALICO_INIT = (sc: Record<string, unknown> = { privileged: true }) => ({
+  name: 'mount-bpffs',
+  image: 'docker.io/calico/node:v3.30.0',
+  command: ['calico-node', '-init', '-best-effort'],
+  securityContext: sc,
+  volumeMounts: [
+    { name: 'sys-fs', mountPath: '/sys/fs', mountPropagation: 'Bidirectional' },
+    { name: 'bpffs', mountPath: '/sys/fs/bpf', mountPropagation: 'Bidirectional' },
+    { name: 'nodeproc', mountPath: '/nodeproc', readOnly: true },
+  ],
+});
+const CALICO_VOLUMES = [
+  { name: 'sys-fs', hostPath: { path: '/sys/fs/', type: 'DirectoryOrCreate' } },
+  { name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'Directory' } },
+  { name: 'nodeproc', hostPath: { path: '/proc' } },
+];
+
 /** The pod hardened with the defaults: `spec` and pod securityContext fields added or replaced. */
 const hardened = (
   spec: Record<string, unknown> = {},
@@ -185,6 +203,36 @@ export const CASES: HardenCase[] = [
       metadata: meta(),
       spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc())] },
     },
+  },
+  {
+    // calico-node's mount-bpffs init container mounts /sys/fs and /sys/fs/bpf with Bidirectional
+    // propagation, which the API server allows only on privileged containers: privileged stays,
+    // so allowPrivilegeEscalation (refused beside it) is not forced. Its main container has no
+    // such mount and loses privileged as usual.
+    name: 'calico-node: a privileged container with a Bidirectional mount stays privileged, without escalation forced',
+    input: pod({
+      hostNetwork: true,
+      initContainers: [CALICO_INIT()],
+      containers: [app({ privileged: true })],
+      volumes: CALICO_VOLUMES,
+    }),
+    expected: {
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        hostNetwork: true,
+        securityContext: {
+          ...HARDENED_POD_SC,
+          fsGroup: 3000,
+          fsGroupChangePolicy: 'OnRootMismatch',
+        },
+        initContainers: [CALICO_INIT({ privileged: true, capabilities: { drop: ['ALL'] } })],
+        containers: [app({ privileged: false, ...hsc() })],
+        volumes: CALICO_VOLUMES,
+      },
+    },
+    rules: [...ALL_RULES, 'privileged', 'fsGroup'],
+    notices: ['privilegedKept', 'escalationNotForced'],
   },
   {
     name: 'an allowlisted SYS_ADMIN is kept and escalation is not forced beside it',
