@@ -21,24 +21,41 @@ function unconfinedAppArmor(sc: SecurityContext | null | undefined): boolean {
   return isJsonObject(profile) && profile.type === 'Unconfined';
 }
 
-function unconfinedSELinuxType(sc: SecurityContext | null | undefined): boolean {
+/** The seLinuxOptions fields baseline forbids: a type outside the container types, a user, a role. */
+function unconfinedSELinuxFields(sc: SecurityContext | null | undefined): string[] {
   const options = sc?.seLinuxOptions;
-  if (!isJsonObject(options)) return false;
+  if (!isJsonObject(options)) return [];
+  const out: string[] = [];
   const type = options.type;
-  return typeof type === 'string' && type !== '' && !CONFINED_SELINUX_TYPES.has(type);
+  if (typeof type === 'string' && type !== '' && !CONFINED_SELINUX_TYPES.has(type))
+    out.push('type');
+  for (const field of ['user', 'role'])
+    if (typeof options[field] === 'string' && options[field] !== '') out.push(field);
+  return out;
 }
 
-/** seLinuxOptions without its type, replaced whole (a nested value is never edited in place). */
-function withoutType(ctx: RuleContext, sc: SecurityContext, target: Target): void {
-  const { type, ...rest } = sc.seLinuxOptions as { [key: string]: Json };
-  sc.seLinuxOptions = rest;
-  ctx.record(
-    'seLinuxOptions',
-    target,
-    'securityContext.seLinuxOptions.type',
-    type,
-    undefined,
-  );
+/**
+ * seLinuxOptions without the fields baseline forbids, replaced whole (a nested value is never
+ * edited in place); the MCS level, which keeps containers apart from each other, is kept.
+ */
+function withoutUnconfined(
+  ctx: RuleContext,
+  sc: SecurityContext,
+  target: Target,
+  fields: readonly string[],
+): void {
+  const options = { ...(sc.seLinuxOptions as { [key: string]: Json }) };
+  for (const field of fields) {
+    ctx.record(
+      'seLinuxOptions',
+      target,
+      `securityContext.seLinuxOptions.${field}`,
+      options[field],
+      undefined,
+    );
+    delete options[field];
+  }
+  sc.seLinuxOptions = options;
 }
 
 /**
@@ -49,7 +66,7 @@ function withoutType(ctx: RuleContext, sc: SecurityContext, target: Target): voi
  *   instead would make the kubelet refuse the pod on every node without AppArmor: it treats any
  *   profile but Unconfined as "AppArmor required".
  * - An SELinux `type` outside the container types is removed, so the runtime's confined type
- *   applies; the rest of seLinuxOptions (the MCS level above all) is kept.
+ *   applies, and so are `user` and `role` (baseline allows neither); the MCS level is kept.
  * - `procMount: Unmasked` becomes `Default` unless the pod runs in a user namespace, where the
  *   unmasked /proc belongs to the namespace and baseline allows it.
  * The pod level changes only where no untouched container inherits it. Runs after
@@ -64,8 +81,9 @@ export const confinement: Rule = (ctx) => {
       delete sc.appArmorProfile;
       ctx.record('appArmorProfile', POD, 'securityContext.appArmorProfile', from, undefined);
     }
-    if (unconfinedSELinuxType(podSc) && ctx.podFieldSettable('seLinuxOptions'))
-      withoutType(ctx, ctx.writablePodSecurityContext(), POD);
+    const podFields = unconfinedSELinuxFields(podSc);
+    if (podFields.length > 0 && ctx.podFieldSettable('seLinuxOptions'))
+      withoutUnconfined(ctx, ctx.writablePodSecurityContext(), POD, podFields);
   }
 
   const annotations = ctx.pod.metadata?.annotations;
@@ -85,8 +103,9 @@ export const confinement: Rule = (ctx) => {
       delete annotations[key];
       ctx.record('appArmorProfile', t.ref, `metadata.annotations.${key}`, 'unconfined', undefined);
     }
-    if (unconfinedSELinuxType(own))
-      withoutType(ctx, ctx.writableSecurityContext(t.container), t.ref);
+    const fields = unconfinedSELinuxFields(own);
+    if (fields.length > 0)
+      withoutUnconfined(ctx, ctx.writableSecurityContext(t.container), t.ref, fields);
     if (own?.procMount === 'Unmasked' && !inUserNamespace) {
       ctx.writableSecurityContext(t.container).procMount = 'Default';
       ctx.record('procMount', t.ref, 'securityContext.procMount', 'Unmasked', 'Default');

@@ -1185,13 +1185,13 @@ export const CASES: HardenCase[] = [
     rules: ALL_RULES,
   },
   {
-    name: 'confinement: an SELinux type outside the container types is removed, the level kept',
+    name: 'confinement: an SELinux type outside the container types, a user and a role are removed, the level kept',
     input: pod({
       securityContext: { seLinuxOptions: { type: 'spc_t', level: 's0:c1,c2' } },
       containers: [app({ seLinuxOptions: { type: 'unconfined_t', user: 'system_u' } })],
     }),
     expected: hardened(
-      { containers: [app(hsc({ seLinuxOptions: { user: 'system_u' } }))] },
+      { containers: [app(hsc({ seLinuxOptions: {} }))] },
       { seLinuxOptions: { level: 's0:c1,c2' } },
     ),
     rules: [...ALL_RULES, 'seLinuxOptions'],
