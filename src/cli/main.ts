@@ -1,8 +1,17 @@
 #!/usr/bin/env node
 /**
  * pod-hardener's command-line tool: the webhook's engine and configuration applied offline.
- * A thin dispatcher: each subcommand is a module (command.ts says what one is), named once in
- * COMMANDS and loaded only when it runs.
+ * A thin dispatcher: each subcommand is a Command (command.ts says what one is) in a folder of its
+ * own, named once in COMMANDS and loaded only when it runs:
+ *
+ *   manifests/     harden: manifest files, YAML and JSON, rewritten in place (yaml/: the YAML reader and editor)
+ *   review/        one AdmissionReview, as the webhook answers it
+ *   guard-params/  the guard's ConfigMap from the configuration
+ *   scan/          a live cluster, read-only
+ *   certs/         a CA and a serving certificate for manual installs
+ *
+ * A command's folder uses command.ts and configured-policy.ts, never another command's folder
+ * (test/unit/import-layers.test.ts).
  *
  * `main(argv, io)` does everything and returns the exit code, so tests run it in-process.
  * Never imports server/: the tool shares engine/, admission/ and config/ with the webhook.
@@ -12,17 +21,21 @@ import { ConfigError } from '../config/load';
 import { EXIT, UsageError, type Command, type Io } from './command';
 
 export { EXIT, type Io } from './command';
-export { hardenManifests, ManifestError } from './manifests';
-export type { HardenManifestsOptions, HardenManifestsResult, WorkloadResult } from './manifests';
+export { hardenManifests, ManifestError } from './manifests/harden-manifests';
+export type {
+  HardenManifestsOptions,
+  HardenManifestsResult,
+  WorkloadResult,
+} from './manifests/harden-manifests';
 
 /** Each subcommand by name, loaded only when it runs. */
 export type CommandTable = Readonly<Record<string, () => Promise<Command>>>;
 
 export const COMMANDS: CommandTable = {
-  harden: async () => (await import('./harden-command')).hardenCommand,
-  review: async () => (await import('./review')).reviewCommand,
-  'guard-params': async () => (await import('./guard-params')).guardParamsCommand,
-  scan: async () => (await import('./scan')).scanCommand(),
+  harden: async () => (await import('./manifests/command')).hardenCommand,
+  review: async () => (await import('./review/command')).reviewCommand,
+  'guard-params': async () => (await import('./guard-params/command')).guardParamsCommand,
+  scan: async () => (await import('./scan/command')).scanCommand(),
   certs: async () => (await import('./certs/command')).certsCommand,
 };
 

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { guardParams } from '../../../src/cli/guard-params';
+import { guardParams } from '../../../src/cli/guard-params/command';
 import { layerSchema } from '../../../src/config/schema';
 import {
   BUILD_TIMEOUT_MS,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { KUBECTL_HARDEN, pluginArgv } from '../../../../src/cli/kubectl-harden';
 import { main, POD_HARDENER, type Io, type Program } from '../../../../src/cli/main';
 import { parseScanArgs } from '../../../../src/cli/scan/args';
-import { scanCommand, type Cluster, type Connect } from '../../../../src/cli/scan';
+import { scanCommand, type Cluster, type Connect } from '../../../../src/cli/scan/command';
 import { ApiError } from '../../../../src/cli/scan/errors';
 import { Labels } from '../../../../src/names';
 import { FakeKubeApi } from '../../../support/fake-kube-api';

@@ -3,16 +3,16 @@
  * read-only, over the pods that exist in a cluster, grouped by the workload that owns them, to
  * say what hardening would change and what may stop working before a namespace is opted in.
  *
- *   args.ts         the command line
+ *   args.ts         the command line (this file: the command itself)
  *   collect.ts      what is read from the API server (paged), behind a one-method client
  *   kube-client.ts  that client, with @kubernetes/client-node's kubeconfig handling
  *   owners.ts       the walk from a pod up to its workload
  *   analyze.ts      each pod through the webhook's engine and patch; risks.ts: what may break
- *   report.ts       the report's schema; render.ts: table, JSON, YAML
+ *   report-schema.ts  the report's schema; render.ts: table, JSON, YAML
  */
 import type { Policy } from '../../engine/policy';
 import { ConfigError } from '../../config/load';
-import { loadPolicy } from '../policy';
+import { loadPolicy } from '../configured-policy';
 import { EXIT, type Command, type Io } from '../command';
 import { parseScanArgs, SCAN_USAGE, type ScanArgs } from './args';
 import { analyze } from './analyze';
@@ -20,7 +20,13 @@ import { collect, type KubeApi } from './collect';
 import { describeFailure, isOperational } from './errors';
 import { progressReporter } from './progress';
 import { render } from './render';
-import { REPORT_KIND, SCHEMA_VERSION, summarize, wouldChange, type ScanReport } from './report';
+import {
+  REPORT_KIND,
+  SCHEMA_VERSION,
+  summarize,
+  wouldChange,
+  type ScanReport,
+} from './report-schema';
 
 export interface Cluster {
   api: KubeApi;

@@ -3,13 +3,13 @@
  * response goes to stdout exactly as the webhook would send it (JSON); stderr says the same for a
  * person: the HTTP status, the decision, the patch decoded, the warnings and audit annotations.
  */
-import { reviewAdmission } from '../admission/review';
-import { MODES, type Mode } from '../admission/types';
-import type { Policy } from '../engine/policy';
-import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
-import { isJsonObject as isObject } from '../engine/json';
-import { EXIT, parseOptions, type Command, type Io } from './command';
-import { policyFor } from './policy';
+import { reviewAdmission } from '../../admission/review';
+import { MODES, type Mode } from '../../admission/types';
+import type { Policy } from '../../engine/policy';
+import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../../names';
+import { isJsonObject as isObject } from '../../engine/json';
+import { EXIT, parseOptions, type Command, type Io } from '../command';
+import { policyFor } from '../configured-policy';
 
 type Output = Pick<Io, 'stdout' | 'stderr'>;
 

@@ -1,17 +1,17 @@
 /** `pod-hardener harden` (and `kubectl harden`): the webhook's hardening applied to manifest files. */
 import { realpathSync } from 'node:fs';
-import { EXIT, parseOptions, UsageError, type Command, type Io } from './command';
-import { unifiedDiff } from './diff';
-import { readInputs, type Input } from './inputs';
+import { EXIT, parseOptions, UsageError, type Command, type Io } from '../command';
+import { unifiedDiff } from './unified-diff';
+import { readInputs, type Input } from './read-inputs';
 import { patchFiles, render, type PatchOf } from './kustomize';
 import {
   hardenManifests,
   ManifestError,
   WORKLOAD_KINDS,
   type HardenManifestsResult,
-} from './manifests';
-import { policyFor } from './policy';
-import { checkText, noticeLines, reportTable, totals } from './report';
+} from './harden-manifests';
+import { policyFor } from '../configured-policy';
+import { checkText, noticeLines, reportTable, totals } from './report-text';
 
 const USAGE = `pod-hardener harden -f FILE|DIR|- [-f ...] [-k DIR] [--config FILE] [--namespace NS]
                     [--diff | --patch | --report] [--check] [--write]
