@@ -1,8 +1,10 @@
 /**
  * The configuration of the webhook, defined once: this zod schema gives every key its
  * validation, its default, its environment variable (where it has one) and, through z.infer,
- * its type. The defaults, the env table (load.ts), the file layer and the engine's policy view
- * (PolicySettings) are all derived from it, so adding a key is one line here: e.g.
+ * its type. The defaults, the env table (load.ts) and the file layer are derived from it; the
+ * engine's policy view (PolicySettings) is the engine's own type, held to this schema by a
+ * type-level check (PolicyInStep). So adding a key is one line here (and, for a hardening or
+ * exceptions key, one in engine/policy.ts): e.g.
  *
  *   unprivilegedPorts: oneOf(['auto', 'never']).default('auto'),
  *
@@ -14,6 +16,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import type { PolicySettings } from '../engine/policy';
 import { deepFreeze } from './freeze';
 
 export const CERT_SOURCES = ['development', 'files', 'self-managed'] as const;
@@ -264,8 +267,26 @@ export const configSchema = z.strictObject(
 export type Config = z.output<typeof configSchema>;
 export type ExemptContainer = Config['exceptions']['exemptContainers'][number];
 
-/** What the operator decides about pods (`hardening` and `exceptions`), as the engine compiles it. */
-export type PolicySettings = Config['hardening'] & Config['exceptions'];
+export type { PolicySettings } from '../engine/policy';
+
+/** What the operator decides about pods (`hardening` and `exceptions`), as this schema gives it. */
+type SchemaPolicy = Config['hardening'] & Config['exceptions'];
+
+/**
+ * Compiles only while the schema's policy view is what the engine takes: the same keys, each of a
+ * type the engine accepts. A setting added here and not to the engine's PolicySettings (or the
+ * reverse), or a type that drifts, fails the build on this line.
+ */
+export type PolicyInStep = Assert<
+  [keyof SchemaPolicy] extends [keyof PolicySettings]
+    ? [keyof PolicySettings] extends [keyof SchemaPolicy]
+      ? SchemaPolicy extends PolicySettings
+        ? true
+        : false
+      : false
+    : false
+>;
+type Assert<T extends true> = T;
 
 /** The policy view of a configuration: its `hardening` and `exceptions` keys, side by side. */
 export function policySettings(config: Config): PolicySettings {

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { request as httpsRequest } from 'node:https';
 import { reviewAdmission } from '../../src/admission/review';
-import { handleSignals } from '../../src/server/server';
+import { handleSignals } from '../../src/server/shutdown';
 import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
 import { getHealth, keepAliveAgent, post, sleep, startTestServer } from '../support/http';

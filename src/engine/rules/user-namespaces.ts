@@ -2,12 +2,7 @@ import type { Rule, RuleContext } from '../context';
 import { targetText, valueText } from '../describe';
 import { eachContainer, containerTarget } from '../exceptions';
 import { isJsonObject } from '../json';
-
-/**
- * The highest UID/GID a pod's user namespace maps with the kubelet's default of 65536 IDs per
- * pod (userNamespaces.idsPerPod): a process given one beyond it cannot start.
- */
-export const MAX_USERNS_ID = 65535;
+import { MAX_USERNS_ID } from '../policy';
 
 /**
  * Volume kinds that work in a user namespace. The kubelet asks the runtime for an idmapped

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { guardParams } from '../../../src/cli/guard-params';
+import { guardParams } from '../../../src/cli/guard-params/command';
 import {
   BUILD_TIMEOUT_MS,
   CHART,

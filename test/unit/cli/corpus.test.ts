@@ -11,7 +11,10 @@ import { diffLines } from 'diff';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { hardenManifests, type HardenManifestsResult } from '../../../src/cli/manifests';
+import {
+  hardenManifests,
+  type HardenManifestsResult,
+} from '../../../src/cli/manifests/harden-manifests';
 import { Annotations } from '../../../src/names';
 import { policyWith } from '../../support/policy';
 import {

@@ -74,6 +74,8 @@ async function run(
       out.written.push(path);
       writeFileSync(path, text);
     },
+    stderrIsTTY: false,
+    now: () => Date.now(),
   };
   out.code = await main(argv, io);
   return out;

@@ -52,6 +52,8 @@ async function run(
       out.written[path] = text;
       writeFileSync(path, text);
     },
+    stderrIsTTY: false,
+    now: () => Date.now(),
   };
   out.code = await main(argv, io, program);
   return out;
@@ -440,6 +442,7 @@ describe('arguments', () => {
     [['harden'], 'harden needs at least one -f FILE, DIR or -'],
     [['harden', '-f'], '-f needs a value'],
     [['harden', '-f', '--diff'], '-f needs a value'],
+    [['harden', '-f', ' '], '-f needs a value'],
     [['harden', 'x.yaml'], 'unexpected argument "x.yaml" (files are given with -f)'],
     [['harden', '-f', 'x', '--diff', '--report'], '--diff and --report: choose one'],
     [['harden', '-f', '-', '--write'], '--write cannot rewrite standard input'],

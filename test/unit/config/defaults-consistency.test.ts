@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { GUARD_CONFIGMAP } from '../../../src/cli/guard-params';
+import { GUARD_CONFIGMAP } from '../../../src/cli/guard-params/command';
 import { loadConfig } from '../../../src/config/load';
 import { DEFAULT_CONFIG } from '../../../src/config/schema';
 import {

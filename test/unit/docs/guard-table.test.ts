@@ -4,7 +4,7 @@
  * gives the ConfigMap value of that row (a value ending in `…` is shown cut short).
  */
 import YAML from 'yaml';
-import { guardParams } from '../../../src/cli/guard-params';
+import { guardParams } from '../../../src/cli/guard-params/command';
 import { DEFAULT_POLICY } from '../../../src/config/schema';
 import { readDoc, section } from '../../support/markdown';
 

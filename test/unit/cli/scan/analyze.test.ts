@@ -9,7 +9,7 @@ import {
   analyzePod,
   namespaceMode,
 } from '../../../../src/cli/scan/analyze';
-import type { PodEntry, RiskEntry, WorkloadEntry } from '../../../../src/cli/scan/report';
+import type { PodEntry, RiskEntry, WorkloadEntry } from '../../../../src/cli/scan/report-schema';
 import { targetKey } from '../../../../src/engine/describe';
 import { Annotations } from '../../../../src/names';
 import { policyWith } from '../../../support/policy';

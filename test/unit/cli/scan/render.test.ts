@@ -10,7 +10,7 @@ import {
   SCHEMA_VERSION,
   summarize,
   type ScanReport,
-} from '../../../../src/cli/scan/report';
+} from '../../../../src/cli/scan/report-schema';
 import { elidedMismatch, readDoc, section } from '../../../support/markdown';
 import { policyWith } from '../../../support/policy';
 import { HARDENED_SPEC, shopNamespace, storedPod } from '../../../support/stored-pods';

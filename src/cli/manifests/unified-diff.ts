@@ -6,7 +6,7 @@
  * `diff -u` prints, and applies with `git apply` and `patch -p1`.
  */
 import { FILE_HEADERS_ONLY, formatPatch, structuredPatch, type StructuredPatchHunk } from 'diff';
-import type { Replacement } from './manifests';
+import type { Replacement } from './results';
 import type { LineCounter } from 'yaml';
 import { lineCounter, lineOf } from './line-index';
 

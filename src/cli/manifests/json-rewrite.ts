@@ -3,10 +3,10 @@
  * and, when it changes, printed again whole in the indentation and line ends it came in (JSON
  * has no comments to keep).
  */
-import { hardenDocument } from './harden-document';
+import { hardenDocument } from './document-hardening';
 import { lineCounter } from './line-index';
-import { jsonError, ManifestError, where } from './manifest-errors';
-import type { Base, HardenManifestsResult } from './manifests';
+import { jsonError, ManifestError, where } from './input-errors';
+import type { Base, HardenManifestsResult } from './results';
 
 /** How the file is laid out: the indentation of its first nested line, its line end, a final line end. */
 function jsonLayout(text: string): { indent: string; eol: string; finalEol: boolean } {

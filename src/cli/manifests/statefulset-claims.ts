@@ -4,8 +4,8 @@
  * the template does not list, and gets fsGroup for them. The engine is shown those volumes too;
  * they are taken out of the result again, since they are not part of the manifest.
  */
-import { isJsonObject as isObject } from '../engine/json';
-import { str } from './workloads';
+import { isJsonObject as isObject } from '../../engine/json';
+import { str } from './workload-kinds';
 
 type Obj = Record<string, unknown>;
 

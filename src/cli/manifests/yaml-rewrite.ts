@@ -8,12 +8,12 @@
  * read it; when it does not, the edit is tried coarser (whole values written out around the
  * change), and when no edit gives it, the document is refused: a wrong file is never written.
  */
-import type { PatchOperation as Operation } from '../admission/patch';
-import { hardenDocument } from './harden-document';
+import type { PatchOperation as Operation } from '../../admission/patch';
+import { hardenDocument } from './document-hardening';
 import { pointerTokens, type PathKey } from './json-pointer';
 import { lineCounter } from './line-index';
-import { at, ManifestError, where } from './manifest-errors';
-import type { Base, HardenManifestsResult, Replacement } from './manifests';
+import { at, ManifestError, where } from './input-errors';
+import type { Base, HardenManifestsResult, Replacement } from './results';
 import { lineReplacements, planEdits, splice, type EditLevel } from './yaml/edit';
 import { UnsupportedEdit } from './yaml/print';
 import { keyOf, readDocument, type ENode, type ReadDocument } from './yaml/read';

@@ -12,10 +12,10 @@
  * output to a real API server).
  */
 import YAML from 'yaml';
-import { normalizeCapability } from '../engine/capabilities';
-import type { PolicySettings } from '../engine/policy';
-import { EXIT, parseOptions, type Command } from './command';
-import { policyFor } from './policy';
+import { normalizeCapability } from '../../engine/capabilities';
+import type { PolicySettings } from '../../engine/policy';
+import { EXIT, parseOptions, type Command } from '../command';
+import { policyFor } from '../configured-policy';
 
 export const GUARD_CONFIGMAP = 'pod-hardener-guard';
 

@@ -3,17 +3,17 @@
  * template: the engine (`harden`, scope create) and the guarded diff (`createPatch`). The result
  * is the patch of the document and the document as it must read after it.
  */
-import { createPatch, type PatchOperation as Operation } from '../admission/patch';
-import { harden } from '../engine/harden';
-import { isJsonObject as isObject } from '../engine/json';
-import { InvalidPodError } from '../engine/pod-shape';
-import type { Policy } from '../engine/policy';
+import { createPatch, type PatchOperation as Operation } from '../../admission/patch';
+import { harden } from '../../engine/harden';
+import { isJsonObject as isObject } from '../../engine/json';
+import { InvalidPodError } from '../../engine/pod-shape';
+import type { Policy } from '../../engine/policy';
 import { tokensPointer, valueAt, type PathKey } from './json-pointer';
 import { isJsonPatch, partialShape, renderedCheck } from './kustomize';
-import { ManifestError, where } from './manifest-errors';
-import type { ManifestNote, WorkloadResult } from './manifests';
+import { ManifestError, where } from './input-errors';
+import type { ManifestNote, WorkloadResult } from './results';
 import { withClaimVolumes, withoutClaimVolumes } from './statefulset-claims';
-import { apiGroup, objectsOf, podOf, str, WORKLOADS } from './workloads';
+import { apiGroup, objectsOf, podOf, str, WORKLOADS } from './workload-kinds';
 
 type Obj = Record<string, unknown>;
 

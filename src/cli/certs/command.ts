@@ -1,7 +1,7 @@
 /**
- * `npm run certs -- [options]`: a CA and a serving certificate for manual installs and local
- * runs, written to certs/out/ (git-ignored), and the caBundle to give the webhook
- * configuration. See certs/README.md.
+ * `pod-hardener certs` (`npm run certs -- [options]` in a clone): a CA and a serving certificate
+ * for manual installs and local runs, written to certs/out/ (git-ignored), and the caBundle to
+ * give the webhook configuration. See certs/README.md.
  *
  * The CA is reused when certs/out/ already holds one, so issuing a new serving certificate
  * (renewal, another SAN) leaves the caBundle unchanged; --new-ca replaces it.
@@ -10,16 +10,15 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { parseArgs as parseCommandLine } from 'node:util';
-import { CertificatePair, generateCA, issueServingCertificate } from './generate';
-import { serviceDnsNames } from './rotation';
+import { CertificatePair, generateCA, issueServingCertificate } from '../../certs/generate';
+import { serviceDnsNames } from '../../certs/rotation';
+import { EXIT, parseOptions, positiveInteger, UsageError, type Command } from '../command';
 
-const USAGE = `usage: npm run certs -- [options]
+const USAGE = `pod-hardener certs [options]      (in a clone: npm run certs -- [options])
 
 Writes ca.crt, ca.key, tls.crt, tls.key, cabundle.b64 and cabundle-patch.json into the output
 directory. Without --dns/--ip/--service: the Service pod-hardener in namespace pod-hardener,
 plus localhost, 127.0.0.1 and ::1.
-
   --service NAME      add the Service's names: NAME, NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local
   --namespace NS      namespace for --service (default pod-hardener)
   --dns NAME          add a DNS SAN (repeatable)
@@ -29,9 +28,21 @@ plus localhost, 127.0.0.1 and ::1.
   --new-ca            create a new CA even if the output directory has one
   --out DIR           output directory (default certs/out)
   --webhook-config N  MutatingWebhookConfiguration name for the printed commands (default pod-hardener)
-  -h, --help          this text`;
+`;
 
-export interface CliOptions {
+const OPTIONS = {
+  service: { type: 'string', multiple: true },
+  namespace: { type: 'string' },
+  dns: { type: 'string', multiple: true },
+  ip: { type: 'string', multiple: true },
+  days: { type: 'string' },
+  'ca-days': { type: 'string' },
+  'new-ca': { type: 'boolean' },
+  out: { type: 'string' },
+  'webhook-config': { type: 'string' },
+} as const;
+
+export interface CertsOptions {
   dnsNames: string[];
   ipAddresses: string[];
   days: number;
@@ -42,58 +53,23 @@ export interface CliOptions {
   namespace: string;
 }
 
-export class UsageError extends Error {}
-
-export function parseArgs(argv: readonly string[]): CliOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseCommandLine({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        service: { type: 'string', multiple: true, default: [] },
-        namespace: { type: 'string', default: 'pod-hardener' },
-        dns: { type: 'string', multiple: true, default: [] },
-        ip: { type: 'string', multiple: true, default: [] },
-        days: { type: 'string', default: '365' },
-        'ca-days': { type: 'string', default: '3650' },
-        'new-ca': { type: 'boolean', default: false },
-        out: { type: 'string', default: 'certs/out' },
-        'webhook-config': { type: 'string', default: 'pod-hardener' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message.split('\n')[0]}`);
-  }
-  if (values.help) return 'help';
-  const given = (flag: string, v: string): string => {
-    if (v.trim() === '') throw new UsageError(`--${flag} needs a value`);
-    return v;
-  };
-  const days = (flag: string, v: string): number => {
-    if (!/^[1-9][0-9]*$/.test(v))
-      throw new UsageError(`--${flag}: expected a whole number of days, got ${JSON.stringify(v)}`);
-    return Number(v);
-  };
-  for (const ip of values.ip)
+export function parseCertsArgs(argv: readonly string[]): CertsOptions {
+  const v = parseOptions(argv, OPTIONS);
+  for (const ip of v.ip ?? [])
     if (isIP(ip) === 0) throw new UsageError(`--ip: not an IP address: ${JSON.stringify(ip)}`);
+  const days = (flag: string, value: string) => positiveInteger(flag, value, { unit: 'days' });
+  const namespace = v.namespace ?? 'pod-hardener';
   const o = {
-    services: values.service.map((v) => given('service', v)),
-    namespace: given('namespace', values.namespace),
-    dns: values.dns.map((v) => given('dns', v)),
-    ip: values.ip,
-    days: days('days', values.days),
-    caDays: days('ca-days', values['ca-days']),
-    newCa: values['new-ca'],
-    out: given('out', values.out),
-    webhookConfiguration: given('webhook-config', values['webhook-config']),
+    days: days('--days', v.days ?? '365'),
+    caDays: days('--ca-days', v['ca-days'] ?? '3650'),
   };
-  const dnsNames = [...o.services.flatMap((s) => serviceDnsNames(s, o.namespace)), ...o.dns];
-  const ipAddresses = [...o.ip];
+  const dnsNames = [
+    ...(v.service ?? []).flatMap((s) => serviceDnsNames(s, namespace)),
+    ...(v.dns ?? []),
+  ];
+  const ipAddresses = [...(v.ip ?? [])];
   if (dnsNames.length === 0 && ipAddresses.length === 0) {
-    dnsNames.push(...serviceDnsNames('pod-hardener', o.namespace), 'localhost');
+    dnsNames.push(...serviceDnsNames('pod-hardener', namespace), 'localhost');
     ipAddresses.push('127.0.0.1', '::1');
   }
   if (o.caDays < o.days)
@@ -105,10 +81,10 @@ export function parseArgs(argv: readonly string[]): CliOptions | 'help' {
     ipAddresses: [...new Set(ipAddresses)],
     days: o.days,
     caDays: o.caDays,
-    newCa: o.newCa,
-    out: o.out,
-    webhookConfiguration: o.webhookConfiguration,
-    namespace: o.namespace,
+    newCa: v['new-ca'] === true,
+    out: v.out ?? 'certs/out',
+    webhookConfiguration: v['webhook-config'] ?? 'pod-hardener',
+    namespace,
   };
 }
 
@@ -133,7 +109,10 @@ function existingCA(dir: string, days: number): CertificatePair | undefined {
   return pair;
 }
 
-export async function run(o: CliOptions, print: (line: string) => void): Promise<void> {
+export async function writeCertificates(
+  o: CertsOptions,
+  print: (line: string) => void,
+): Promise<void> {
   const dir = resolve(o.out);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let ca = o.newCa ? undefined : existingCA(dir, o.days);
@@ -190,20 +169,23 @@ export async function run(o: CliOptions, print: (line: string) => void): Promise
   print(`  curl --cacert ${rel('ca.crt')} https://localhost:8443/mutate ...`);
 }
 
-if (require.main === module) {
-  let options: CliOptions | 'help';
-  try {
-    options = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`certs: ${(err as Error).message}\n\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-  } else {
-    run(options, (line) => process.stdout.write(`${line}\n`)).catch((err: unknown) => {
-      process.stderr.write(`certs: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(err instanceof UsageError ? 2 : 1);
-    });
-  }
+/** A failure of the file system or of a file read (a CA that does not parse): the user's to fix. */
+function isOperational(err: unknown): err is NodeJS.ErrnoException {
+  return typeof (err as NodeJS.ErrnoException | undefined)?.code === 'string';
 }
+
+export const certsCommand: Command = {
+  summary: 'a CA and a serving certificate for manual installs and local runs',
+  usage: USAGE,
+  async run(args, io) {
+    const options = parseCertsArgs(args);
+    try {
+      await writeCertificates(options, (line) => io.stdout(`${line}\n`));
+    } catch (err) {
+      if (!isOperational(err)) throw err;
+      io.stderr(`pod-hardener certs: ${err.message}\n`);
+      return EXIT.error;
+    }
+    return EXIT.ok;
+  },
+};

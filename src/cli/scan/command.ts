@@ -3,36 +3,30 @@
  * read-only, over the pods that exist in a cluster, grouped by the workload that owns them, to
  * say what hardening would change and what may stop working before a namespace is opted in.
  *
- *   args.ts         the command line
+ *   args.ts         the command line (this file: the command itself)
  *   collect.ts      what is read from the API server (paged), behind a one-method client
  *   kube-client.ts  that client, with @kubernetes/client-node's kubeconfig handling
  *   owners.ts       the walk from a pod up to its workload
  *   analyze.ts      each pod through the webhook's engine and patch; risks.ts: what may break
- *   report.ts       the report's schema; render.ts: table, JSON, YAML
+ *   report-schema.ts  the report's schema; render.ts: table, JSON, YAML
  */
 import type { Policy } from '../../engine/policy';
 import { ConfigError } from '../../config/load';
-import { loadPolicy } from '../policy';
-import { parseScanArgs, SCAN_USAGE, ScanUsageError, type ScanArgs } from './args';
+import { loadPolicy } from '../configured-policy';
+import { EXIT, type Command, type Io } from '../command';
+import { parseScanArgs, SCAN_USAGE, type ScanArgs } from './args';
 import { analyze } from './analyze';
 import { collect, type KubeApi } from './collect';
 import { describeFailure, isOperational } from './errors';
 import { progressReporter } from './progress';
 import { render } from './render';
-import { REPORT_KIND, SCHEMA_VERSION, summarize, wouldChange, type ScanReport } from './report';
-
-/** 0: nothing would change. 1: a pod would be changed or refused. 2: the scan could not be made. */
-export const SCAN_EXIT = { nothingToChange: 0, wouldChange: 1, error: 2 } as const;
-
-export interface ScanIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  env: Readonly<Record<string, string | undefined>>;
-  readFile(path: string): string;
-  /** Whether stderr is a terminal (progress is only drawn there); default: process.stderr's. */
-  stderrIsTTY?: boolean;
-  now?: () => number;
-}
+import {
+  REPORT_KIND,
+  SCHEMA_VERSION,
+  summarize,
+  wouldChange,
+  type ScanReport,
+} from './report-schema';
 
 export interface Cluster {
   api: KubeApi;
@@ -42,7 +36,7 @@ export interface Cluster {
 }
 
 /** How scan reaches a cluster; tests give their own. */
-export type Connect = (args: ScanArgs, io: ScanIo) => Cluster | Promise<Cluster>;
+export type Connect = (args: ScanArgs, io: Io) => Cluster | Promise<Cluster>;
 
 const connectWithKubeconfig: Connect = async (args, io) => {
   // Loaded here, not at the top: client-node is an ES module that jest cannot load, and only
@@ -61,12 +55,12 @@ export async function scanReport(
   policy: Policy,
   configFile: string | undefined,
   cluster: Cluster,
-  io: ScanIo,
+  io: Io,
 ): Promise<ScanReport> {
   const progress = progressReporter({
     write: (text) => io.stderr(text),
-    isTTY: io.stderrIsTTY ?? process.stderr.isTTY === true,
-    now: io.now ?? (() => Date.now()),
+    isTTY: io.stderrIsTTY,
+    now: io.now,
   });
   try {
     const data = await collect(cluster.api, args.namespaces, cluster.namespace, {
@@ -89,25 +83,9 @@ export async function scanReport(
   }
 }
 
-/** Parses its own arguments; returns the exit code. Every failure is one line on stderr. */
-export async function runScan(
-  argv: readonly string[],
-  io: ScanIo,
-  connect: Connect = connectWithKubeconfig,
-): Promise<number> {
-  let args: ScanArgs;
-  try {
-    args = parseScanArgs(argv);
-  } catch (err) {
-    if (!(err instanceof ScanUsageError)) throw err;
-    io.stderr(`pod-hardener scan: ${err.message} (pod-hardener scan --help)\n`);
-    return SCAN_EXIT.error;
-  }
-  if (args.help) {
-    io.stdout(SCAN_USAGE);
-    return SCAN_EXIT.nothingToChange;
-  }
-
+/** Every failure but a usage error is one line on stderr, exit 2. */
+async function runScan(argv: readonly string[], io: Io, connect: Connect): Promise<number> {
+  const args = parseScanArgs(argv);
   let loaded;
   try {
     loaded = loadPolicy(args.config, io.env, (file) => io.readFile(file));
@@ -116,7 +94,7 @@ export async function runScan(
     // The loader lists every problem; scan's promise is one line: the first, and how many more.
     const more = err.errors.length > 1 ? ` (and ${err.errors.length - 1} more)` : '';
     io.stderr(`pod-hardener scan: invalid configuration: ${err.errors[0]}${more}\n`);
-    return SCAN_EXIT.error;
+    return EXIT.error;
   }
   for (const w of loaded.warnings) io.stderr(`pod-hardener scan: ${w}\n`);
 
@@ -129,12 +107,22 @@ export async function runScan(
     const changes = report.namespaces.some((n) =>
       n.workloads.some((w) => w.pods.some((p) => wouldChange(p.verdict))),
     );
-    return changes ? SCAN_EXIT.wouldChange : SCAN_EXIT.nothingToChange;
+    return changes ? EXIT.changes : EXIT.ok;
   } catch (err) {
     if (isOperational(err)) {
       io.stderr(`pod-hardener scan: ${describeFailure(err, where)}\n`);
-      return SCAN_EXIT.error;
+      return EXIT.error;
     }
     throw err;
   }
+}
+
+/** The scan command, reaching the cluster with `connect` (tests give their own). */
+export function scanCommand(connect: Connect = connectWithKubeconfig): Command {
+  return {
+    summary:
+      'what hardening would change in a live cluster, grouped by owner, and what may stop working',
+    usage: SCAN_USAGE,
+    run: (args, io) => runScan(args, io, connect),
+  };
 }

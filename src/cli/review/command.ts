@@ -3,18 +3,15 @@
  * response goes to stdout exactly as the webhook would send it (JSON); stderr says the same for a
  * person: the HTTP status, the decision, the patch decoded, the warnings and audit annotations.
  */
-import { reviewAdmission } from '../admission/review';
-import type { Mode } from '../admission/types';
-import type { Policy } from '../engine/policy';
-import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
-import { isJsonObject as isObject } from '../engine/json';
-import { EXIT, parseOptions, UsageError, type Command } from './command';
-import { policyFor } from './policy';
+import { reviewAdmission } from '../../admission/review';
+import { MODES, type Mode } from '../../admission/types';
+import type { Policy } from '../../engine/policy';
+import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../../names';
+import { isJsonObject as isObject } from '../../engine/json';
+import { EXIT, parseOptions, type Command, type Io } from '../command';
+import { policyFor } from '../configured-policy';
 
-interface Output {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
+type Output = Pick<Io, 'stdout' | 'stderr'>;
 
 type Obj = Record<string, unknown>;
 
@@ -132,11 +129,11 @@ stderr the decoded patch and the warnings.
   --mode           enforce (POST /mutate, the default) or audit (POST /audit)
 `,
   async run(args, io) {
-    const v = parseOptions(args, { config: { type: 'string' }, mode: { type: 'string' } });
-    const mode = v.mode ?? 'enforce';
-    if (mode !== 'enforce' && mode !== 'audit')
-      throw new UsageError(`--mode: expected enforce or audit, got ${JSON.stringify(mode)}`);
+    const v = parseOptions(args, {
+      config: { type: 'string' },
+      mode: { type: 'string', choices: MODES },
+    });
     const { policy } = policyFor(v.config, io);
-    return review(await io.readStdin(), mode, policy, io);
+    return review(await io.readStdin(), v.mode ?? 'enforce', policy, io);
   },
 };

@@ -2,7 +2,7 @@
  * The kinds that hold pods, where their pod template sits, and the pod a controller creates from
  * it: what the webhook will see for each workload of a manifest.
  */
-import { isJsonObject as isObject } from '../engine/json';
+import { isJsonObject as isObject } from '../../engine/json';
 import type { PathKey } from './json-pointer';
 
 type Obj = Record<string, unknown>;

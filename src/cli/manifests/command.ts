@@ -1,17 +1,19 @@
 /** `pod-hardener harden` (and `kubectl harden`): the webhook's hardening applied to manifest files. */
 import { realpathSync } from 'node:fs';
-import { EXIT, parseOptions, UsageError, type Command, type Io } from './command';
-import { unifiedDiff } from './diff';
-import { readInputs, type Input } from './inputs';
+import { EXIT, parseOptions, UsageError, type Command, type Io } from '../command';
+import { unifiedDiff } from './unified-diff';
+import { readInputs, type Input } from './read-inputs';
 import { patchFiles, render, type PatchOf } from './kustomize';
 import {
   hardenManifests,
   ManifestError,
   WORKLOAD_KINDS,
   type HardenManifestsResult,
-} from './manifests';
-import { policyFor } from './policy';
-import { checkText, noticeLines, reportTable, totals } from './report';
+  type ManifestNote,
+  type WorkloadResult,
+} from './harden-manifests';
+import { policyFor } from '../configured-policy';
+import { checkText, noticeLines, reportTable, totals } from './report-text';
 
 const USAGE = `pod-hardener harden -f FILE|DIR|- [-f ...] [-k DIR] [--config FILE] [--namespace NS]
                     [--diff | --patch | --report] [--check] [--write]
@@ -45,6 +47,21 @@ const OPTIONS = {
 } as const;
 
 type Output = 'manifests' | 'diff' | 'patch' | 'report';
+
+/** One input and what hardening it gives. */
+interface Hardened {
+  name: string;
+  path?: string;
+  text: string;
+  result: HardenManifestsResult;
+}
+
+/** Every input hardened, and their workloads and notes in input order. */
+interface HardenedInputs {
+  results: readonly Hardened[];
+  workloads: readonly WorkloadResult[];
+  notes: readonly ManifestNote[];
+}
 
 interface HardenArgs {
   files: string[];
@@ -118,8 +135,7 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
   const { inputs, errors } = await gather(args, io);
   const rewrite =
     args.output === 'diff' || (args.output === 'manifests' && (args.write || !args.check));
-  const results: { name: string; path?: string; text: string; result: HardenManifestsResult }[] =
-    [];
+  const results: Hardened[] = [];
   for (const input of inputs) {
     try {
       const result = hardenManifests(input.text, {
@@ -145,7 +161,28 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
   const workloads = results.flatMap((r) => r.result.documents);
   const notes = results.flatMap((r) => r.result.notes);
   const changed = results.some((r) => r.result.changed);
+  writeOutput(args, { results, workloads, notes }, io);
+  if (args.output !== 'report') {
+    const lines = noticeLines(workloads, notes);
+    if (lines.length > 0) io.stderr(lines.map((l) => `pod-hardener: ${l}\n`).join(''));
+  }
 
+  if (!args.check) return EXIT.ok;
+  if (!changed) {
+    // Standard output stays valid JSON with --patch.
+    (args.output === 'patch' ? io.stderr : io.stdout)('nothing to change\n');
+    return EXIT.ok;
+  }
+  if (args.output === 'manifests') io.stdout(checkText(workloads));
+  return EXIT.changes;
+}
+
+/** What the chosen output mode prints (or, with --write, writes). */
+function writeOutput(
+  args: HardenArgs,
+  { results, workloads, notes }: HardenedInputs,
+  io: Io,
+): void {
   switch (args.output) {
     case 'diff':
       io.stdout(
@@ -195,19 +232,6 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
       }
       break;
   }
-  if (args.output !== 'report') {
-    const lines = noticeLines(workloads, notes);
-    if (lines.length > 0) io.stderr(lines.map((l) => `pod-hardener: ${l}\n`).join(''));
-  }
-
-  if (!args.check) return EXIT.ok;
-  if (!changed) {
-    // Standard output stays valid JSON with --patch.
-    (args.output === 'patch' ? io.stderr : io.stdout)('nothing to change\n');
-    return EXIT.ok;
-  }
-  if (args.output === 'manifests') io.stdout(checkText(workloads));
-  return EXIT.changes;
 }
 
 /** Several files as one stream of documents. */

@@ -9,11 +9,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isJsonObject as isObject } from '../engine/json';
+import { isJsonObject as isObject } from '../../engine/json';
 import { valueAt } from './json-pointer';
 import { splitDocuments } from './yaml/split';
 import { readDocument } from './yaml/read';
-import type { WorkloadKind } from './workloads';
+import type { WorkloadKind } from './workload-kinds';
 
 /** The names kustomize looks for in a directory. */
 export const KUSTOMIZATION_FILES: readonly string[] = [

@@ -2,9 +2,9 @@
  * What `--report` and `--check` print: views of the engine's change list, in the words of
  * engine/describe.ts, the same words as the webhook's warnings.
  */
-import { changeText, targetText } from '../engine/describe';
-import type { Target } from '../engine/types';
-import type { ManifestNote, WorkloadResult } from './manifests';
+import { changeText, targetText } from '../../engine/describe';
+import type { Target } from '../../engine/types';
+import type { ManifestNote, WorkloadResult } from './results';
 
 export function workloadLabel(w: WorkloadResult): string {
   const name = w.name === '' ? '(no name)' : w.name;
