@@ -1,12 +1,9 @@
-import { harden } from '../engine/harden';
-import { InvalidPodError } from '../engine/pod-shape';
+import { hardenPod } from '../engine/harden-pod';
 import type { Policy } from '../engine/policy';
 import type { HardenScope, Pod } from '../engine/types';
-import { asPodHardenerError, createError, reasonOf, type PodHardenerError } from '../errors';
+import { asPodHardenerError, reasonOf, type PodHardenerError } from '../errors';
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
 import { decodeReview, type AdmissionRequest } from './decode';
-import { createPatch } from './patch';
-import { storedView } from './stored-pod';
 import { auditAnnotationsFor, warningsFor } from './report';
 import type { Decision, Mode, ReviewOutcome, ReviewRecord } from './types';
 
@@ -107,11 +104,7 @@ export function reviewAdmission(body: unknown, mode: Mode, policy: Policy): Revi
   try {
     return review(body, policy, record);
   } catch (thrown) {
-    const err = (
-      thrown instanceof InvalidPodError
-        ? createError('BAD_POD', thrown.message)
-        : asPodHardenerError(thrown)
-    ).withUid(record.uid);
+    const err = asPodHardenerError(thrown).withUid(record.uid);
     const decision: Decision = err.status >= 500 ? 'error' : 'invalid';
     return {
       status: err.status,
@@ -142,9 +135,8 @@ function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutc
     request.namespace ||
     ((object as Pod | undefined)?.metadata?.namespace as string | undefined) ||
     '';
-  const stored = storedView(object, request.oldObject, scope);
-  const result = harden(stored.pod, policy, { scope, namespace });
-  if (stored.notices.length > 0) result.notices.unshift(...stored.notices);
+  const result = hardenPod(object, policy, { scope, namespace, oldObject: request.oldObject });
+  if (result.error) throw result.error;
   record.changes = result.changes;
   record.notices = result.notices;
   const changes = result.changes.length > 0;
@@ -158,7 +150,7 @@ function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutc
 
   const extra: Record<string, unknown> = {};
   if (record.decision === 'patched') {
-    const patch = createPatch(object, stored.patchTarget(result.pod));
+    const patch = result.patch;
     if (patch.length > 0) {
       extra.patchType = 'JSONPatch';
       extra.patch = Buffer.from(JSON.stringify(patch)).toString('base64');
