@@ -93,15 +93,18 @@ build_images() {
   #                   /bin/busybox-netbind carrying the file capability cap_net_bind_service+ep
   #   legacy:named    the same, USER app (a name; app is UID 101) owning /srv/app
   #   legacy:numeric  the same, USER 101
+  #   legacy:groupzero  as root, but the image's /etc/group makes UID 1000 ("user") a member of
+  #                   group 0, as images built for arbitrary UIDs do (OpenShift style)
   local legacy_tag; legacy_tag="$probe_tag"
-  if [[ ! -f "$IMAGE_CACHE/legacy-root-$legacy_tag.tar" ]]; then
+  if [[ ! -f "$IMAGE_CACHE/legacy-groupzero-$legacy_tag.tar" ]]; then
     log "building the legacy corpus images"
     command -v setcap >/dev/null || die "setcap is missing (Debian package libcap2-bin)"
     local variant user
-    for variant in root named numeric; do
-      case "$variant" in root) user="" ;; named) user=app ;; numeric) user=101 ;; esac
+    for variant in root named numeric groupzero; do
+      case "$variant" in root | groupzero) user="" ;; named) user=app ;; numeric) user=101 ;; esac
       local r; r="$(mktemp -d "$IMAGE_CACHE/.root-XXXXXX")"
       busybox_rootfs "$r"
+      [[ "$variant" != groupzero ]] || sed -i 's/^root:x:0:$/root:x:0:user/' "$r/etc/group"
       echo 'app:x:101:101:app:/srv/app:/bin/sh' >>"$r/etc/passwd"
       echo 'app:x:101:' >>"$r/etc/group"
       mkdir -p "$r/www" "$r/var/lib/app" "$r/srv/app"
@@ -147,7 +150,8 @@ build_images() {
   mkdir -p "$RUN_DIR"
   printf '%s\n' "$IMAGE_CACHE/pause-$pause_tag.tar" "$IMAGE_CACHE/probe-$probe_tag.tar" \
     "$IMAGE_CACHE/legacy-root-$legacy_tag.tar" "$IMAGE_CACHE/legacy-named-$legacy_tag.tar" \
-    "$IMAGE_CACHE/legacy-numeric-$legacy_tag.tar" "$IMAGE_CACHE/webhook-$webhook_tag.tar" >"$RUN_DIR/image-archives"
+    "$IMAGE_CACHE/legacy-numeric-$legacy_tag.tar" "$IMAGE_CACHE/legacy-groupzero-$legacy_tag.tar" \
+    "$IMAGE_CACHE/webhook-$webhook_tag.tar" >"$RUN_DIR/image-archives"
   printf '%s\n' "$legacy_tag" >"$RUN_DIR/legacy-image-tag"
   printf '%s\n' "$pause_tag" >"$RUN_DIR/pause-image-tag"
   printf '%s\n' "$probe_tag" >"$RUN_DIR/probe-image-tag"
@@ -200,7 +204,7 @@ import_images() {
   ctr images tag --force "localhost/pod-hardener/pause:$(cat "$RUN_DIR/pause-image-tag")" "$PAUSE_IMAGE" >/dev/null
   ctr images tag --force "localhost/pod-hardener/probe:$(cat "$RUN_DIR/probe-image-tag")" "$PROBE_IMAGE" >/dev/null
   local variant
-  for variant in root named numeric; do
+  for variant in root named numeric groupzero; do
     ctr images tag --force "localhost/pod-hardener/legacy-$variant:$(cat "$RUN_DIR/legacy-image-tag")" \
       "localhost/pod-hardener/legacy:$variant" >/dev/null
   done

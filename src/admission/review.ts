@@ -131,10 +131,10 @@ function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutc
   const object = request.object;
   record.pod = podName(request);
   record.owner = ownerOf(object);
-  const namespace =
-    request.namespace ||
-    ((object as Pod | undefined)?.metadata?.namespace as string | undefined) ||
-    '';
+  // The request's namespace is the API server's; the object's own is only a fallback, and only
+  // when it is a string (a body can put anything there).
+  const own = (object as Pod | undefined)?.metadata?.namespace;
+  const namespace = request.namespace || (typeof own === 'string' ? own : '');
   const result = hardenPod(object, policy, { scope, namespace, oldObject: request.oldObject });
   if (result.error) throw result.error;
   record.changes = result.changes;

@@ -33,7 +33,7 @@ const appArmorAnnotationPaths = `/metadata/annotations/${escapeToken(Annotations
 // localhostProfile), an Unconfined appArmorProfile (and what was inside it), the SELinux type, and
 // group 0 from supplementalGroups (confinement.ts, supplemental-groups.ts).
 const MAY_REMOVE_IN_SECURITY_CONTEXT =
-  /^\/(capabilities\/add(\/\d+)?|seccompProfile\/.*|appArmorProfile(\/.*)?|seLinuxOptions\/(type|user|role)|supplementalGroups(\/\d+)?)$/;
+  /^\/(capabilities\/add(\/\d+)?|seccompProfile\/.*|appArmorProfile(\/.*)?|seLinuxOptions(\/(type|user|role))?|supplementalGroups(\/\d+)?)$/;
 
 /**
  * The places the diff looks at, and so what the guard allows in each: everything below a

@@ -34,8 +34,8 @@ describe('operator bounds on exceptions', () => {
     });
     expect(reply.json.response.warnings).toEqual(
       expect.arrayContaining([
-        `pod-hardener: pod: annotation ${Annotations.skip} ignored: the operator does not allow skipping in namespace team`,
-        `pod-hardener: pod: annotation ${Annotations.skipContainers} ignored: the operator does not allow skipping in namespace team`,
+        `pod-hardener: pod: annotation ${Annotations.skip} ignored: skipping is not allowed in namespace "team"; a cluster operator can allow it by adding the namespace to exceptions.skipNamespaces in pod-hardener's configuration`,
+        `pod-hardener: pod: annotation ${Annotations.skipContainers} ignored: skipping is not allowed in namespace "team"; a cluster operator can allow it by adding the namespace to exceptions.skipNamespaces in pod-hardener's configuration`,
       ]),
     );
     expect(
@@ -76,7 +76,7 @@ describe('operator bounds on exceptions', () => {
       drop: ['ALL'],
     });
     expect(reply.json.response.warnings).toContain(
-      `pod-hardener: pod: ${Annotations.allowedCapabilities} lists NET_ADMIN, above the operator's ceiling; not kept`,
+      `pod-hardener: pod: ${Annotations.allowedCapabilities} lists "NET_ADMIN", above the operator's ceiling (exceptions.capabilityCeiling); not kept`,
     );
     expect(
       metricValue(await scrape(server), 'pod_hardener_exceptions_denied_total', {

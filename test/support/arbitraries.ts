@@ -154,7 +154,14 @@ function mountsOf(
   volumes: any[],
 ) {
   if (mounts === undefined || volumes.length === 0) return undefined;
-  const names = [...new Set(mounts.map((m) => volumes[m.volume % volumes.length].name as string))];
+  // The fuzzer's volumes may be named by anything; only a string names a mount.
+  const names = [
+    ...new Set(
+      mounts
+        .map((m) => volumes[m.volume % volumes.length].name as unknown)
+        .filter((n): n is string => typeof n === 'string'),
+    ),
+  ];
   return names.map((name) =>
     withoutUndefined({
       name,

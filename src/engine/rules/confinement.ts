@@ -55,7 +55,10 @@ function withoutUnconfined(
     );
     delete options[field];
   }
-  sc.seLinuxOptions = options;
+  // Nothing left is the same as no options; removed rather than left as `{}`, which a YAML edit
+  // could only write as a flow mapping.
+  if (Object.keys(options).length > 0) sc.seLinuxOptions = options;
+  else delete sc.seLinuxOptions;
 }
 
 /**

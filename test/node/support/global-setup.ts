@@ -43,6 +43,9 @@ export async function applyNodeTierConfig(hardening: Record<string, unknown> = {
   const ceiling = config.getIn(['exceptions', 'capabilityCeiling']) as any;
   ceiling.add('SYS_ADMIN');
   config.setIn(['exceptions', 'exemptContainers'], [{ name: NODE_TIER_EXEMPT_CONTAINER }]);
+  // This cluster's operator lets pod authors opt out everywhere, so the kernel tests can show
+  // what a skipped container runs as; the default (nowhere) is tested in the unit and API tiers.
+  config.setIn(['exceptions', 'skipNamespaces'], ['*']);
   for (const [key, value] of Object.entries(hardening)) config.setIn(['hardening', key], value);
   fs.writeFileSync(path.join(dir, 'config.yaml'), config.toString());
   // The guard must know the same exceptions; operators write its ConfigMap with guard-params.

@@ -1190,10 +1190,7 @@ export const CASES: HardenCase[] = [
       securityContext: { seLinuxOptions: { type: 'spc_t', level: 's0:c1,c2' } },
       containers: [app({ seLinuxOptions: { type: 'unconfined_t', user: 'system_u' } })],
     }),
-    expected: hardened(
-      { containers: [app(hsc({ seLinuxOptions: {} }))] },
-      { seLinuxOptions: { level: 's0:c1,c2' } },
-    ),
+    expected: hardened({ containers: [app(hsc())] }, { seLinuxOptions: { level: 's0:c1,c2' } }),
     rules: [...ALL_RULES, 'seLinuxOptions'],
   },
   {

@@ -245,7 +245,7 @@ describe('what would change: the webhook engine on each pod', () => {
     const p = analyzePod(pod, 'shop', policy);
     expect(p.verdict).toBe('refused');
     expect(p.error).toMatch(
-      /^the webhook would answer HTTP 400 BAD_POD: spec\.containers\[0\]\.securityContext\.capabilities\.add/,
+      /^the webhook would answer HTTP 400 BAD_POD: request\.object is not a valid Pod: spec\.containers\[0\]\.securityContext\.capabilities\.add/,
     );
   });
 });
