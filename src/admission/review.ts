@@ -1,7 +1,7 @@
 import { harden } from '../engine/harden';
 import { InvalidPodError } from '../engine/pod-shape';
 import type { Policy } from '../engine/policy';
-import type { HardenScope, Pod } from '../engine/types';
+import type { HardenScope, ImageUser, Pod } from '../engine/types';
 import { asPodHardenerError, createError, reasonOf, type PodHardenerError } from '../errors';
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
 import { decodeReview, type AdmissionRequest } from './decode';
@@ -101,10 +101,15 @@ export function errorReviewBody(err: PodHardenerError): unknown {
  * echoes the uid when it could be read (controller-runtime turns a handler panic into an
  * errored response the same way). The offline tool relies on it too.
  */
-export function reviewAdmission(body: unknown, mode: Mode, policy: Policy): ReviewOutcome {
+export function reviewAdmission(
+  body: unknown,
+  mode: Mode,
+  policy: Policy,
+  imageUsers?: ReadonlyMap<string, ImageUser>,
+): ReviewOutcome {
   const record: ReviewRecord = { mode, decision: 'ignored', changes: [], notices: [] };
   try {
-    return review(body, policy, record);
+    return review(body, policy, record, imageUsers);
   } catch (thrown) {
     const err = (
       thrown instanceof InvalidPodError
@@ -121,7 +126,12 @@ export function reviewAdmission(body: unknown, mode: Mode, policy: Policy): Revi
 }
 
 /** The review proper; fills `record` as it learns, so a failure halfway still reports what was known. */
-function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutcome {
+function review(
+  body: unknown,
+  policy: Policy,
+  record: ReviewRecord,
+  imageUsers: ReadonlyMap<string, ImageUser> | undefined,
+): ReviewOutcome {
   const request = decodeReview(body);
   record.uid = request.uid;
   record.namespace = request.namespace || undefined;
@@ -141,7 +151,7 @@ function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutc
     request.namespace ||
     ((object as Pod | undefined)?.metadata?.namespace as string | undefined) ||
     '';
-  const result = harden(object, policy, { scope, namespace });
+  const result = harden(object, policy, { scope, namespace, ...(imageUsers && { imageUsers }) });
   record.changes = result.changes;
   record.notices = result.notices;
   const changes = result.changes.length > 0;

@@ -3,6 +3,7 @@ import type {
   Change,
   Container,
   ContainerTarget,
+  ImageUser,
   Json,
   Notice,
   Pod,
@@ -17,6 +18,8 @@ export interface HardenTarget {
   container: Container;
   /** Normalized capabilities it may keep in capabilities.add. */
   allowed: ReadonlySet<string>;
+  /** What its image runs as, when image identity looked it up (HardenOptions.imageUsers). */
+  imageUser?: ImageUser;
 }
 
 /**
@@ -92,18 +95,48 @@ export function ensureInherited(
   field: InheritedField,
   acceptable: (value: Json | undefined) => boolean,
   fixed: () => Json,
+  fromImage?: (t: HardenTarget) => number | undefined,
 ): void {
   const podValue = ctx.podSecurityContext()?.[field];
   const podSettable =
     ctx.podLevelMutable && ctx.untouched.every((c) => c.securityContext?.[field] != null);
+  // Image identity: a container that runs with no acceptable value of its own or from the pod
+  // (before hardening) gets its image's, set on the container itself (the containers of one
+  // pod may run as different users), in place of the default. Asked only of those containers.
+  const imageValues = ctx.targets.map((t) =>
+    fromImage !== undefined && !acceptable(t.container.securityContext?.[field] ?? podValue)
+      ? fromImage(t)
+      : undefined,
+  );
+  // The pod level is only worth fixing for a container that would inherit it (with image
+  // identity, a container may take its image's value instead).
+  const someInherits =
+    fromImage === undefined ||
+    ctx.targets.length === 0 ||
+    ctx.targets.some(
+      (t, i) => t.container.securityContext?.[field] == null && imageValues[i] === undefined,
+    );
   let effectivePod = podValue;
-  if (podSettable && !acceptable(podValue)) {
+  if (podSettable && !acceptable(podValue) && someInherits) {
     effectivePod = fixed();
     ctx.writablePodSecurityContext()[field] = effectivePod;
     ctx.record(rule, { kind: 'pod' }, `securityContext.${field}`, podValue, effectivePod);
   }
-  for (const t of ctx.targets) {
+  for (const [i, t] of ctx.targets.entries()) {
     const own = t.container.securityContext?.[field];
+    const image = imageValues[i];
+    if (image !== undefined) {
+      ctx.writableSecurityContext(t.container)[field] = image;
+      ctx.changes.push({
+        rule,
+        target: t.ref,
+        field: `securityContext.${field}`,
+        from: own ?? undefined,
+        to: image,
+        because: IMAGE_USER,
+      });
+      continue;
+    }
     const effective = own ?? effectivePod;
     if (acceptable(effective)) continue;
     const value = fixed();
@@ -111,6 +144,9 @@ export function ensureInherited(
     ctx.record(rule, t.ref, `securityContext.${field}`, own, value);
   }
 }
+
+/** The `because` of a run user or group taken from the image's config. */
+export const IMAGE_USER = 'image USER';
 
 /** A UID or GID other than root's 0. */
 export const isNonRootId = (v: Json | undefined): boolean =>

@@ -64,7 +64,8 @@ export function changeText(change: Change): string {
   if (change.rule === 'unprivilegedPorts') {
     return `${field}: added ${appended(change)}, so that non-root processes bind ports below 1024 (needed by ${change.because ?? ''})`;
   }
-  return `${field} ${valueText(change.from)} -> ${valueText(change.to)}`;
+  const because = change.because !== undefined ? ` (${change.because})` : '';
+  return `${field} ${valueText(change.from)} -> ${valueText(change.to)}${because}`;
 }
 
 /** The compact form used in the pod annotation: `runAsUser=1000`, `capabilities.add-=SYS_TIME`. */
@@ -74,5 +75,6 @@ export function changeShort(change: Change): string {
   if (change.rule === 'capabilities.drop') return `${field}+=ALL`;
   if (change.rule === 'unprivilegedPorts')
     return `${field}+=${appended(change)} (${change.because ?? ''})`;
-  return `${field}=${valueText(change.to)}`;
+  const because = change.because !== undefined ? ` (${change.because})` : '';
+  return `${field}=${valueText(change.to)}${because}`;
 }

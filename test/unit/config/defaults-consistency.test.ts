@@ -162,10 +162,14 @@ describe('the defaults in the code are the ones every install path uses', () => 
 
 describe('the README states the defaults of the code', () => {
   const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const section = readme.slice(
-    readme.indexOf('\n## Configuration'),
-    readme.indexOf('\n## Install on a cluster'),
-  );
+  // Image identity's keys are described with the feature, in docs/image-identity.md.
+  const identity = readFileSync(join(REPO, 'docs', 'image-identity.md'), 'utf8');
+  const identityStart = identity.indexOf('\n## Settings');
+  const section =
+    readme.slice(
+      readme.indexOf('\n## Configuration'),
+      readme.indexOf('\n## Install on a cluster'),
+    ) + identity.slice(identityStart, identity.indexOf('\n## ', identityStart + 1));
   // Rows whose default is explained in words rather than stated as a value, and why.
   const DESCRIBED: Record<string, string> = {
     'exceptions.capabilityCeiling': 'a list of 14 names, summarised',
@@ -173,6 +177,7 @@ describe('the README states the defaults of the code', () => {
     'certificates.certFile': 'no default',
     'certificates.keyFile': 'no default',
     'certificates.selfManaged.namespace': 'from POD_HARDENER_NAMESPACE',
+    'imageIdentity.credentialsFile': 'no default',
   };
 
   const rows = section
