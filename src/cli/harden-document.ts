@@ -8,6 +8,7 @@ import { harden } from '../engine/harden';
 import { isJsonObject as isObject } from '../engine/json';
 import { InvalidPodError } from '../engine/pod-shape';
 import type { Policy } from '../engine/policy';
+import type { ImageUser } from '../engine/types';
 import { tokensPointer, valueAt, type PathKey } from './json-pointer';
 import { isJsonPatch, partialShape, renderedCheck } from './kustomize';
 import { ManifestError, where } from './manifest-errors';
@@ -19,6 +20,7 @@ type Obj = Record<string, unknown>;
 
 export interface DocumentContext {
   policy: Policy;
+  imageUsers?: ReadonlyMap<string, ImageUser>;
   namespace: string;
   source: string;
   /** The directory to render with kustomize, for the note on a patch (the file's, when it holds a kustomization). */
@@ -97,7 +99,11 @@ export function hardenDocument(
 
     let result;
     try {
-      result = harden(enginePod, ctx.policy, { scope: { kind: 'create' }, namespace });
+      result = harden(enginePod, ctx.policy, {
+        scope: { kind: 'create' },
+        namespace,
+        ...(ctx.imageUsers && { imageUsers: ctx.imageUsers }),
+      });
     } catch (err) {
       if (!(err instanceof InvalidPodError)) throw err;
       const at = [...templatePath, ...fieldTokens(err.path)];

@@ -5,6 +5,7 @@
  */
 import type { PatchOperation as Operation } from '../admission/patch';
 import type { Policy } from '../engine/policy';
+import type { ImageUser } from '../engine/types';
 import type { Change, Notice } from '../engine/types';
 import { patchNote, type PatchOf } from './kustomize';
 import { hardenJson } from './manifest-json';
@@ -15,6 +16,8 @@ export { WORKLOAD_KINDS } from './workloads';
 
 export interface HardenManifestsOptions {
   policy: Policy;
+  /** Image identity (`--image-identity`): what the images run as, looked up beforehand. */
+  imageUsers?: ReadonlyMap<string, ImageUser>;
   /** The namespace of documents that name none (`--namespace`); `default` when not given. */
   namespace?: string;
   /** Where the text comes from (a path, or `-`), for messages. */
@@ -86,6 +89,7 @@ export interface HardenManifestsResult {
 /** What both readers need. */
 export interface Base {
   policy: Policy;
+  imageUsers?: ReadonlyMap<string, ImageUser>;
   namespace: string;
   source: string;
   rewrite: boolean;
@@ -107,6 +111,7 @@ export function hardenManifests(
     source: options.source ?? '-',
     rewrite: options.rewrite ?? true,
     ...(options.kustomizeDir !== undefined ? { kustomizeDir: options.kustomizeDir } : {}),
+    ...(options.imageUsers !== undefined ? { imageUsers: options.imageUsers } : {}),
   };
   if (options.patchOf !== undefined) {
     return {

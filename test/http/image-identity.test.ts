@@ -4,7 +4,7 @@
  * defaults with a warning, within the budget, never a failed admission; a registry off the
  * allowlist is never contacted; a digest, once read, is answered from the cache.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pod } from '../support/pods';
@@ -244,5 +244,65 @@ describe('image identity', () => {
     const reply = await post(server, '/mutate', podReview(object, { namespace: 'team' }));
     expect(reply.status).toBe(200);
     expect(open.requests.length).toBe(before);
+  });
+});
+
+describe('pod-hardener harden --image-identity', () => {
+  test('the same resolver: a Deployment whose image says USER 999 keeps it', async () => {
+    const { hardenCommand } = await import('../../src/cli/harden-command');
+    const registry = await FakeRegistry.start('bearer');
+    try {
+      const { reference } = registry.push('argocd', 'v3', { user: '999' });
+      const dir = tempDir('ph-identity-cli-');
+      writeFileSync(join(dir, 'auth.json'), registry.dockerConfig());
+      const config = join(dir, 'config.yaml');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          imageIdentity: {
+            registries: [registry.host],
+            insecureRegistries: [registry.host],
+            credentialsFile: join(dir, 'auth.json'),
+          },
+        }),
+      );
+      const manifest = [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: {name: argocd-server}',
+        'spec:',
+        '  selector: {matchLabels: {app: a}}',
+        '  template:',
+        '    metadata: {labels: {app: a}}',
+        '    spec:',
+        '      containers:',
+        `        - {name: server, image: "${reference}"}`,
+        '',
+      ].join('\n');
+      const run = async (flags: string[]) => {
+        let stdout = '';
+        let stderr = '';
+        const code = await hardenCommand.run(['-f', '-', '--config', config, ...flags], {
+          stdout: (t) => void (stdout += t),
+          stderr: (t) => void (stderr += t),
+          readStdin: () => Promise.resolve(manifest),
+          env: {},
+          readFile: (p) => readFileSync(p, 'utf8'),
+          writeFile: () => undefined,
+        });
+        return { code, stdout, stderr };
+      };
+      const withIdentity = await run(['--image-identity']);
+      expect(withIdentity.stderr).toBe('');
+      expect(withIdentity.stdout).toMatch(/name: server[\s\S]*runAsUser: 999/);
+      // Without the flag, no request and the default user.
+      const before = registry.requests.length;
+      const without = await run([]);
+      expect(without.stdout).not.toContain('999');
+      expect(without.stdout).toContain('runAsUser: 1000');
+      expect(registry.requests.length).toBe(before);
+    } finally {
+      await registry.close();
+    }
   });
 });
