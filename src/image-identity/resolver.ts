@@ -67,6 +67,8 @@ export class ImageIdentityResolver {
   /** Reference -> the failure, for FAILURE_TTL_MS. */
   private readonly failures: BoundedCache<ImageUser>;
   private readonly inFlight = new Map<string, Promise<ImageUser>>();
+  /** Image as written -> parsed, so a warm review runs no regular expression. */
+  private readonly references: BoundedCache<ParsedImage>;
   /** Failure answers and their reasons, for the count of the reviews that get them. */
   private readonly failureReasons = new WeakMap<ImageUser, FailureReason>();
   private credentials: { value: Credentials; read: number } | undefined;
@@ -81,6 +83,7 @@ export class ImageIdentityResolver {
     this.byDigest = new BoundedCache(entries, this.now);
     this.tags = new BoundedCache(entries, this.now);
     this.failures = new BoundedCache(entries, this.now);
+    this.references = new BoundedCache(entries, this.now);
     this.client = new RegistryClient({
       allowed: this.allowed,
       insecure: new HostMatcher(this.settings.insecureRegistries),
@@ -98,6 +101,17 @@ export class ImageIdentityResolver {
     images: Iterable<string>,
     budgetMs = this.settings.budgetMs,
   ): Promise<Map<string, ImageUser>> {
+    return this.lookup(images, budgetMs);
+  }
+
+  /**
+   * As resolve, but synchronous when every image is answered without a request (the common,
+   * warm case): a review then costs no promise and no turn of the event loop.
+   */
+  lookup(
+    images: Iterable<string>,
+    budgetMs = this.settings.budgetMs,
+  ): Map<string, ImageUser> | Promise<Map<string, ImageUser>> {
     const answers = new Map<string, ImageUser>();
     const pending: [string, Promise<ImageUser>][] = [];
     for (const image of images) {
@@ -116,8 +130,14 @@ export class ImageIdentityResolver {
         this.observer.lookup(now.outcome, now.reason);
       } else pending.push([image, this.start(image)]);
     }
-    if (pending.length === 0) return answers;
+    return pending.length === 0 ? answers : this.wait(answers, pending, budgetMs);
+  }
 
+  private async wait(
+    answers: Map<string, ImageUser>,
+    pending: [string, Promise<ImageUser>][],
+    budgetMs: number,
+  ): Promise<Map<string, ImageUser>> {
     const settled = new Map<string, ImageUser>();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -142,6 +162,20 @@ export class ImageIdentityResolver {
     return answers;
   }
 
+  /** An image as written, parsed once: its reference (or why none), cache key and whether it is allowed. */
+  private parsed(image: string): ParsedImage {
+    let p = this.references.get(image);
+    if (p === undefined) {
+      const ref = parseImageReference(image);
+      p =
+        typeof ref === 'string'
+          ? { error: ref }
+          : { ref, key: referenceText(ref), allowed: this.allowed.matches(ref.registry) };
+      this.references.set(image, p);
+    }
+    return p;
+  }
+
   private failure(reason: FailureReason, message: string): ImageUser {
     const user: ImageUser = { found: false, reason: message };
     this.failureReasons.set(user, reason);
@@ -152,15 +186,16 @@ export class ImageIdentityResolver {
   private cached(
     image: string,
   ): { user: ImageUser; outcome: LookupOutcome; reason?: FailureReason } | undefined {
-    const ref = parseImageReference(image);
-    if (typeof ref === 'string') {
+    const p = this.parsed(image);
+    if ('error' in p) {
       return {
-        user: this.failure('bad_reference', `image "${image}" cannot be looked up: ${ref}`),
+        user: this.failure('bad_reference', `image "${image}" cannot be looked up: ${p.error}`),
         outcome: 'failed',
         reason: 'bad_reference',
       };
     }
-    if (!this.allowed.matches(ref.registry)) {
+    const { ref, key } = p;
+    if (!p.allowed) {
       return {
         user: this.failure(
           'not_allowed',
@@ -170,12 +205,12 @@ export class ImageIdentityResolver {
         reason: 'not_allowed',
       };
     }
-    const digest = ref.digest ?? this.tags.get(referenceText(ref));
+    const digest = ref.digest ?? this.tags.get(key);
     if (digest !== undefined) {
       const user = this.byDigest.get(digestKey(ref, digest));
       if (user !== undefined) return { user, outcome: 'hit' };
     }
-    const failed = this.failures.get(referenceText(ref));
+    const failed = this.failures.get(key);
     if (failed !== undefined)
       return { user: failed, outcome: 'failed', reason: this.failureReasons.get(failed) };
     return undefined;
@@ -183,8 +218,7 @@ export class ImageIdentityResolver {
 
   /** Starts (or joins) the lookup of an image that is in no cache. */
   private start(image: string): Promise<ImageUser> {
-    const ref = parseImageReference(image) as ImageReference;
-    const key = referenceText(ref);
+    const { ref, key } = this.parsed(image) as Exclude<ParsedImage, { error: string }>;
     const running = this.inFlight.get(key);
     if (running !== undefined) return running;
     if (this.inFlight.size >= MAX_LOOKUPS_IN_FLIGHT)
@@ -241,6 +275,8 @@ export class ImageIdentityResolver {
     return value;
   }
 }
+
+type ParsedImage = { ref: ImageReference; key: string; allowed: boolean } | { error: string };
 
 function digestKey(ref: ImageReference, digest: string): string {
   return `${ref.registry}/${ref.repository}@${digest}`;

@@ -181,11 +181,11 @@ function createExpressApp(o: AdmissionAppOptions): Express {
         };
         readJsonBody(req, o.maxBodyBytes, (err, body) => {
           if (err) return next(err);
-          // Synchronous unless image identity has images to look up (it never rejects; a bug
-          // that made it would still be answered by the boundary below).
+          // Synchronous unless image identity has images to ask a registry about (it never
+          // rejects; a bug that made it would still be answered by the boundary below).
           const lookup = o.imageUsers?.(body);
-          if (lookup === undefined) return run(body);
-          lookup.then((users) => run(body, users), next);
+          if (lookup instanceof Promise) lookup.then((users) => run(body, users), next);
+          else run(body, lookup);
         });
       }),
     );

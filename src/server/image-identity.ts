@@ -12,8 +12,13 @@ import { ImageIdentityResolver, MAX_IMAGES_PER_REVIEW } from '../image-identity/
 import type { Logger } from './logging';
 import type { Metrics } from './metrics';
 
-/** A review body in; a promise of the image users, or undefined when there is nothing to look up. */
-export type ImageUsersStep = (body: unknown) => Promise<ReadonlyMap<string, ImageUser>> | undefined;
+/**
+ * A review body in; the image users (at once when the cache answers every image, else a
+ * promise), or undefined when there is nothing to look up.
+ */
+export type ImageUsersStep = (
+  body: unknown,
+) => ReadonlyMap<string, ImageUser> | Promise<ReadonlyMap<string, ImageUser>> | undefined;
 
 export function createImageUsersStep(
   config: Config,
@@ -23,12 +28,21 @@ export function createImageUsersStep(
 ): ImageUsersStep | undefined {
   const settings = config.imageIdentity;
   if (!settings.enabled) return undefined;
+  // One child per label pair, bound once: a warm review counts without hashing labels.
+  const counters = new Map<string, { inc(): void }>();
+  const count = (outcome: string, reason = '') => {
+    const key = `${outcome}/${reason}`;
+    let child = counters.get(key);
+    if (child === undefined)
+      counters.set(key, (child = metrics.imageLookups.labels(outcome, reason)));
+    child.inc();
+  };
   const resolver = new ImageIdentityResolver({
     settings,
     readFile: (path) => readFileSync(path, 'utf8'),
     ...(fetchImpl && { fetch: fetchImpl }),
     observer: {
-      lookup: (outcome, reason) => metrics.imageLookups.inc({ outcome, reason: reason ?? '' }),
+      lookup: count,
       fetched: (seconds, result) => metrics.imageFetchDuration.observe({ result }, seconds),
       credentialsError: (message) => {
         metrics.imageCredentialsErrors.inc();
@@ -41,6 +55,6 @@ export function createImageUsersStep(
   });
   return (body) => {
     const images = imagesToLookUp(body, MAX_IMAGES_PER_REVIEW + 1);
-    return images.length === 0 ? undefined : resolver.resolve(images);
+    return images.length === 0 ? undefined : resolver.lookup(images);
   };
 }
