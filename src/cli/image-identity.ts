@@ -16,7 +16,7 @@ const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralConta
 export async function imageUsersFor(
   texts: readonly string[],
   configFile: string | undefined,
-  io: Io,
+  io: Pick<Io, 'stderr' | 'env' | 'readFile'>,
 ): Promise<ReadonlyMap<string, ImageUser>> {
   const { config } = loadConfig({
     argv: configFile === undefined ? [] : ['--config', configFile],

@@ -306,3 +306,44 @@ describe('pod-hardener harden --image-identity', () => {
     }
   });
 });
+
+describe('pod-hardener scan --image-identity', () => {
+  test('a running pod whose image says USER 999 would run as 999', async () => {
+    const { runScan } = await import('../../src/cli/scan');
+    const { FakeKubeApi } = await import('../support/fake-kube-api');
+    const { storedPod } = await import('../support/stored-pods');
+    const registry = await FakeRegistry.start('none');
+    try {
+      const { reference } = registry.push('argocd', 'v3', { user: '999' });
+      const dir = tempDir('ph-identity-scan-');
+      const config = join(dir, 'config.yaml');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          imageIdentity: { registries: [registry.host], insecureRegistries: [registry.host] },
+        }),
+      );
+      const api = new FakeKubeApi([{ name: 'shop', labels: {} }]).set(
+        '/api/v1/namespaces/shop/pods',
+        [storedPod('argocd', { containers: [{ name: 'server', image: reference }] })],
+      );
+      let stdout = '';
+      const code = await runScan(
+        ['-n', 'shop', '--config', config, '--image-identity', '-o', 'json'],
+        {
+          stdout: (t) => void (stdout += t),
+          stderr: () => undefined,
+          env: {},
+          readFile: (p) => readFileSync(p, 'utf8'),
+          stderrIsTTY: false,
+        },
+        () => ({ api, context: 'test', server: 'https://127.0.0.1:6443', namespace: 'shop' }),
+      );
+      expect(code).toBe(1); // something would change (the rest of the hardening)
+      expect(stdout).toContain('runAsUser unset -> 999 (image USER)');
+      expect(registry.apiRequests().length).toBeGreaterThan(0);
+    } finally {
+      await registry.close();
+    }
+  });
+});

@@ -11,6 +11,7 @@ import { isJsonObject as isObject } from '../../engine/json';
 import { HONOURED_EXCEPTIONS, isException } from '../../engine/notices';
 import { InvalidPodError } from '../../engine/pod-shape';
 import type { Policy } from '../../engine/policy';
+import type { ImageUser } from '../../engine/types';
 import type { Change, Json, Notice, Pod } from '../../engine/types';
 import { ERRORS, type ErrorCode } from '../../errors';
 import { Annotations, LabelValues, Labels } from '../../names';
@@ -38,6 +39,8 @@ export interface NamespaceData {
 export interface AnalyzeOptions {
   policy: Policy;
   webhookNamespace: string;
+  /** `--image-identity`: what the images run as, looked up beforehand. */
+  imageUsers?: ReadonlyMap<string, ImageUser>;
 }
 
 /** Never sent to the webhook, whatever their label (the shipped namespaceSelector). */
@@ -121,11 +124,20 @@ function podEntry(input: unknown, verdict: PodEntry['verdict']): { pod: Pod; ent
   return { pod, entry };
 }
 
-export function analyzePod(input: unknown, namespace: string, policy: Policy): PodEntry {
+export function analyzePod(
+  input: unknown,
+  namespace: string,
+  policy: Policy,
+  imageUsers?: ReadonlyMap<string, ImageUser>,
+): PodEntry {
   const { pod, entry } = podEntry(input, 'unchanged');
   const creation = asCreation(pod);
   try {
-    const result = harden(creation, policy, { scope: { kind: 'create' }, namespace });
+    const result = harden(creation, policy, {
+      scope: { kind: 'create' },
+      namespace,
+      ...(imageUsers && { imageUsers }),
+    });
     for (const n of result.notices) {
       if (isException(n.kind))
         entry.exceptions.push({
@@ -179,7 +191,7 @@ export function analyzeNamespace(data: NamespaceData, options: AnalyzeOptions): 
     w.pods.push(
       mode.mode === 'excluded'
         ? podEntry(pod, 'notReached').entry
-        : analyzePod(pod, data.name, options.policy),
+        : analyzePod(pod, data.name, options.policy, options.imageUsers),
     );
   }
   const sorted = [...workloads.values()].sort(workloadOrder);
