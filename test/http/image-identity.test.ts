@@ -210,6 +210,32 @@ describe('image identity', () => {
     expectDefaults(await review(reference), /over the 4194304 bytes allowed/);
   });
 
+  test('a redirect is followed to an allowed host only, without the credentials', async () => {
+    // `slow` (allowed) stands for a blob storage host; `offList` for one that is not allowed.
+    slow.delayMs = 0;
+    try {
+      // From a registry that needs credentials: the storage host must not get them.
+      basic.redirectBlobsTo = `http://${slow.host}`;
+      slow.push('cdn', '1', { user: '999' });
+      const { reference } = basic.push('cdn', '1', { user: '999' });
+      const followed = await review(reference);
+      expect(followed.hardened.spec.containers[0].securityContext.runAsUser).toBe(999);
+      const atStorage = slow.requests.filter((q) => q.path.startsWith('/v2/cdn/blobs/'));
+      expect(atStorage).toHaveLength(1);
+      expect(atStorage[0].authorization).toBeUndefined();
+      expect(basic.requests.some((q) => q.authorization?.startsWith('Basic '))).toBe(true);
+
+      open.redirectBlobsTo = `http://${offList.host}`;
+      offList.push('cdn2', '1', { user: '999' });
+      const { reference: second } = open.push('cdn2', '1', { user: '999' });
+      expectDefaults(await review(second), /is not an allowed registry host/);
+      expect(offList.requests).toEqual([]);
+    } finally {
+      basic.redirectBlobsTo = undefined;
+      open.redirectBlobsTo = undefined;
+    }
+  });
+
   test('a digest reference is read once, then answered from the cache', async () => {
     const { digest } = open.push('pinned', '1', { user: '999' });
     const reference = `${open.host}/pinned@${digest}`;

@@ -49,6 +49,8 @@ export class FakeRegistry {
   readonly password = randomBytes(12).toString('hex');
   /** Added to every answer, in milliseconds. */
   delayMs = 0;
+  /** Blobs are answered with a redirect to this origin (`http://host:port`), as CDNs serve them. */
+  redirectBlobsTo: string | undefined;
   private readonly token = randomBytes(16).toString('hex');
   private readonly manifests = new Map<string, { type: string; body: Buffer }>();
   private readonly tags = new Map<string, string>();
@@ -201,6 +203,10 @@ export class FakeRegistry {
         'Content-Length': manifest.body.length,
       });
       return void res.end(manifest.body);
+    }
+    if (this.redirectBlobsTo !== undefined) {
+      res.writeHead(307, { Location: `${this.redirectBlobsTo}${url.pathname}` });
+      return void res.end();
     }
     const oversized = this.oversized.get(ref);
     if (oversized !== undefined) {
