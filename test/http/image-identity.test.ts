@@ -172,6 +172,12 @@ describe('image identity', () => {
     const first = await review(reference);
     expectDefaults(first, new RegExp(`did not answer within ${BUDGET_MS} ms`));
     expect(first.ms).toBeGreaterThanOrEqual(BUDGET_MS - 50);
+    expect(
+      metricValue(await scrape(server), 'pod_hardener_image_identity_lookups_total', {
+        outcome: 'miss',
+        reason: '',
+      }),
+    ).toBe(1);
     await waitFor(
       async () =>
         metricValue(
