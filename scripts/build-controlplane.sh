@@ -14,13 +14,11 @@
 # Go >= 1.26 and a Go module proxy.
 set -euo pipefail
 
-repo_root="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 module_dir="$repo_root/test/e2e/controlplane"
-cache_root="${POD_HARDENER_CACHE:-${HOME:-/tmp}/.cache/pod-hardener}/controlplane"
+build_root="$cache_root/controlplane"
 binaries=(controlplane kube-controller-manager kube-scheduler kubelet kubectl pause)
-
-log() { printf 'build-controlplane: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 [[ -f "$module_dir/go.mod" ]] || die "module not found at $module_dir"
 
@@ -44,7 +42,7 @@ key="$(
       while IFS= read -r f; do printf '%s\n' "$f"; cat "$f"; done
   } | sha256sum | cut -c1-32
 )"
-out_dir="$cache_root/$key"
+out_dir="$build_root/$key"
 bin_dir="$out_dir/bin"
 
 is_built() {
@@ -60,10 +58,7 @@ fi
 
 # --- cold path: build -------------------------------------------------------
 
-if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
-  PATH="/usr/local/go/bin:$PATH" # the go.dev tarball's usual place
-fi
-if ! command -v go >/dev/null 2>&1; then
+if ! use_go; then
   die "'go' not found. Install Go >= 1.26: apt-get install golang (if the distribution ships >= 1.26), or download it from https://go.dev/dl/ and put its bin/ on PATH."
 fi
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -72,27 +67,20 @@ if [[ ! "$go_version" =~ ^go1\.([0-9]+) ]] || (( BASH_REMATCH[1] < 26 )); then
   die "found Go '${go_version:-unknown}' at $(command -v go); Go >= 1.26 is needed (k8s.io/kubernetes v1.36 requires go 1.26). Install Go >= 1.26: apt-get install golang, or https://go.dev/dl/"
 fi
 
-mkdir -p "$cache_root"
 # Only one build at a time (e.g. parallel jest workers); the others wait for it.
-exec 9>"$cache_root/.lock"
-if command -v flock >/dev/null 2>&1; then
-  if ! flock -n 9; then
-    log "another build of the control plane is running; waiting for it"
-    flock 9
-  fi
-fi
+lock "$build_root/.lock" "build of the control plane"
 if is_built; then
   echo "$bin_dir"
   exit 0
 fi
 
-build_log="$cache_root/build-$key.log"
-tmp_dir="$(mktemp -d "$cache_root/.build-XXXXXX")"
+build_log="$build_root/build-$key.log"
+tmp_dir="$(mktemp -d "$build_root/.build-XXXXXX")"
 sampler_pid=""
 build_pid=""
 cleanup() {
-  [[ -n "$sampler_pid" ]] && kill "$sampler_pid" 2>/dev/null || true
-  [[ -n "$build_pid" ]] && kill "$build_pid" 2>/dev/null || true
+  if [[ -n "$sampler_pid" ]]; then kill "$sampler_pid" 2>/dev/null || true; fi
+  if [[ -n "$build_pid" ]]; then kill "$build_pid" 2>/dev/null || true; fi
   rm -rf "$tmp_dir"
 }
 trap cleanup EXIT

@@ -11,6 +11,8 @@
 # whose go.mod has replace directives), with the same -trimpath as the control plane so the Go
 # build cache is shared.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # name -> "module version packages... | ldflags | build tags (these build with cgo)"
 declare -A tools=(
@@ -28,9 +30,6 @@ declare -A tools=(
   [runc]="github.com/opencontainers/runc v1.5.3 . | -X main.version=1.5.3 | seccomp urfave_cli_no_docs"
 )
 
-log() { printf 'build-go-tool: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
 name="${1:-}"
 [[ -n "$name" && -n "${tools[$name]+x}" ]] || die "usage: $0 <$(echo "${!tools[@]}" | tr ' ' '|')>"
 spec="${tools[$name]}"
@@ -39,27 +38,24 @@ read -r -a parts <<<"$spec_pkgs"
 build_tags="$(echo "${build_tags:-}" | xargs)"
 module="${parts[0]}" version="${parts[1]}" packages=("${parts[@]:2}")
 
-cache_root="${POD_HARDENER_CACHE:-${HOME:-/tmp}/.cache/pod-hardener}/tools"
-out_dir="$cache_root/$name-$version"
+tools_root="$cache_root/tools"
+out_dir="$tools_root/$name-$version"
 bin_dir="$out_dir/bin"
 if [[ -f "$out_dir/.complete" ]]; then
   echo "$bin_dir"
   exit 0
 fi
 
-if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then PATH="/usr/local/go/bin:$PATH"; fi
-command -v go >/dev/null 2>&1 || die "'go' not found: Go >= 1.26 builds $name $version (https://go.dev/dl/)"
+use_go || die "'go' not found: Go >= 1.26 builds $name $version (https://go.dev/dl/)"
 export GOTOOLCHAIN=local CGO_ENABLED=0
 
-mkdir -p "$cache_root"
-exec 9>"$cache_root/.lock-$name"
-flock 9
+lock "$tools_root/.lock-$name" "build of $name"
 if [[ -f "$out_dir/.complete" ]]; then
   echo "$bin_dir"
   exit 0
 fi
 
-work="$(mktemp -d "$cache_root/.build-$name-XXXXXX")"
+work="$(mktemp -d "$tools_root/.build-$name-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 log "building $name $version from $module (a first build takes a few minutes)"
 start=$(date +%s)

@@ -32,7 +32,8 @@
 #   POD_HARDENER_CLUSTER_INSTALL=0  start the cluster without installing pod-hardener
 set -euo pipefail
 
-repo_root="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=scripts/cluster/lib.sh
 source "$repo_root/scripts/cluster/lib.sh"
 # shellcheck source=scripts/cluster/images.sh
@@ -45,10 +46,8 @@ source "$repo_root/scripts/cluster/down.sh"
 source "$repo_root/scripts/cluster/registry.sh"
 
 up() {
-  need_root
-  mkdir -p "$CLUSTER_DIR"
-  exec 8>"$CLUSTER_DIR/.lock"
-  flock -n 8 || die "another 'cluster' command is running (lock $CLUSTER_DIR/.lock)"
+  need_root up
+  lock_or_die "$CLUSTER_DIR/.lock" "'cluster' command"
   if cluster_running; then
     log "a cluster is already running (run 'npm run cluster -- down' to remove it)"
     refresh_webhook
@@ -249,14 +248,13 @@ status() {
 }
 
 down() {
-  need_root
-  mkdir -p "$CLUSTER_DIR"
-  exec 8>"$CLUSTER_DIR/.lock"
-  flock -n 8 || die "another 'cluster' command is running (lock $CLUSTER_DIR/.lock)"
+  need_root down
+  lock_or_die "$CLUSTER_DIR/.lock" "'cluster' command"
   teardown
   local left; left="$(leftovers)"
   if [[ -n "$left" ]]; then
     log "down could not remove:"
+    # shellcheck disable=SC2001 # indents every line, which no parameter expansion does
     sed 's/^/  /' <<<"$left" >&2
     die "the cluster was not removed completely"
   fi

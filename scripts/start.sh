@@ -3,10 +3,11 @@
 # listens on https://0.0.0.0:8443 with a generated development certificate, and serves
 # /healthz, /readyz and /metrics on http://0.0.0.0:8080.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$repo_root"
 # The Node.js LTS line the project targets (.node-version), installed when the machine's differs.
-node_bin="$(bash scripts/ensure-node.sh --print-bin)" || exit 1
-export PATH="$node_bin:$PATH"
+use_node || exit 1
 bash scripts/ensure-deps.sh
 npx tsc -p tsconfig.build.json
 exec node dist/main.js "$@"

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, type LoadedConfig, type LoadOptions } from './config/load';
 import { createLogger } from './server/logging';
-import { handleSignals, startServer } from './server/server';
+import { startServer } from './server/server';
+import { handleSignals } from './server/shutdown';
 
 async function main(): Promise<void> {
   const loadOptions: LoadOptions = {

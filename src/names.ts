@@ -33,6 +33,12 @@ export const Annotations = {
    * this annotation that no static pod of its own backs, so such a pod never runs from the API.
    */
   mirrorPod: 'kubernetes.io/config.mirror',
+  /**
+   * Kubernetes' own: the AppArmor profile of one container before the securityContext field
+   * (`container.apparmor.security.beta.kubernetes.io/<container-name>`), still honoured and kept
+   * in step with the field by the API server.
+   */
+  appArmorContainerPrefix: 'container.apparmor.security.beta.kubernetes.io/',
 } as const;
 
 /** Keys of the AdmissionResponse auditAnnotations (the API server prefixes them with the webhook name). */

@@ -100,6 +100,7 @@ function manifests(count, stringify) {
 /** Finds the tool's in-process function in the build: `hardenManifests(text, { policy, ... })`. */
 function findTool(dist) {
   for (const file of [
+    'cli/main.js',
     'cli/harden.js',
     'cli/manifests.js',
     'cli/index.js',

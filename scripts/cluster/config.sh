@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Configuration files of the node's components (sourced by scripts/cluster.sh). Every path
 # that a component lets us choose is under $STATE_DIR.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Teardown (sourced by scripts/cluster.sh): everything `up` made, including what the components
 # put at paths they hard-code, whatever state a run left (a crashed kubelet, a half-started up).
 # Every step tolerates its object being gone already, so `down` is idempotent.
@@ -103,6 +104,7 @@ teardown() {
   # (containers whose runtime died before it could stop them).
   local d
   for d in $(own_cgroups); do
+    # shellcheck disable=SC2038 # xargs reads the process ids inside the files, not file names
     find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null || true
   done
   sleep 0.3

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Container images of the test node, built locally with buildah and imported into containerd
 # (sourced by scripts/cluster.sh). No registry is reachable from machines of this kind, so pods
 # use imagePullPolicy: Never (or IfNotPresent with the image already there).
@@ -127,8 +128,9 @@ build_images() {
   buildah_ inspect --type image "localhost/pod-hardener/node-base:$base_tag" >/dev/null 2>&1 ||
     buildah_ pull --quiet "oci-archive:$IMAGE_CACHE/node-base-$base_tag.tar" >/dev/null
 
-  local webhook_tag
-  webhook_tag="$(cd "$repo_root" && hash_inputs Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json $(find src -type f | LC_ALL=C sort) | cut -c1-12)-$base_tag"
+  local webhook_tag sources
+  mapfile -t sources < <(cd "$repo_root" && find src -type f | LC_ALL=C sort)
+  webhook_tag="$(cd "$repo_root" && hash_inputs Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json "${sources[@]}" | cut -c1-12)-$base_tag"
   if [[ ! -f "$IMAGE_CACHE/webhook-$webhook_tag.tar" ]]; then
     log "building image webhook from the Dockerfile (npm ci inside; a few minutes)"
     local t0; t0=$(date +%s)

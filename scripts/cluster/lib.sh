@@ -1,10 +1,17 @@
-# Shared settings and helpers of scripts/cluster.sh (sourced, not run).
+# shellcheck shell=bash
+# Shared settings and helpers of scripts/cluster.sh (sourced, not run), on top of scripts/lib.sh.
+# The settings are used by the files that source this one:
+# shellcheck disable=SC2034
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+log_clock=1 # a cluster's start takes minutes: its log lines carry the time
 
 CLUSTER_DIR="${POD_HARDENER_CLUSTER_DIR:-/var/tmp/pod-hardener-cluster}"
 STATE_DIR="$CLUSTER_DIR/state" # removed by down
 LOG_DIR="$CLUSTER_DIR/logs"    # kept by down, replaced by the next up
 RUN_DIR="$STATE_DIR/run"
-IMAGE_CACHE="${POD_HARDENER_CACHE:-${HOME:-/tmp}/.cache/pod-hardener}/images"
+IMAGE_CACHE="$cache_root/images"
 
 # The node is called localhost and its kubelet listens on 127.0.0.1 only: the API server dials
 # the node by its Hostname address, so logs and exec work without exposing the kubelet API to
@@ -40,11 +47,9 @@ validatingadmissionpolicy-status-controller,node-lifecycle-controller,endpoints-
 endpointslice-controller,endpointslice-mirroring-controller,pod-garbage-collector-controller,\
 taint-eviction-controller"
 
-log() { printf '[cluster %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
+# need_root COMMAND: the cluster's commands need root; COMMAND is the one to suggest with sudo.
 need_root() {
-  [[ "$(id -u)" == 0 ]] || die "must run as root: a kubelet manages cgroups, mounts and network namespaces (try: sudo npm run cluster -- ${1:-up})"
+  [[ "$(id -u)" == 0 ]] || die "must run as root: a kubelet manages cgroups, mounts and network namespaces (try: sudo npm run cluster -- $1)"
 }
 
 pid_of() { [[ -f "$RUN_DIR/$1.pid" ]] && cat "$RUN_DIR/$1.pid"; }
@@ -74,8 +79,8 @@ wait_for() {
 start_daemon() {
   local name=$1
   shift
-  # 8>&-: the daemon must not inherit (and so hold) the lock of this command.
-  setsid "$@" >"$LOG_DIR/$name.out" 2>"$LOG_DIR/$name.log" </dev/null 8>&- &
+  # 9>&-: the daemon must not inherit (and so hold) the lock of this command (see lock in lib.sh).
+  setsid "$@" >"$LOG_DIR/$name.out" 2>"$LOG_DIR/$name.log" </dev/null 9>&- &
   echo $! >"$RUN_DIR/$name.pid"
   sleep 0.2
   kill -0 "$(pid_of "$name")" 2>/dev/null || { tail -n 20 "$LOG_DIR/$name.log" >&2; die "$name exited at once"; }
@@ -98,8 +103,7 @@ preflight() {
     port_in_use $p && die "port ${p#* } on 127.0.0.1 is in use (another kubelet?); the node needs it"
   done
   ip -o addr show | grep -q " ${GATEWAY%.*}\." && die "an interface already has an address in $POD_SUBNET; the pod bridge needs that subnet"
-  if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then export PATH="/usr/local/go/bin:$PATH"; fi
-  return 0
+  use_go || true # the first build of the control plane needs it, and says so
 }
 
 # Debian packages the node needs; installed when missing.
@@ -116,19 +120,14 @@ ensure_packages() {
   command -v iptables >/dev/null || missing+=(iptables)
   command -v setcap >/dev/null || missing+=(libcap2-bin)
   command -v ss >/dev/null || missing+=(iproute2)
-  (( ${#missing[@]} == 0 )) && return 0
-  command -v apt-get >/dev/null || die "missing: ${missing[*]} (install them; this script knows only apt-get)"
-  log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq >&2 || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
-    die "apt-get install ${missing[*]} failed"
+  (( ${#missing[@]} == 0 )) || apt_install "${missing[@]}"
 }
 
 # Used by the node tests: restart containerd with enable_unprivileged_ports set from
 # POD_HARDENER_CLUSTER_UNPRIVILEGED_PORTS. Running containers keep running (their shims stay);
 # pods created afterwards get the new setting.
 restart_containerd() {
-  need_root
+  need_root restart-containerd
   cluster_running || die "no cluster is running"
   write_containerd_config
   stop_pid containerd

@@ -26,10 +26,14 @@ export class UnsafePatchError extends PodHardenerError {
 }
 
 const hardenedPath = `/metadata/annotations/${escapeToken(Annotations.hardened)}`;
-// Removals a rule asks for, below a securityContext: capabilities.add entries, and what was
-// inside a seccompProfile that seccomp-profile.ts replaced whole (an Unconfined profile with a
-// stray localhostProfile).
-const MAY_REMOVE_IN_SECURITY_CONTEXT = /^\/(capabilities\/add(\/\d+)?|seccompProfile\/.*)$/;
+// The one annotation a rule removes: the older AppArmor annotation saying `unconfined`.
+const appArmorAnnotationPaths = `/metadata/annotations/${escapeToken(Annotations.appArmorContainerPrefix)}`;
+// Removals a rule asks for, below a securityContext: capabilities.add entries, what was inside a
+// seccompProfile that seccomp-profile.ts replaced whole (an Unconfined profile with a stray
+// localhostProfile), an Unconfined appArmorProfile (and what was inside it), the SELinux type, and
+// group 0 from supplementalGroups (confinement.ts, supplemental-groups.ts).
+const MAY_REMOVE_IN_SECURITY_CONTEXT =
+  /^\/(capabilities\/add(\/\d+)?|seccompProfile\/.*|appArmorProfile(\/.*)?|seLinuxOptions\/(type|user|role)|supplementalGroups(\/\d+)?)$/;
 
 /**
  * The places the diff looks at, and so what the guard allows in each: everything below a
@@ -52,9 +56,9 @@ type Slot = 'securityContext' | 'hostUsers' | 'annotations';
  * the engine's result, which a rule writing anywhere else would break.
  *
  * The guard stays the last word on what is sent, checked on each operation as it is made, where
- * its place is known: no operation outside the security contexts, `spec.hostUsers` and the
- * hardened annotation, and no removal but of capabilities.add entries and inside a replaced
- * seccompProfile. A refused operation is a bug, never a patch (UnsafePatchError).
+ * its place is known: no operation outside the security contexts, `spec.hostUsers`, the
+ * hardened annotation and the AppArmor annotations, and no removal but what a rule removes
+ * (MAY_REMOVE_IN_SECURITY_CONTEXT, an `unconfined` AppArmor annotation). A refused operation is a bug, never a patch (UnsafePatchError).
  */
 export function createPatch(original: unknown, hardened: unknown): PatchOperation[] {
   const ops: PatchOperation[] = [];
@@ -184,7 +188,11 @@ function allowed(slot: Slot, slotPath: string, op: PatchOperation): boolean {
     case 'hostUsers':
       return op.op !== 'remove';
     case 'annotations':
-      if (op.op === 'remove') return false;
+      if (op.op === 'remove')
+        return (
+          op.path.startsWith(appArmorAnnotationPaths) &&
+          !op.path.includes('/', appArmorAnnotationPaths.length)
+        );
       if (op.path === '/metadata')
         return (
           onlyKeys(op.value, 'annotations') &&

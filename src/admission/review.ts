@@ -6,6 +6,7 @@ import { asPodHardenerError, createError, reasonOf, type PodHardenerError } from
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
 import { decodeReview, type AdmissionRequest } from './decode';
 import { createPatch } from './patch';
+import { storedView } from './stored-pod';
 import { auditAnnotationsFor, warningsFor } from './report';
 import type { Decision, Mode, ReviewOutcome, ReviewRecord } from './types';
 
@@ -151,7 +152,13 @@ function review(
     request.namespace ||
     ((object as Pod | undefined)?.metadata?.namespace as string | undefined) ||
     '';
-  const result = harden(object, policy, { scope, namespace, ...(imageUsers && { imageUsers }) });
+  const stored = storedView(object, request.oldObject, scope);
+  const result = harden(stored.pod, policy, {
+    scope,
+    namespace,
+    ...(imageUsers && { imageUsers }),
+  });
+  if (stored.notices.length > 0) result.notices.unshift(...stored.notices);
   record.changes = result.changes;
   record.notices = result.notices;
   const changes = result.changes.length > 0;
@@ -165,7 +172,7 @@ function review(
 
   const extra: Record<string, unknown> = {};
   if (record.decision === 'patched') {
-    const patch = createPatch(object, result.pod);
+    const patch = createPatch(object, stored.patchTarget(result.pod));
     if (patch.length > 0) {
       extra.patchType = 'JSONPatch';
       extra.patch = Buffer.from(JSON.stringify(patch)).toString('base64');

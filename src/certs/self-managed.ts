@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import {
   CertificateFiles,
@@ -112,7 +113,8 @@ export async function startSelfManagedCertificates(
         { ...context, error: describeError(err), retryInMs: delay },
         'self-managed certificates: bootstrap failed; retrying',
       );
-      await sleep(delay, o.signal);
+      // Rejects with an AbortError when the signal fires (shutdown); the caller ignores it then.
+      await sleep(delay, undefined, { signal: o.signal });
     }
   }
   o.logger.info(
@@ -179,24 +181,6 @@ function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
     );
   }
   return kc;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // The abort reason is passed on as it was given, as fetch and timers/promises do.
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function statusOf(err: unknown): number | undefined {

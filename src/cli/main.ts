@@ -1,8 +1,17 @@
 #!/usr/bin/env node
 /**
  * pod-hardener's command-line tool: the webhook's engine and configuration applied offline.
- * A thin dispatcher: each subcommand is a module (command.ts says what one is), named once in
- * COMMANDS and loaded only when it runs.
+ * A thin dispatcher: each subcommand is a Command (command.ts says what one is) in a folder of its
+ * own, named once in COMMANDS and loaded only when it runs:
+ *
+ *   manifests/     harden: manifest files, YAML and JSON, rewritten in place (yaml/: the YAML reader and editor)
+ *   review/        one AdmissionReview, as the webhook answers it
+ *   guard-params/  the guard's ConfigMap from the configuration
+ *   scan/          a live cluster, read-only
+ *   certs/         a CA and a serving certificate for manual installs
+ *
+ * A command's folder uses command.ts and configured-policy.ts, never another command's folder
+ * (test/unit/import-layers.test.ts).
  *
  * `main(argv, io)` does everything and returns the exit code, so tests run it in-process.
  * Never imports server/: the tool shares engine/, admission/ and config/ with the webhook.
@@ -12,25 +21,22 @@ import { ConfigError } from '../config/load';
 import { EXIT, UsageError, type Command, type Io } from './command';
 
 export { EXIT, type Io } from './command';
-export { hardenManifests, ManifestError } from './manifests';
-export type { HardenManifestsOptions, HardenManifestsResult, WorkloadResult } from './manifests';
+export { hardenManifests, ManifestError } from './manifests/harden-manifests';
+export type {
+  HardenManifestsOptions,
+  HardenManifestsResult,
+  WorkloadResult,
+} from './manifests/harden-manifests';
 
-export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
-  harden: async () => (await import('./harden-command')).hardenCommand,
-  review: async () => (await import('./review')).reviewCommand,
-  'guard-params': async () => (await import('./guard-params')).guardParamsCommand,
-  scan: async () => {
-    const [{ runScan }, { SCAN_USAGE }] = await Promise.all([
-      import('./scan'),
-      import('./scan/args'),
-    ]);
-    return {
-      summary:
-        'what hardening would change in a live cluster, grouped by owner, and what may stop working',
-      usage: SCAN_USAGE.replace(/^Usage:\s*/, ''),
-      run: (args, io) => runScan(args, io),
-    };
-  },
+/** Each subcommand by name, loaded only when it runs. */
+export type CommandTable = Readonly<Record<string, () => Promise<Command>>>;
+
+export const COMMANDS: CommandTable = {
+  harden: async () => (await import('./manifests/command')).hardenCommand,
+  review: async () => (await import('./review/command')).reviewCommand,
+  'guard-params': async () => (await import('./guard-params/command')).guardParamsCommand,
+  scan: async () => (await import('./scan/command')).scanCommand(),
+  certs: async () => (await import('./certs/command')).certsCommand,
 };
 
 /** How the program is called, for the hint after an argument error. */
@@ -47,9 +53,9 @@ const EXIT_STATUS = `Exit status: 0 done; 1 --check found changes, or review: th
 2 unreadable input, invalid configuration or arguments.
 `;
 
-async function overview(): Promise<string> {
+async function overview(table: CommandTable): Promise<string> {
   const commands = await Promise.all(
-    Object.entries(COMMANDS).map(async ([name, load]) => [name, await load()] as const),
+    Object.entries(table).map(async ([name, load]) => [name, await load()] as const),
   );
   const width = Math.max(...commands.map(([name]) => name.length));
   return [
@@ -65,13 +71,14 @@ export async function main(
   argv: readonly string[],
   io: Io = processIo(),
   program: Program = POD_HARDENER,
+  commands: CommandTable = COMMANDS,
 ): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '-h' || name === '--help') {
-    (name === undefined ? io.stderr : io.stdout)(await overview());
+    (name === undefined ? io.stderr : io.stdout)(await overview(commands));
     return name === undefined ? EXIT.error : EXIT.ok;
   }
-  const load = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const load = Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
   if (load === undefined) {
     io.stderr(
       `pod-hardener: unknown command ${JSON.stringify(name)}\nSee '${program.commandLine()} --help'.\n`,
@@ -112,6 +119,8 @@ export function processIo(): Io {
     env: process.env,
     readFile: (path) => readFileSync(path, 'utf8'),
     writeFile: (path, text) => writeFileSync(path, text),
+    stderrIsTTY: process.stderr.isTTY === true,
+    now: () => Date.now(),
   };
 }
 

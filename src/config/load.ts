@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import type { z } from 'zod';
-import { MAX_USERNS_ID } from '../engine/rules/user-namespaces';
+import { MAX_USERNS_ID } from '../engine/policy';
 import { deepFreeze } from './freeze';
 import {
   DEFAULT_CONFIG,

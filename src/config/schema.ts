@@ -1,8 +1,10 @@
 /**
  * The configuration of the webhook, defined once: this zod schema gives every key its
  * validation, its default, its environment variable (where it has one) and, through z.infer,
- * its type. The defaults, the env table (load.ts), the file layer and the engine's policy view
- * (PolicySettings) are all derived from it, so adding a key is one line here: e.g.
+ * its type. The defaults, the env table (load.ts) and the file layer are derived from it; the
+ * engine's policy view (PolicySettings) is the engine's own type, held to this schema by a
+ * type-level check (PolicyInStep). So adding a key is one line here (and, for a hardening or
+ * exceptions key, one in engine/policy.ts): e.g.
  *
  *   unprivilegedPorts: oneOf(['auto', 'never']).default('auto'),
  *
@@ -14,6 +16,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import type { PolicySettings } from '../engine/policy';
 import { deepFreeze } from './freeze';
 
 export const CERT_SOURCES = ['development', 'files', 'self-managed'] as const;
@@ -182,6 +185,15 @@ export const configSchema = z.strictObject(
       // 1.25, runc >= 1.2 or crun >= 1.9, Linux >= 6.3); a node without that refuses the pod.
       // Only the operator knows the nodes.
       userNamespaces: env(oneOf(['off', 'on']), 'POD_HARDENER_USER_NAMESPACES').default('off'),
+      // `strict` sets supplementalGroupsPolicy: Strict, so the kubelet stops adding the groups an
+      // image's /etc/group gives the run UID (group 0 among them) without the pod saying so. Off
+      // by default: a kubelet whose runtime does not report support (containerd < 2.0; see the
+      // node's status.features.supplementalGroupsPolicy, which `pod-hardener scan` shows) refuses
+      // every pod that sets it.
+      supplementalGroupsPolicy: env(
+        oneOf(['off', 'strict']),
+        'POD_HARDENER_SUPPLEMENTAL_GROUPS_POLICY',
+      ).default('off'),
     }),
     exceptions: section({
       // The most an annotation may keep in capabilities.add: the capabilities a container
@@ -204,9 +216,13 @@ export const configSchema = z.strictObject(
         'SETUID',
         'SYS_CHROOT',
       ]),
-      // Skip annotations are honoured in every opted-in namespace, as pod authors are promised;
-      // operators who want exceptions only in some namespaces narrow this list.
-      skipNamespaces: list(namespacePattern).default(['*']),
+      // The namespaces where the skip annotations (pod-hardener.io/skip, skip-containers) are
+      // honoured: none by default, so that a pod author cannot escape hardening with one
+      // annotation until an operator allows it for that namespace. Kept in this configuration
+      // rather than in a namespace label: whoever may label a namespace (often its own tenants)
+      // is not necessarily whom the operator trusts with exceptions, and the webhook reads no
+      // namespace object on the admission path. `["*"]` restores the earlier default (every namespace).
+      skipNamespaces: list(namespacePattern).default([]),
       // No container is exempt by default: an exemption by name alone could be claimed by any
       // pod. Service-mesh init containers are exempted by name *and* image in the configuration.
       exemptContainers: list(exemptContainer).default([]),
@@ -291,8 +307,26 @@ export const configSchema = z.strictObject(
 export type Config = z.output<typeof configSchema>;
 export type ExemptContainer = Config['exceptions']['exemptContainers'][number];
 
-/** What the operator decides about pods (`hardening` and `exceptions`), as the engine compiles it. */
-export type PolicySettings = Config['hardening'] & Config['exceptions'];
+export type { PolicySettings } from '../engine/policy';
+
+/** What the operator decides about pods (`hardening` and `exceptions`), as this schema gives it. */
+type SchemaPolicy = Config['hardening'] & Config['exceptions'];
+
+/**
+ * Compiles only while the schema's policy view is what the engine takes: the same keys, each of a
+ * type the engine accepts. A setting added here and not to the engine's PolicySettings (or the
+ * reverse), or a type that drifts, fails the build on this line.
+ */
+export type PolicyInStep = Assert<
+  [keyof SchemaPolicy] extends [keyof PolicySettings]
+    ? [keyof PolicySettings] extends [keyof SchemaPolicy]
+      ? SchemaPolicy extends PolicySettings
+        ? true
+        : false
+      : false
+    : false
+>;
+type Assert<T extends true> = T;
 
 /** The policy view of a configuration: its `hardening` and `exceptions` keys, side by side. */
 export function policySettings(config: Config): PolicySettings {

@@ -1,3 +1,4 @@
+import type { CapabilityAllowlist } from './exceptions';
 import type { Policy } from './policy';
 import type {
   Change,
@@ -17,7 +18,7 @@ export interface HardenTarget {
   ref: ContainerTarget;
   container: Container;
   /** Normalized capabilities it may keep in capabilities.add. */
-  allowed: ReadonlySet<string>;
+  allowed: CapabilityAllowlist;
   /** What its image runs as, when image identity looked it up (HardenOptions.imageUsers). */
   imageUser?: ImageUser;
 }
@@ -49,6 +50,14 @@ export class RuleContext {
     const spec = this.pod.spec!;
     if (!spec.securityContext) spec.securityContext = {};
     return spec.securityContext;
+  }
+
+  /**
+   * True when the pod level may change `field` without changing a container left untouched: on
+   * pod creation, where every untouched container sets the field itself.
+   */
+  podFieldSettable(field: string): boolean {
+    return this.podLevelMutable && this.untouched.every((c) => c.securityContext?.[field] != null);
   }
 
   /** A container's securityContext, created when absent or null. */
@@ -83,8 +92,8 @@ export function effective(
 
 /**
  * The shared shape of the fields a container inherits from the pod level (container value,
- * else pod value). The pod level is fixed when it may be: on pod creation, and only if every
- * untouched container sets the field itself, so that fixing the pod level never changes a
+ * else pod value). The pod level is fixed when it may be and is needed: on pod creation, when
+ * some hardened container inherits it, and only if every untouched container sets the field itself, so that fixing the pod level never changes a
  * container the operator or the pod author exempted. Otherwise each hardened container whose
  * effective value is not acceptable gets its own. A container value that is set but not
  * acceptable is always overridden, since it would win over the pod level.
@@ -98,8 +107,7 @@ export function ensureInherited(
   fromImage?: (t: HardenTarget) => number | undefined,
 ): void {
   const podValue = ctx.podSecurityContext()?.[field];
-  const podSettable =
-    ctx.podLevelMutable && ctx.untouched.every((c) => c.securityContext?.[field] != null);
+  const podSettable = ctx.podFieldSettable(field);
   // Image identity: a container that runs with no acceptable value of its own or from the pod
   // (before hardening) gets its image's, set on the container itself (the containers of one
   // pod may run as different users), in place of the default. Asked only of those containers.
@@ -108,16 +116,17 @@ export function ensureInherited(
       ? fromImage(t)
       : undefined,
   );
-  // The pod level is only worth fixing for a container that would inherit it (with image
-  // identity, a container may take its image's value instead).
-  const someInherits =
-    fromImage === undefined ||
-    ctx.targets.length === 0 ||
+  // Minimal change: a missing pod-level value that no hardened container inherits changes
+  // nothing that runs, so a pod whose containers each set their own acceptable value (or take
+  // their image's) gets none. A pod-level value that is set and wrong (root, Unconfined) is
+  // still fixed: it states the pod's intent, and Pod Security judges it whoever inherits it.
+  const needed =
+    podValue != null ||
     ctx.targets.some(
       (t, i) => t.container.securityContext?.[field] == null && imageValues[i] === undefined,
     );
   let effectivePod = podValue;
-  if (podSettable && !acceptable(podValue) && someInherits) {
+  if (podSettable && needed && !acceptable(podValue)) {
     effectivePod = fixed();
     ctx.writablePodSecurityContext()[field] = effectivePod;
     ctx.record(rule, { kind: 'pod' }, `securityContext.${field}`, podValue, effectivePod);

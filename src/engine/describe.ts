@@ -31,12 +31,34 @@ export function targetShort(target: Target): string {
   return target.kind === 'pod' ? 'pod' : target.name;
 }
 
+/**
+ * The longest text a pod value becomes in a message: values reach the webhook before the API
+ * server validates them, in bodies of up to 3 MiB, and a message quotes them in warnings, audit
+ * annotations and log lines.
+ */
+const MAX_VALUE_TEXT = 256;
+
 export function valueText(value: Json | undefined): string {
+  const text = fullText(value);
+  return text.length <= MAX_VALUE_TEXT ? text : `${text.slice(0, MAX_VALUE_TEXT - 3)}...`;
+}
+
+function fullText(value: Json | undefined): string {
   if (value === undefined || value === null) return 'unset';
-  if (Array.isArray(value)) return `[${value.map((v) => valueText(v)).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((v) => fullText(v)).join(',')}]`;
   if (typeof value === 'object')
     return typeof value.type === 'string' ? value.type : JSON.stringify(value);
   return String(value);
+}
+
+/**
+ * The first entries of a removed list, and how many more: a pod can ask for a million
+ * capabilities, and the summary annotation, the warnings and the audit log name them.
+ */
+function someEntries(entries: readonly string[] | undefined, max = 10): string {
+  const list = entries ?? [];
+  const shown = list.slice(0, max).join(',');
+  return list.length > max ? `${shown},+${list.length - max} more` : shown;
 }
 
 const SC_PREFIX = 'securityContext.';
@@ -58,9 +80,10 @@ function shortField(field: string): string {
 export function changeText(change: Change): string {
   const field = shortField(change.field);
   if (change.rule === 'capabilities.add') {
-    return `${field}: removed ${(change.removed ?? []).join(',')} (not allowlisted)`;
+    return `${field}: removed ${someEntries(change.removed)} (not allowlisted)`;
   }
   if (change.rule === 'capabilities.drop') return `${field}: added ALL`;
+  if (change.rule === 'supplementalGroups') return `${field}: removed 0 (the root group)`;
   if (change.rule === 'unprivilegedPorts') {
     return `${field}: added ${appended(change)}, so that non-root processes bind ports below 1024 (needed by ${change.because ?? ''})`;
   }
@@ -71,8 +94,9 @@ export function changeText(change: Change): string {
 /** The compact form used in the pod annotation: `runAsUser=1000`, `capabilities.add-=SYS_TIME`. */
 export function changeShort(change: Change): string {
   const field = shortField(change.field);
-  if (change.rule === 'capabilities.add') return `${field}-=${(change.removed ?? []).join(',')}`;
+  if (change.rule === 'capabilities.add') return `${field}-=${someEntries(change.removed)}`;
   if (change.rule === 'capabilities.drop') return `${field}+=ALL`;
+  if (change.rule === 'supplementalGroups') return `${field}-=0`;
   if (change.rule === 'unprivilegedPorts')
     return `${field}+=${appended(change)} (${change.because ?? ''})`;
   const because = change.because !== undefined ? ` (${change.because})` : '';

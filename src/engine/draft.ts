@@ -6,7 +6,9 @@ import type { Capabilities, Container, Pod, SecurityContext } from './types';
  * securityContext and capabilities object, and the add/drop lists. Rules write only at those
  * levels (a nested value such as seccompProfile is replaced whole, never edited in place), so
  * the input stays untouched and the diff can skip every shared subtree by identity.
- * This is the "one copy of the pod at most" of the performance issue, and much less than one.
+ * A review therefore allocates a few small objects per container instead of a deep copy of the
+ * pod, whose cost grows with everything a pod carries that no rule touches (env, volumes,
+ * managed fields; the benchmarks' large pod is 44 KB), on every admission request.
  */
 export function draftPod(pod: Pod): Pod {
   const copy: Pod = { ...pod };

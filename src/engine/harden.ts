@@ -5,12 +5,12 @@ import { containerTarget, eachContainer, resolveExceptions } from './exceptions'
 import { assertPodShape } from './pod-shape';
 import type { Policy } from './policy';
 import { RULES } from './rules';
-import { summarize } from './summary';
-import type { Container, HardenOptions, HardenResult, Pod } from './types';
+import { MAX_MERGED_SUMMARY, summarize } from './summary';
+import type { Change, Container, HardenOptions, HardenResult, Notice, Pod } from './types';
 
 /**
- * Hardens one pod: every rule of the README's "What it changes", in order. Pure: the input is never
- * modified; the result is a copy when anything changed, with the list of changes and notices
+ * Hardens one pod: every rule of docs/hardening.md ("The rules"), in order. Pure: the input is
+ * never modified; the result is a copy when anything changed, with the list of changes and notices
  * from which every report (warnings, annotations, logs, metrics) is made.
  *
  * Throws InvalidPodError when a field the engine works on has an impossible shape.
@@ -72,9 +72,33 @@ export function harden(input: unknown, policy: Policy, options: HardenOptions): 
   if (scope.kind === 'create') {
     const metadata = draft.metadata ?? (draft.metadata = {});
     const annotations = metadata.annotations ?? (metadata.annotations = {});
-    const existing = annotations[Annotations.hardened];
-    annotations[Annotations.hardened] =
-      typeof existing === 'string' && existing !== '' ? summarize(existing, ctx.changes) : summary;
+    annotations[Annotations.hardened] = hardenedAnnotation(
+      annotations[Annotations.hardened],
+      ctx.changes,
+      summary,
+      notices,
+    );
   }
   return { pod: draft, changes: ctx.changes, notices, skipped: false, summary };
+}
+
+/**
+ * The summary annotation: what this review changed, merged into what the pod already says when it
+ * says something of a size pod-hardener writes (a reinvocation after a sidecar injector), and
+ * written anew otherwise.
+ */
+function hardenedAnnotation(
+  existing: unknown,
+  changes: readonly Change[],
+  summary: string,
+  notices: Notice[],
+): string {
+  if (typeof existing !== 'string' || existing === '') return summary;
+  if (existing.length <= MAX_MERGED_SUMMARY) return summarize(existing, changes);
+  notices.push({
+    kind: 'badAnnotation',
+    target: { kind: 'pod' },
+    message: `annotation ${Annotations.hardened} is longer than pod-hardener writes (${existing.length} characters); replaced, not merged`,
+  });
+  return summary;
 }

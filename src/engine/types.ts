@@ -28,6 +28,11 @@ export interface SecurityContext extends JsonObject {
   allowPrivilegeEscalation?: Json;
   capabilities?: Capabilities | null;
   sysctls?: Json;
+  supplementalGroups?: Json;
+  supplementalGroupsPolicy?: Json;
+  appArmorProfile?: Json;
+  seLinuxOptions?: Json;
+  procMount?: Json;
 }
 
 export interface Container extends JsonObject {
@@ -73,7 +78,7 @@ export interface ContainerTarget {
 }
 export type Target = { kind: 'pod' } | ContainerTarget;
 
-/** The hardening rules (the README's "What it changes"), one name each (also the metric label). */
+/** The hardening rules (docs/hardening.md, "The rules"), one name each (also the metric label). */
 export type RuleName =
   | 'runAsUser'
   | 'runAsGroup'
@@ -85,7 +90,12 @@ export type RuleName =
   | 'allowPrivilegeEscalation'
   | 'seccompProfile'
   | 'unprivilegedPorts'
-  | 'userNamespaces';
+  | 'userNamespaces'
+  | 'supplementalGroups'
+  | 'supplementalGroupsPolicy'
+  | 'appArmorProfile'
+  | 'seLinuxOptions'
+  | 'procMount';
 
 /** One value the engine set, overrode or removed. Warnings, annotations, logs and metrics are views of these. */
 export interface Change {
@@ -111,12 +121,15 @@ export type NoticeKind =
   | 'skipDenied'
   | 'capabilityAboveCeiling'
   | 'escalationNotForced'
+  | 'privilegedKept'
   | 'windowsPod'
   | 'badAnnotation'
   | 'capabilityNotEffective'
   | 'unprivilegedPorts'
   | 'userNamespacesNotSet'
-  | 'imageIdentity';
+  | 'imageIdentity'
+  /** pods/ephemeralcontainers: the request body differs from the stored pod outside the ephemeral containers. */
+  | 'requestNotStored';
 
 /** Something worth telling that is not a change: an exception honoured or denied, a rule not applied and why. */
 export interface Notice {

@@ -6,6 +6,7 @@
 import { Annotations, Labels, LabelValues } from '../../src/names';
 import { startControlPlane, type ControlPlane } from './support/controlplane';
 import { registerWebhook, startWebhook, type WebhookProcess } from './support/webhook';
+import { eventually } from '../support/eventually';
 
 const BUILD_AND_START_TIMEOUT_MS = 60 * 60 * 1000;
 const SYSCTL = { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' };
@@ -219,17 +220,16 @@ describe('user namespaces: hostUsers false (userNamespaces: on, from POD_HARDENE
   beforeAll(async () => {
     await useWebhook({ POD_HARDENER_USER_NAMESPACES: 'on' });
     // The API server picks up the new registration through an informer: wait for it.
-    const deadline = Date.now() + 30_000;
-    for (let i = 0; ; i++) {
-      const probe = podManifest(`probe-${i}`, 'enforced');
-      const res = await create(probe);
-      if (res.code === 0 && JSON.parse(res.stdout).spec.hostUsers === false) break;
-      if (Date.now() > deadline)
-        throw new Error(
-          `the webhook with user namespaces on was never called:\n${res.stdout}${res.stderr}`,
-        );
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    let probes = 0;
+    await eventually(
+      async () => {
+        const res = await create(podManifest(`probe-${probes++}`, 'enforced'));
+        if (res.code === 0 && JSON.parse(res.stdout).spec.hostUsers === false) return true;
+        // Thrown, so that the timeout shows what the last probe pod got.
+        throw new Error(`not hardened with hostUsers: false:\n${res.stdout}${res.stderr}`);
+      },
+      { what: 'the webhook with user namespaces on to be called', timeoutMs: 30_000, everyMs: 500 },
+    );
   }, 120_000);
 
   it('a legacy pod is stored with hostUsers: false and every other layer as always', async () => {

@@ -23,6 +23,7 @@ import YAML from 'yaml';
 import { Annotations, Labels, LabelValues } from '../../src/names';
 import { startControlPlane, type ControlPlane } from './support/controlplane';
 import { freePort } from './support/webhook';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(300_000);
 
@@ -70,6 +71,9 @@ function env(kubeconfig = cp.kubeconfig): NodeJS.ProcessEnv {
     KUBECONFIG: kubeconfig,
     KUBERC: 'off',
     KUBECACHEDIR: join(work, 'kube-cache'),
+    // The operator of this cluster lets pod authors opt out anywhere, so the skipped pod is
+    // skipped (a fresh install honours skip nowhere: test/unit/config/fresh-install.test.ts).
+    POD_HARDENER_CONFIG: join(work, 'skip-anywhere.yaml'),
   };
 }
 
@@ -128,20 +132,6 @@ function kubeconfigFor(
 async function podsIn(namespace: string): Promise<any[]> {
   return JSON.parse((await cp.kubectl(['get', 'pods', '-n', namespace, '-o', 'json'])).stdout)
     .items;
-}
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 /** Creates pods straight through the API, many requests in flight: kubectl per pod is far too slow. */
@@ -220,6 +210,7 @@ const oneLineError = (r: Run) => {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'pod-hardener-scan-e2e-'));
+  writeFileSync(join(work, 'skip-anywhere.yaml'), 'exceptions:\n  skipNamespaces: ["*"]\n');
   execFileSync(
     process.execPath,
     [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
@@ -392,15 +383,18 @@ beforeAll(async () => {
       spec: ds.spec.template.spec,
     },
   ]);
-  await eventually('the controllers to create their pods', async () => {
-    const names = (await podsIn(NS)).map((p) => p.metadata.name as string);
-    return (
-      names.filter((n) => n.startsWith('web-')).length === 2 &&
-      names.includes('db-0') &&
-      names.some((n) => n.startsWith('report-manual-')) &&
-      names
-    );
-  });
+  await eventually(
+    async () => {
+      const names = (await podsIn(NS)).map((p) => p.metadata.name as string);
+      return (
+        names.filter((n) => n.startsWith('web-')).length === 2 &&
+        names.includes('db-0') &&
+        names.some((n) => n.startsWith('report-manual-')) &&
+        names
+      );
+    },
+    { what: 'the controllers to create their pods', timeoutMs: 90_000, everyMs: 500 },
+  );
 }, 60 * 60_000);
 
 afterAll(async () => {
@@ -640,7 +634,7 @@ describe('RBAC: the shipped ClusterRole is enough, and needed', () => {
         metadata: { name, namespace: 'scanners' },
       })),
     ]);
-    // As the README tells operators to bind it.
+    // As docs/scan.md tells operators to bind it.
     await cp.kubectl([
       'create',
       'clusterrolebinding',

@@ -14,6 +14,7 @@ import {
   unregisterWebhook,
   type WebhookProcess,
 } from './support/webhook';
+import { eventually } from '../support/eventually';
 
 const BUILD_AND_START_TIMEOUT_MS = 60 * 60 * 1000;
 
@@ -70,13 +71,18 @@ const HARDENED_CONTAINER_SC = { allowPrivilegeEscalation: false, capabilities: {
 beforeAll(async () => {
   cp = await startControlPlane({ withControllerManager: true });
   webhook = await startWebhook({
-    exceptions: { capabilityCeiling: [...DEFAULT_POLICY.capabilityCeiling, 'SYS_ADMIN'] },
+    exceptions: {
+      capabilityCeiling: [...DEFAULT_POLICY.capabilityCeiling, 'SYS_ADMIN'],
+      // The operator allows the skip annotations in `enforced` only; `strict` is enforced too.
+      skipNamespaces: ['enforced'],
+    },
     server: { shutdownDelaySeconds: 1 },
   });
   await registerWebhook(cp, webhook.baseUrl, webhook.caPem);
   await namespace('plain');
   await namespace('enforced', { [Labels.enabled]: LabelValues.enforce });
   await namespace('audited', { [Labels.enabled]: LabelValues.audit });
+  await namespace('strict', { [Labels.enabled]: LabelValues.enforce });
   await namespace('restricted', {
     [Labels.enabled]: LabelValues.enforce,
     'pod-security.kubernetes.io/enforce': 'restricted',
@@ -134,6 +140,16 @@ describe('pods created through a real kube-apiserver', () => {
     const pod = await getPod('enforced', 'skipped');
     expect(pod.spec.securityContext).toEqual({});
     expect(pod.spec.containers[0].securityContext).toEqual(legacyContainer.securityContext);
+  });
+
+  it('skip outside the namespaces the operator allows: the pod is hardened, and the warning names the setting', async () => {
+    const res = await create(podManifest('skipped', 'strict', {}, { [Annotations.skip]: 'true' }));
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain(
+      `annotation ${Annotations.skip} ignored: skipping is not allowed in namespace "strict"; a cluster operator can allow it by adding the namespace to exceptions.skipNamespaces`,
+    );
+    const pod = await getPod('strict', 'skipped');
+    expect(pod.spec.securityContext).toEqual(HARDENED_POD_SC);
   });
 
   it('skip-containers: the named container is untouched, the other hardened at container level', async () => {
@@ -263,6 +279,56 @@ describe('pods created through a real kube-apiserver', () => {
     });
   });
 
+  it.each([
+    ['a mirror-pod annotation', (b: any) => (b.metadata.annotations[Annotations.mirrorPod] = 'x')],
+    ['a skip annotation', (b: any) => (b.metadata.annotations[Annotations.skip] = 'true')],
+    ['os.name windows', (b: any) => (b.spec.os = { name: 'windows' })],
+    [
+      'a non-root pod-level securityContext',
+      (b: any) =>
+        (b.spec.securityContext = {
+          runAsUser: 1000,
+          runAsGroup: 3000,
+          runAsNonRoot: true,
+          seccompProfile: { type: 'RuntimeDefault' },
+        }),
+    ],
+  ])(
+    'a raw ephemeral-containers update whose body claims %s stores a hardened container',
+    async (what, claim) => {
+      // The stored pod runs with a root pod level (its init container is left untouched), so an
+      // ephemeral container that inherited it would run as root.
+      const name = `raw-${what.replace(/[^a-z]+/g, '-').replace(/-$/, '')}`;
+      const manifest = podManifest(name, 'enforced', {}, { [Annotations.skipContainers]: 'app' });
+      expect((await create(manifest)).code).toBe(0);
+      const body = await getPod('enforced', name);
+      body.metadata.annotations ??= {};
+      claim(body);
+      body.spec.ephemeralContainers = [
+        {
+          name: 'attacker',
+          image: 'busybox:1.36',
+          securityContext: { runAsUser: 0, privileged: true, capabilities: { add: ['SYS_ADMIN'] } },
+        },
+      ];
+      const res = await cp.kubectl(
+        [
+          'replace',
+          '--raw',
+          `/api/v1/namespaces/enforced/pods/${name}/ephemeralcontainers`,
+          '-f',
+          '-',
+        ],
+        { input: JSON.stringify(body) },
+      );
+      expect(res.code).toBe(0);
+      const stored = await getPod('enforced', name);
+      const sc = stored.spec.ephemeralContainers[0].securityContext;
+      expect(sc).toMatchObject({ ...HARDENED_CONTAINER_SC, ...HARDENED_POD_SC, privileged: false });
+      expect(sc.capabilities.add).toBeUndefined();
+    },
+  );
+
   it('server-side dry-run shows the hardened pod and stores nothing', async () => {
     const res = await create(podManifest('dry', 'enforced'), ['--dry-run=server']);
     expect(res.code).toBe(0);
@@ -299,14 +365,16 @@ describe('pods created through a real kube-apiserver', () => {
       },
     };
     await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment) });
-    let pods: any[] = [];
-    for (let i = 0; i < 120 && pods.length === 0; i++) {
-      pods = JSON.parse(
-        (await cp.kubectl(['get', 'pods', '-n', 'enforced', '-l', 'app=shop-web', '-o', 'json']))
-          .stdout,
-      ).items;
-      if (pods.length === 0) await new Promise((r) => setTimeout(r, 500));
-    }
+    const pods: any[] = await eventually(
+      async () => {
+        const { items } = JSON.parse(
+          (await cp.kubectl(['get', 'pods', '-n', 'enforced', '-l', 'app=shop-web', '-o', 'json']))
+            .stdout,
+        );
+        return items.length > 0 && items;
+      },
+      { what: "the Deployment's pod", timeoutMs: 60_000, everyMs: 500 },
+    );
     expect(pods).toHaveLength(1);
     expect(pods[0].spec.securityContext).toEqual({
       ...HARDENED_POD_SC,

@@ -15,9 +15,9 @@ import {
   post,
   scrape,
   startTestServer,
-  waitFor,
   type TestServer,
 } from '../support/http';
+import { eventually } from '../support/eventually';
 
 // Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
 // asserts on speed.
@@ -288,9 +288,9 @@ describe('overload bound', () => {
           release: () => request.finish(body.slice(100)),
         };
       });
-      await waitFor(
+      await eventually(
         async () => metricValue(await scrape(server), 'pod_hardener_in_flight_reviews') === 2,
-        'two reviews in flight',
+        { what: 'two reviews in flight', timeoutMs: 20_000, everyMs: 25 },
       );
 
       let heldFinished = false;

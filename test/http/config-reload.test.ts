@@ -10,9 +10,9 @@ import {
   post,
   scrape,
   startTestServer,
-  waitFor,
   type TestServer,
 } from '../support/http';
+import { eventually } from '../support/eventually';
 
 // Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
 // asserts on speed.
@@ -40,7 +40,11 @@ test('valid changes apply to the next review; invalid ones are refused and count
     expect(await runAsUserPatched(server)).toBe(1111);
 
     volume.update({ 'config.yaml': 'hardening:\n  runAsUser: 2222\n' });
-    await waitFor(async () => (await runAsUserPatched(server)) === 2222, 'the new runAsUser');
+    await eventually(async () => (await runAsUserPatched(server)) === 2222, {
+      what: 'the new runAsUser',
+      timeoutMs: 20_000,
+      everyMs: 25,
+    });
     expect(
       metricValue(await scrape(server), 'pod_hardener_config_reloads_total', { result: 'success' }),
     ).toBe(1);
@@ -49,12 +53,12 @@ test('valid changes apply to the next review; invalid ones are refused and count
     ).toMatchObject({ level: 'info', hardening: { runAsUser: 2222 } });
 
     volume.update({ 'config.yaml': 'hardening:\n  runAsUser: 0\n  runAsUsr: 5\n' });
-    await waitFor(
+    await eventually(
       async () =>
         metricValue(await scrape(server), 'pod_hardener_config_reloads_total', {
           result: 'error',
         }) === 1,
-      'the invalid file to be refused',
+      { what: 'the invalid file to be refused', timeoutMs: 20_000, everyMs: 25 },
     );
     expect(await runAsUserPatched(server)).toBe(2222);
     const refusal = server.logs.lines.find(
@@ -68,10 +72,11 @@ test('valid changes apply to the next review; invalid ones are refused and count
     ]);
 
     volume.update({ 'config.yaml': 'hardening:\n  runAsUser: 3333\nserver:\n  maxInFlight: 7\n' });
-    await waitFor(
-      async () => (await runAsUserPatched(server)) === 3333,
-      'the next valid runAsUser',
-    );
+    await eventually(async () => (await runAsUserPatched(server)) === 3333, {
+      what: 'the next valid runAsUser',
+      timeoutMs: 20_000,
+      everyMs: 25,
+    });
     expect(
       server.logs.lines.find(
         (l) => l.msg === 'these changed keys only take effect after a restart',

@@ -16,10 +16,10 @@ import {
   scrape,
   startTestServer,
   tempDir,
-  waitFor,
   type TestServer,
 } from '../support/http';
 import { applyStrict, decodePatch } from '../support/strict-patch';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(60000);
 
@@ -178,7 +178,7 @@ describe('image identity', () => {
         reason: '',
       }),
     ).toBe(1);
-    await waitFor(
+    await eventually(
       async () =>
         metricValue(
           await scrape(server),
@@ -187,12 +187,15 @@ describe('image identity', () => {
             result: 'ok',
           },
         ) >= 1 && slow.apiRequests().length >= 2,
-      'the background lookup to finish',
+      { what: 'the background lookup to finish', timeoutMs: 20000, everyMs: 25 },
     );
-    await waitFor(async () => {
-      const r = await review(reference);
-      return r.hardened.spec.containers[0].securityContext?.runAsUser === 999;
-    }, 'the cached answer');
+    await eventually(
+      async () => {
+        const r = await review(reference);
+        return r.hardened.spec.containers[0].securityContext?.runAsUser === 999;
+      },
+      { what: 'the cached answer', timeoutMs: 20000, everyMs: 25 },
+    );
     slow.delayMs = 0;
   });
 
@@ -281,7 +284,7 @@ describe('image identity', () => {
 
 describe('pod-hardener harden --image-identity', () => {
   test('the same resolver: a Deployment whose image says USER 999 keeps it', async () => {
-    const { hardenCommand } = await import('../../src/cli/harden-command');
+    const { hardenCommand } = await import('../../src/cli/manifests/command');
     const registry = await FakeRegistry.start('bearer');
     try {
       const { reference } = registry.push('argocd', 'v3', { user: '999' });
@@ -321,6 +324,8 @@ describe('pod-hardener harden --image-identity', () => {
           env: {},
           readFile: (p) => readFileSync(p, 'utf8'),
           writeFile: () => undefined,
+          stderrIsTTY: false,
+          now: () => Date.now(),
         });
         return { code, stdout, stderr };
       };
@@ -341,7 +346,7 @@ describe('pod-hardener harden --image-identity', () => {
 
 describe('pod-hardener scan --image-identity', () => {
   test('a running pod whose image says USER 999 would run as 999', async () => {
-    const { runScan } = await import('../../src/cli/scan');
+    const { scanCommand } = await import('../../src/cli/scan/command');
     const { FakeKubeApi } = await import('../support/fake-kube-api');
     const { storedPod } = await import('../support/stored-pods');
     const registry = await FakeRegistry.start('none');
@@ -360,16 +365,24 @@ describe('pod-hardener scan --image-identity', () => {
         [storedPod('argocd', { containers: [{ name: 'server', image: reference }] })],
       );
       let stdout = '';
-      const code = await runScan(
+      const scan = scanCommand(() => ({
+        api,
+        context: 'test',
+        server: 'https://127.0.0.1:6443',
+        namespace: 'shop',
+      }));
+      const code = await scan.run(
         ['-n', 'shop', '--config', config, '--image-identity', '-o', 'json'],
         {
           stdout: (t) => void (stdout += t),
           stderr: () => undefined,
+          readStdin: () => Promise.resolve(''),
           env: {},
           readFile: (p) => readFileSync(p, 'utf8'),
+          writeFile: () => undefined,
           stderrIsTTY: false,
+          now: () => Date.now(),
         },
-        () => ({ api, context: 'test', server: 'https://127.0.0.1:6443', namespace: 'shop' }),
       );
       expect(code).toBe(1); // something would change (the rest of the hardening)
       expect(stdout).toContain('runAsUser unset -> 999 (image USER)');

@@ -6,10 +6,11 @@
 import { EventEmitter } from 'node:events';
 import { request as httpsRequest } from 'node:https';
 import { reviewAdmission } from '../../src/admission/review';
-import { handleSignals } from '../../src/server/server';
+import { handleSignals } from '../../src/server/shutdown';
 import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
-import { getHealth, keepAliveAgent, post, sleep, startTestServer, waitFor } from '../support/http';
+import { getHealth, keepAliveAgent, post, sleep, startTestServer } from '../support/http';
+import { eventually } from '../support/eventually';
 
 // Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
 // asserts on speed.
@@ -96,7 +97,11 @@ test('SIGTERM under load: no accepted request fails, readiness fails first, conn
   };
   const workers = Array.from({ length: 6 }, worker);
   try {
-    await waitFor(() => results.length >= 30, 'load before the signal');
+    await eventually(() => results.length >= 30, {
+      what: 'load before the signal',
+      timeoutMs: 20_000,
+      everyMs: 25,
+    });
     signalledAt = Date.now();
     signals.emit('SIGTERM');
     draining = true;
@@ -106,7 +111,11 @@ test('SIGTERM under load: no accepted request fails, readiness fails first, conn
     });
 
     await Promise.all(workers);
-    await waitFor(() => exit.mock.calls.length > 0, 'exit');
+    await eventually(() => exit.mock.calls.length > 0, {
+      what: 'exit',
+      timeoutMs: 20_000,
+      everyMs: 25,
+    });
     expect(exit).toHaveBeenCalledWith(0);
     expect(exit).toHaveBeenCalledTimes(1);
 
@@ -183,6 +192,10 @@ test('a second signal exits at once', async () => {
   signals.emit('SIGINT');
   expect(exit).toHaveBeenCalledWith(1);
   // Let the first shutdown finish so the test leaves nothing open.
-  await waitFor(() => exit.mock.calls.length === 2, 'the graceful shutdown to end');
+  await eventually(() => exit.mock.calls.length === 2, {
+    what: 'the graceful shutdown to end',
+    timeoutMs: 20_000,
+    everyMs: 25,
+  });
   expect(exit.mock.calls).toEqual([[1], [0]]);
 });

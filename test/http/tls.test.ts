@@ -25,10 +25,10 @@ import {
   sleep,
   startTestServer,
   tempDir,
-  waitFor,
   type TestPki,
   type TestServer,
 } from '../support/http';
+import { eventually } from '../support/eventually';
 
 // Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
 // asserts on speed.
@@ -87,9 +87,9 @@ describe('protocol', () => {
       s.on('error', resolve);
     });
     expect(error.message).not.toBe('handshake succeeded');
-    const refusal = await waitFor(
+    const refusal = await eventually(
       () => server.logs.lines.slice(before).find((l) => l.msg === 'TLS handshake failed'),
-      'the server to log the refusal',
+      { what: 'the server to log the refusal', timeoutMs: 20_000, everyMs: 25 },
     );
     expect(refusal.err).toMatch(/unsupported protocol/i);
   });
@@ -194,34 +194,44 @@ describe('certificate reload', () => {
     });
     const traffic = load(server);
     try {
-      await waitFor(
-        () => traffic.newConnectionSerials.length > 3,
-        'traffic on the first certificate',
-      );
+      await eventually(() => traffic.newConnectionSerials.length > 3, {
+        what: 'traffic on the first certificate',
+        timeoutMs: 20_000,
+        everyMs: 25,
+      });
       expect(traffic.newConnectionSerials[0]).toBe(serialOf(first.certPem));
 
       volume.update({ 'tls.crt': second.certPem, 'tls.key': second.keyPem });
-      await waitFor(
-        () => traffic.newConnectionSerials.at(-1) === serialOf(second.certPem),
-        'a new handshake to present the second certificate',
-      );
+      await eventually(() => traffic.newConnectionSerials.at(-1) === serialOf(second.certPem), {
+        what: 'a new handshake to present the second certificate',
+        timeoutMs: 20_000,
+        everyMs: 25,
+      });
       const okAtSwap = traffic.ok;
-      await waitFor(() => traffic.ok > okAtSwap + 20, 'more traffic after the swap');
+      await eventually(() => traffic.ok > okAtSwap + 20, {
+        what: 'more traffic after the swap',
+        timeoutMs: 20_000,
+        everyMs: 25,
+      });
 
       // A broken certificate (the second key with garbage for the certificate).
       volume.update({
         'tls.crt': '-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n',
         'tls.key': second.keyPem,
       });
-      await waitFor(
+      await eventually(
         async () =>
           metricValue(await scrape(server), 'pod_hardener_certificate_reloads_total', {
             result: 'error',
           }) === 1,
-        'the broken certificate to be refused',
+        { what: 'the broken certificate to be refused', timeoutMs: 20_000, everyMs: 25 },
       );
       const okAtBreak = traffic.ok;
-      await waitFor(() => traffic.ok > okAtBreak + 20, 'more traffic after the broken update');
+      await eventually(() => traffic.ok > okAtBreak + 20, {
+        what: 'more traffic after the broken update',
+        timeoutMs: 20_000,
+        everyMs: 25,
+      });
       expect(traffic.newConnectionSerials.at(-1)).toBe(serialOf(second.certPem));
       expect((await getHealth(server.metricsPort, '/readyz')).status).toBe(200);
 
@@ -270,11 +280,11 @@ describe('certificate reload', () => {
       writeFileSync(cert, second.certPem);
       await sleep(120); // long enough for the watch to see a mismatched pair
       writeFileSync(key, second.keyPem);
-      await waitFor(
+      await eventually(
         async () =>
           (await post(server, '/mutate', podReview(pod()))).serialNumber ===
           serialOf(second.certPem),
-        'the second certificate',
+        { what: 'the second certificate', timeoutMs: 20_000, everyMs: 25 },
       );
       expect(
         metricValue(await scrape(server), 'pod_hardener_certificate_reloads_total', {
@@ -309,9 +319,9 @@ describe('certificate reload', () => {
       mkdirSync(dir);
       writeFileSync(join(dir, 'tls.key'), pair.keyPem);
       writeFileSync(join(dir, 'tls.crt'), pair.certPem);
-      await waitFor(
+      await eventually(
         async () => (await getHealth(server.metricsPort, '/readyz')).status === 200,
-        'ready',
+        { what: 'ready', timeoutMs: 20_000, everyMs: 25 },
       );
       expect((await post(server, '/mutate', podReview(pod()))).status).toBe(200);
     } finally {

@@ -13,9 +13,9 @@ import {
   post,
   scrape,
   startTestServer,
-  waitFor,
   type TestServer,
 } from '../support/http';
+import { eventually } from '../support/eventually';
 
 // Generous: these tests wait on real sockets and timers, and CI shares two cores; no test
 // asserts on speed.
@@ -144,7 +144,11 @@ describe.each<
         status: { code: ERRORS[code].status },
       });
     if (code === 'BODY_TOO_LARGE') expect(reply.connection).toBe('close');
-    await waitFor(async () => (await failures(code)) === before + 1, `${code} counted once`);
+    await eventually(async () => (await failures(code)) === before + 1, {
+      what: `${code} counted once`,
+      timeoutMs: 20_000,
+      everyMs: 25,
+    });
     expect(reviewed).toBe(0);
   });
 });
@@ -157,9 +161,9 @@ test('beyond server.maxInFlight: 503 OVERLOADED at once, counted, while the revi
     { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
     body.slice(0, 100),
   );
-  await waitFor(
+  await eventually(
     async () => metricValue(await scrape(server), 'pod_hardener_in_flight_reviews') === 1,
-    'one review in flight',
+    { what: 'one review in flight', timeoutMs: 20_000, everyMs: 25 },
   );
   const before = await failures('OVERLOADED');
   const refused = await post(server, '/mutate', podReview(pod(), { uid: 'refused' }));

@@ -17,9 +17,9 @@ import {
   kubectl,
   namespace,
   statusOnNode,
-  waitFor,
   waitRunning,
 } from './support/cluster';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(600_000);
 
@@ -52,8 +52,8 @@ function probePod(name: string): string {
 // it restarts) once no binding names that parameter kind, even for a moment: every pod in an
 // opted-in namespace is then denied "no params found for policy binding". Switching from the
 // kustomize install to Helm removes the guard's binding in between, so a second policy and binding
-// with the same parameter kind, which match nothing, keep it alive meanwhile (the README's
-// troubleshooting entry gives the same advice to operators who reinstall).
+// with the same parameter kind, which match nothing, keep it alive meanwhile (docs/troubleshooting.md
+// gives the same advice to operators who reinstall).
 const KEEPER = `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata: {name: node-tier-param-keeper}
@@ -133,13 +133,16 @@ test('helm install with default values: the webhook runs on the node and hardens
   // Right after an install the API server's guard may not have loaded its parameters yet
   // ("no params found for policy binding"): it then rejects, as it must without them.
   const start = Date.now();
-  await waitFor('the guard to load its parameters', 60_000, async () => {
-    const r = await kubectl(['create', '-f', '-', '--dry-run=server'], {
-      input: probePod('probe'),
-      allowFail: true,
-    });
-    return r.code === 0;
-  });
+  await eventually(
+    async () => {
+      const r = await kubectl(['create', '-f', '-', '--dry-run=server'], {
+        input: probePod('probe'),
+        allowFail: true,
+      });
+      return r.code === 0;
+    },
+    { what: 'the guard to load its parameters', timeoutMs: 60_000, everyMs: 250 },
+  );
   console.log(
     `helm install: the guard admitted pods ${((Date.now() - start) / 1000).toFixed(1)} s after the install returned`,
   );

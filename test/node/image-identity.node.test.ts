@@ -13,10 +13,10 @@ import {
   kubectl,
   namespace,
   statusOnNode,
-  waitFor,
   waitRunning,
 } from './support/cluster';
 import { applyNodeTierConfig } from './support/global-setup';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(300_000);
 
@@ -71,10 +71,13 @@ test('a pod whose image says USER 999 runs as 999, its user unchanged, the rest 
   const image = `${registry}/pod-hardener/legacy:uid999`;
   // Each replica has its own cache: dry runs until one has read the image (at most the first
   // review of each replica gets the defaults, were the registry slower than the budget).
-  await waitFor('pod-hardener to read the image USER', 60_000, async () => {
-    const { pod } = await dryRun('warm', image);
-    return pod.spec.containers[0].securityContext?.runAsUser === 999;
-  });
+  await eventually(
+    async () => {
+      const { pod } = await dryRun('warm', image);
+      return pod.spec.containers[0].securityContext?.runAsUser === 999;
+    },
+    { what: 'pod-hardener to read the image USER', timeoutMs: 60_000, everyMs: 500 },
+  );
   const warnings = await apply(
     JSON.stringify({
       apiVersion: 'v1',

@@ -15,7 +15,6 @@ import {
   namespace,
   statusInside,
   statusOnNode,
-  waitFor,
   probeContainer,
   waitRunning,
 } from './support/cluster';
@@ -28,6 +27,7 @@ import {
   RUNTIME_DEFAULT_CAPS,
   type ProcStatus,
 } from './support/kernel';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(180_000);
 
@@ -188,12 +188,15 @@ test('an ephemeral container added by kubectl debug is hardened', async () => {
   ]);
   expect(r.stderr).toContain('pod-hardener');
   let pod: any;
-  await waitFor('the ephemeral container to run', 60_000, async () => {
-    pod = await getJson(['-n', ENFORCE, 'get', 'pod', 'debugged']);
-    return (pod.status.ephemeralContainerStatuses ?? []).some(
-      (s: any) => s.name === 'debugger' && s.state?.running,
-    );
-  });
+  await eventually(
+    async () => {
+      pod = await getJson(['-n', ENFORCE, 'get', 'pod', 'debugged']);
+      return (pod.status.ephemeralContainerStatuses ?? []).some(
+        (s: any) => s.name === 'debugger' && s.state?.running,
+      );
+    },
+    { what: 'the ephemeral container to run', timeoutMs: 60_000, everyMs: 250 },
+  );
   await checkContainer('ephemeral (kubectl debug)', pod, 'debugger', HARDENED);
 });
 

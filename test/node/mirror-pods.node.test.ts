@@ -17,10 +17,10 @@ import {
   kubectl,
   namespace,
   statusOnNode,
-  waitFor,
   waitRunning,
 } from './support/cluster';
 import { expectedStatus, parseProcStatus } from './support/kernel';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(120_000);
 
@@ -96,11 +96,11 @@ test('the mirror pod of a static pod in an opted-in namespace shows what runs: u
   );
   expect(onNode).toEqual(expectedStatus(pod, 'app', { hostBounding }));
   expect(onNode.uid).toBe(0);
-  await waitFor(
-    'the mirrorPod exception in the metrics',
-    20_000,
-    async () => (await mirrorExceptions()) > before,
-  );
+  await eventually(async () => (await mirrorExceptions()) > before, {
+    what: 'the mirrorPod exception in the metrics',
+    timeoutMs: 20_000,
+    everyMs: 250,
+  });
 });
 
 test('a pod created through the API with the mirror annotation is deleted by the kubelet without running', async () => {
@@ -122,15 +122,18 @@ test('a pod created through the API with the mirror annotation is deleted by the
   );
   expect(warnings).toContain('mirror pod of a static pod left untouched');
   let seenRunning = false;
-  await waitFor('the kubelet to delete the pod', 60_000, async () => {
-    const r = await kubectl(['-n', NS, 'get', 'pod', 'fake-mirror', '-o', 'json'], {
-      allowFail: true,
-    });
-    if (r.code !== 0) return true;
-    const p = JSON.parse(r.stdout);
-    if ((p.status?.containerStatuses ?? []).some((c: any) => c.state?.running || c.containerID))
-      seenRunning = true;
-    return false;
-  });
+  await eventually(
+    async () => {
+      const r = await kubectl(['-n', NS, 'get', 'pod', 'fake-mirror', '-o', 'json'], {
+        allowFail: true,
+      });
+      if (r.code !== 0) return true;
+      const p = JSON.parse(r.stdout);
+      if ((p.status?.containerStatuses ?? []).some((c: any) => c.state?.running || c.containerID))
+        seenRunning = true;
+      return false;
+    },
+    { what: 'the kubelet to delete the pod', timeoutMs: 60_000, everyMs: 250 },
+  );
   expect(seenRunning).toBe(false);
 });

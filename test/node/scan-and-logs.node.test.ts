@@ -1,6 +1,6 @@
 // Before opting in, on the real node: an audit namespace with a Deployment (two replicas), a
 // DaemonSet whose pod the DaemonSet controller places on the node, and a bare pod with port 80.
-// `pod-hardener scan` lists each under its owner, and the README's troubleshooting commands, run
+// `pod-hardener scan` lists each under its owner, and the troubleshooting commands of the docs, run
 // as printed (placeholders filled in), find the review lines of each pod across the webhook's
 // replicas.
 
@@ -9,7 +9,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { repoRoot } from '../e2e/support/controlplane';
 import { LabelValues } from '../../src/names';
-import { apply, clusterEnv, getJson, namespace, probeContainer, waitFor } from './support/cluster';
+import { apply, clusterEnv, getJson, namespace, probeContainer } from './support/cluster';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(300_000);
 
@@ -26,12 +27,16 @@ const template = (app: string) => ({
   },
 });
 
-/** The README's troubleshooting commands of "What changed on a pod", as printed. */
+/** The page whose "What changed on a pod" commands are run here as printed. */
+const TROUBLESHOOTING_DOC = 'docs/troubleshooting.md';
+
+/** The troubleshooting commands of "What changed on a pod", as printed. */
 function readmeLogCommands(): string[] {
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const readme = fs.readFileSync(path.join(repoRoot, TROUBLESHOOTING_DOC), 'utf8');
   const section = readme.slice(readme.indexOf('**What changed on a pod.**'));
   const block = /```sh\n([\s\S]*?)```/.exec(section);
-  if (!block) throw new Error('no command block under "What changed on a pod" in the README');
+  if (!block)
+    throw new Error(`no command block under "What changed on a pod" in ${TROUBLESHOOTING_DOC}`);
   return block[1].trim().split('\n');
 }
 
@@ -79,11 +84,11 @@ beforeAll(async () => {
       },
     }),
   );
-  await waitFor(
-    'the pods of every owner',
-    90_000,
-    async () => (await getJson(['-n', NS, 'get', 'pods'])).items.length === 4,
-  );
+  await eventually(async () => (await getJson(['-n', NS, 'get', 'pods'])).items.length === 4, {
+    what: 'the pods of every owner',
+    timeoutMs: 90_000,
+    everyMs: 250,
+  });
 });
 
 afterAll(async () => {
@@ -116,7 +121,7 @@ test('scan lists each pod under its top owner, the DaemonSet pod placed on the n
   expect(ns.mode).toBe('audit');
 });
 
-test("the README's troubleshooting commands find each pod's review lines, whichever replica answered", async () => {
+test("the troubleshooting page's commands find each pod's review lines, whichever replica answered", async () => {
   const pods = (await getJson(['-n', NS, 'get', 'pods'])).items;
   const webPod = pods.find((p: any) => p.metadata.labels?.app === 'web');
   const replicaSet = webPod.metadata.ownerReferences.find((o: any) => o.controller).name;
@@ -126,12 +131,15 @@ test("the README's troubleshooting commands find each pod's review lines, whiche
 
   let lines: string[] = [];
   // The lines of the last reviews may take a moment to reach the pods' logs.
-  await waitFor('the review lines in the logs', 30_000, async () => {
-    lines = shell(fill(byOwner)).stdout.trim().split('\n').filter(Boolean);
-    return lines.length >= 2;
-  });
+  await eventually(
+    async () => {
+      lines = shell(fill(byOwner)).stdout.trim().split('\n').filter(Boolean);
+      return lines.length >= 2;
+    },
+    { what: 'the review lines in the logs', timeoutMs: 30_000, everyMs: 250 },
+  );
   console.log(
-    `README log commands: ${lines.length} lines for ReplicaSet/${replicaSet}, from ${new Set(lines.map((l) => l.split(' ')[0])).size} replica(s)`,
+    `${TROUBLESHOOTING_DOC} log commands: ${lines.length} lines for ReplicaSet/${replicaSet}, from ${new Set(lines.map((l) => l.split(' ')[0])).size} replica(s)`,
   );
   expect(lines).toHaveLength(2);
   expect(shell(fill(byPod)).stdout.trim().split('\n').filter(Boolean)).toHaveLength(1);

@@ -26,6 +26,12 @@ const seccomp = fc.constantFrom(
   { type: 'Localhost', localhostProfile: 'profiles/a.json' },
 );
 
+/**
+ * A copy made in the test's own realm: structuredClone's objects have another Object.prototype
+ * under jest, and fast-check then prints them as [object Object] in a counterexample.
+ */
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
 function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
@@ -39,6 +45,25 @@ export const capabilitiesArb = nullable(
     .map(withoutUndefined),
 );
 
+// The confinement fields the API server ties to privilege, the OS or user namespaces, and that
+// Pod Security judges: SELinux types inside and outside the container types baseline allows (and
+// user/role, which it forbids), AppArmor profiles of each kind.
+const seLinuxOptions = fc.constantFrom(
+  { type: 'spc_t' },
+  { type: 'container_t' },
+  { type: 'container_init_t' },
+  { type: 'container_engine_t' },
+  { type: 'unconfined_t' },
+  { level: 's0:c123,c456' },
+  { user: 'system_u', role: 'system_r', type: 'container_t', level: 's0:c1,c2' },
+);
+const appArmorProfile = fc.constantFrom(
+  { type: 'RuntimeDefault' },
+  { type: 'Unconfined' },
+  { type: 'Localhost', localhostProfile: 'k8s-apparmor-example' },
+);
+const groupsArb = fc.constantFrom([4000], [0], [0, 4000]);
+
 export const containerScArb = nullable(
   fc
     .record({
@@ -50,7 +75,23 @@ export const containerScArb = nullable(
       capabilities: capabilitiesArb,
       seccompProfile: optional(seccomp),
       readOnlyRootFilesystem: optional(fc.boolean()),
+      procMount: optional(fc.constantFrom('Default', 'Unmasked')),
+      seLinuxOptions: optional(seLinuxOptions),
+      appArmorProfile: optional(appArmorProfile),
     })
+    .map(withoutUndefined),
+);
+
+// Windows pods: the API server refuses every Linux-only field on them, so their security
+// contexts carry only what Windows has (runAsNonRoot, windowsOptions).
+const windowsOptions = fc.constantFrom(
+  { runAsUserName: 'ContainerUser' },
+  { runAsUserName: 'ContainerAdministrator' },
+  { hostProcess: true, runAsUserName: 'NT AUTHORITY\\SYSTEM' },
+);
+const windowsScArb = nullable(
+  fc
+    .record({ runAsNonRoot: optional(fc.boolean()), windowsOptions: optional(windowsOptions) })
     .map(withoutUndefined),
 );
 
@@ -62,7 +103,10 @@ export const podScArb = nullable(
       runAsNonRoot: optional(fc.boolean()),
       fsGroup: optional(id),
       seccompProfile: optional(seccomp),
-      supplementalGroups: optional(fc.constant([4000])),
+      supplementalGroups: optional(groupsArb),
+      supplementalGroupsPolicy: optional(fc.constantFrom('Merge', 'Strict')),
+      seLinuxOptions: optional(seLinuxOptions),
+      appArmorProfile: optional(appArmorProfile),
     })
     .map(withoutUndefined),
 );
@@ -84,6 +128,7 @@ const sysctlsArb = optional(
     { name: 'kernel.shm_rmid_forced', value: '1' },
   ]),
 );
+const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
 const VOLUMES = [
   { name: 'd', emptyDir: {} },
   { name: 'c', configMap: { name: 'c' } },
@@ -92,13 +137,69 @@ const VOLUMES = [
   { name: 'n', nfs: { server: 'nfs.example', path: '/' } },
 ];
 
+// Mounts of the pod's volumes (by index into them), with every mount propagation: the API server
+// allows Bidirectional only on a privileged container.
+const mountsArb = optional(
+  fc.uniqueArray(
+    fc.record({
+      volume: fc.nat({ max: 1 }),
+      mountPropagation: optional(fc.constantFrom('None', 'HostToContainer', 'Bidirectional')),
+    }),
+    { selector: (m) => m.volume, minLength: 1, maxLength: 2 },
+  ),
+);
+
+function mountsOf(
+  mounts: { volume: number; mountPropagation?: string }[] | undefined,
+  volumes: any[],
+) {
+  if (mounts === undefined || volumes.length === 0) return undefined;
+  const names = [...new Set(mounts.map((m) => volumes[m.volume % volumes.length].name as string))];
+  return names.map((name) =>
+    withoutUndefined({
+      name,
+      mountPath: `/mnt/${name}`,
+      mountPropagation: mounts.find((m) => volumes[m.volume % volumes.length].name === name)
+        ?.mountPropagation,
+    }),
+  );
+}
+
+/** A container `kubectl debug` adds through pods/ephemeralcontainers (no ports: not allowed there). */
+export const ephemeralContainerArb = fc
+  .record({
+    sc: containerScArb,
+    mounts: mountsArb,
+    image: fc.constantFrom('busybox:1.37', 'docker.io/istio/proxyv2:1.24'),
+    target: fc.boolean(),
+  })
+  .map((g) => (pod: any) => {
+    const container: any = withoutUndefined({
+      name: 'debugger',
+      image: g.image,
+      securityContext: g.sc === undefined ? undefined : clone(g.sc),
+      volumeMounts: mountsOf(g.mounts, pod.spec.volumes ?? []),
+      targetContainerName: g.target ? pod.spec.containers[0].name : undefined,
+    });
+    return container;
+  });
+
 export const podArb = fc
   .record({
     names: fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 5 }),
     initCount: fc.nat({ max: 2 }),
     scs: fc.array(containerScArb, { minLength: 5, maxLength: 5 }),
+    windowsScs: fc.array(windowsScArb, { minLength: 5, maxLength: 5 }),
     podSc: podScArb,
+    windowsPodSc: windowsScArb,
     volumes: optional(fc.subarray(VOLUMES, { minLength: 1, maxLength: 2 })),
+    mounts: fc.array(mountsArb, { minLength: 5, maxLength: 5 }),
+    appArmorAnnotation: optional(
+      fc.tuple(
+        fc.nat({ max: 4 }),
+        fc.constantFrom('runtime/default', 'unconfined', 'localhost/k8s-apparmor-example'),
+      ),
+    ),
     ports: fc.array(portsArb, { minLength: 5, maxLength: 5 }),
     blockDevice: fc.oneof(
       { weight: 6, arbitrary: fc.constant(false) },
@@ -140,21 +241,27 @@ export const podArb = fc
   })
   .map((g) => {
     const initCount = Math.min(g.initCount, g.names.length - 1);
+    const scs = g.windows ? g.windowsScs : g.scs;
     const all = g.names.map((name, i) =>
       withoutUndefined({
         name,
         image: g.images[i],
-        securityContext: g.scs[i] === undefined ? undefined : structuredClone(g.scs[i]),
-        ports: g.ports[i] === undefined ? undefined : structuredClone(g.ports[i]),
+        securityContext: scs[i] === undefined ? undefined : clone(scs[i]),
+        ports: g.ports[i] === undefined ? undefined : clone(g.ports[i]),
+        volumeMounts: mountsOf(g.mounts[i], g.volumes ?? []),
         volumeDevices:
           g.blockDevice && i === 0 ? [{ name: 'p', devicePath: '/dev/xvda' }] : undefined,
       }),
     );
+    const chosenPodSc = g.windows ? g.windowsPodSc : g.podSc;
     let podSc: Record<string, unknown> | null | undefined =
-      g.podSc === undefined ? undefined : structuredClone(g.podSc);
-    if (g.sysctls !== undefined && g.sysctls.length > 0)
-      podSc = { ...(podSc ?? {}), sysctls: structuredClone(g.sysctls) };
+      chosenPodSc === undefined ? undefined : clone(chosenPodSc);
+    if (g.sysctls !== undefined && g.sysctls.length > 0 && !g.windows)
+      podSc = { ...(podSc ?? {}), sysctls: clone(g.sysctls) };
     const annotations: Record<string, string> = {};
+    if (g.appArmorAnnotation && !g.windows)
+      annotations[APPARMOR_ANNOTATION + g.names[g.appArmorAnnotation[0] % g.names.length]] =
+        g.appArmorAnnotation[1];
     if (g.skip) annotations[Annotations.skip] = g.skip;
     if (g.skipContainers) annotations[Annotations.skipContainers] = g.skipContainers;
     if (g.allowed) annotations[Annotations.allowedCapabilities] = g.allowed;

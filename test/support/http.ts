@@ -1,6 +1,6 @@
 /**
  * Helpers for the http tier (and the config unit tests that need real files): a mounted volume
- * updated the way the kubelet does it, HTTPS requests, polling for a condition.
+ * updated the way the kubelet does it, HTTPS requests. Polling for a condition: ./eventually.
  */
 import {
   mkdirSync,
@@ -78,23 +78,6 @@ export class KubeVolume {
     for (const [file, content] of Object.entries(files))
       writeFileSync(join(this.dir, name, file), content);
     return name;
-  }
-}
-
-/** Polls `probe` until it returns something other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 20000,
-  everyMs = 25,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
   }
 }
 

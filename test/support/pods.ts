@@ -35,3 +35,12 @@ export const HARDENED_POD_SC = {
 export function withSummary(annotations: Record<string, string> = {}): Record<string, unknown> {
   return { ...annotations, [Annotations.hardened]: expect.any(String) };
 }
+
+/** Every container of a pod: init, regular and ephemeral. */
+export function containersOf(pod: any): any[] {
+  return [
+    ...(pod.spec.initContainers ?? []),
+    ...(pod.spec.containers ?? []),
+    ...(pod.spec.ephemeralContainers ?? []),
+  ];
+}

@@ -17,7 +17,8 @@ export const BUILD_TIMEOUT_MS = 30 * 60_000;
 
 const cache = new Map<string, string>();
 
-function buildScriptBin(script: string, args: string[]): string {
+/** Runs a build script of scripts/ and returns the path it prints last (a directory or a binary). */
+export function buildScriptBin(script: string, args: string[]): string {
   const out = execFileSync('bash', [join(REPO, 'scripts', script), ...args], {
     cwd: REPO,
     encoding: 'utf8',
@@ -27,7 +28,7 @@ function buildScriptBin(script: string, args: string[]): string {
   const dir = out.trim().split('\n').pop() ?? '';
   if (!existsSync(dir))
     throw new Error(
-      `${script} ${args.join(' ')} printed no binary directory (got ${JSON.stringify(dir)})`,
+      `${script} ${args.join(' ')} printed no existing path (got ${JSON.stringify(dir)})`,
     );
   return dir;
 }

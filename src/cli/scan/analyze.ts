@@ -24,7 +24,7 @@ import type {
   NoticeEntry,
   PodEntry,
   WorkloadEntry,
-} from './report';
+} from './report-schema';
 import { risksOf } from './risks';
 
 export interface NamespaceData {

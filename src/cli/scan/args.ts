@@ -1,10 +1,10 @@
 /**
- * The arguments of `pod-hardener scan`, parsed with node:util parseArgs. Flags mean what they mean
+ * The arguments of `pod-hardener scan`, read with the tool's one option parser (command.ts). Flags mean what they mean
  * to kubectl (`--kubeconfig`, `--context`, `-n`, `-A`, `--chunk-size`, `--request-timeout`),
  * except `-l`: it selects *namespaces* by label, since the question scan answers is which
  * namespaces may be opted in.
  */
-import { parseArgs } from 'node:util';
+import { parseOptions, positiveInteger, UsageError } from '../command';
 
 export const OUTPUTS = ['table', 'json', 'yaml'] as const;
 export type Output = (typeof OUTPUTS)[number];
@@ -17,7 +17,6 @@ export type NamespaceChoice =
   | { kind: 'context' };
 
 export interface ScanArgs {
-  help: boolean;
   kubeconfig?: string;
   context?: string;
   namespaces: NamespaceChoice;
@@ -37,8 +36,7 @@ export const DEFAULT_WEBHOOK_NAMESPACE = 'pod-hardener';
 export const DEFAULT_CHUNK_SIZE = 500;
 const DEFAULT_TIMEOUT_SECONDS = 30;
 
-export const SCAN_USAGE = `Usage:
-  pod-hardener scan [-n NS ... | -l SELECTOR | -A] [--config FILE] [-o table|json|yaml]
+export const SCAN_USAGE = `pod-hardener scan [-n NS ... | -l SELECTOR | -A] [--config FILE] [-o table|json|yaml]
                     [--kubeconfig FILE] [--context NAME] [--webhook-namespace NS]
                     [--chunk-size N] [--request-timeout SECONDS] [--image-identity]
 
@@ -49,7 +47,7 @@ apply, and what may stop working. Runs the webhook's own engine with the webhook
   -l, --selector       scan the namespaces whose labels match this selector (e.g. team=shop)
   -A, --all-namespaces scan every namespace
   --config             the webhook's configuration file (POD_HARDENER_* environment variables apply too)
-  -o, --output         table (default), json or yaml (the JSON schema is in the README)
+  -o, --output         table (default), json or yaml (the JSON schema is in docs/scan.md)
   --kubeconfig         kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)
   --context            kubeconfig context (default: the current one)
   --webhook-namespace  where the webhook runs, never sent to it (default "${DEFAULT_WEBHOOK_NAMESPACE}")
@@ -65,66 +63,24 @@ Exit status: 0 nothing would change; 1 at least one pod would be changed (or ref
 webhook; 2 error (arguments, configuration, kubeconfig, API server unreachable or refusing).
 `;
 
-export class ScanUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScanUsageError';
-  }
-}
+const OPTIONS = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  namespace: { type: 'string', short: 'n', multiple: true },
+  selector: { type: 'string', short: 'l' },
+  'all-namespaces': { type: 'boolean', short: 'A' },
+  config: { type: 'string' },
+  output: { type: 'string', short: 'o', choices: OUTPUTS },
+  'webhook-namespace': { type: 'string' },
+  'chunk-size': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'image-identity': { type: 'boolean' },
+} as const;
 
-function positiveInteger(flag: string, value: string, max: number): number {
-  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
-    throw new ScanUsageError(
-      `${flag}: expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
-}
-
-/** Throws ScanUsageError with a message for a person (no stack, one line). */
+/** Throws UsageError with a message for a person (no stack, one line). */
 export function parseScanArgs(argv: readonly string[]): ScanArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        namespace: { type: 'string', short: 'n', multiple: true },
-        selector: { type: 'string', short: 'l' },
-        'all-namespaces': { type: 'boolean', short: 'A' },
-        config: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        'webhook-namespace': { type: 'string' },
-        'chunk-size': { type: 'string' },
-        'request-timeout': { type: 'string' },
-        'image-identity': { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    // parseArgs' messages are one line and name the option ("Unknown option '--foo'").
-    throw new ScanUsageError((err as Error).message.replace(/\s+/g, ' ').trim());
-  }
-
-  const empty = (flag: string, v: string | undefined) => {
-    if (v !== undefined && v.trim() === '') throw new ScanUsageError(`${flag} needs a value`);
-  };
-  for (const [flag, v] of [
-    ['--kubeconfig', values.kubeconfig],
-    ['--context', values.context],
-    ['--selector', values.selector],
-    ['--config', values.config],
-    ['--webhook-namespace', values['webhook-namespace']],
-  ] as const) {
-    empty(flag, v);
-  }
+  const values = parseOptions(argv, OPTIONS);
   const names = values.namespace ?? [];
-  for (const n of names) empty('--namespace', n);
-
   const chosen = [
     names.length > 0 && '-n',
     values.selector !== undefined && '-l',
@@ -135,37 +91,30 @@ export function parseScanArgs(argv: readonly string[]): ScanArgs {
     // -A -l is what -l means already: every namespace, filtered by the selector.
     namespaces = { kind: 'selector', selector: values.selector };
   } else if (chosen.length > 1) {
-    throw new ScanUsageError(`${chosen.join(' and ')}: choose one way to pick namespaces`);
+    throw new UsageError(`${chosen.join(' and ')}: choose one way to pick namespaces`);
   } else if (names.length > 0) {
     namespaces = { kind: 'named', names: [...new Set(names)] };
   } else if (values['all-namespaces']) {
     namespaces = { kind: 'all' };
   }
 
-  const output = values.output ?? 'table';
-  if (!(OUTPUTS as readonly string[]).includes(output)) {
-    throw new ScanUsageError(
-      `--output: expected one of ${OUTPUTS.join(', ')}, got ${JSON.stringify(output)}`,
-    );
-  }
   const timeout = values['request-timeout'];
   return {
-    help: values.help === true,
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
     ...(values.context !== undefined ? { context: values.context } : {}),
     namespaces,
     ...(values.config !== undefined ? { config: values.config } : {}),
-    output: output as Output,
+    output: values.output ?? 'table',
     webhookNamespace: values['webhook-namespace'] ?? DEFAULT_WEBHOOK_NAMESPACE,
     chunkSize:
       values['chunk-size'] === undefined
         ? DEFAULT_CHUNK_SIZE
-        : positiveInteger('--chunk-size', values['chunk-size'], 10000),
+        : positiveInteger('--chunk-size', values['chunk-size'], { max: 10000 }),
     requestTimeoutMs:
       1000 *
       (timeout === undefined
         ? DEFAULT_TIMEOUT_SECONDS
-        : positiveInteger('--request-timeout', timeout.replace(/s$/, ''), 3600)),
+        : positiveInteger('--request-timeout', timeout.replace(/s$/, ''), { max: 3600 })),
     ...(values['image-identity'] === true ? { imageIdentity: true } : {}),
   };
 }

@@ -1,12 +1,12 @@
 /**
- * The three outputs of scan. JSON and YAML are the report as it is (report.ts is the schema);
+ * The three outputs of scan. JSON and YAML are the report as it is (report-schema.ts is the schema);
  * the table is for a person: one row per workload, then what would change, what may stop
  * working and which exceptions apply, for each workload with something to say. Pods of one
  * workload that would get the same changes are shown once.
  */
 import YAML from 'yaml';
 import type { Output } from './args';
-import type { NamespaceEntry, PodEntry, ScanReport, WorkloadEntry } from './report';
+import type { NamespaceEntry, PodEntry, ScanReport, WorkloadEntry } from './report-schema';
 
 export function render(report: ScanReport, output: Output): string {
   switch (output) {

@@ -12,7 +12,7 @@ import { targetKey } from '../../engine/describe';
 import { eachContainer } from '../../engine/exceptions';
 import { isJsonObject as isObject } from '../../engine/json';
 import type { Change, Container, ContainerTarget, Pod, SecurityContext } from '../../engine/types';
-import type { RiskEntry, RiskKind } from './report';
+import type { RiskEntry, RiskKind } from './report-schema';
 
 const PORT_SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
 const PRIVILEGED_PORTS = 1024;

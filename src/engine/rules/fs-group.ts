@@ -1,4 +1,4 @@
-import { isNonRootId, type Rule } from '../context';
+import { effective, isNonRootId, type Rule, type RuleContext } from '../context';
 import type { Json } from '../types';
 
 /**
@@ -20,17 +20,45 @@ function hasWritableVolume(volumes: Json | undefined): boolean {
 }
 
 /**
- * Identity: fsGroup = the run group, with fsGroupChangePolicy OnRootMismatch, when the pod has
- * writable volumes and sets no fsGroup, so a process moved off root can still write them.
- * Pod-level only: not applicable where the pod level may not change.
+ * The group volumes are given to: the group the hardened containers run as, when they all agree
+ * (a Deployment whose image runs as 1001:2001 gets fsGroup 2001, which its process already has),
+ * else the configured run group. Runs after run-as-group.ts, so every effective group is non-zero.
+ */
+export function runGroup(ctx: RuleContext): number {
+  let agreed: number | undefined;
+  for (const t of ctx.targets) {
+    const gid = effective(ctx, t.container, 'runAsGroup');
+    if (!isNonRootId(gid) || (agreed !== undefined && gid !== agreed))
+      return ctx.policy.settings.runAsGroup;
+    agreed = gid as number;
+  }
+  return agreed ?? ctx.policy.settings.runAsGroup;
+}
+
+/**
+ * Identity: volumes are never given to the root group, and writable volumes get a group the
+ * containers run as.
+ * - `fsGroup: 0` becomes the run group: group 0 owns what root owns on the node's files and
+ *   volumes, and every container of the pod would carry it as a supplementary group.
+ * - Where the pod has writable volumes and sets no fsGroup, fsGroup = the run group with
+ *   fsGroupChangePolicy OnRootMismatch, so a process moved off root can still write them
+ *   (hardening.fsGroup).
+ * Pod level only, on creation, and only where some container is hardened: fsGroup reaches every
+ * container, so on a pod whose containers are all left untouched it is not ours to change.
  */
 export const fsGroup: Rule = (ctx) => {
-  if (!ctx.policy.settings.fsGroup || !ctx.podLevelMutable) return;
+  if (!ctx.podLevelMutable || ctx.targets.length === 0) return;
   const podSc = ctx.podSecurityContext();
-  if (podSc?.fsGroup != null || !hasWritableVolume(ctx.pod.spec!.volumes)) return;
-  const group = isNonRootId(podSc?.runAsGroup)
-    ? (podSc!.runAsGroup as number)
-    : ctx.policy.settings.runAsGroup;
+  const current = podSc?.fsGroup;
+  if (current === 0) {
+    const group = runGroup(ctx);
+    ctx.writablePodSecurityContext().fsGroup = group;
+    ctx.record('fsGroup', { kind: 'pod' }, 'securityContext.fsGroup', 0, group);
+    return;
+  }
+  if (!ctx.policy.settings.fsGroup || current != null) return;
+  if (!hasWritableVolume(ctx.pod.spec!.volumes)) return;
+  const group = runGroup(ctx);
   const sc = ctx.writablePodSecurityContext();
   sc.fsGroup = group;
   ctx.record('fsGroup', { kind: 'pod' }, 'securityContext.fsGroup', undefined, group);

@@ -1,5 +1,6 @@
 import type { Rule } from '../context';
 import { capabilities } from './capabilities';
+import { confinement } from './confinement';
 import { fsGroup } from './fs-group';
 import { allowPrivilegeEscalation } from './privilege-escalation';
 import { privileged } from './privileged';
@@ -7,6 +8,7 @@ import { runAsGroup } from './run-as-group';
 import { runAsNonRoot } from './run-as-non-root';
 import { runAsUser } from './run-as-user';
 import { seccompProfile } from './seccomp-profile';
+import { supplementalGroups } from './supplemental-groups';
 import { unprivilegedPorts } from './unprivileged-ports';
 import { userNamespaces } from './user-namespaces';
 
@@ -21,10 +23,12 @@ export const RULES: readonly Rule[] = [
   runAsGroup,
   runAsNonRoot,
   fsGroup,
+  supplementalGroups,
   privileged,
   capabilities,
   allowPrivilegeEscalation,
   seccompProfile,
   unprivilegedPorts,
   userNamespaces,
+  confinement,
 ];

@@ -70,13 +70,13 @@ function whyNot(
 export const unprivilegedPorts: Rule = (ctx) => {
   const needs: string[] = [];
   const portsOf = new Map<HardenTarget, number[]>();
-  const withCapability: HardenTarget[] = [];
+  const withCapability = new Set<HardenTarget>();
   for (const t of ctx.targets) {
     const ports = lowPorts(t.container.ports);
     if (ports.length > 0) portsOf.set(t, ports);
     for (const port of ports) needs.push(`${targetShort(t.ref)}:${port}`);
     if (keepsNetBindService(t)) {
-      withCapability.push(t);
+      withCapability.add(t);
       needs.push(`${targetShort(t.ref)}:${NET_BIND_SERVICE}`);
     }
   }
@@ -117,7 +117,7 @@ export const unprivilegedPorts: Rule = (ctx) => {
   // A port that may no longer bind is said once per container, where the sysctl is not added
   // or the pod's own value does not reach down to it.
   for (const [t, ports] of portsOf) {
-    if (withCapability.includes(t)) continue;
+    if (withCapability.has(t)) continue;
     // Sysctl values are strings in the API; anything else (even an object Number() cannot
     // convert) says nothing about the port.
     const start = typeof existing?.value === 'string' ? Number(existing.value) : undefined;

@@ -2,12 +2,7 @@ import type { Rule, RuleContext } from '../context';
 import { targetText, valueText } from '../describe';
 import { eachContainer, containerTarget } from '../exceptions';
 import { isJsonObject } from '../json';
-
-/**
- * The highest UID/GID a pod's user namespace maps with the kubelet's default of 65536 IDs per
- * pod (userNamespaces.idsPerPod): a process given one beyond it cannot start.
- */
-export const MAX_USERNS_ID = 65535;
+import { MAX_USERNS_ID } from '../policy';
 
 /**
  * Volume kinds that work in a user namespace. The kubelet asks the runtime for an idmapped
@@ -80,6 +75,12 @@ function obstacles(ctx: RuleContext): string[] {
   return out;
 }
 
+/** The first reasons, and how many more: a pod can have thousands of volumes in the way. */
+function someReasons(reasons: readonly string[]): string {
+  const shown = reasons.slice(0, 5).join('; ');
+  return reasons.length > 5 ? `${shown}; and ${reasons.length - 5} more` : shown;
+}
+
 /**
  * User namespaces (opt-in): `hostUsers: false`, so that UID 0 and UID 1000 in the containers are
  * unprivileged, unique UIDs on the node and an escaped process owns nothing there. Only where
@@ -98,7 +99,7 @@ export const userNamespaces: Rule = (ctx) => {
     ctx.notices.push({
       kind: 'userNamespacesNotSet',
       target: { kind: 'pod' },
-      message: `hostUsers not set to false: ${reasons.join('; ')}`,
+      message: `hostUsers not set to false: ${someReasons(reasons)}`,
     });
     return;
   }

@@ -12,6 +12,7 @@ import {
   type KubectlResult,
 } from '../../e2e/support/controlplane';
 import { parseProcStatus, type ProcStatus } from './kernel';
+import { eventually } from '../../support/eventually';
 
 export interface ClusterEnv {
   kubeconfig: string;
@@ -86,29 +87,20 @@ export async function namespace(
     input: `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}${labels}\n`,
   });
   // The ServiceAccount admission plugin needs the namespace's default ServiceAccount.
-  await waitFor(`serviceaccount default in ${name}`, 30_000, async () => {
-    const r = await kubectl(['-n', name, 'get', 'serviceaccount', 'default'], { allowFail: true });
-    return r.code === 0;
-  });
+  await eventually(
+    async () => {
+      const r = await kubectl(['-n', name, 'get', 'serviceaccount', 'default'], {
+        allowFail: true,
+      });
+      return r.code === 0;
+    },
+    { what: `serviceaccount default in ${name}`, timeoutMs: 30_000, everyMs: 250 },
+  );
   return async () => {
     await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found'], {
       allowFail: true,
     });
   };
-}
-
-export async function waitFor(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<boolean>,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end)
-      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Applies a manifest and returns kubectl's stderr (the webhook's warnings arrive there). */
@@ -121,15 +113,18 @@ export async function apply(manifest: string): Promise<string> {
 export async function waitRunning(ns: string, pod: string, timeoutMs = 90_000): Promise<any> {
   let last: any;
   try {
-    await waitFor(`pod ${ns}/${pod} to run`, timeoutMs, async () => {
-      const r = await kubectl(['-n', ns, 'get', 'pod', pod, '-o', 'json'], { allowFail: true });
-      if (r.code !== 0) return false;
-      last = JSON.parse(r.stdout);
-      return (
-        last.status?.phase === 'Running' &&
-        (last.status.containerStatuses ?? []).every((c: any) => c.state?.running)
-      );
-    });
+    await eventually(
+      async () => {
+        const r = await kubectl(['-n', ns, 'get', 'pod', pod, '-o', 'json'], { allowFail: true });
+        if (r.code !== 0) return false;
+        last = JSON.parse(r.stdout);
+        return (
+          last.status?.phase === 'Running' &&
+          (last.status.containerStatuses ?? []).every((c: any) => c.state?.running)
+        );
+      },
+      { what: `pod ${ns}/${pod} to run`, timeoutMs: timeoutMs, everyMs: 250 },
+    );
   } catch (err) {
     const d = await kubectl(['-n', ns, 'describe', 'pod', pod], { allowFail: true });
     throw new Error(`${(err as Error).message}\n${d.stdout.split('\n').slice(-25).join('\n')}`);

@@ -8,7 +8,7 @@ import { apply, kubectl, logs, statusOnNode } from './cluster';
 type Manifest = any;
 
 export interface Fix {
-  /** The change, as the README's table says it. */
+  /** The change, as the table of docs/hardening.md says it. */
   change: string;
   apply: (pod: Manifest) => void;
 }

@@ -132,6 +132,97 @@ describe('which requests are mutated', () => {
     });
   });
 
+  describe('on pods/ephemeralcontainers, the stored pod decides, not the request body', () => {
+    // kube-apiserver keeps only spec.ephemeralContainers of this body and restores the rest from
+    // the stored pod, so each claim below would be dropped on the way to storage: believing it
+    // would let a root, privileged SYS_ADMIN debug container through untouched.
+    const stored = pod({ containers: [{ name: 'app', image: 'app' }] });
+    const attacker = {
+      name: 'dbg',
+      image: 'busybox',
+      securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } },
+    };
+    const withDebug = (body: any) => {
+      body.spec.ephemeralContainers = [attacker];
+      return body;
+    };
+    it.each([
+      [
+        'a mirror-pod annotation',
+        (b: any) => (b.metadata.annotations = { [Annotations.mirrorPod]: 'x' }),
+      ],
+      ['a skip annotation', (b: any) => (b.metadata.annotations = { [Annotations.skip]: 'true' })],
+      ['os.name windows', (b: any) => (b.spec.os = { name: 'windows' })],
+      [
+        'a non-root pod-level securityContext',
+        (b: any) =>
+          (b.spec.securityContext = {
+            runAsUser: 1000,
+            runAsGroup: 3000,
+            runAsNonRoot: true,
+            seccompProfile: { type: 'RuntimeDefault' },
+          }),
+      ],
+    ])('%s in the body is not believed', (_what, claim) => {
+      const body = withDebug(structuredClone(stored));
+      claim(body);
+      const outcome = reviewAdmission(
+        podReview(body, {
+          operation: 'UPDATE',
+          subResource: 'ephemeralcontainers',
+          oldObject: stored,
+        }),
+        'enforce',
+        policyWith({ skipNamespaces: ['*'] }),
+      );
+      const response = responseOf(outcome);
+      const ops = decodePatch(response);
+      expect(ops.every((op) => op.path.startsWith('/spec/ephemeralContainers/0/'))).toBe(true);
+      const applied = applyStrict(body, ops);
+      // What the API server stores: the old pod with the body's ephemeral containers.
+      const debug = applied.spec.ephemeralContainers[0].securityContext;
+      expect(debug).toMatchObject({
+        privileged: false,
+        allowPrivilegeEscalation: false,
+        runAsUser: 1000,
+        runAsGroup: 3000,
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(debug.capabilities.add).toBeUndefined();
+      expect(outcome.record.notices.map((n) => n.kind)).toContain('requestNotStored');
+      expect(response.warnings.join('\n')).toContain('the stored pod was judged');
+    });
+
+    it('a body that agrees with the stored pod says nothing about it', () => {
+      const body = withDebug(structuredClone(stored));
+      const outcome = reviewAdmission(
+        podReview(body, {
+          operation: 'UPDATE',
+          subResource: 'ephemeralcontainers',
+          oldObject: stored,
+        }),
+        'enforce',
+        policy,
+      );
+      expect(outcome.record.notices.map((n) => n.kind)).not.toContain('requestNotStored');
+    });
+
+    it('an update without the stored pod is refused, never judged on the body alone', () => {
+      const outcome = reviewAdmission(
+        podReview(withDebug(structuredClone(stored)), {
+          operation: 'UPDATE',
+          subResource: 'ephemeralcontainers',
+        }),
+        'enforce',
+        policy,
+      );
+      expect(outcome.status).toBe(400);
+      expect(responseOf(outcome).status.message).toContain('oldObject');
+    });
+  });
+
   it.each([
     ['an UPDATE of the pod itself', { operation: 'UPDATE' as const, oldObject: pod() }],
     ['a DELETE', { operation: 'DELETE' as const }],
@@ -154,7 +245,7 @@ describe('which requests are mutated', () => {
     const outcome = reviewAdmission(
       podReview(pod({}, { [Annotations.skip]: 'true' })),
       'enforce',
-      policy,
+      policyWith({ skipNamespaces: ['*'] }),
     );
     const response = responseOf(outcome);
     expect(response.patch).toBeUndefined();

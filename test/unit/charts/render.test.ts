@@ -3,7 +3,7 @@
  * values (release pod-hardener in namespace pod-hardener) it is compared, object by object, with
  * `kubectl kustomize manifests/`, and each certificate mode and optional part with its overlay or
  * component. The only differences allowed are the ones listed in DIFFERENCES, each with the
- * reason the chart does it otherwise (the README's "Install with Helm" repeats them for users).
+ * reason the chart does it otherwise (docs/helm.md repeats them for users).
  */
 import YAML from 'yaml';
 import {
@@ -196,7 +196,7 @@ describe('the chart renders what kustomize renders', () => {
   });
 
   test('every difference is needed: without its normalisation the comparison fails', () => {
-    // A difference that no longer exists must leave the list (and the README).
+    // A difference that no longer exists must leave the list (and docs/helm.md).
     const kustomized = kustomizeWith('overlays/self-managed', ['monitoring', 'network-policy']);
     const charted = helmTemplate({
       monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },

@@ -5,12 +5,10 @@
  * webhook's own configuration schema; the guard's ConfigMap is what `pod-hardener guard-params`
  * writes; the files the chart shares with manifests/ are the same bytes.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { z } from 'zod';
-import { guardParams } from '../../../src/cli/guard-params';
-import { layerSchema } from '../../../src/config/schema';
+import { guardParams } from '../../../src/cli/guard-params/command';
 import {
   BUILD_TIMEOUT_MS,
   CHART,
@@ -23,6 +21,8 @@ import {
   valuesFile,
   writeTemp,
 } from '../../support/tools';
+import { CHART_SCHEMA, renderChartSchema } from '../../support/chart-schema';
+import { expectReferenceUpToDate, readReference } from '../../support/references';
 
 type Objects = K8sObject[];
 const find = (objects: Objects, kind: string, name?: string) =>
@@ -301,6 +301,7 @@ const CASES: Case[] = [
         seccompProfile: true,
         unprivilegedPorts: 'auto',
         userNamespaces: 'off',
+        supplementalGroupsPolicy: 'off',
       });
       expect(c.server).toEqual({ port: 8443, metricsPort: 8080, maxInFlight: 100 });
       expect(c.log.level).toBe('debug');
@@ -544,17 +545,8 @@ describe('chart values', () => {
 });
 
 describe('one definition', () => {
-  const schemaFile = join(CHART, 'values.schema.json');
-
   test("values.schema.json's config is the webhook's configuration schema, less the keys the chart sets", () => {
-    const schema = JSON.parse(readFileSync(schemaFile, 'utf8'));
-    const expected = chartConfigSchema();
-    // POD_HARDENER_UPDATE_CHART_SCHEMA=1 rewrites it after a change to src/config/schema.ts.
-    if (process.env.POD_HARDENER_UPDATE_CHART_SCHEMA === '1') {
-      schema.properties.config = expected;
-      writeFileSync(schemaFile, `${JSON.stringify(schema, null, 2)}\n`);
-    }
-    expect(schema.properties.config).toEqual(expected);
+    expectReferenceUpToDate(CHART_SCHEMA, renderChartSchema(readReference(CHART_SCHEMA)));
   });
 
   test.each([
@@ -606,34 +598,3 @@ describe('one definition', () => {
     );
   });
 });
-
-/** Keys of config.yaml that the chart derives from its objects and ports (values.yaml says so). */
-const CHART_OWNED = [
-  ['server', 'port'],
-  ['server', 'metricsPort'],
-  ['certificates', 'source'],
-  ['certificates', 'certFile'],
-  ['certificates', 'keyFile'],
-  ['certificates', 'directory'],
-  ['certificates', 'selfManaged', 'namespace'],
-  ['certificates', 'selfManaged', 'serviceName'],
-  ['certificates', 'selfManaged', 'secretName'],
-  ['certificates', 'selfManaged', 'webhookConfigurationName'],
-];
-
-function chartConfigSchema(): Record<string, any> {
-  const { $schema: _, ...schema } = z.toJSONSchema(layerSchema, {
-    target: 'draft-7',
-    unrepresentable: 'any',
-  }) as Record<string, any>;
-  for (const path of CHART_OWNED) {
-    let node = schema;
-    for (const key of path.slice(0, -1)) node = node.properties[key];
-    if (!(path.at(-1)! in node.properties))
-      throw new Error(`config.yaml has no key ${path.join('.')} any more`);
-    delete node.properties[path.at(-1)!];
-  }
-  schema.description =
-    "The webhook's config.yaml (generated from src/config/schema.ts), less the keys the chart sets from its objects";
-  return schema;
-}

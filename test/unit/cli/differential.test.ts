@@ -52,6 +52,8 @@ async function harden(
     writeFile: () => {
       throw new Error('no files here');
     },
+    stderrIsTTY: false,
+    now: () => Date.now(),
   };
   out.code = await main(['harden', '-f', '-', ...args], io);
   return out;

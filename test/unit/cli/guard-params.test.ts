@@ -9,8 +9,8 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { guardParams } from '../../../src/cli/guard-params';
-import { loadPolicy } from '../../../src/cli/policy';
+import { guardParams } from '../../../src/cli/guard-params/command';
+import { loadPolicy } from '../../../src/cli/configured-policy';
 import { normalizeCapability } from '../../../src/engine/capabilities';
 import { policyWith } from '../../support/policy';
 

@@ -23,7 +23,7 @@ import { objectsOfDocuments, podFrom, stored, withoutTemplate } from '../../supp
 
 const ROOT = join(__dirname, '..', '..', '..');
 const MANIFESTS = join(ROOT, 'manifests');
-/** The directories `kubectl apply -k` is pointed at (README, "Install on a cluster"). */
+/** The directories `kubectl apply -k` is pointed at (docs/operations.md, "Install on a cluster"). */
 const OVERLAYS = ['.', 'overlays/self-managed', 'overlays/cert-manager', 'overlays/manual'];
 const PATCHES = [
   'components/guard/failure-policy.yaml',
@@ -74,6 +74,8 @@ async function run(
       out.written.push(path);
       writeFileSync(path, text);
     },
+    stderrIsTTY: false,
+    now: () => Date.now(),
   };
   out.code = await main(argv, io);
   return out;

@@ -20,6 +20,7 @@ import YAML from 'yaml';
 import { KUBECTL_HARDEN, pluginArgv } from '../../../src/cli/kubectl-harden';
 import { COMMANDS, main, type Io, type Program } from '../../../src/cli/main';
 import { Annotations } from '../../../src/names';
+import { elidedMismatch } from '../../support/markdown';
 import { pod } from '../../support/pods';
 import { podReview } from '../../support/reviews';
 import { applyStrict, decodePatch } from '../../support/strict-patch';
@@ -51,6 +52,8 @@ async function run(
       out.written[path] = text;
       writeFileSync(path, text);
     },
+    stderrIsTTY: false,
+    now: () => Date.now(),
   };
   out.code = await main(argv, io, program);
   return out;
@@ -145,6 +148,7 @@ describe('harden: output', () => {
     expect(patches.map((p: any) => [p.document, p.kind, p.namespace, p.name])).toEqual([
       [1, 'Deployment', 'orders', 'order-worker'],
       [2, 'Job', 'orders', 'migrate-orders'],
+      [3, 'Pod', 'orders', 'toolbox'],
     ]);
     const docs = YAML.parseAllDocuments(readFileSync(fixture('queue-workers.yaml'), 'utf8')).map(
       (d) => d.toJS(),
@@ -180,12 +184,13 @@ describe('harden: output', () => {
     expect(r.stdout).toContain(
       'note: runs as UID 1000: NET_BIND_SERVICE is in its bounding set only, effective only through file capabilities on the binary (setcap)',
     );
+    // Outside the namespaces the operator allows, the skip annotations are ignored and said so.
     expect(r.stdout).toMatch(
-      /Pod orders\/toolbox +pod +note: pod left untouched: annotation pod-hardener\.io\/skip="true"/,
+      /Pod orders\/toolbox +pod +runAsUser unset -> 1000\n.*\n.*\n.*\n +note: annotation pod-hardener\.io\/skip ignored: skipping is not allowed in namespace "orders"; a cluster operator can allow it by adding the namespace to exceptions\.skipNamespaces/,
     );
-    expect(r.stdout).toMatch(/init container "wait-for-db" +note: container left untouched/);
+    expect(r.stdout).toMatch(/init container "wait-for-db" +runAsUser 0 -> 1000/);
     expect(r.stdout).toContain(
-      '4 workloads: 3 to harden (27 changes), 0 already hardened, 1 skipped',
+      '4 workloads: 4 to harden (37 changes), 0 already hardened, 0 skipped',
     );
   });
 
@@ -428,7 +433,7 @@ describe('--config: the webhook configuration file, through the same loader', ()
     expect(inDev.code).toBe(0);
     const inDefault = await run(['harden', '-f', manifest, '--check', '--config', config]);
     expect(inDefault.code).toBe(1);
-    expect(inDefault.stderr).toContain('the operator does not allow skipping in namespace default');
+    expect(inDefault.stderr).toContain('skipping is not allowed in namespace "default"');
   });
 });
 
@@ -437,6 +442,7 @@ describe('arguments', () => {
     [['harden'], 'harden needs at least one -f FILE, DIR or -'],
     [['harden', '-f'], '-f needs a value'],
     [['harden', '-f', '--diff'], '-f needs a value'],
+    [['harden', '-f', ' '], '-f needs a value'],
     [['harden', 'x.yaml'], 'unexpected argument "x.yaml" (files are given with -f)'],
     [['harden', '-f', 'x', '--diff', '--report'], '--diff and --report: choose one'],
     [['harden', '-f', '-', '--write'], '--write cannot rewrite standard input'],
@@ -529,7 +535,8 @@ describe('guard-params: the guard ConfigMap for a configuration', () => {
       name: 'pod-hardener-guard',
       namespace: 'pod-hardener',
     });
-    expect(YAML.parse(r.stdout).data.skipNamespaces).toBe('.*');
+    // Skipping is allowed in no namespace by default: the empty expression matches none.
+    expect(YAML.parse(r.stdout).data.skipNamespaces).toBe('');
     expect((await run(['guard-params', '--mode', 'audit'])).code).toBe(2);
     const bad = await run([
       'guard-params',
@@ -606,14 +613,13 @@ describe('review: the response the webhook would give to one AdmissionReview', (
   });
 });
 
-describe('the README shows what the tool prints', () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(
-    readme.indexOf('## kubectl harden'),
-    readme.indexOf('\n## ', readme.indexOf('## kubectl harden') + 1),
-  );
-  // Every `$ pod-hardener harden ...` line of the section's code blocks, with the lines it prints.
-  const examples = [...section.matchAll(/```\w*\n([\s\S]*?)```/g)].flatMap(([, block]) =>
+/** The page that documents the offline tool; every example there is run below. */
+const HARDEN_DOC = 'docs/kubectl-harden.md';
+
+describe(`${HARDEN_DOC} shows what the tool prints`, () => {
+  const page = readFileSync(join(ROOT, HARDEN_DOC), 'utf8');
+  // Every `$ pod-hardener harden ...` line of the page's code blocks, with the lines it prints.
+  const examples = [...page.matchAll(/```\w*\n([\s\S]*?)```/g)].flatMap(([, block]) =>
     block
       .split(/^(?=\$ )/m)
       .filter((part) => part.startsWith('$ pod-hardener harden '))
@@ -632,7 +638,7 @@ describe('the README shows what the tool prints', () => {
       .split(' ')
       .slice(1);
     const cwd = process.cwd();
-    // The examples run where the fixtures are, so the file names are as short as in the README.
+    // The examples run where the fixtures are, so the file names are as short as on the page.
     process.chdir(FIXTURES);
     try {
       const r = await run(argv);
@@ -640,6 +646,23 @@ describe('the README shows what the tool prints', () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+});
+
+describe(`${HARDEN_DOC}: what \`review\` prints`, () => {
+  const page = readFileSync(join(ROOT, HARDEN_DOC), 'utf8');
+  // `$ pod-hardener review < FILE > response.json`, then what it prints on stderr, with elisions.
+  const block: string | undefined = /```\w*\n(\$ pod-hardener review [\s\S]*?)```/.exec(page)?.[1];
+
+  it('is on the page', () => expect(block).toBeDefined());
+
+  it('prints what the page shows, for the fixture it names', async () => {
+    const [command, ...shown] = (block ?? '').trimEnd().split('\n');
+    const input = /< (\S+)/.exec(command)![1];
+    const r = await run(['review'], { stdin: readFileSync(join(ROOT, input), 'utf8') });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).response.allowed).toBe(true);
+    expect(elidedMismatch(shown, r.stderr.trimEnd().split('\n'))).toBeUndefined();
   });
 });
 

@@ -7,13 +7,13 @@ import fc from 'fast-check';
 import YAML from 'yaml';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hardenManifests, ManifestError } from '../../../src/cli/manifests';
+import { hardenManifests, ManifestError } from '../../../src/cli/manifests/harden-manifests';
 import { harden } from '../../../src/engine/harden';
 import { Annotations } from '../../../src/names';
 import { podArb } from '../../support/arbitraries';
 import { policyWith } from '../../support/policy';
-import { lineReplacements, splice, type Edit } from '../../../src/cli/yaml/edit';
-import { SeparatorError, splitDocuments } from '../../../src/cli/yaml/split';
+import { lineReplacements, splice, type Edit } from '../../../src/cli/manifests/yaml/edit';
+import { SeparatorError, splitDocuments } from '../../../src/cli/manifests/yaml/split';
 import { KubectlYaml } from '../../support/kubectl-yaml';
 
 const policy = policyWith();

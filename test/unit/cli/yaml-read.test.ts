@@ -4,8 +4,8 @@
  * inputs written here and on generated scalars.
  */
 import fc from 'fast-check';
-import { readDocument } from '../../../src/cli/yaml/read';
-import { splitDocuments } from '../../../src/cli/yaml/split';
+import { readDocument } from '../../../src/cli/manifests/yaml/read';
+import { splitDocuments } from '../../../src/cli/manifests/yaml/split';
 import { KubectlYaml } from '../../support/kubectl-yaml';
 
 let kubectl: KubectlYaml;

@@ -1,15 +1,15 @@
 /**
  * One source for defaults: the names, ports, paths and lifetimes that the code defaults to
  * (DEFAULT_CONFIG in src/config/schema.ts) are the ones the shipped manifests, the chart, the
- * README and the shipped config.yaml use. An operator who replaces the ConfigMap with a minimal
- * configuration must still get the Secret the RBAC allows, the ports the Deployment exposes and
- * the webhook configuration the ClusterRole may patch. (examples/config.yaml is pinned to the
+ * documentation (README.md, docs/) and the shipped config.yaml use. An operator who replaces the
+ * ConfigMap with a minimal configuration must still get the Secret the RBAC allows, the ports the
+ * Deployment exposes and the webhook configuration the ClusterRole may patch. (examples/config.yaml is pinned to the
  * defaults by example.test.ts.)
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { GUARD_CONFIGMAP } from '../../../src/cli/guard-params';
+import { GUARD_CONFIGMAP } from '../../../src/cli/guard-params/command';
 import { loadConfig } from '../../../src/config/load';
 import { DEFAULT_CONFIG } from '../../../src/config/schema';
 import {
@@ -21,6 +21,7 @@ import {
   kustomize,
   REPO,
 } from '../../support/tools';
+import { readDoc, section } from '../../support/markdown';
 
 const D = DEFAULT_CONFIG;
 const sm = D.certificates.selfManaged;
@@ -160,16 +161,12 @@ describe('the defaults in the code are the ones every install path uses', () => 
   });
 });
 
-describe('the README states the defaults of the code', () => {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  // Image identity's keys are described with the feature, in docs/image-identity.md.
-  const identity = readFileSync(join(REPO, 'docs', 'image-identity.md'), 'utf8');
-  const identityStart = identity.indexOf('\n## Settings');
-  const section =
-    readme.slice(
-      readme.indexOf('\n## Configuration'),
-      readme.indexOf('\n## Install on a cluster'),
-    ) + identity.slice(identityStart, identity.indexOf('\n## ', identityStart + 1));
+/** Where the documentation states the defaults: every key, the README's short list, certificates. */
+const CONFIGURATION_DOC = 'docs/configuration.md';
+const README = 'README.md';
+const CERTIFICATES_DOC = 'docs/operations.md';
+
+describe('the documentation states the defaults of the code', () => {
   // Rows whose default is explained in words rather than stated as a value, and why.
   const DESCRIBED: Record<string, string> = {
     'exceptions.capabilityCeiling': 'a list of 14 names, summarised',
@@ -180,19 +177,23 @@ describe('the README states the defaults of the code', () => {
     'imageIdentity.credentialsFile': 'no default',
   };
 
-  const rows = section
-    .split('\n')
-    .filter((line) => line.startsWith('| `'))
-    .flatMap((line) => {
-      const [keys, defaults] = line.split(' | ').map((cell) => cell.replace(/^\| /, ''));
-      const names = keys.split(' / ').map((k) => k.replace(/`/g, ''));
-      const parent = names[0].split('.').slice(0, -1).join('.');
-      const values = defaults.split(' / ');
-      return names.map((name, i) => ({
-        key: i === 0 ? name : `${parent}.${name}`,
-        cell: (values.length === names.length ? values[i] : defaults).trim(),
-      }));
-    });
+  /** The `| key | default | ...` rows of a table, `a / b` cells spread over their keys. */
+  const rowsOf = (text: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((line) => {
+        const [keys, defaults] = line.split(' | ').map((cell) => cell.replace(/^\| /, ''));
+        const names = keys.split(' / ').map((k) => k.replace(/`/g, ''));
+        const parent = names[0].split('.').slice(0, -1).join('.');
+        const values = defaults.split(' / ');
+        return names.map((name, i) => ({
+          key: i === 0 ? name : `${parent}.${name}`,
+          cell: (values.length === names.length ? values[i] : defaults).trim(),
+        }));
+      });
+  const everyKey = rowsOf(section(readDoc(CONFIGURATION_DOC), 'Every key', CONFIGURATION_DOC));
+  const mostUsed = rowsOf(section(readDoc(README), 'Most-used settings', README));
 
   const valueAt = (key: string): unknown =>
     key.split('.').reduce<any>((node, part) => node?.[part], D);
@@ -202,8 +203,12 @@ describe('the README states the defaults of the code', () => {
     if (text === 'true' || text === 'false') return text === 'true';
     return /^\d+$/.test(text) ? Number(text) : text;
   };
+  const expectDefaults = (rows: Array<{ key: string; cell: string }>) => {
+    for (const { key, cell } of rows.filter((r) => !(r.key in DESCRIBED)))
+      expect({ key, default: parseCell(cell) }).toEqual({ key, default: valueAt(key) });
+  };
 
-  test('every configuration key has a row', () => {
+  test(`every configuration key has a row in ${CONFIGURATION_DOC}`, () => {
     const leaves: string[] = [];
     const walk = (node: Record<string, unknown>, path: string[]) => {
       for (const [k, v] of Object.entries(node)) {
@@ -213,20 +218,25 @@ describe('the README states the defaults of the code', () => {
       }
     };
     walk(D, []);
-    expect(leaves.filter((k) => !rows.some((r) => r.key === k))).toEqual([]);
+    expect(leaves.filter((k) => !everyKey.some((r) => r.key === k))).toEqual([]);
   });
 
-  test('each row states the default value of the code', () => {
-    const stated = rows.filter((r) => !(r.key in DESCRIBED));
-    expect(stated.length).toBeGreaterThan(20);
-    for (const { key, cell } of stated)
-      expect({ key, default: parseCell(cell) }).toEqual({ key, default: valueAt(key) });
+  test(`each row of ${CONFIGURATION_DOC} states the default value of the code`, () => {
+    expect(everyKey.filter((r) => !(r.key in DESCRIBED)).length).toBeGreaterThan(20);
+    expectDefaults(everyKey);
+  });
+
+  test(`the most-used settings of ${README} are keys, with the defaults of the code`, () => {
+    expect(mostUsed.length).toBeGreaterThanOrEqual(5);
+    expect(mostUsed.filter((r) => !everyKey.some((e) => e.key === r.key))).toEqual([]);
+    expectDefaults(mostUsed);
   });
 
   test('the self-managed section names the default Secret and lifetime', () => {
-    const selfManaged = readme.slice(
-      readme.indexOf('### Self-managed certificates'),
-      readme.indexOf('### cert-manager'),
+    const selfManaged = section(
+      readDoc(CERTIFICATES_DOC),
+      'Self-managed certificates',
+      CERTIFICATES_DOC,
     );
     expect(selfManaged).toContain(`Secret \`${sm.secretName}\``);
     expect(selfManaged).toContain(`\`validityDays: ${sm.validityDays}\``);

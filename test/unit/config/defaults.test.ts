@@ -12,6 +12,7 @@ describe('secure defaults', () => {
       seccompProfile: true,
       unprivilegedPorts: 'auto',
       userNamespaces: 'off',
+      supplementalGroupsPolicy: 'off',
       capabilityCeiling: [
         'AUDIT_WRITE',
         'CHOWN',
@@ -28,7 +29,8 @@ describe('secure defaults', () => {
         'SETUID',
         'SYS_CHROOT',
       ],
-      skipNamespaces: ['*'],
+      // Skipping is allowed in no namespace until an operator allows it.
+      skipNamespaces: [],
       exemptContainers: [],
     });
   });

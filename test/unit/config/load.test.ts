@@ -49,6 +49,7 @@ describe('defaults', () => {
       seccompProfile: true,
       unprivilegedPorts: 'auto',
       userNamespaces: 'off',
+      supplementalGroupsPolicy: 'off',
     });
     expect(config.server).toEqual({
       address: '0.0.0.0',
@@ -130,6 +131,7 @@ log:
       seccompProfile: true,
       unprivilegedPorts: 'auto',
       userNamespaces: 'off',
+      supplementalGroupsPolicy: 'off',
     });
     expect(config.exceptions.capabilityCeiling).toEqual(['NET_BIND_SERVICE', '*']);
     expect(config.exceptions.skipNamespaces).toEqual(['team-*', 'dev']);
@@ -287,6 +289,7 @@ log:
       ['POD_HARDENER_RUN_AS_GROUP', 'hardening.runAsGroup', true],
       ['POD_HARDENER_UNPRIVILEGED_PORTS', 'hardening.unprivilegedPorts', false],
       ['POD_HARDENER_USER_NAMESPACES', 'hardening.userNamespaces', false],
+      ['POD_HARDENER_SUPPLEMENTAL_GROUPS_POLICY', 'hardening.supplementalGroupsPolicy', false],
       ['POD_HARDENER_ADDRESS', 'server.address', false],
       ['POD_HARDENER_PORT', 'server.port', true],
       ['POD_HARDENER_METRICS_PORT', 'server.metricsPort', true],
@@ -385,7 +388,7 @@ describe('errors name where they come from and the path', () => {
     );
     expect(errors).toEqual([
       'config /etc/ph/config.yaml: hardening.runAsUsr: unknown key (did you mean runAsUser?)',
-      'config /etc/ph/config.yaml: hardening.color: unknown key (known keys: runAsUser, runAsGroup, runAsNonRoot, fsGroup, seccompProfile, unprivilegedPorts, userNamespaces)',
+      'config /etc/ph/config.yaml: hardening.color: unknown key (known keys: runAsUser, runAsGroup, runAsNonRoot, fsGroup, seccompProfile, unprivilegedPorts, userNamespaces, supplementalGroupsPolicy)',
       'config /etc/ph/config.yaml: logging: unknown key (known keys: hardening, exceptions, server, certificates, log, imageIdentity)',
     ]);
   });

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { watchFiles } from '../../../src/config/file-watch';
 import { loadConfig, type LoadedConfig, type LoadOptions } from '../../../src/config/load';
 import { PolicyHolder, restartOnlyChanges, watchConfig } from '../../../src/config/reload';
-import { KubeVolume, sleep, tempDir, waitFor } from '../../support/http';
+import { KubeVolume, sleep, tempDir } from '../../support/http';
+import { eventually } from '../../support/eventually';
 
 const readFile = (p: string) => readFileSync(p, 'utf8');
 
@@ -31,7 +32,11 @@ describe('watchConfig', () => {
     try {
       expect(initial.config.hardening.runAsUser).toBe(1111);
       volume.update({ 'config.yaml': 'hardening: { runAsUser: 2222 }\nlog: { level: error }\n' });
-      const next = await waitFor(() => reloads[0], 'a reload');
+      const next = await eventually(() => reloads[0], {
+        what: 'a reload',
+        timeoutMs: 20_000,
+        everyMs: 25,
+      });
       expect(next.config.hardening.runAsUser).toBe(2222);
       expect(next.config.log.level).toBe('debug');
       expect(Object.isFrozen(next.config)).toBe(true);
@@ -61,7 +66,11 @@ describe('watchConfig', () => {
       onError: () => {},
     });
     try {
-      const next = await waitFor(() => reloads[0], 'the edit applied', 3000);
+      const next = await eventually(() => reloads[0], {
+        what: 'the edit applied',
+        timeoutMs: 3000,
+        everyMs: 25,
+      });
       expect(next.config.hardening.runAsUser).toBe(2222);
       expect(next.fileText).toBe('hardening: { runAsUser: 2222 }\n');
     } finally {
@@ -74,7 +83,11 @@ describe('watchConfig', () => {
     const { reloads, errors, watch } = start(volume, {}, 100);
     try {
       volume.update({ 'config.yaml': 'hardening: { runAsUser: 0 }\n' });
-      await waitFor(() => errors.length > 0, 'an error');
+      await eventually(() => errors.length > 0, {
+        what: 'an error',
+        timeoutMs: 20_000,
+        everyMs: 25,
+      });
       expect(errors[0]).toEqual([
         `config ${volume.path('config.yaml')}: hardening.runAsUser: expected an integer from 1 to 2147483647, got 0`,
       ]);
@@ -82,7 +95,11 @@ describe('watchConfig', () => {
       expect(errors).toHaveLength(1);
       expect(reloads).toEqual([]);
       volume.update({ 'config.yaml': 'hardening: { runAsUser: 3333 }\n' });
-      const next = await waitFor(() => reloads[0], 'a reload');
+      const next = await eventually(() => reloads[0], {
+        what: 'a reload',
+        timeoutMs: 20_000,
+        everyMs: 25,
+      });
       expect(next.config.hardening.runAsUser).toBe(3333);
     } finally {
       watch.close();
@@ -129,13 +146,21 @@ describe('watchFiles', () => {
       onWatchError: (d) => watchErrors.push(d),
     });
     try {
-      await waitFor(() => checks >= 2, 'two poll ticks');
+      await eventually(() => checks >= 2, {
+        what: 'two poll ticks',
+        timeoutMs: 20_000,
+        everyMs: 25,
+      });
       expect(watchErrors).toEqual([dir]); // reported once, not on every tick
       mkdirSync(dir);
       await sleep(100); // a tick re-watches it
       const before = checks;
       writeFileSync(join(dir, 'tls.crt'), 'x');
-      await waitFor(() => checks > before, 'a check after the write');
+      await eventually(() => checks > before, {
+        what: 'a check after the write',
+        timeoutMs: 20_000,
+        everyMs: 25,
+      });
     } finally {
       w.close();
     }

@@ -2,7 +2,7 @@ import { Annotations } from '../../../src/names';
 import { HARDENED_POD_SC, hardenedContainerSc as hsc, pod, withSummary } from '../../support/pods';
 
 /**
- * Table of fixture pods and the pod each must become, rule by rule (the README's "What it changes").
+ * Table of fixture pods and the pod each must become, rule by rule (docs/hardening.md, "The rules").
  * Shared by the engine test (harden() output) and the admission test (the patch applied with
  * strict RFC 6902 semantics to the object as received must give the same pod).
  */
@@ -53,6 +53,24 @@ const app = (sc?: unknown, extra: Record<string, unknown> = {}) => ({
   ...extra,
   ...(sc === undefined ? {} : { securityContext: sc }),
 });
+
+/** calico-node's mount-bpffs init container (calico v3.30 manifests), with the given securityContext. */
+const CALICO_INIT = (sc: Record<string, unknown> = { privileged: true }) => ({
+  name: 'mount-bpffs',
+  image: 'docker.io/calico/node:v3.30.0',
+  command: ['calico-node', '-init', '-best-effort'],
+  securityContext: sc,
+  volumeMounts: [
+    { name: 'sys-fs', mountPath: '/sys/fs', mountPropagation: 'Bidirectional' },
+    { name: 'bpffs', mountPath: '/sys/fs/bpf', mountPropagation: 'Bidirectional' },
+    { name: 'nodeproc', mountPath: '/nodeproc', readOnly: true },
+  ],
+});
+const CALICO_VOLUMES = [
+  { name: 'sys-fs', hostPath: { path: '/sys/fs/', type: 'DirectoryOrCreate' } },
+  { name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'Directory' } },
+  { name: 'nodeproc', hostPath: { path: '/proc' } },
+];
 
 /** The pod hardened with the defaults: `spec` and pod securityContext fields added or replaced. */
 const hardened = (
@@ -187,6 +205,36 @@ export const CASES: HardenCase[] = [
     },
   },
   {
+    // calico-node's mount-bpffs init container mounts /sys/fs and /sys/fs/bpf with Bidirectional
+    // propagation, which the API server allows only on privileged containers: privileged stays,
+    // so allowPrivilegeEscalation (refused beside it) is not forced. Its main container has no
+    // such mount and loses privileged as usual.
+    name: 'calico-node: a privileged container with a Bidirectional mount stays privileged, without escalation forced',
+    input: pod({
+      hostNetwork: true,
+      initContainers: [CALICO_INIT()],
+      containers: [app({ privileged: true })],
+      volumes: CALICO_VOLUMES,
+    }),
+    expected: {
+      ...pod(),
+      metadata: meta(),
+      spec: {
+        hostNetwork: true,
+        securityContext: {
+          ...HARDENED_POD_SC,
+          fsGroup: 3000,
+          fsGroupChangePolicy: 'OnRootMismatch',
+        },
+        initContainers: [CALICO_INIT({ privileged: true, capabilities: { drop: ['ALL'] } })],
+        containers: [app({ privileged: false, ...hsc() })],
+        volumes: CALICO_VOLUMES,
+      },
+    },
+    rules: [...ALL_RULES, 'privileged', 'fsGroup'],
+    notices: ['privilegedKept', 'escalationNotForced'],
+  },
+  {
     name: 'an allowlisted SYS_ADMIN is kept and escalation is not forced beside it',
     input: pod(
       { containers: [app({ capabilities: { add: ['SYS_ADMIN', 'NET_RAW'] } })] },
@@ -316,6 +364,7 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'skip annotation admits the pod untouched',
+    policy: { skipNamespaces: ['*'] },
     input: pod({ containers: [app({ privileged: true })] }, { [Annotations.skip]: 'true' }),
     expected: undefined,
     notices: ['skipPod'],
@@ -351,6 +400,7 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'skip-containers leaves the named containers untouched and does not change what they inherit',
+    policy: { skipNamespaces: ['*'] },
     input: pod(
       {
         containers: [
@@ -390,6 +440,7 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'an untouched container that sets its own identity lets the pod level be hardened',
+    policy: { skipNamespaces: ['*'] },
     input: pod(
       {
         containers: [
@@ -632,11 +683,12 @@ export const CASES: HardenCase[] = [
     input: pod({
       containers: [app({ seccompProfile: { type: 'Unconfined', localhostProfile: 'x.json' } })],
     }),
+    // No pod-level seccompProfile: the only container sets its own (minimal change).
     expected: {
       ...pod(),
       metadata: meta(),
       spec: {
-        securityContext: HARDENED_POD_SC,
+        securityContext: { ...HARDENED_POD_SC, seccompProfile: undefined },
         containers: [app(hsc({ seccompProfile: { type: 'RuntimeDefault' } }))],
       },
     },
@@ -647,7 +699,10 @@ export const CASES: HardenCase[] = [
     expected: {
       ...pod(),
       metadata: meta(),
-      spec: { securityContext: HARDENED_POD_SC, containers: [app(hsc({ runAsNonRoot: true }))] },
+      spec: {
+        securityContext: { ...HARDENED_POD_SC, runAsNonRoot: undefined },
+        containers: [app(hsc({ runAsNonRoot: true }))],
+      },
     },
   },
   {
@@ -856,6 +911,7 @@ export const CASES: HardenCase[] = [
   },
   {
     name: 'ports: a container in skip-containers with port 80 does not count',
+    policy: { skipNamespaces: ['*'] },
     input: pod(
       { containers: [app(), { name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] }] },
       { [Annotations.skipContainers]: 'web' },
@@ -1002,7 +1058,7 @@ export const CASES: HardenCase[] = [
       },
       { [Annotations.skipContainers]: 'debug' },
     ),
-    policy: USERNS,
+    policy: { ...USERNS, skipNamespaces: ['*'] },
     expected: {
       ...pod(),
       metadata: meta({ [Annotations.skipContainers]: 'debug' }),
@@ -1027,7 +1083,7 @@ export const CASES: HardenCase[] = [
   {
     name: 'userns on: a skipped pod is untouched',
     input: pod({}, { [Annotations.skip]: 'true' }),
-    policy: USERNS,
+    policy: { ...USERNS, skipNamespaces: ['*'] },
     expected: undefined,
     notices: ['skipPod'],
   },
@@ -1049,5 +1105,221 @@ export const CASES: HardenCase[] = [
     input: pod(),
     expected: hardened(),
     rules: ALL_RULES,
+  },
+  {
+    name: 'root group: fsGroup 0 becomes the run group, with no volume needed',
+    input: pod({ securityContext: { fsGroup: 0 } }),
+    expected: hardened({}, { fsGroup: 3000 }),
+    rules: [...ALL_RULES, 'fsGroup'],
+  },
+  {
+    name: 'root group: fsGroup 0 becomes the group every container already runs as',
+    input: pod({
+      securityContext: { fsGroup: 0, runAsGroup: 2001 },
+      volumes: [{ name: 'data', emptyDir: {} }],
+    }),
+    expected: hardened(
+      { volumes: [{ name: 'data', emptyDir: {} }] },
+      { fsGroup: 2001, runAsGroup: 2001 },
+    ),
+    rules: [
+      'runAsUser',
+      'runAsNonRoot',
+      'seccompProfile',
+      'capabilities.drop',
+      'allowPrivilegeEscalation',
+      'fsGroup',
+    ],
+  },
+  {
+    name: 'root group: 0 is removed from supplementalGroups, the other groups are kept',
+    input: pod({ securityContext: { supplementalGroups: [0, 5, 0] } }),
+    expected: hardened({}, { supplementalGroups: [5] }),
+    rules: [...ALL_RULES, 'supplementalGroups'],
+  },
+  {
+    name: 'root group: supplementalGroups [0] is removed whole',
+    input: pod({ securityContext: { supplementalGroups: [0] } }),
+    expected: hardened(),
+    rules: [...ALL_RULES, 'supplementalGroups'],
+  },
+  {
+    name: 'root group: supplementalGroupsPolicy Strict only where the operator turns it on',
+    input: pod({ securityContext: { supplementalGroupsPolicy: 'Merge' } }),
+    policy: { supplementalGroupsPolicy: 'strict' },
+    expected: hardened({}, { supplementalGroupsPolicy: 'Strict' }),
+    rules: [...ALL_RULES, 'supplementalGroupsPolicy'],
+  },
+  {
+    name: 'root group: supplementalGroupsPolicy is left alone by default',
+    input: pod({ securityContext: { supplementalGroupsPolicy: 'Merge' } }),
+    expected: hardened({}, { supplementalGroupsPolicy: 'Merge' }),
+    rules: ALL_RULES,
+  },
+  {
+    name: 'confinement: AppArmor Unconfined is removed from the container, the pod and the annotation',
+    input: pod(
+      {
+        securityContext: { appArmorProfile: { type: 'Unconfined' } },
+        containers: [app({ appArmorProfile: { type: 'Unconfined' } })],
+      },
+      { [`${Annotations.appArmorContainerPrefix}app`]: 'unconfined' },
+    ),
+    expected: hardened(),
+    rules: [...ALL_RULES, 'appArmorProfile'],
+  },
+  {
+    name: 'confinement: AppArmor RuntimeDefault and Localhost are kept',
+    input: pod({
+      securityContext: { appArmorProfile: { type: 'RuntimeDefault' } },
+      containers: [app({ appArmorProfile: { type: 'Localhost', localhostProfile: 'k8s-app' } })],
+    }),
+    expected: hardened(
+      {
+        containers: [
+          app(hsc({ appArmorProfile: { type: 'Localhost', localhostProfile: 'k8s-app' } })),
+        ],
+      },
+      { appArmorProfile: { type: 'RuntimeDefault' } },
+    ),
+    rules: ALL_RULES,
+  },
+  {
+    name: 'confinement: an SELinux type outside the container types, a user and a role are removed, the level kept',
+    input: pod({
+      securityContext: { seLinuxOptions: { type: 'spc_t', level: 's0:c1,c2' } },
+      containers: [app({ seLinuxOptions: { type: 'unconfined_t', user: 'system_u' } })],
+    }),
+    expected: hardened(
+      { containers: [app(hsc({ seLinuxOptions: {} }))] },
+      { seLinuxOptions: { level: 's0:c1,c2' } },
+    ),
+    rules: [...ALL_RULES, 'seLinuxOptions'],
+  },
+  {
+    name: 'confinement: container_t and container_init_t are kept',
+    input: pod({ containers: [app({ seLinuxOptions: { type: 'container_init_t' } })] }),
+    expected: hardened({
+      containers: [app(hsc({ seLinuxOptions: { type: 'container_init_t' } }))],
+    }),
+    rules: ALL_RULES,
+  },
+  {
+    name: 'confinement: procMount Unmasked becomes Default',
+    input: pod({ containers: [app({ procMount: 'Unmasked' })] }),
+    expected: hardened({ containers: [app(hsc({ procMount: 'Default' }))] }),
+    rules: [...ALL_RULES, 'procMount'],
+  },
+  {
+    name: 'confinement: procMount Unmasked is kept in a user namespace',
+    input: pod({ hostUsers: false, containers: [app({ procMount: 'Unmasked' })] }),
+    expected: hardened({ hostUsers: false, containers: [app(hsc({ procMount: 'Unmasked' }))] }),
+    rules: ALL_RULES,
+  },
+  {
+    name: 'confinement: a container left untouched keeps the AppArmor profile it inherits',
+    input: pod(
+      {
+        securityContext: { appArmorProfile: { type: 'Unconfined' } },
+        containers: [app(), { name: 'mesh', image: 'registry.example/mesh:1' }],
+      },
+      { [Annotations.skipContainers]: 'mesh' },
+    ),
+    policy: { skipNamespaces: ['*'] },
+    expected: {
+      ...pod(),
+      metadata: meta({ [Annotations.skipContainers]: 'mesh' }),
+      spec: {
+        securityContext: { appArmorProfile: { type: 'Unconfined' } },
+        containers: [
+          app(
+            hsc({
+              runAsUser: 1000,
+              runAsGroup: 3000,
+              runAsNonRoot: true,
+              seccompProfile: { type: 'RuntimeDefault' },
+            }),
+          ),
+          { name: 'mesh', image: 'registry.example/mesh:1' },
+        ],
+      },
+    },
+    notices: ['skipContainers'],
+  },
+  {
+    name: 'minimal change: a pod whose every container meets every rule gets no patch',
+    input: pod({
+      containers: [
+        app({
+          runAsUser: 101,
+          runAsGroup: 101,
+          runAsNonRoot: true,
+          seccompProfile: { type: 'RuntimeDefault' },
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+        }),
+      ],
+      initContainers: [
+        {
+          name: 'init',
+          image: 'registry.example/init:1',
+          securityContext: {
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            runAsNonRoot: true,
+            seccompProfile: { type: 'RuntimeDefault' },
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+          },
+        },
+      ],
+    }),
+    expected: undefined,
+  },
+  {
+    name: 'minimal change: only what containers inherit is set at pod level',
+    input: pod({
+      containers: [
+        app({
+          runAsUser: 101,
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+        }),
+      ],
+    }),
+    expected: hardened(
+      {
+        containers: [app(hsc({ runAsUser: 101, runAsNonRoot: true }))],
+      },
+      { runAsUser: undefined, runAsNonRoot: undefined },
+    ),
+    rules: ['runAsGroup', 'seccompProfile'],
+  },
+  {
+    name: 'minimal change: fsGroup is the group the containers agree on',
+    input: pod({
+      volumes: [{ name: 'data', emptyDir: {} }],
+      containers: [app({ runAsUser: 1001, runAsGroup: 2001 })],
+    }),
+    expected: hardened(
+      {
+        volumes: [{ name: 'data', emptyDir: {} }],
+        containers: [app(hsc({ runAsUser: 1001, runAsGroup: 2001 }))],
+      },
+      {
+        runAsUser: undefined,
+        runAsGroup: undefined,
+        fsGroup: 2001,
+        fsGroupChangePolicy: 'OnRootMismatch',
+      },
+    ),
+    rules: [
+      'runAsNonRoot',
+      'seccompProfile',
+      'capabilities.drop',
+      'allowPrivilegeEscalation',
+      'fsGroup',
+    ],
   },
 ];

@@ -1,9 +1,7 @@
 /**
  * scan's outputs: the table a person reads, and the JSON/YAML report whose schema scripts rely
- * on (pinned here key by key, and against the README that documents it).
+ * on (pinned here key by key, and against docs/scan.md, which documents it).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import YAML from 'yaml';
 import { analyze } from '../../../../src/cli/scan/analyze';
 import { render } from '../../../../src/cli/scan/render';
@@ -12,14 +10,21 @@ import {
   SCHEMA_VERSION,
   summarize,
   type ScanReport,
-} from '../../../../src/cli/scan/report';
+} from '../../../../src/cli/scan/report-schema';
+import { elidedMismatch, readDoc, section } from '../../../support/markdown';
 import { policyWith } from '../../../support/policy';
 import { HARDENED_SPEC, shopNamespace, storedPod } from '../../../support/stored-pods';
+
+/** The page that documents the JSON report, key by key. */
+const SCAN_DOC = 'docs/scan.md';
 
 function report(
   namespaces = [shopNamespace(), { ...shopNamespace(), name: 'kube-system' }],
 ): ScanReport {
-  const ns = analyze(namespaces, { policy: policyWith(), webhookNamespace: 'pod-hardener' });
+  const ns = analyze(namespaces, {
+    policy: policyWith({ skipNamespaces: ['*'] }),
+    webhookNamespace: 'pod-hardener',
+  });
   return {
     schemaVersion: SCHEMA_VERSION,
     kind: REPORT_KIND,
@@ -127,6 +132,23 @@ describe('table', () => {
   });
 });
 
+describe(`the table example of ${SCAN_DOC}`, () => {
+  // `$ kubectl harden scan -n shop` and what it prints, with elisions: the shop namespace of
+  // test/support/stored-pods.ts, as a cluster's API server would return it.
+  const example = /```\w*\n\$ kubectl harden scan -n shop\n([\s\S]*?)```/.exec(
+    readDoc(SCAN_DOC),
+  )?.[1];
+
+  it('is on the page', () => expect(example).toBeDefined());
+
+  it('is what scan prints for the shop namespace', () => {
+    const printed = render(report([shopNamespace()]), 'table')
+      .trimEnd()
+      .split('\n');
+    expect(elidedMismatch((example ?? '').trimEnd().split('\n'), printed)).toBeUndefined();
+  });
+});
+
 describe('JSON and YAML', () => {
   it('JSON is the report, and YAML the same data', () => {
     const r = report();
@@ -221,13 +243,10 @@ describe('the JSON schema', () => {
       expect(Object.keys(risk)).toEqual(keys.risk);
   });
 
-  it('every key is documented in the README', () => {
-    const readme = readFileSync(join(__dirname, '../../../../README.md'), 'utf8');
-    const start = readme.indexOf('### The JSON report');
-    expect(start).toBeGreaterThan(0);
-    const section = readme.slice(start, readme.indexOf('\n## ', start));
+  it(`every key is documented in ${SCAN_DOC}`, () => {
+    const documented = section(readDoc(SCAN_DOC), 'The JSON report', SCAN_DOC);
     for (const [name, list] of Object.entries(keys))
       for (const key of list)
-        expect([name, key, section.includes(`\`${key}\``)]).toEqual([name, key, true]);
+        expect([name, key, documented.includes(`\`${key}\``)]).toEqual([name, key, true]);
   });
 });
