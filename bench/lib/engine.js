@@ -36,7 +36,7 @@ function opsPerSecond(fn, { warmupMs = 1000, durationMs = 3000, batch = 200 } = 
  */
 function benchEngine(dist, fixtures, { warmupMs, durationMs } = {}) {
   const { harden } = require(`${dist}/engine/harden.js`);
-  const { createPatch } = require(`${dist}/admission/patch.js`);
+  const { createPatch } = require(`${dist}/engine/patch.js`);
   const { reviewAdmission } = require(`${dist}/admission/review.js`);
   const { compilePolicy } = require(`${dist}/engine/policy.js`);
   const { DEFAULT_POLICY } = require(`${dist}/config/schema.js`);

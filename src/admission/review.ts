@@ -1,12 +1,9 @@
-import { harden } from '../engine/harden';
-import { InvalidPodError } from '../engine/pod-shape';
+import { hardenPod } from '../engine/harden-pod';
 import type { Policy } from '../engine/policy';
 import type { HardenScope, ImageUser, Pod } from '../engine/types';
-import { asPodHardenerError, createError, reasonOf, type PodHardenerError } from '../errors';
+import { asPodHardenerError, reasonOf, type PodHardenerError } from '../errors';
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
 import { decodeReview, type AdmissionRequest } from './decode';
-import { createPatch } from './patch';
-import { storedView } from './stored-pod';
 import { auditAnnotationsFor, warningsFor } from './report';
 import type { Decision, Mode, ReviewOutcome, ReviewRecord } from './types';
 
@@ -112,11 +109,7 @@ export function reviewAdmission(
   try {
     return review(body, policy, record, imageUsers);
   } catch (thrown) {
-    const err = (
-      thrown instanceof InvalidPodError
-        ? createError('BAD_POD', thrown.message)
-        : asPodHardenerError(thrown)
-    ).withUid(record.uid);
+    const err = asPodHardenerError(thrown).withUid(record.uid);
     const decision: Decision = err.status >= 500 ? 'error' : 'invalid';
     return {
       status: err.status,
@@ -152,13 +145,13 @@ function review(
     request.namespace ||
     ((object as Pod | undefined)?.metadata?.namespace as string | undefined) ||
     '';
-  const stored = storedView(object, request.oldObject, scope);
-  const result = harden(stored.pod, policy, {
+  const result = hardenPod(object, policy, {
     scope,
     namespace,
+    oldObject: request.oldObject,
     ...(imageUsers && { imageUsers }),
   });
-  if (stored.notices.length > 0) result.notices.unshift(...stored.notices);
+  if (result.error) throw result.error;
   record.changes = result.changes;
   record.notices = result.notices;
   const changes = result.changes.length > 0;
@@ -172,7 +165,7 @@ function review(
 
   const extra: Record<string, unknown> = {};
   if (record.decision === 'patched') {
-    const patch = createPatch(object, stored.patchTarget(result.pod));
+    const patch = result.patch;
     if (patch.length > 0) {
       extra.patchType = 'JSONPatch';
       extra.patch = Buffer.from(JSON.stringify(patch)).toString('base64');

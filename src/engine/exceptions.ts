@@ -1,7 +1,8 @@
 import { Annotations } from '../names';
 import { parseCapabilityList, splitList } from './capabilities';
 import type { Policy } from './policy';
-import type { Container, ContainerList, ContainerTarget, Notice, Pod, Target } from './types';
+import { containerTarget, eachContainer } from './pod';
+import type { Notice, Pod, Target } from './types';
 
 /**
  * What the pod's annotations and the operator's exemptions leave out of hardening, bounded by
@@ -41,25 +42,6 @@ function quoted(value: string): string {
 function someOf(names: readonly string[]): string {
   const shown = names.slice(0, MAX_NAMED).map(quoted).join(', ');
   return names.length > MAX_NAMED ? `${shown} and ${names.length - MAX_NAMED} more` : shown;
-}
-
-export const CONTAINER_LISTS: readonly ContainerList[] = [
-  'containers',
-  'initContainers',
-  'ephemeralContainers',
-];
-
-/** Every container of the pod with the list it is in. */
-export function eachContainer(pod: Pod): { list: ContainerList; container: Container }[] {
-  const out: { list: ContainerList; container: Container }[] = [];
-  for (const list of CONTAINER_LISTS) {
-    for (const container of pod.spec?.[list] ?? []) out.push({ list, container });
-  }
-  return out;
-}
-
-export function containerTarget(list: ContainerList, container: Container): ContainerTarget {
-  return { kind: 'container', list, name: container.name as string };
 }
 
 function annotation(pod: Pod, key: string, notices: Notice[]): string | undefined {

@@ -1,7 +1,8 @@
 import { Annotations } from '../names';
 import { RuleContext, type HardenTarget } from './context';
 import { draftPod } from './draft';
-import { containerTarget, eachContainer, resolveExceptions } from './exceptions';
+import { resolveExceptions } from './exceptions';
+import { containerTarget, eachContainer } from './pod';
 import { assertPodShape } from './pod-shape';
 import type { Policy } from './policy';
 import { RULES } from './rules';

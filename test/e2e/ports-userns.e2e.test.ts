@@ -81,7 +81,11 @@ async function namespace(name: string, labels: Record<string, string> = {}): Pro
 /** (Re)starts the webhook with this environment and points the registration at it. */
 async function useWebhook(env: NodeJS.ProcessEnv): Promise<void> {
   await webhook?.stop();
-  webhook = await startWebhook({ server: { shutdownDelaySeconds: 1 } }, env);
+  // The operator lets pod authors opt containers out here (the user-namespace case needs one).
+  webhook = await startWebhook(
+    { server: { shutdownDelaySeconds: 1 }, exceptions: { skipNamespaces: ['*'] } },
+    env,
+  );
   await registerWebhook(cp, webhook.baseUrl, webhook.caPem);
 }
 

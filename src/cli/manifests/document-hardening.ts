@@ -1,12 +1,11 @@
 /**
  * One document's workloads through exactly what the webhook runs on a pod created from each
- * template: the engine (`harden`, scope create) and the guarded diff (`createPatch`). The result
+ * template (`hardenPod`, scope create): the engine and the guarded diff. The result
  * is the patch of the document and the document as it must read after it.
  */
-import { createPatch, type PatchOperation as Operation } from '../../admission/patch';
-import { harden } from '../../engine/harden';
+import { hardenPod } from '../../engine/harden-pod';
+import type { PatchOperation as Operation } from '../../engine/patch';
 import { isJsonObject as isObject } from '../../engine/json';
-import { InvalidPodError } from '../../engine/pod-shape';
 import type { Policy } from '../../engine/policy';
 import type { ImageUser } from '../../engine/types';
 import { tokensPointer, valueAt, type PathKey } from './json-pointer';
@@ -97,23 +96,23 @@ export function hardenDocument(
     const pod = podOf(workload, template);
     const enginePod = kind === 'StatefulSet' ? withClaimVolumes(pod, object, name) : pod;
 
-    let result;
-    try {
-      result = harden(enginePod, ctx.policy, {
-        scope: { kind: 'create' },
-        namespace,
-        ...(ctx.imageUsers && { imageUsers: ctx.imageUsers }),
-      });
-    } catch (err) {
-      if (!(err instanceof InvalidPodError)) throw err;
-      const at = [...templatePath, ...fieldTokens(err.path)];
+    // The patch compares only security contexts, annotations and hostUsers, so the one made for
+    // the StatefulSet's pod with its claim volumes applies to the template as it is.
+    const result = hardenPod(enginePod, ctx.policy, {
+      scope: { kind: 'create' },
+      namespace,
+      ...(ctx.imageUsers && { imageUsers: ctx.imageUsers }),
+    });
+    if (result.error) {
+      if (result.invalid === undefined) throw result.error;
+      const at = [...templatePath, ...fieldTokens(result.invalid.path)];
       throw new ManifestError([
-        `${where(ctx.source, deepestLine(ctx, at) ?? line)}: ${label}: pod template ${err.message}`,
+        `${where(ctx.source, deepestLine(ctx, at) ?? line)}: ${label}: pod template ${result.invalid.message}`,
       ]);
     }
     let hardened = result.pod as Obj;
     if (enginePod !== pod && hardened !== enginePod) hardened = withoutClaimVolumes(hardened, pod);
-    const patch = result.changes.length > 0 ? createPatch(pod, hardened) : [];
+    const patch = result.patch;
     const prefix = tokensPointer(templatePath);
     const docPatch = patch.map((op) => ({ ...op, path: prefix + op.path }));
     out.ops.push(...docPatch);

@@ -1,5 +1,5 @@
 /** RFC 6901 pointers of the tool's patches, and plain data read along a path. */
-import { escapeToken } from '../../admission/patch';
+import { escapeToken } from '../../engine/patch';
 
 export type PathKey = string | number;
 

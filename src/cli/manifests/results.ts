@@ -3,7 +3,7 @@
  * as it is, and how the output differs from the input; and the options both readers (JSON, YAML)
  * share. Types only, so the readers and the reports depend on these, not on each other.
  */
-import type { PatchOperation as Operation } from '../../admission/patch';
+import type { PatchOperation as Operation } from '../../engine/patch';
 import type { Policy } from '../../engine/policy';
 import type { Change, ImageUser, Notice } from '../../engine/types';
 

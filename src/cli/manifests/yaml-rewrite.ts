@@ -8,7 +8,7 @@
  * read it; when it does not, the edit is tried coarser (whole values written out around the
  * change), and when no edit gives it, the document is refused: a wrong file is never written.
  */
-import type { PatchOperation as Operation } from '../../admission/patch';
+import type { PatchOperation as Operation } from '../../engine/patch';
 import { hardenDocument } from './document-hardening';
 import { pointerTokens, type PathKey } from './json-pointer';
 import { lineCounter } from './line-index';

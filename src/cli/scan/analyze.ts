@@ -1,19 +1,15 @@
 /**
  * The analysis of `pod-hardener scan`, pure: namespaces with their labels, pods and owner
  * objects in, the report's namespaces out. Each pod goes through what the webhook runs on its
- * creation (engine `harden` with scope create, then the guarded diff `createPatch`), with the
- * same configuration, so scan and the webhook cannot disagree on what changes.
+ * creation (`hardenPod`, scope create), with the same configuration, so scan and the webhook cannot disagree on what changes.
  */
-import { createPatch, UnsafePatchError } from '../../admission/patch';
 import { changeText, targetKey } from '../../engine/describe';
-import { harden } from '../../engine/harden';
+import { hardenPod } from '../../engine/harden-pod';
 import { isJsonObject as isObject } from '../../engine/json';
 import { HONOURED_EXCEPTIONS, isException } from '../../engine/notices';
-import { InvalidPodError } from '../../engine/pod-shape';
 import type { Policy } from '../../engine/policy';
 import type { ImageUser } from '../../engine/types';
 import type { Change, Json, Notice, Pod } from '../../engine/types';
-import { ERRORS, type ErrorCode } from '../../errors';
 import { Annotations, LabelValues, Labels } from '../../names';
 import { OwnerIndex, topOwner, type OwnerObject } from './owners';
 import type {
@@ -132,37 +128,32 @@ export function analyzePod(
 ): PodEntry {
   const { pod, entry } = podEntry(input, 'unchanged');
   const creation = asCreation(pod);
-  try {
-    const result = harden(creation, policy, {
-      scope: { kind: 'create' },
-      namespace,
-      ...(imageUsers && { imageUsers }),
-    });
-    for (const n of result.notices) {
-      if (isException(n.kind))
-        entry.exceptions.push({
-          ...noticeEntry(n),
-          honoured: HONOURED_EXCEPTIONS.has(n.kind),
-        } satisfies ExceptionEntry);
-      else entry.notes.push(noticeEntry(n));
-    }
-    if (result.skipped) {
-      entry.verdict = 'skipped';
-      return entry;
-    }
-    const patch = result.changes.length > 0 ? createPatch(creation, result.pod) : [];
-    if (patch.length === 0) return entry;
-    entry.verdict = 'change';
-    entry.changes = result.changes.map(changeEntry);
-    entry.risks = risksOf(creation, result.pod, result.changes);
-  } catch (err) {
+  const result = hardenPod(creation, policy, {
+    scope: { kind: 'create' },
+    namespace,
+    ...(imageUsers && { imageUsers }),
+  });
+  if (result.error) {
     entry.verdict = 'refused';
-    const answer = (code: ErrorCode, message: string) =>
-      `the webhook would answer HTTP ${ERRORS[code].status} ${code}: ${message}`;
-    if (err instanceof InvalidPodError) entry.error = answer('BAD_POD', err.message);
-    else if (err instanceof UnsafePatchError) entry.error = answer('UNSAFE_PATCH', err.message);
-    else entry.error = answer('INTERNAL', err instanceof Error ? err.message : String(err));
+    entry.error = `the webhook would answer HTTP ${result.error.status} ${result.error.code}: ${result.error.message}`;
+    return entry;
   }
+  for (const n of result.notices) {
+    if (isException(n.kind))
+      entry.exceptions.push({
+        ...noticeEntry(n),
+        honoured: HONOURED_EXCEPTIONS.has(n.kind),
+      } satisfies ExceptionEntry);
+    else entry.notes.push(noticeEntry(n));
+  }
+  if (result.skipped) {
+    entry.verdict = 'skipped';
+    return entry;
+  }
+  if (result.patch.length === 0) return entry;
+  entry.verdict = 'change';
+  entry.changes = result.changes.map(changeEntry);
+  entry.risks = risksOf(creation, result.pod, result.changes);
   return entry;
 }
 

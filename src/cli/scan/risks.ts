@@ -9,7 +9,7 @@
  * without runAsUser is reported as "unknown" rather than root or not.
  */
 import { targetKey } from '../../engine/describe';
-import { eachContainer } from '../../engine/exceptions';
+import { eachContainer } from '../../engine/pod';
 import { isJsonObject as isObject } from '../../engine/json';
 import type { Change, Container, ContainerTarget, Pod, SecurityContext } from '../../engine/types';
 import type { RiskEntry, RiskKind } from './report-schema';

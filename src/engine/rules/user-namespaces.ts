@@ -1,6 +1,6 @@
 import type { Rule, RuleContext } from '../context';
 import { targetText, valueText } from '../describe';
-import { eachContainer, containerTarget } from '../exceptions';
+import { containerTarget, eachContainer } from '../pod';
 import { isJsonObject } from '../json';
 import { MAX_USERNS_ID } from '../policy';
 

@@ -19,7 +19,7 @@
  * edited in place.
  */
 import { diffArrays } from 'diff';
-import type { PatchOperation as Operation } from '../../../admission/patch';
+import type { PatchOperation as Operation } from '../../../engine/patch';
 import { pointerTokens, tokensPointer, valueAt, type PathKey } from '../json-pointer';
 import {
   itemLines,

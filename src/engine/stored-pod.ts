@@ -1,6 +1,6 @@
-import { isJsonObject } from '../engine/json';
-import type { HardenScope, Notice, Pod } from '../engine/types';
-import { InvalidPodError } from '../engine/pod-shape';
+import { isJsonObject } from './json';
+import type { HardenScope, Notice, Pod } from './types';
+import { InvalidPodError } from './pod-shape';
 
 /**
  * The pod as the API server will store it, which is what every decision must be made on.

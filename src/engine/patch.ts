@@ -1,8 +1,8 @@
 import { compare, escapePathComponent } from 'fast-json-patch';
-import { CONTAINER_LISTS } from '../engine/exceptions';
-import type { Pod } from '../engine/types';
+import { CONTAINER_LISTS } from './pod';
+import type { Pod } from './types';
 import { PodHardenerError } from '../errors';
-import { isJsonObject } from '../engine/json';
+import { isJsonObject } from './json';
 import { Annotations } from '../names';
 
 /** The operations a diff produces (RFC 6902): compare never emits move, copy or test. */

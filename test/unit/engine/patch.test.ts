@@ -2,7 +2,7 @@
  * createPatch: the diff of the places rules may write, and the guard on what may be sent. The
  * engine's results go through it in every review test; these are the edges no rule reaches.
  */
-import { createPatch, UnsafePatchError } from '../../../src/admission/patch';
+import { createPatch, UnsafePatchError } from '../../../src/engine/patch';
 import { applyStrict } from '../../support/strict-patch';
 
 const pod = () => ({
