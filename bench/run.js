@@ -36,6 +36,7 @@ const { performance } = require('node:perf_hooks');
 const { benchEngine } = require('./lib/engine');
 const { benchCli } = require('./lib/cli');
 const { startWebhook, startBaseline, sleep, imageNodeOptions } = require('./lib/servers');
+const { startIdentityPair } = require('./lib/identity');
 const { abba, saturationSegment, fixedRateSegment } = require('./lib/abba');
 const { memory, resetPeak, checkCpuAccounting } = require('./lib/proc');
 const { table } = require('./lib/table');
@@ -81,6 +82,7 @@ const TARGETS = {
   cpuRatio: 1.6, // webhook CPU per review at most 1.6x the floor's
   p99ExtraMs: 0.5, // p99 at 1,000/s at most the floor's + 0.5 ms
   rssExtraMB: 25, // peak RSS at most the floor's + 25 MB
+  identityRatio: 1.05, // image identity on, warm cache: CPU per review at most 1.05x off's
 };
 
 const MB = 1024 * 1024;
@@ -206,6 +208,55 @@ function rateTable(results) {
     ]);
   }
   return table(rows);
+}
+
+/** 4b. Image identity on against off, warm cache (bench/lib/identity.js), in the same run. */
+async function identityPhase(cert) {
+  const identity = await startIdentityPair({
+    startWebhook,
+    root,
+    cert,
+    shippedConfig,
+    dir: cert.dir,
+    fixture: fixtures4k(),
+  });
+  try {
+    const [off, on] = identity.pair;
+    log(
+      `== 4b. image identity, warm cache: ${identity.fixture.name}, identity off (A) against on (B), ${T.rounds} rounds of A B B A segments of ${T.segment / 1000} s`,
+    );
+    for (const s of identity.pair) await sanityCheck(s, identity.fixture, cert.ca);
+    // The first reviews fill the cache; the measured ones must then make no request.
+    await warm(identity.pair, identity.fixture, cert.ca, T.warm);
+    const before = identity.registry.requests();
+    const result = await abba(
+      [off, on],
+      (s) =>
+        saturationSegment(s, {
+          body: identity.fixture.body,
+          ca: cert.ca,
+          connections: CONNECTIONS,
+          durationMs: T.segment,
+        }),
+      { rounds: T.rounds },
+    );
+    log(saturationTable(result).replace(/vs floor/, 'vs off'));
+    const made = identity.registry.requests() - before;
+    log(
+      `identity on: CPU per review ${result[1].ratio.toFixed(3)}x off's (target <= ${TARGETS.identityRatio}); registry requests during the measured segments: ${made}\n`,
+    );
+    return { ratio: result[1].ratio, requests: made };
+  } finally {
+    await identity.stop();
+  }
+}
+
+function fixtures4k() {
+  const text = readFileSync(
+    join(root, 'test', 'fixtures', 'reviews', 'pod-4k.review.json'),
+    'utf8',
+  ).trim();
+  return { name: 'pod-4k', text, body: Buffer.from(text) };
 }
 
 async function main() {
@@ -384,6 +435,8 @@ async function main() {
     log(saturationTable(results.large));
     results.largePeak = Object.fromEntries(pair.map((s) => [s.name, memory(s.pid).hwm / MB]));
     log('');
+
+    results.identity = await identityPhase(cert);
   } finally {
     await stopAll();
     rmSync(cert.dir, { recursive: true, force: true });
@@ -472,6 +525,14 @@ async function main() {
         vsFloor(lw),
         '(reported)',
         '',
+      ],
+      [
+        'CPU per review, image identity on vs off (warm cache)',
+        `${results.identity.ratio.toFixed(3)}x`,
+        '',
+        '',
+        `<= ${TARGETS.identityRatio}x`,
+        verdict(results.identity.ratio <= TARGETS.identityRatio),
       ],
       [
         `engine, ${small.name}`,

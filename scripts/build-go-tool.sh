@@ -23,6 +23,8 @@ declare -A tools=(
   [helm]="helm.sh/helm/v4 v4.3.1 cmd/helm | -X helm.sh/helm/v4/internal/version.version=v4.3.1"
   # promtool checks and unit-tests the PrometheusRule alerts.
   [promtool]="github.com/prometheus/prometheus v0.316.0 cmd/promtool |"
+  # An OCI registry for the node tier's image identity test (go-containerregistry's, in memory).
+  [registry]="github.com/google/go-containerregistry v0.22.1 cmd/registry |"
   # runc >= 1.2 for user-namespaced pods (idmapped mounts); Debian 12's is 1.1. Its seccomp
   # support is cgo on libseccomp (Debian: libseccomp-dev, pkg-config).
   [runc]="github.com/opencontainers/runc v1.5.3 . | -X main.version=1.5.3 | seccomp urfave_cli_no_docs"

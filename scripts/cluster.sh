@@ -42,6 +42,8 @@ source "$repo_root/scripts/cluster/images.sh"
 source "$repo_root/scripts/cluster/config.sh"
 # shellcheck source=scripts/cluster/down.sh
 source "$repo_root/scripts/cluster/down.sh"
+# shellcheck source=scripts/cluster/registry.sh
+source "$repo_root/scripts/cluster/registry.sh"
 
 up() {
   need_root up
@@ -72,10 +74,12 @@ up() {
   printf '%s\n' "$containerd_bin" >"$RUN_DIR/containerd-bin-dir"
   printf '%s\n' "$runc_bin" >"$RUN_DIR/runc-bin-dir"
   write_configs
+  write_registry_hosts
 
   start_network
   start_containerd "$containerd_bin"
   import_images
+  start_registry
   start_controlplane "$cp_bin"
   start_kubelet "$cp_bin"
   log "node $NODE_NAME Ready $(( $(date +%s) - t0 ))s after start"
@@ -220,7 +224,7 @@ print_env() {
  "ctr": "$(cat "$RUN_DIR/containerd-bin-dir")/ctr", "containerdAddress": "$CONTAINERD_SOCK",
  "stateDir": "$STATE_DIR", "staticPodDir": "$STATE_DIR/kubelet/manifests",
  "installDir": "$STATE_DIR/install", "nodeName": "$NODE_NAME", "probeImage": "$PROBE_IMAGE",
- "bridge": "$BRIDGE", "natChain": "$NAT_CHAIN",
+ "bridge": "$BRIDGE", "natChain": "$NAT_CHAIN", "registry": "$REGISTRY",
  "webhookImage": "$WEBHOOK_IMAGE_NAME:$(cat "$RUN_DIR/webhook-image-tag")"}
 EOF
 }
@@ -265,6 +269,9 @@ case "${1:-}" in
   # enable_unprivileged_ports (POD_HARDENER_CLUSTER_UNPRIVILEGED_PORTS) on a running cluster.
   env) print_env ;;
   restart-containerd) restart_containerd ;;
+  # For the image identity test: the registry stopped, and started again with its images.
+  registry-stop) stop_registry ;;
+  registry-start) alive registry || start_registry ;;
   *)
     echo "usage: npm run cluster -- up|down|status" >&2
     exit 2

@@ -29,6 +29,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   snapshotter = "overlayfs"
   [plugins.'io.containerd.cri.v1.images'.pinned_images]
     sandbox = "$PAUSE_IMAGE"
+  # Registry hosts (scripts/cluster/registry.sh): the node tier's registry over plain HTTP.
+  [plugins.'io.containerd.cri.v1.images'.registry]
+    config_path = "$c/certs.d"
 
 [plugins.'io.containerd.cri.v1.runtime']
   # containerd 2.x defaults both to true: every pod without hostNetwork then gets

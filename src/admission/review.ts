@@ -1,6 +1,6 @@
 import { hardenPod } from '../engine/harden-pod';
 import type { Policy } from '../engine/policy';
-import type { HardenScope, Pod } from '../engine/types';
+import type { HardenScope, ImageUser, Pod } from '../engine/types';
 import { asPodHardenerError, reasonOf, type PodHardenerError } from '../errors';
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from '../names';
 import { decodeReview, type AdmissionRequest } from './decode';
@@ -99,10 +99,15 @@ export function errorReviewBody(err: PodHardenerError): unknown {
  * echoes the uid when it could be read (controller-runtime turns a handler panic into an
  * errored response the same way). The offline tool relies on it too.
  */
-export function reviewAdmission(body: unknown, mode: Mode, policy: Policy): ReviewOutcome {
+export function reviewAdmission(
+  body: unknown,
+  mode: Mode,
+  policy: Policy,
+  imageUsers?: ReadonlyMap<string, ImageUser>,
+): ReviewOutcome {
   const record: ReviewRecord = { mode, decision: 'ignored', changes: [], notices: [] };
   try {
-    return review(body, policy, record);
+    return review(body, policy, record, imageUsers);
   } catch (thrown) {
     const err = asPodHardenerError(thrown).withUid(record.uid);
     const decision: Decision = err.status >= 500 ? 'error' : 'invalid';
@@ -115,7 +120,12 @@ export function reviewAdmission(body: unknown, mode: Mode, policy: Policy): Revi
 }
 
 /** The review proper; fills `record` as it learns, so a failure halfway still reports what was known. */
-function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutcome {
+function review(
+  body: unknown,
+  policy: Policy,
+  record: ReviewRecord,
+  imageUsers: ReadonlyMap<string, ImageUser> | undefined,
+): ReviewOutcome {
   const request = decodeReview(body);
   record.uid = request.uid;
   record.namespace = request.namespace || undefined;
@@ -135,7 +145,12 @@ function review(body: unknown, policy: Policy, record: ReviewRecord): ReviewOutc
   // when it is a string (a body can put anything there).
   const own = (object as Pod | undefined)?.metadata?.namespace;
   const namespace = request.namespace || (typeof own === 'string' ? own : '');
-  const result = hardenPod(object, policy, { scope, namespace, oldObject: request.oldObject });
+  const result = hardenPod(object, policy, {
+    scope,
+    namespace,
+    oldObject: request.oldObject,
+    ...(imageUsers && { imageUsers }),
+  });
   if (result.error) throw result.error;
   record.changes = result.changes;
   record.notices = result.notices;

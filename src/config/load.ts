@@ -327,6 +327,18 @@ function crossChecks(c: Config, sourceGiven: boolean, offline: boolean, errors: 
     );
   }
 
+  const identity = c.imageIdentity;
+  if (identity.enabled && identity.registries.length === 0)
+    err(
+      'imageIdentity.registries',
+      'required when imageIdentity.enabled is true: the registries the webhook may contact',
+    );
+  if (identity.lookupTimeoutMs < identity.budgetMs)
+    err(
+      'imageIdentity.lookupTimeoutMs',
+      `must be at least budgetMs (${identity.budgetMs}), got ${identity.lookupTimeoutMs}`,
+    );
+
   // A user namespace maps 65536 IDs by default (the kubelet's userNamespaces.idsPerPod): a
   // process given a UID or GID beyond them cannot start.
   const h = c.hardening;

@@ -92,7 +92,8 @@ export function watchConfig(options: ConfigWatchOptions): FileWatch {
 
 /**
  * Keys that differ between two configurations and only take effect at restart: everything under
- * `server` and `certificates` (sockets and certificate sources are set up once).
+ * `server`, `certificates` and `imageIdentity` (sockets, certificate sources and the image
+ * resolver with its cache are set up once).
  */
 export function restartOnlyChanges(previous: Config, next: Config): string[] {
   const out: string[] = [];
@@ -104,5 +105,6 @@ export function restartOnlyChanges(previous: Config, next: Config): string[] {
   };
   walk(previous.server, next.server, 'server');
   walk(previous.certificates, next.certificates, 'certificates');
+  walk(previous.imageIdentity, next.imageIdentity, 'imageIdentity');
   return out;
 }

@@ -114,6 +114,25 @@ const address = text('an IP address or host name').refine(
   },
 );
 
+// A registry as image references name it (`ghcr.io`, `localhost:5000`, `[::1]:5000`), or
+// `*.example.com` for every subdomain; hosts/matching rules: src/image-identity/hosts.ts.
+const registryHost = z
+  .string({ error: (iss) => `expected a registry host, got ${show(iss.input)}` })
+  .regex(
+    /^((\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$/,
+    {
+      error: (iss) =>
+        `expected a registry host such as ghcr.io, localhost:5000 or *.example.com (lowercase, no scheme or path), got ${show(iss.input)}`,
+    },
+  );
+
+const platform = z
+  .string({ error: (iss) => `expected a platform, got ${show(iss.input)}` })
+  .regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, {
+    error: (iss) =>
+      `expected a platform os/architecture[/variant] such as linux/amd64, got ${show(iss.input)}`,
+  });
+
 /** A mapping of settings; absent, every setting in it takes its default. */
 const section = <T extends z.ZodRawShape>(shape: T) =>
   z
@@ -260,6 +279,27 @@ export const configSchema = z.strictObject(
       }),
     }),
     log: section({ level: env(oneOf(LOG_LEVELS), 'POD_HARDENER_LOG_LEVEL').default('info') }),
+    // Image identity (docs/image-identity.md): the image's own numeric USER instead of the
+    // policy's UID and GID. Off by default: it makes the webhook contact registries, and only
+    // the operator knows which ones it may reach. The numbers:
+    // - budget 200 ms per review: the API server waits timeoutSeconds (a few seconds) for the
+    //   whole answer; a registry that is slower than that costs the pod its image's user, never
+    //   its admission. Lookups go on after the budget (up to lookupTimeoutMs) and fill the cache.
+    // - tags re-read after 60 s: a tag may move; a digest never does, so it is cached until evicted.
+    imageIdentity: section({
+      enabled: bool().default(false),
+      registries: list(registryHost).default([]),
+      insecureRegistries: list(registryHost).default([]),
+      credentialsFile: env(
+        text('a file path'),
+        'POD_HARDENER_IMAGE_IDENTITY_CREDENTIALS_FILE',
+      ).optional(),
+      budgetMs: env(integer(1, 10000), 'POD_HARDENER_IMAGE_IDENTITY_BUDGET_MS').default(200),
+      lookupTimeoutMs: integer(100, 60000).default(5000),
+      platform: env(platform, 'POD_HARDENER_IMAGE_IDENTITY_PLATFORM').default('linux/amd64'),
+      cacheEntries: integer(1, 1000000).default(10000),
+      tagTtlSeconds: integer(0, 86400).default(60),
+    }),
   },
   { error: (iss) => `expected a mapping at the top level, got ${show(iss.input)}` },
 );

@@ -4,6 +4,7 @@ import type {
   Change,
   Container,
   ContainerTarget,
+  ImageUser,
   Json,
   Notice,
   Pod,
@@ -18,6 +19,8 @@ export interface HardenTarget {
   container: Container;
   /** Normalized capabilities it may keep in capabilities.add. */
   allowed: CapabilityAllowlist;
+  /** What its image runs as, when image identity looked it up (HardenOptions.imageUsers). */
+  imageUser?: ImageUser;
 }
 
 /**
@@ -101,23 +104,48 @@ export function ensureInherited(
   field: InheritedField,
   acceptable: (value: Json | undefined) => boolean,
   fixed: () => Json,
+  fromImage?: (t: HardenTarget) => number | undefined,
 ): void {
   const podValue = ctx.podSecurityContext()?.[field];
   const podSettable = ctx.podFieldSettable(field);
+  // Image identity: a container that runs with no acceptable value of its own or from the pod
+  // (before hardening) gets its image's, set on the container itself (the containers of one
+  // pod may run as different users), in place of the default. Asked only of those containers.
+  const imageValues = ctx.targets.map((t) =>
+    fromImage !== undefined && !acceptable(t.container.securityContext?.[field] ?? podValue)
+      ? fromImage(t)
+      : undefined,
+  );
   // Minimal change: a missing pod-level value that no hardened container inherits changes
-  // nothing that runs, so a pod whose containers each set their own acceptable value gets none.
-  // A pod-level value that is set and wrong (root, Unconfined) is still fixed: it states the
-  // pod's intent, and Pod Security judges it whoever inherits it.
+  // nothing that runs, so a pod whose containers each set their own acceptable value (or take
+  // their image's) gets none. A pod-level value that is set and wrong (root, Unconfined) is
+  // still fixed: it states the pod's intent, and Pod Security judges it whoever inherits it.
   const needed =
-    podValue != null || ctx.targets.some((t) => t.container.securityContext?.[field] == null);
+    podValue != null ||
+    ctx.targets.some(
+      (t, i) => t.container.securityContext?.[field] == null && imageValues[i] === undefined,
+    );
   let effectivePod = podValue;
   if (podSettable && needed && !acceptable(podValue)) {
     effectivePod = fixed();
     ctx.writablePodSecurityContext()[field] = effectivePod;
     ctx.record(rule, { kind: 'pod' }, `securityContext.${field}`, podValue, effectivePod);
   }
-  for (const t of ctx.targets) {
+  for (const [i, t] of ctx.targets.entries()) {
     const own = t.container.securityContext?.[field];
+    const image = imageValues[i];
+    if (image !== undefined) {
+      ctx.writableSecurityContext(t.container)[field] = image;
+      ctx.changes.push({
+        rule,
+        target: t.ref,
+        field: `securityContext.${field}`,
+        from: own ?? undefined,
+        to: image,
+        because: IMAGE_USER,
+      });
+      continue;
+    }
     const effective = own ?? effectivePod;
     if (acceptable(effective)) continue;
     const value = fixed();
@@ -125,6 +153,9 @@ export function ensureInherited(
     ctx.record(rule, t.ref, `securityContext.${field}`, own, value);
   }
 }
+
+/** The `because` of a run user or group taken from the image's config. */
+export const IMAGE_USER = 'image USER';
 
 /** A UID or GID other than root's 0. */
 export const isNonRootId = (v: Json | undefined): boolean =>

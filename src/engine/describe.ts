@@ -87,7 +87,8 @@ export function changeText(change: Change): string {
   if (change.rule === 'unprivilegedPorts') {
     return `${field}: added ${appended(change)}, so that non-root processes bind ports below 1024 (needed by ${change.because ?? ''})`;
   }
-  return `${field} ${valueText(change.from)} -> ${valueText(change.to)}`;
+  const because = change.because !== undefined ? ` (${change.because})` : '';
+  return `${field} ${valueText(change.from)} -> ${valueText(change.to)}${because}`;
 }
 
 /** The compact form used in the pod annotation: `runAsUser=1000`, `capabilities.add-=SYS_TIME`. */
@@ -98,5 +99,6 @@ export function changeShort(change: Change): string {
   if (change.rule === 'supplementalGroups') return `${field}-=0`;
   if (change.rule === 'unprivilegedPorts')
     return `${field}+=${appended(change)} (${change.because ?? ''})`;
-  return `${field}=${valueText(change.to)}`;
+  const because = change.because !== undefined ? ` (${change.because})` : '';
+  return `${field}=${valueText(change.to)}${because}`;
 }

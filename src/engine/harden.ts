@@ -52,10 +52,13 @@ export function harden(input: unknown, policy: Policy, options: HardenOptions): 
       untouched.push(container);
       continue;
     }
+    const imageUser =
+      typeof container.image === 'string' ? options.imageUsers?.get(container.image) : undefined;
     targets.push({
       ref: containerTarget(list, container),
       container,
       allowed: exceptions.allowedCapabilities(name),
+      ...(imageUser !== undefined ? { imageUser } : {}),
     });
   }
 

@@ -127,6 +127,7 @@ export type NoticeKind =
   | 'capabilityNotEffective'
   | 'unprivilegedPorts'
   | 'userNamespacesNotSet'
+  | 'imageIdentity'
   /** pods/ephemeralcontainers: the request body differs from the stored pod outside the ephemeral containers. */
   | 'requestNotStored';
 
@@ -150,7 +151,22 @@ export interface HardenOptions {
   scope: HardenScope;
   /** The pod's namespace, for the operator's bounds on skip annotations. */
   namespace: string;
+  /**
+   * Image identity (opt-in): what the registry said each image runs as, by image as the pod
+   * writes it. Absent, or an image not in it, the policy's UID and GID apply as always.
+   */
+  imageUsers?: ReadonlyMap<string, ImageUser>;
 }
+
+/**
+ * The numeric `USER[:GROUP]` an image's config names, found before the review (the engine makes
+ * no lookups), or why there is none: the image names a user by name or runs as root, or the
+ * lookup failed or did not answer in time. A container that runs with neither its own nor the
+ * pod's non-root UID then gets the image's, or the policy's default with `reason` as a notice.
+ */
+export type ImageUser =
+  | { readonly found: true; readonly uid: number; readonly gid?: number }
+  | { readonly found: false; readonly reason: string };
 
 export interface HardenResult {
   /** The hardened pod: a copy where anything changed; the input itself is never modified. */

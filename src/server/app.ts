@@ -35,11 +35,13 @@ import express, {
 } from 'express';
 import { errorReviewBody, type Mode } from '../admission/review';
 import type { Policy } from '../engine/policy';
+import type { ImageUser } from '../engine/types';
 import { asPodHardenerError, createError, PodHardenerError } from '../errors';
 import type { Logger } from './logging';
 import type { Metrics } from './metrics';
 import { readJsonBody } from './body';
 import type { ReviewFn } from './pipeline';
+import type { ImageUsersStep } from './image-identity';
 
 export interface Lifecycle {
   /** Set when shutdown starts: every response then carries `Connection: close`. */
@@ -55,6 +57,8 @@ export interface AdmissionAppOptions {
   metrics: Metrics;
   lifecycle: Lifecycle;
   logger: Logger;
+  /** Image identity, when on: the images' users, looked up before the review (image-identity.ts). */
+  imageUsers?: ImageUsersStep;
 }
 
 export const ADMISSION_PATHS: Readonly<Record<string, Mode>> = {
@@ -164,17 +168,24 @@ function createExpressApp(o: AdmissionAppOptions): Express {
           const got = req.headers['content-type'];
           throw createError('BAD_CONTENT_TYPE', got === undefined ? 'none' : JSON.stringify(got));
         }
-        readJsonBody(req, o.maxBodyBytes, (err, body) => {
-          if (err) return next(err);
+        const run = (body: unknown, imageUsers?: ReadonlyMap<string, ImageUser>) => {
           let outcome;
           try {
-            outcome = o.review(body, mode, o.policy.current);
+            outcome = o.review(body, mode, o.policy.current, imageUsers);
           } catch (thrown) {
             // Not a boundary: this callback runs outside express's reach, so a throw is handed to
             // the one below (a review function never throws; a bug in one must not end the process).
             return next(thrown);
           }
           answer(res, outcome.status, outcome.body);
+        };
+        readJsonBody(req, o.maxBodyBytes, (err, body) => {
+          if (err) return next(err);
+          // Synchronous unless image identity has images to ask a registry about (it never
+          // rejects; a bug that made it would still be answered by the boundary below).
+          const lookup = o.imageUsers?.(body);
+          if (lookup instanceof Promise) lookup.then((users) => run(body, users), next);
+          else run(body, lookup);
         });
       }),
     );

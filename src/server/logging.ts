@@ -58,9 +58,9 @@ export function reviewLogFields(
 
 /** Logs every review: info when answered 2xx, warn for 4xx (and overload), error for 5xx. */
 export function withLogging(review: ReviewFn, logger: Logger): ReviewFn {
-  return (body, mode, policy) => {
+  return (...args) => {
     const start = process.hrtime.bigint();
-    const outcome = review(body, mode, policy);
+    const outcome = review(...args);
     const latencyMs = Number(process.hrtime.bigint() - start) / 1e6;
     const level =
       outcome.status >= 500 && outcome.status !== 503

@@ -27,6 +27,9 @@ export interface Metrics {
   readonly certificateNotAfter: Gauge;
   readonly certificateExpiresIn: Gauge;
   readonly configReloads: Counter<'result'>;
+  readonly imageLookups: Counter<'outcome' | 'reason'>;
+  readonly imageFetchDuration: Histogram<'result'>;
+  readonly imageCredentialsErrors: Counter;
 }
 
 export function createMetrics(
@@ -124,6 +127,24 @@ export function createMetrics(
       labelNames: ['result'],
       registers,
     }),
+    imageLookups: new Counter({
+      name: `${p}image_identity_lookups_total`,
+      help: 'Images whose USER a review asked for (image identity), by outcome: hit (cache), fetched (registry, within the budget), miss (not within the budget: defaults), failed (defaults; reason: not_allowed, unreachable, timeout, auth, not_found, http_error, bad_response, too_large, no_platform, busy, bad_reference).',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    }),
+    imageFetchDuration: new Histogram({
+      name: `${p}image_identity_fetch_duration_seconds`,
+      help: 'Time one image lookup took at its registry (manifest, index, config), background lookups included, by result (ok or the failure reason).',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    imageCredentialsErrors: new Counter({
+      name: `${p}image_identity_credentials_errors_total`,
+      help: 'Reads of the image identity credentials file that failed (lookups then go on anonymously).',
+      registers,
+    }),
   };
   // Series that exist from the start read 0 instead of being absent, so rate() and alerts work.
   for (const mode of MODES) {
@@ -132,6 +153,7 @@ export function createMetrics(
   }
   for (const code of TRANSPORT_ERRORS)
     m.transportFailures.inc({ status: String(ERRORS[code].status), code }, 0);
+  for (const outcome of ['hit', 'fetched', 'miss']) m.imageLookups.inc({ outcome, reason: '' }, 0);
   for (const result of ['success', 'error']) {
     m.certificateReloads.inc({ result }, 0);
     m.configReloads.inc({ result }, 0);
@@ -157,9 +179,9 @@ export function recordReview(metrics: Metrics, record: ReviewRecord, seconds: nu
 }
 
 export function withMetrics(review: ReviewFn, metrics: Metrics): ReviewFn {
-  return (body, mode, policy) => {
+  return (...args) => {
     const start = process.hrtime.bigint();
-    const outcome = review(body, mode, policy);
+    const outcome = review(...args);
     recordReview(metrics, outcome.record, Number(process.hrtime.bigint() - start) / 1e9);
     return outcome;
   };

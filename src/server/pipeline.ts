@@ -11,6 +11,16 @@
  */
 import type { Mode, ReviewOutcome } from '../admission/review';
 import type { Policy } from '../engine/policy';
+import type { ImageUser } from '../engine/types';
 
-/** A parsed JSON body in, the answer out; never throws (reviewAdmission is the error boundary). */
-export type ReviewFn = (body: unknown, mode: Mode, policy: Policy) => ReviewOutcome;
+/**
+ * A parsed JSON body in, the answer out; never throws (reviewAdmission is the error boundary).
+ * `imageUsers`: what the images of the pod run as, looked up before the review when image
+ * identity is on (server/image-identity.ts); the review itself stays synchronous.
+ */
+export type ReviewFn = (
+  body: unknown,
+  mode: Mode,
+  policy: Policy,
+  imageUsers?: ReadonlyMap<string, ImageUser>,
+) => ReviewOutcome;

@@ -17,6 +17,7 @@ import { reloadConfigOnChange } from './config-reload';
 import { createHealthServer, type Readiness } from './health';
 import { createLogger, withLogging, type Logger } from './logging';
 import { createMetrics, withMetrics, type Metrics } from './metrics';
+import { createImageUsersStep } from './image-identity';
 import type { ReviewFn } from './pipeline';
 import { startCertificateSource } from './certificate-source';
 import { shutdownSequence } from './shutdown';
@@ -68,8 +69,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   for (const warning of o.loaded.warnings) logger.warn(warning);
 
   const review = withLogging(withMetrics(o.review ?? reviewAdmission, metrics), logger);
+  const imageUsers = createImageUsersStep(config, metrics, logger);
   const app = createAdmissionApp({
     review,
+    ...(imageUsers && { imageUsers }),
     policy,
     maxInFlight: s.maxInFlight,
     maxBodyBytes: s.maxBodyBytes,

@@ -5,6 +5,7 @@
  *
  *   names, errors  <-  engine  <-  config, admission, certs  <-  server  <-  main.ts
  *                                                            <-  policy  <-  cli
+ *                                       config  <-  image-identity  <-  server, cli
  *
  * Inside cli/, each command's folder uses the tool's shared files (command.ts, the policy loader)
  * and never another command's folder; only the dispatcher (main.ts) names the commands.
@@ -23,14 +24,25 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   config: ['engine', 'names.ts', 'errors.ts'],
   admission: ['engine', 'names.ts', 'errors.ts'],
   certs: ['names.ts', 'errors.ts'],
-  server: ['admission', 'config', 'engine', 'certs', 'names.ts', 'errors.ts'],
+  // The registry client and resolver of image identity: below the webhook and the tool that call it.
+  'image-identity': ['config', 'engine', 'names.ts', 'errors.ts'],
+  server: ['admission', 'config', 'engine', 'certs', 'image-identity', 'names.ts', 'errors.ts'],
   policy: ['admission', 'config', 'engine', 'names.ts', 'errors.ts'],
-  cli: ['admission', 'config', 'engine', 'certs', 'policy', 'names.ts', 'errors.ts'],
+  cli: [
+    'admission',
+    'config',
+    'engine',
+    'certs',
+    'policy',
+    'image-identity',
+    'names.ts',
+    'errors.ts',
+  ],
   'main.ts': ['server', 'config', 'engine', 'names.ts', 'errors.ts'],
 };
 
 /** The files of cli/ that every command may use, and the entry points that name the commands. */
-const CLI_SHARED = ['cli/command.ts', 'cli/configured-policy.ts'];
+const CLI_SHARED = ['cli/command.ts', 'cli/configured-policy.ts', 'cli/image-identity.ts'];
 const CLI_ENTRIES = ['cli/main.ts', 'cli/kubectl-harden.ts'];
 
 function sourceFiles(dir: string): string[] {

@@ -95,7 +95,15 @@ config.yaml: values.config plus the keys tied to this chart's objects and ports.
   "certificates" (dict
     "directory" (include "pod-hardener.tlsDirectory" .)
     "selfManaged" (dict "serviceName" $fullname "secretName" (include "pod-hardener.certsSecret" .) "webhookConfigurationName" $fullname)) -}}
+{{- with .Values.imageIdentity.credentialsSecret -}}
+{{- $_ := set $owned "imageIdentity" (dict "credentialsFile" (printf "%s/.dockerconfigjson" (include "pod-hardener.registryCredentialsDirectory" $))) -}}
+{{- end -}}
 {{- toYaml (mergeOverwrite (deepCopy .Values.config) $owned) -}}
+{{- end -}}
+
+{{/* Where the image identity credentials Secret is mounted (not under the ConfigMap's mount). */}}
+{{- define "pod-hardener.registryCredentialsDirectory" -}}
+/var/run/pod-hardener/registries
 {{- end -}}
 
 {{/*

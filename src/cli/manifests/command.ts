@@ -12,11 +12,12 @@ import {
   type ManifestNote,
   type WorkloadResult,
 } from './harden-manifests';
+import { imageUsersFor } from '../image-identity';
 import { policyFor } from '../configured-policy';
 import { checkText, noticeLines, reportTable, totals } from './report-text';
 
 const USAGE = `pod-hardener harden -f FILE|DIR|- [-f ...] [-k DIR] [--config FILE] [--namespace NS]
-                    [--diff | --patch | --report] [--check] [--write]
+                    [--diff | --patch | --report] [--check] [--write] [--image-identity]
 
 Applies the webhook's hardening to the pod templates of manifests (${WORKLOAD_KINDS.join(', ')}),
 honouring the pod-hardener annotations on each template. Other documents pass through unchanged;
@@ -32,6 +33,8 @@ they are: check what kustomize renders with kubectl kustomize DIR | kubectl hard
   --report         a table of changes per workload and container
   --check          exit 1 when anything would change, and say what; 0 with "nothing to change"
   -w, --write      rewrite the files in place (not with - or -k)
+  --image-identity keep each image's numeric USER, read from the registries that --config's
+                   imageIdentity.registries allows (docs/image-identity.md)
 `;
 
 const OPTIONS = {
@@ -44,6 +47,7 @@ const OPTIONS = {
   report: { type: 'boolean' },
   check: { type: 'boolean' },
   write: { type: 'boolean', short: 'w' },
+  'image-identity': { type: 'boolean' },
 } as const;
 
 type Output = 'manifests' | 'diff' | 'patch' | 'report';
@@ -71,6 +75,7 @@ interface HardenArgs {
   output: Output;
   check: boolean;
   write: boolean;
+  imageIdentity: boolean;
 }
 
 function parse(args: readonly string[]): HardenArgs {
@@ -84,6 +89,7 @@ function parse(args: readonly string[]): HardenArgs {
     output: modes[0] ?? 'manifests',
     check: v.check === true,
     write: v.write === true,
+    imageIdentity: v['image-identity'] === true,
   };
   if (parsed.files.length === 0 && parsed.kustomize.length === 0)
     throw new UsageError('harden needs at least one -f FILE, DIR or -');
@@ -133,6 +139,13 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
   const args = parse(argv);
   const { policy } = policyFor(args.config, io);
   const { inputs, errors } = await gather(args, io);
+  const imageUsers = args.imageIdentity
+    ? await imageUsersFor(
+        inputs.map((i) => i.text),
+        args.config,
+        io,
+      )
+    : undefined;
   const rewrite =
     args.output === 'diff' || (args.output === 'manifests' && (args.write || !args.check));
   const results: Hardened[] = [];
@@ -140,6 +153,7 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
     try {
       const result = hardenManifests(input.text, {
         policy,
+        ...(imageUsers && { imageUsers }),
         namespace: args.namespace,
         source: input.name,
         rewrite,

@@ -7,6 +7,7 @@ import { hardenPod } from '../../engine/harden-pod';
 import type { PatchOperation as Operation } from '../../engine/patch';
 import { isJsonObject as isObject } from '../../engine/json';
 import type { Policy } from '../../engine/policy';
+import type { ImageUser } from '../../engine/types';
 import { tokensPointer, valueAt, type PathKey } from './json-pointer';
 import { isJsonPatch, partialShape, renderedCheck } from './kustomize';
 import { ManifestError, where } from './input-errors';
@@ -18,6 +19,7 @@ type Obj = Record<string, unknown>;
 
 export interface DocumentContext {
   policy: Policy;
+  imageUsers?: ReadonlyMap<string, ImageUser>;
   namespace: string;
   source: string;
   /** The directory to render with kustomize, for the note on a patch (the file's, when it holds a kustomization). */
@@ -96,7 +98,11 @@ export function hardenDocument(
 
     // The patch compares only security contexts, annotations and hostUsers, so the one made for
     // the StatefulSet's pod with its claim volumes applies to the template as it is.
-    const result = hardenPod(enginePod, ctx.policy, { scope: { kind: 'create' }, namespace });
+    const result = hardenPod(enginePod, ctx.policy, {
+      scope: { kind: 'create' },
+      namespace,
+      ...(ctx.imageUsers && { imageUsers: ctx.imageUsers }),
+    });
     if (result.error) {
       if (result.invalid === undefined) throw result.error;
       const at = [...templatePath, ...fieldTokens(result.invalid.path)];

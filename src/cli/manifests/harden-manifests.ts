@@ -5,6 +5,7 @@
  * document-hardening.ts.
  */
 import type { Policy } from '../../engine/policy';
+import type { ImageUser } from '../../engine/types';
 import { hardenJson } from './json-rewrite';
 import { patchNote, type PatchOf } from './kustomize';
 import type { Base, HardenManifestsResult } from './results';
@@ -16,6 +17,8 @@ export { WORKLOAD_KINDS } from './workload-kinds';
 
 export interface HardenManifestsOptions {
   policy: Policy;
+  /** Image identity (`--image-identity`): what the images run as, looked up beforehand. */
+  imageUsers?: ReadonlyMap<string, ImageUser>;
   /** The namespace of documents that name none (`--namespace`); `default` when not given. */
   namespace?: string;
   /** Where the text comes from (a path, or `-`), for messages. */
@@ -46,6 +49,7 @@ export function hardenManifests(
     source: options.source ?? '-',
     rewrite: options.rewrite ?? true,
     ...(options.kustomizeDir !== undefined ? { kustomizeDir: options.kustomizeDir } : {}),
+    ...(options.imageUsers !== undefined ? { imageUsers: options.imageUsers } : {}),
   };
   if (options.patchOf !== undefined) {
     return {

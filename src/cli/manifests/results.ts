@@ -5,7 +5,7 @@
  */
 import type { PatchOperation as Operation } from '../../engine/patch';
 import type { Policy } from '../../engine/policy';
-import type { Change, Notice } from '../../engine/types';
+import type { Change, ImageUser, Notice } from '../../engine/types';
 
 /** One workload (a Pod or an object with a pod template) and what hardening does to it. */
 export interface WorkloadResult {
@@ -63,6 +63,7 @@ export interface HardenManifestsResult {
 /** What both readers need. */
 export interface Base {
   policy: Policy;
+  imageUsers?: ReadonlyMap<string, ImageUser>;
   namespace: string;
   source: string;
   rewrite: boolean;

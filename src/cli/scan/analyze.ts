@@ -8,6 +8,7 @@ import { hardenPod } from '../../engine/harden-pod';
 import { isJsonObject as isObject } from '../../engine/json';
 import { HONOURED_EXCEPTIONS, isException } from '../../engine/notices';
 import type { Policy } from '../../engine/policy';
+import type { ImageUser } from '../../engine/types';
 import type { Change, Json, Notice, Pod } from '../../engine/types';
 import { Annotations, LabelValues, Labels } from '../../names';
 import { OwnerIndex, topOwner, type OwnerObject } from './owners';
@@ -34,6 +35,8 @@ export interface NamespaceData {
 export interface AnalyzeOptions {
   policy: Policy;
   webhookNamespace: string;
+  /** `--image-identity`: what the images run as, looked up beforehand. */
+  imageUsers?: ReadonlyMap<string, ImageUser>;
 }
 
 /** Never sent to the webhook, whatever their label (the shipped namespaceSelector). */
@@ -117,10 +120,19 @@ function podEntry(input: unknown, verdict: PodEntry['verdict']): { pod: Pod; ent
   return { pod, entry };
 }
 
-export function analyzePod(input: unknown, namespace: string, policy: Policy): PodEntry {
+export function analyzePod(
+  input: unknown,
+  namespace: string,
+  policy: Policy,
+  imageUsers?: ReadonlyMap<string, ImageUser>,
+): PodEntry {
   const { pod, entry } = podEntry(input, 'unchanged');
   const creation = asCreation(pod);
-  const result = hardenPod(creation, policy, { scope: { kind: 'create' }, namespace });
+  const result = hardenPod(creation, policy, {
+    scope: { kind: 'create' },
+    namespace,
+    ...(imageUsers && { imageUsers }),
+  });
   if (result.error) {
     entry.verdict = 'refused';
     entry.error = `the webhook would answer HTTP ${result.error.status} ${result.error.code}: ${result.error.message}`;
@@ -170,7 +182,7 @@ export function analyzeNamespace(data: NamespaceData, options: AnalyzeOptions): 
     w.pods.push(
       mode.mode === 'excluded'
         ? podEntry(pod, 'notReached').entry
-        : analyzePod(pod, data.name, options.policy),
+        : analyzePod(pod, data.name, options.policy, options.imageUsers),
     );
   }
   const sorted = [...workloads.values()].sort(workloadOrder);

@@ -27,6 +27,8 @@ export interface ScanArgs {
   /** Items per list request (`limit`); the rest comes with `continue`. */
   chunkSize: number;
   requestTimeoutMs: number;
+  /** `--image-identity`: images looked up as the webhook does (docs/image-identity.md). */
+  imageIdentity?: boolean;
 }
 
 export const DEFAULT_WEBHOOK_NAMESPACE = 'pod-hardener';
@@ -36,7 +38,7 @@ const DEFAULT_TIMEOUT_SECONDS = 30;
 
 export const SCAN_USAGE = `pod-hardener scan [-n NS ... | -l SELECTOR | -A] [--config FILE] [-o table|json|yaml]
                     [--kubeconfig FILE] [--context NAME] [--webhook-namespace NS]
-                    [--chunk-size N] [--request-timeout SECONDS]
+                    [--chunk-size N] [--request-timeout SECONDS] [--image-identity]
 
 Reads the pods that exist in the cluster (read-only) and says, grouped by the workload that owns
 them, what the webhook's hardening would change when each is next created, which exceptions
@@ -51,6 +53,8 @@ apply, and what may stop working. Runs the webhook's own engine with the webhook
   --webhook-namespace  where the webhook runs, never sent to it (default "${DEFAULT_WEBHOOK_NAMESPACE}")
   --chunk-size         items per list request (default ${DEFAULT_CHUNK_SIZE})
   --request-timeout    seconds to wait for each API answer (default ${DEFAULT_TIMEOUT_SECONDS})
+  --image-identity     keep each image's numeric USER, read from the registries --config's
+                       imageIdentity.registries allows (docs/image-identity.md)
 
 Needs list on pods, replicasets, deployments, statefulsets, daemonsets, jobs and cronjobs, and
 get/list on namespaces: the ClusterRole pod-hardener-scan (manifests/components/scan-rbac).
@@ -70,6 +74,7 @@ const OPTIONS = {
   'webhook-namespace': { type: 'string' },
   'chunk-size': { type: 'string' },
   'request-timeout': { type: 'string' },
+  'image-identity': { type: 'boolean' },
 } as const;
 
 /** Throws UsageError with a message for a person (no stack, one line). */
@@ -110,5 +115,6 @@ export function parseScanArgs(argv: readonly string[]): ScanArgs {
       (timeout === undefined
         ? DEFAULT_TIMEOUT_SECONDS
         : positiveInteger('--request-timeout', timeout.replace(/s$/, ''), { max: 3600 })),
+    ...(values['image-identity'] === true ? { imageIdentity: true } : {}),
   };
 }

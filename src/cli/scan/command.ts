@@ -13,6 +13,7 @@
 import type { Policy } from '../../engine/policy';
 import { ConfigError } from '../../config/load';
 import { loadPolicy } from '../configured-policy';
+import { imageUsersFor } from '../image-identity';
 import { EXIT, type Command, type Io } from '../command';
 import { parseScanArgs, SCAN_USAGE, type ScanArgs } from './args';
 import { analyze } from './analyze';
@@ -67,7 +68,14 @@ export async function scanReport(
       chunkSize: args.chunkSize,
       onProgress: (n) => progress.update(n),
     });
-    const namespaces = analyze(data, { policy, webhookNamespace: args.webhookNamespace });
+    const imageUsers = args.imageIdentity
+      ? await imageUsersFor([JSON.stringify(data)], configFile, io)
+      : undefined;
+    const namespaces = analyze(data, {
+      policy,
+      webhookNamespace: args.webhookNamespace,
+      ...(imageUsers && { imageUsers }),
+    });
     return {
       schemaVersion: SCHEMA_VERSION,
       kind: REPORT_KIND,

@@ -1,6 +1,9 @@
 import { ensureInherited, isNonRootId, type Rule } from '../context';
 
-/** Identity: the effective GID of every container is not 0; unset or 0 becomes the policy GID. */
+/**
+ * Identity: the effective GID of every container is not 0; unset or 0 becomes the image's
+ * numeric group where image identity found `USER uid:gid`, else the policy GID.
+ */
 export const runAsGroup: Rule = (ctx) =>
   ensureInherited(
     ctx,
@@ -8,4 +11,5 @@ export const runAsGroup: Rule = (ctx) =>
     'runAsGroup',
     isNonRootId,
     () => ctx.policy.settings.runAsGroup,
+    (t) => (t.imageUser?.found ? t.imageUser.gid : undefined),
   );

@@ -27,6 +27,8 @@ export interface ClusterEnv {
   bridge: string;
   natChain: string;
   webhookImage: string;
+  /** The node tier's registry (scripts/cluster/registry.sh), as image references name it. */
+  registry: string;
 }
 
 export const clusterScript = path.join(repoRoot, 'scripts', 'cluster.sh');

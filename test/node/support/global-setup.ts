@@ -29,11 +29,14 @@ export default async function globalSetup(): Promise<void> {
 
 /**
  * Installs pod-hardener with the node tier's configuration (the shipped one, a ceiling that also
- * allows SYS_ADMIN, mesh-init exempt), with `hardening` keys overridden, through an operator's
- * overlay, and waits for the rollout. Tests that change the configuration call it again without
+ * allows SYS_ADMIN, mesh-init exempt), with `hardening` keys overridden and `imageIdentity` set
+ * when given, through an operator's overlay, and waits for the rollout. Tests that change the configuration call it again without
  * overrides when they are done.
  */
-export async function applyNodeTierConfig(hardening: Record<string, unknown> = {}): Promise<void> {
+export async function applyNodeTierConfig(
+  hardening: Record<string, unknown> = {},
+  imageIdentity?: Record<string, unknown>,
+): Promise<void> {
   const env = clusterEnv();
   const dir = path.join(env.stateDir, 'install-node-tier');
   fs.mkdirSync(dir, { recursive: true });
@@ -47,6 +50,7 @@ export async function applyNodeTierConfig(hardening: Record<string, unknown> = {
   // what a skipped container runs as; the default (nowhere) is tested in the unit and API tiers.
   config.setIn(['exceptions', 'skipNamespaces'], ['*']);
   for (const [key, value] of Object.entries(hardening)) config.setIn(['hardening', key], value);
+  if (imageIdentity !== undefined) config.set('imageIdentity', imageIdentity);
   fs.writeFileSync(path.join(dir, 'config.yaml'), config.toString());
   // The guard must know the same exceptions; operators write its ConfigMap with guard-params.
   const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');

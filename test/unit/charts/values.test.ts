@@ -380,6 +380,40 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'image identity: egress to the registries only with it on, and the credentials Secret mounted and configured',
+    values: {
+      certificates: { mode: 'cert-manager' },
+      networkPolicy: { enabled: true, registries: { ports: [443, 5000], cidrs: ['192.0.2.0/24'] } },
+      config: { imageIdentity: { enabled: true, registries: ['ghcr.io'] } },
+      imageIdentity: { credentialsSecret: 'registry-pull' },
+    },
+    check: (o) => {
+      const egress = one(o, 'NetworkPolicy').spec.egress;
+      expect(egress[0]).toEqual({
+        to: [{ ipBlock: { cidr: '192.0.2.0/24' } }],
+        ports: [
+          { port: 443, protocol: 'TCP' },
+          { port: 5000, protocol: 'TCP' },
+        ],
+      });
+      const file = config(o).imageIdentity;
+      expect(file).toEqual({
+        enabled: true,
+        registries: ['ghcr.io'],
+        credentialsFile: '/var/run/pod-hardener/registries/.dockerconfigjson',
+      });
+      expect(pod(o).volumes).toContainEqual({
+        name: 'registry-credentials',
+        secret: { secretName: 'registry-pull', defaultMode: 288 },
+      });
+      expect(container(o).volumeMounts).toContainEqual({
+        name: 'registry-credentials',
+        mountPath: '/var/run/pod-hardener/registries',
+        readOnly: true,
+      });
+    },
+  },
+  {
     name: 'another release and namespace: every name, reference and exclusion follows',
     release: 'ph',
     namespace: 'security',

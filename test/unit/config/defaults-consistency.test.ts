@@ -174,6 +174,7 @@ describe('the documentation states the defaults of the code', () => {
     'certificates.certFile': 'no default',
     'certificates.keyFile': 'no default',
     'certificates.selfManaged.namespace': 'from POD_HARDENER_NAMESPACE',
+    'imageIdentity.credentialsFile': 'no default',
   };
 
   /** The `| key | default | ...` rows of a table, `a / b` cells spread over their keys. */

@@ -297,6 +297,9 @@ log:
       ['POD_HARDENER_TLS_CERT_FILE', 'certificates.certFile', false],
       ['POD_HARDENER_TLS_KEY_FILE', 'certificates.keyFile', false],
       ['POD_HARDENER_LOG_LEVEL', 'log.level', false],
+      ['POD_HARDENER_IMAGE_IDENTITY_CREDENTIALS_FILE', 'imageIdentity.credentialsFile', false],
+      ['POD_HARDENER_IMAGE_IDENTITY_BUDGET_MS', 'imageIdentity.budgetMs', true],
+      ['POD_HARDENER_IMAGE_IDENTITY_PLATFORM', 'imageIdentity.platform', false],
     ]);
   });
 
@@ -386,7 +389,7 @@ describe('errors name where they come from and the path', () => {
     expect(errors).toEqual([
       'config /etc/ph/config.yaml: hardening.runAsUsr: unknown key (did you mean runAsUser?)',
       'config /etc/ph/config.yaml: hardening.color: unknown key (known keys: runAsUser, runAsGroup, runAsNonRoot, fsGroup, seccompProfile, unprivilegedPorts, userNamespaces, supplementalGroupsPolicy)',
-      'config /etc/ph/config.yaml: logging: unknown key (known keys: hardening, exceptions, server, certificates, log)',
+      'config /etc/ph/config.yaml: logging: unknown key (known keys: hardening, exceptions, server, certificates, log, imageIdentity)',
     ]);
   });
 
