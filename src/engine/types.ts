@@ -129,7 +129,9 @@ export type NoticeKind =
   | 'userNamespacesNotSet'
   | 'imageIdentity'
   /** pods/ephemeralcontainers: the request body differs from the stored pod outside the ephemeral containers. */
-  | 'requestNotStored';
+  | 'requestNotStored'
+  /** A confinement rule that could not apply where it would have demanded something of the node. */
+  | 'confinementNotApplied';
 
 /** Something worth telling that is not a change: an exception honoured or denied, a rule not applied and why. */
 export interface Notice {

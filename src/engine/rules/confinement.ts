@@ -1,5 +1,6 @@
 import { Annotations } from '../../names';
 import type { Rule, RuleContext } from '../context';
+import { containerTarget, eachContainer } from '../pod';
 import { isJsonObject } from '../json';
 import type { Json, SecurityContext, Target } from '../types';
 
@@ -43,6 +44,7 @@ function withoutUnconfined(
   sc: SecurityContext,
   target: Target,
   fields: readonly string[],
+  inherits = false,
 ): void {
   const options = { ...(sc.seLinuxOptions as { [key: string]: Json }) };
   for (const field of fields) {
@@ -55,10 +57,59 @@ function withoutUnconfined(
     );
     delete options[field];
   }
-  // Nothing left is the same as no options; removed rather than left as `{}`, which a YAML edit
-  // could only write as a flow mapping.
-  if (Object.keys(options).length > 0) sc.seLinuxOptions = options;
+  // Nothing left is the same as no options, and is removed rather than left as `{}` (which a YAML
+  // edit could only write as a flow mapping), except on a container under pod-level options that
+  // stay unconfined (pods/ephemeralcontainers): there `{}` keeps it from inheriting them.
+  if (Object.keys(options).length > 0 || inherits) sc.seLinuxOptions = options;
   else delete sc.seLinuxOptions;
+}
+
+/**
+ * A container left untouched that inherits a pod-level value about to be removed gets that value
+ * as its own, so that what it runs with does not change (a container's AppArmor profile and
+ * SELinux options replace the pod's whole, so the copy is exact).
+ */
+function keepForUntouched(ctx: RuleContext, field: 'appArmorProfile' | 'seLinuxOptions'): void {
+  const value = ctx.podSecurityContext()![field];
+  const untouched = new Set(ctx.untouched);
+  const annotations = ctx.pod.metadata?.annotations;
+  for (const { list, container } of eachContainer(ctx.pod)) {
+    if (!untouched.has(container) || container.securityContext?.[field] != null) continue;
+    // A container's own AppArmor annotation is its profile as much as the field would be.
+    const annotated = annotations?.[Annotations.appArmorContainerPrefix + String(container.name)];
+    if (field === 'appArmorProfile' && annotated != null) continue;
+    ctx.writableSecurityContext(container)[field] = value;
+    const target = containerTarget(list, container);
+    ctx.record(field, target, `securityContext.${field}`, undefined, value);
+  }
+}
+
+/**
+ * On pods/ephemeralcontainers the pod level is the stored pod's and cannot change, so a new
+ * container that would inherit an unconfined pod level gets its own: SELinux options without the
+ * forbidden fields. An inherited AppArmor Unconfined has no such cure (any other profile makes
+ * the kubelet demand AppArmor on the node), so it is said instead.
+ */
+function overrideInherited(ctx: RuleContext): void {
+  const podSc = ctx.podSecurityContext();
+  const podFields = unconfinedSELinuxFields(podSc);
+  for (const t of ctx.targets) {
+    const own = t.container.securityContext;
+    if (podFields.length > 0 && own?.seLinuxOptions == null) {
+      const options = { ...(podSc!.seLinuxOptions as { [key: string]: Json }) };
+      for (const field of podFields) delete options[field];
+      ctx.writableSecurityContext(t.container).seLinuxOptions = options;
+      ctx.record('seLinuxOptions', t.ref, 'securityContext.seLinuxOptions', undefined, options);
+    }
+    if (unconfinedAppArmor(podSc) && own?.appArmorProfile == null) {
+      ctx.notices.push({
+        kind: 'confinementNotApplied',
+        target: t.ref,
+        message:
+          "inherits the pod's AppArmor profile Unconfined, which cannot change on pods/ephemeralcontainers; a profile of its own would make the kubelet require AppArmor on the node",
+      });
+    }
+  }
 }
 
 /**
@@ -72,21 +123,24 @@ function withoutUnconfined(
  *   applies, and so are `user` and `role` (baseline allows neither); the MCS level is kept.
  * - `procMount: Unmasked` becomes `Default` unless the pod runs in a user namespace, where the
  *   unmasked /proc belongs to the namespace and baseline allows it.
- * The pod level changes only where no untouched container inherits it. Runs after
+ * A container left untouched keeps what it inherited, as its own. Runs after
  * user-namespaces.ts, so a pod moved into a user namespace keeps its Unmasked /proc.
  */
 export const confinement: Rule = (ctx) => {
   const podSc = ctx.podSecurityContext();
   if (ctx.podLevelMutable && ctx.targets.length > 0) {
-    if (unconfinedAppArmor(podSc) && ctx.podFieldSettable('appArmorProfile')) {
+    if (unconfinedAppArmor(podSc)) {
+      keepForUntouched(ctx, 'appArmorProfile');
       const sc = ctx.writablePodSecurityContext();
       const from = sc.appArmorProfile;
       delete sc.appArmorProfile;
       ctx.record('appArmorProfile', POD, 'securityContext.appArmorProfile', from, undefined);
     }
     const podFields = unconfinedSELinuxFields(podSc);
-    if (podFields.length > 0 && ctx.podFieldSettable('seLinuxOptions'))
+    if (podFields.length > 0) {
+      keepForUntouched(ctx, 'seLinuxOptions');
       withoutUnconfined(ctx, ctx.writablePodSecurityContext(), POD, podFields);
+    }
   }
 
   const annotations = ctx.pod.metadata?.annotations;
@@ -107,11 +161,15 @@ export const confinement: Rule = (ctx) => {
       ctx.record('appArmorProfile', t.ref, `metadata.annotations.${key}`, 'unconfined', undefined);
     }
     const fields = unconfinedSELinuxFields(own);
-    if (fields.length > 0)
-      withoutUnconfined(ctx, ctx.writableSecurityContext(t.container), t.ref, fields);
+    if (fields.length > 0) {
+      const inherits = unconfinedSELinuxFields(ctx.podSecurityContext()).length > 0;
+      withoutUnconfined(ctx, ctx.writableSecurityContext(t.container), t.ref, fields, inherits);
+    }
     if (own?.procMount === 'Unmasked' && !inUserNamespace) {
       ctx.writableSecurityContext(t.container).procMount = 'Default';
       ctx.record('procMount', t.ref, 'securityContext.procMount', 'Unmasked', 'Default');
     }
   }
+  // After each container's own values are undone, so what it now inherits is known.
+  if (!ctx.podLevelMutable) overrideInherited(ctx);
 };

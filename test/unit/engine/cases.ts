@@ -1214,7 +1214,7 @@ export const CASES: HardenCase[] = [
     rules: ALL_RULES,
   },
   {
-    name: 'confinement: a container left untouched keeps the AppArmor profile it inherits',
+    name: 'confinement: a container left untouched keeps the AppArmor profile it inherits, as its own',
     input: pod(
       {
         securityContext: { appArmorProfile: { type: 'Unconfined' } },
@@ -1227,7 +1227,7 @@ export const CASES: HardenCase[] = [
       ...pod(),
       metadata: meta({ [Annotations.skipContainers]: 'mesh' }),
       spec: {
-        securityContext: { appArmorProfile: { type: 'Unconfined' } },
+        securityContext: {},
         containers: [
           app(
             hsc({
@@ -1237,7 +1237,11 @@ export const CASES: HardenCase[] = [
               seccompProfile: { type: 'RuntimeDefault' },
             }),
           ),
-          { name: 'mesh', image: 'registry.example/mesh:1' },
+          {
+            name: 'mesh',
+            image: 'registry.example/mesh:1',
+            securityContext: { appArmorProfile: { type: 'Unconfined' } },
+          },
         ],
       },
     },
