@@ -108,12 +108,12 @@ literal part quoted, each `*` any run of characters (as `pod-hardener guard-para
 {{- join ".*" $parts -}}
 {{- end -}}
 
-{{/* The guard's ConfigMap data, from config.exceptions (the same as `pod-hardener guard-params`). */}}
+{{/* The guard's parameters (RE2 expressions), from config.exceptions (as `pod-hardener guard-params` writes them). */}}
 {{- define "pod-hardener.guardParams" -}}
 {{- $e := .Values.config.exceptions | default dict -}}
 {{- range list "skipNamespaces" "exemptContainers" "capabilityCeiling" -}}
 {{- if not (kindIs "slice" (get $e .)) -}}
-{{- fail (printf "config.exceptions.%s must be set: the guard's ConfigMap is written from it" .) -}}
+{{- fail (printf "config.exceptions.%s must be set: the guard's parameters are written from it" .) -}}
 {{- end -}}
 {{- end -}}
 {{- $namespaces := list -}}
@@ -131,4 +131,15 @@ literal part quoted, each `*` any run of characters (as `pod-hardener guard-para
 skipNamespaces: {{ join "|" $namespaces | quote }}
 exemptContainers: {{ join "|" $exempt | quote }}
 capabilityCeiling: {{ ternary ".*" (join "|" $caps) (has "*" $e.capabilityCeiling) | quote }}
+{{- end -}}
+
+
+{{/*
+The guard's parameters as the CEL string literals of its first three variables: backslash and
+quote escaped.
+*/}}
+{{- define "pod-hardener.guardVariables" -}}
+{{- range $name, $value := include "pod-hardener.guardParams" . | fromYaml }}
+{{ $name }}: {{ printf "'%s'" ($value | replace "\\" "\\\\" | replace "'" "\\'") | quote }}
+{{- end -}}
 {{- end -}}

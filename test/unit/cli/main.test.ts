@@ -491,9 +491,9 @@ describe('arguments', () => {
     for (const command of [...Object.keys(COMMANDS), 'scan'])
       expect(pluginArgv([command, '--config', 'c.yaml'])).toEqual([command, '--config', 'c.yaml']);
     expect(pluginArgv([])).toEqual(['--help']);
-    const guard = await run(pluginArgv(['guard-params', '-n', 'security']));
+    const guard = await run(pluginArgv(['guard-params', '--name', 'ph-guard']));
     expect(guard.code).toBe(0);
-    expect(YAML.parse(guard.stdout).metadata.namespace).toBe('security');
+    expect(YAML.parse(guard.stdout).metadata.name).toBe('ph-guard');
     const bad = await run(pluginArgv(['review', '--bogus']), {}, KUBECTL_HARDEN);
     expect(bad.stderr).toBe(
       "pod-hardener review: unknown option --bogus\nSee 'kubectl harden review --help'.\n",
@@ -501,35 +501,40 @@ describe('arguments', () => {
   });
 });
 
-describe('guard-params: the guard ConfigMap for a configuration', () => {
-  it('prints a ConfigMap pod-hardener-guard with the exceptions as expressions, in the namespace given', async () => {
+describe('guard-params: the guard policy for a configuration', () => {
+  const variables = (stdout: string) =>
+    Object.fromEntries(
+      YAML.parse(stdout)
+        .spec.variables.slice(0, 3)
+        .map((v: any) => [v.name, v.expression]),
+    );
+
+  it('prints the guard with the exceptions written in as CEL literals, no parameter object', async () => {
     const config = write(
       'config.yaml',
       'exceptions:\n  skipNamespaces: [team-*]\n  exemptContainers: [{name: istio-init, image: "docker.io/istio/proxyv2:*"}]\n  capabilityCeiling: [cap_net_raw]\n',
     );
-    const r = await run(['guard-params', '--config', config, '-n', 'security']);
+    const r = await run(['guard-params', '--config', config]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^# .*written by `pod-hardener guard-params` from .*config\.yaml/);
-    expect(YAML.parse(r.stdout)).toEqual({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'pod-hardener-guard', namespace: 'security' },
-      data: {
-        skipNamespaces: 'team-.*',
-        exemptContainers: 'istio-init=docker\\.io/istio/proxyv2:.*',
-        capabilityCeiling: 'NET_RAW',
-      },
+    const policy = YAML.parse(r.stdout);
+    expect(policy).toMatchObject({
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: 'pod-hardener-guard' },
+    });
+    expect(policy.spec.paramKind).toBeUndefined();
+    expect(variables(r.stdout)).toEqual({
+      skipNamespaces: "'team-.*'",
+      exemptContainers: "'istio-init=docker\\\\.io/istio/proxyv2:.*'",
+      capabilityCeiling: "'NET_RAW'",
     });
   });
 
-  it('without a configuration, the defaults in the webhook namespace; a bad option or configuration exits 2', async () => {
+  it('without a configuration, the defaults; a bad option or configuration exits 2', async () => {
     const r = await run(['guard-params']);
-    expect(YAML.parse(r.stdout).metadata).toEqual({
-      name: 'pod-hardener-guard',
-      namespace: 'pod-hardener',
-    });
-    expect(YAML.parse(r.stdout).data.skipNamespaces).toBe('.*');
+    expect(YAML.parse(r.stdout).metadata).toEqual({ name: 'pod-hardener-guard' });
+    expect(variables(r.stdout).skipNamespaces).toBe("'.*'");
     expect((await run(['guard-params', '--mode', 'audit'])).code).toBe(2);
     const bad = await run([
       'guard-params',
@@ -712,12 +717,9 @@ describe('the built program', () => {
     expect(
       node('kubectl-harden.js', ['-f', fixture('already-hardened.yaml'), '--check']).stdout,
     ).toBe('nothing to change\n');
-    const guard = node('kubectl-harden.js', ['guard-params', '-n', 'security']);
+    const guard = node('kubectl-harden.js', ['guard-params', '--name', 'ph-guard']);
     expect(guard.status).toBe(0);
-    expect(YAML.parse(guard.stdout).metadata).toEqual({
-      name: 'pod-hardener-guard',
-      namespace: 'security',
-    });
+    expect(YAML.parse(guard.stdout).metadata).toEqual({ name: 'ph-guard' });
     const bad = node('kubectl-harden.js', ['--bogus']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe(
