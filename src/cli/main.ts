@@ -19,6 +19,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   harden: async () => (await import('./harden-command')).hardenCommand,
   review: async () => (await import('./review')).reviewCommand,
   'guard-params': async () => (await import('./guard-params')).guardParamsCommand,
+  policy: async () => (await import('./policy-mode')).policyModeCommand,
   scan: async () => {
     const [{ runScan }, { SCAN_USAGE }] = await Promise.all([
       import('./scan'),

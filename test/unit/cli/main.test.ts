@@ -491,9 +491,12 @@ describe('arguments', () => {
     for (const command of [...Object.keys(COMMANDS), 'scan'])
       expect(pluginArgv([command, '--config', 'c.yaml'])).toEqual([command, '--config', 'c.yaml']);
     expect(pluginArgv([])).toEqual(['--help']);
-    const guard = await run(pluginArgv(['guard-params', '--name', 'ph-guard']));
-    expect(guard.code).toBe(0);
-    expect(YAML.parse(guard.stdout).metadata.name).toBe('ph-guard');
+    const policy = await run(pluginArgv(['policy', '-n', 'security']));
+    expect(policy.code).toBe(0);
+    expect(
+      YAML.parseAllDocuments(policy.stdout)[1].toJS().spec.matchResources.namespaceSelector
+        .matchExpressions[1].values,
+    ).toEqual(['kube-system', 'security']);
     const bad = await run(pluginArgv(['review', '--bogus']), {}, KUBECTL_HARDEN);
     expect(bad.stderr).toBe(
       "pod-hardener review: unknown option --bogus\nSee 'kubectl harden review --help'.\n",
@@ -713,13 +716,18 @@ describe('the built program', () => {
     expect(hardened.stdout).toBe('nothing to change\n');
   });
 
-  it('kubectl-harden: options are the harden command, a first word any subcommand (guard-params among them)', () => {
+  it('kubectl-harden: options are the harden command, a first word any subcommand (guard-params and policy among them)', () => {
     expect(
       node('kubectl-harden.js', ['-f', fixture('already-hardened.yaml'), '--check']).stdout,
     ).toBe('nothing to change\n');
     const guard = node('kubectl-harden.js', ['guard-params', '--name', 'ph-guard']);
     expect(guard.status).toBe(0);
     expect(YAML.parse(guard.stdout).metadata).toEqual({ name: 'ph-guard' });
+    const policy = node('kubectl-harden.js', ['policy']);
+    expect(policy.status).toBe(0);
+    expect(YAML.parseAllDocuments(policy.stdout).map((d) => d.toJS().kind)).toContain(
+      'MutatingAdmissionPolicy',
+    );
     const bad = node('kubectl-harden.js', ['--bogus']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe(
