@@ -143,3 +143,25 @@ quote escaped.
 {{ $name }}: {{ printf "'%s'" ($value | replace "\\" "\\\\" | replace "'" "\\'") | quote }}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Every setting of the mutating policy as its CEL literal variable (src/policy/params.ts writes the
+same): the guard's three expressions, then the hardening values and switches.
+*/}}
+{{- define "pod-hardener.policyVariables" -}}
+{{- $h := .Values.config.hardening | default dict -}}
+{{- range list "runAsUser" "runAsGroup" "runAsNonRoot" "fsGroup" "seccompProfile" "unprivilegedPorts" "userNamespaces" -}}
+{{- if not (hasKey $h .) -}}
+{{- fail (printf "config.hardening.%s must be set: the policy is written from it" .) -}}
+{{- end -}}
+{{- end -}}
+{{ include "pod-hardener.guardVariables" . }}
+runAsUser: {{ int64 $h.runAsUser | toString | quote }}
+runAsGroup: {{ int64 $h.runAsGroup | toString | quote }}
+runAsNonRoot: {{ $h.runAsNonRoot | toString | quote }}
+fsGroup: {{ $h.fsGroup | toString | quote }}
+seccompProfile: {{ $h.seccompProfile | toString | quote }}
+unprivilegedPorts: {{ eq (toString $h.unprivilegedPorts) "auto" | toString | quote }}
+userNamespaces: {{ eq (toString $h.userNamespaces) "on" | toString | quote }}
+supplementalGroupsStrict: {{ eq (toString (get $h "supplementalGroupsPolicy")) "strict" | toString | quote }}
+{{- end -}}
