@@ -277,6 +277,70 @@ describe('policy mode against the webhook, on kube-apiserver', () => {
     expect(updated).toBeGreaterThan(10);
   });
 
+  // The policy's CEL runs under kube-apiserver's cost limits. Pods up to the 3 MiB request limit:
+  // many containers (the policy's work grows with them) padded with env values, and one huge
+  // allowlist annotation. Each gets an answer in bounded time, hardened or refused, never a hang;
+  // what they get is printed for docs/policy-mode.md.
+  test('pods near the 3 MiB body limit: hardened or refused in bounded time, the same as the webhook for the ones it stores', async () => {
+    const s = SETUPS[0];
+    const rows: string[] = [];
+    const container = (i: number, pad: number) => ({
+      name: `c${i}`,
+      image: 'registry.example/app:1',
+      env: [{ name: 'PAD', value: 'x'.repeat(pad) }],
+    });
+    const shapes: [string, any][] = [10, 100, 250, 500, 1000].map((n) => [
+      `${n} containers`,
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `big-${n}` },
+        spec: {
+          containers: Array.from({ length: n }, (_, i) =>
+            container(i, Math.floor((2.9 * 1024 * 1024) / n) - 200),
+          ),
+        },
+      },
+    ]);
+    shapes.push([
+      '2.9 MiB allowlist annotation',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'big-annotation',
+          annotations: {
+            'pod-hardener.io/allowed-capabilities': 'NET_BIND_SERVICE,'.repeat(
+              Math.floor((2.9 * 1024 * 1024) / 17),
+            ),
+          },
+        },
+        spec: { containers: [container(0, 10)] },
+      },
+    ]);
+    for (const [what, pod] of shapes) {
+      const bytes = JSON.stringify(pod).length;
+      const started = Date.now();
+      const [p, w] = await Promise.all([
+        dryRunCreate(client, policyNamespace(s), pod),
+        dryRunCreate(client, webhookNamespace(s), pod),
+      ]);
+      const ms = Date.now() - started;
+      const outcome = (a: { status: number; body: any }) =>
+        a.status === 201
+          ? 'stored, hardened'
+          : `refused ${a.status}: ${String(a.body?.message ?? '').slice(-120)}`;
+      rows.push(
+        `${what} (${(bytes / 1024 / 1024).toFixed(2)} MiB): policy ${outcome(p)}; webhook ${outcome(w)}; ${ms} ms`,
+      );
+      expect(ms).toBeLessThan(60_000);
+      if (p.status === 201 && w.status === 201) expect(comparable(p)).toEqual(comparable(w));
+    }
+    process.stderr.write(`policy cost at size:\n${rows.join('\n')}\n`);
+    // The ordinary pod of a hundred containers is within the limits.
+    expect(rows[1]).toMatch(/policy stored, hardened/);
+  });
+
   test('the API server stayed up for the whole run: live, and no panic in its log', async () => {
     expect(await livez()).toBe(200);
     const panics = cp
