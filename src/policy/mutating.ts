@@ -22,7 +22,7 @@
  */
 import { Annotations, LabelValues } from '../names';
 import type { PolicySettings } from '../engine/policy';
-import { bind, celString, getOr, hasPath, normalizedCapability } from './cel';
+import { bind, celString, celStrings, getOr, hasPath, normalizedCapability } from './cel';
 import { POLICY_API_VERSION, namespaceSelector } from './objects';
 import { settingsVariables } from './params';
 
@@ -154,6 +154,47 @@ function rootGroup(): string {
       ' : [])' +
       ` +\n(!variables.supplementalGroupsStrict || ${hasPath(SRC, ['spec', 'securityContext', 'supplementalGroupsPolicy'])} && ${POD_SC}.supplementalGroupsPolicy == 'Strict' ? [] : ` +
       `[${patch('add', "'/spec/securityContext/supplementalGroupsPolicy'", "'Strict'")}])`,
+  );
+}
+
+/** SELinux types Pod Security baseline allows; any other is removed. */
+const SELINUX_TYPES = ['container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t'];
+const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
+
+/** A JSON Pointer token: `~` and `/` escaped (RFC 6901). */
+const pointerToken = (x: string) => `${x}.replace('~', '~0').replace('/', '~1')`;
+
+/**
+ * Confinement: what Pod Security baseline forbids in a security context, undone without asking
+ * anything of the node. AppArmor Unconfined removed (fields and the older per-container
+ * annotation), so the runtime's default applies where AppArmor is enabled; an SELinux type
+ * outside the container types removed; procMount Unmasked back to Default unless the pod runs
+ * in a user namespace.
+ */
+function confinement(): string {
+  const selinuxBad = (sc: string) =>
+    `has(${sc}.seLinuxOptions) && has(${sc}.seLinuxOptions.type) && !(${sc}.seLinuxOptions.type in ${celStrings(SELINUX_TYPES)})`;
+  const unconfined = (sc: string) =>
+    `has(${sc}.appArmorProfile) && has(${sc}.appArmorProfile.type) && ${sc}.appArmorProfile.type == 'Unconfined'`;
+  const userNamespace = `has(${SRC}.spec.hostUsers) && ${SRC}.spec.hostUsers == false`;
+  const pod = onCreate(
+    `(has(object.spec.securityContext) && ${unconfined('object.spec.securityContext')} ? ` +
+      `[${patch('remove', "'/spec/securityContext/appArmorProfile'")}] : []) + ` +
+      `(has(object.spec.securityContext) && ${selinuxBad('object.spec.securityContext')} ? ` +
+      `[${patch('remove', "'/spec/securityContext/seLinuxOptions/type'")}] : []) + ` +
+      `variables.targets.filter(c, ${celString(APPARMOR_ANNOTATION)} + c.name in variables.ann && ` +
+      `variables.ann[${celString(APPARMOR_ANNOTATION)} + c.name].lowerAscii() == 'unconfined')` +
+      `.map(c, ${patch('remove', `'/metadata/annotations/' + ${pointerToken(`(${celString(APPARMOR_ANNOTATION)} + c.name)`)}`)})`,
+  );
+  const sc = 'c.securityContext';
+  return (
+    `${pod} +\n` +
+    perTarget(
+      `(${unconfined(sc)} ? [${patch('remove', "p + '/securityContext/appArmorProfile'")}] : []) + ` +
+        `(${selinuxBad(sc)} ? [${patch('remove', "p + '/securityContext/seLinuxOptions/type'")}] : []) + ` +
+        `(has(${sc}.procMount) && ${sc}.procMount == 'Unmasked' && !(${userNamespace}) ? ` +
+        `[${patch('add', "p + '/securityContext/procMount'", "'Default'")}] : [])`,
+    )
   );
 }
 
@@ -343,6 +384,7 @@ export function mutations(): Mutation[] {
     ['runAsNonRoot', 'runAsNonRoot', inherited('runAsNonRoot', (x) => `${x} == true`, 'true')],
     ['fsGroup', 'fsGroup', fsGroup()],
     ['rootGroup', undefined, rootGroup()],
+    ['confinement', undefined, confinement()],
     ['privileged', undefined, privileged],
     ['capabilities', undefined, capabilities()],
     ['allowPrivilegeEscalation', undefined, allowPrivilegeEscalation],

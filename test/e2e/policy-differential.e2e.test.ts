@@ -288,6 +288,63 @@ describe('policy mode against the webhook, on kube-apiserver', () => {
     RUN_TIMEOUT_MS,
   );
 
+  // The rules the engine is gaining as this is written, checked against what PRODUCT.md says
+  // (written out here, not taken from the engine): confinement, the root group, and a
+  // Bidirectional mount keeping privileged.
+  test('confinement, the root group and Bidirectional mounts, as the contract says', async () => {
+    const s = SETUPS[1];
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'confined',
+        annotations: { 'container.apparmor.security.beta.kubernetes.io/app': 'unconfined' },
+      },
+      spec: {
+        securityContext: {
+          runAsUser: 1000,
+          runAsGroup: 3000,
+          fsGroup: 0,
+          supplementalGroups: [0, 4000],
+          appArmorProfile: { type: 'Unconfined' },
+          seLinuxOptions: { type: 'spc_t', level: 's0:c1,c2' },
+        },
+        volumes: [{ name: 'v', emptyDir: {} }],
+        containers: [
+          {
+            name: 'app',
+            image: 'registry.example/app:1',
+            securityContext: {
+              appArmorProfile: { type: 'Unconfined' },
+              seLinuxOptions: { type: 'container_t' },
+              procMount: 'Unmasked',
+            },
+          },
+          {
+            name: 'mounter',
+            image: 'registry.example/app:1',
+            securityContext: { privileged: true },
+            volumeMounts: [{ name: 'v', mountPath: '/v', mountPropagation: 'Bidirectional' }],
+          },
+        ],
+      },
+    };
+    const r = await dryRunCreate(client, policyNamespace(s), pod);
+    expect([r.status, r.body?.message]).toEqual([201, undefined]);
+    const { spec, metadata } = r.body;
+    expect(metadata.annotations ?? {}).toEqual({});
+    expect(spec.securityContext).toMatchObject({ fsGroup: 3000, supplementalGroups: [4000] });
+    expect(spec.securityContext.appArmorProfile).toBeUndefined();
+    expect(spec.securityContext.seLinuxOptions).toEqual({ level: 's0:c1,c2' });
+    const [app, mounter] = spec.containers;
+    expect(app.securityContext.appArmorProfile).toBeUndefined();
+    expect(app.securityContext.seLinuxOptions).toEqual({ type: 'container_t' });
+    expect(app.securityContext.procMount).toBe('Default');
+    expect(mounter.securityContext.privileged).toBe(true);
+    expect(mounter.securityContext.allowPrivilegeEscalation).toBeUndefined();
+    expect(mounter.securityContext.capabilities.drop).toEqual(['ALL']);
+  });
+
   // The policy's CEL runs under kube-apiserver's cost limits. Pods up to the 3 MiB request limit:
   // many containers (the policy's work grows with them) padded with env values, and one huge
   // allowlist annotation. Each gets an answer in bounded time, hardened or refused, never a hang;

@@ -135,6 +135,7 @@ describe('the settings are the first variables; the mutations are the same text'
       'runAsNonRoot',
       'fsGroup',
       'rootGroup',
+      'confinement',
       'privileged',
       'capabilities',
       'allowPrivilegeEscalation',
