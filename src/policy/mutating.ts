@@ -87,7 +87,7 @@ function inherited(field: string, ok: (x: string) => string, fixed: string): str
   const podOk = `${hasPath(SRC, ['spec', 'securityContext', field])} && ${ok(`${POD_SC}.${field}`)}`;
   const setPod =
     `request.operation == 'CREATE' && !podOk && variables.others.all(c, ${ownHas('c', field)}) && ` +
-    `variables.targets.exists(c, !(${ownHas('c', field)}))`;
+    `(${hasPath(SRC, ['spec', 'securityContext', field])} || variables.targets.exists(c, !(${ownHas('c', field)})))`;
   const own = `(${ownHas('c', field)} ? !(${ok(`c.securityContext.${field}`)}) : !(setPod || podOk))`;
   return bind(
     'podOk',
@@ -128,22 +128,34 @@ function runGroup(): string {
   );
 }
 
+/**
+ * Volumes never go to the root group: fsGroup 0 becomes the run group (whatever the fsGroup
+ * setting); a pod with writable volumes and no fsGroup gets the run group with
+ * fsGroupChangePolicy OnRootMismatch (hardening.fsGroup). Only where some container is
+ * hardened: fsGroup reaches every container.
+ */
 function fsGroup(): string {
   const writable = `has(object.spec.volumes) && object.spec.volumes.exists(v, !(${volumeIsAny('v', WRITABLE_EXCEPT)}))`;
+  const has = hasPath(SRC, ['spec', 'securityContext', 'fsGroup']);
   return onCreate(
-    `!(${hasPath(SRC, ['spec', 'securityContext', 'fsGroup'])}) && ${writable} ? ` +
+    `size(variables.targets) == 0 ? [] : ` +
+      `${has} && ${POD_SC}.fsGroup == 0 ? [${patch('replace', "'/spec/securityContext/fsGroup'", runGroup())}] : ` +
+      `variables.fsGroup && !(${has}) && ${writable} ? ` +
       `[${patch('add', "'/spec/securityContext/fsGroup'", runGroup())}] + ` +
       `(${hasPath(SRC, ['spec', 'securityContext', 'fsGroupChangePolicy'])} ? [] : ` +
       `[${patch('add', "'/spec/securityContext/fsGroupChangePolicy'", "'OnRootMismatch'")}]) : []`,
   );
 }
 
-/** Never the root group: fsGroup 0 becomes the run group, 0 leaves supplementalGroups. */
-function rootGroup(): string {
+/**
+ * Never the root group through supplementary groups: 0 leaves supplementalGroups, and
+ * supplementalGroupsPolicy Strict where the operator turns it on. Only where some container is
+ * hardened.
+ */
+function supplementalGroups(): string {
   const groups = `${POD_SC}.supplementalGroups`;
   return onCreate(
-    `(${hasPath(SRC, ['spec', 'securityContext', 'fsGroup'])} && ${POD_SC}.fsGroup == 0 ? ` +
-      `[${patch('replace', "'/spec/securityContext/fsGroup'", runGroup())}] : []) +\n` +
+    `size(variables.targets) == 0 ? [] : ` +
       `(${hasPath(SRC, ['spec', 'securityContext', 'supplementalGroups'])} && 0 in ${groups} ? ` +
       bind(
         'kept',
@@ -172,26 +184,45 @@ const pointerToken = (x: string) => `${x}.replace('~', '~0').replace('/', '~1')`
  * in a user namespace.
  */
 function confinement(): string {
-  const selinuxBad = (sc: string) =>
-    `has(${sc}.seLinuxOptions) && has(${sc}.seLinuxOptions.type) && !(${sc}.seLinuxOptions.type in ${celStrings(SELINUX_TYPES)})`;
   const unconfined = (sc: string) =>
     `has(${sc}.appArmorProfile) && has(${sc}.appArmorProfile.type) && ${sc}.appArmorProfile.type == 'Unconfined'`;
+  /** Removes what baseline forbids in seLinuxOptions: a type outside the container types, a user, a role; the level stays. */
+  const selinux = (sc: string, at: string) => {
+    const options = `${sc}.seLinuxOptions`;
+    const bad = [
+      [`has(${options}.type) && !(${options}.type in ${celStrings(SELINUX_TYPES)})`, 'type'],
+      [`has(${options}.user)`, 'user'],
+      [`has(${options}.role)`, 'role'],
+    ];
+    return bad
+      .map(
+        ([when, field]) =>
+          `(has(${sc}.seLinuxOptions) && ${when} ? [${patch('remove', `${at} + '/seLinuxOptions/${field}'`)}] : [])`,
+      )
+      .join(' + ');
+  };
+  // The pod level changes only where every untouched container sets the field itself.
+  const settable = (field: string) => `variables.others.all(c, ${ownHas('c', field)})`;
+  const psc = 'object.spec.securityContext';
   const userNamespace = `has(${SRC}.spec.hostUsers) && ${SRC}.spec.hostUsers == false`;
   const pod = onCreate(
-    `(has(object.spec.securityContext) && ${unconfined('object.spec.securityContext')} ? ` +
+    `size(variables.targets) == 0 || !has(${psc}) ? [] : ` +
+      `(${unconfined(psc)} && ${settable('appArmorProfile')} ? ` +
       `[${patch('remove', "'/spec/securityContext/appArmorProfile'")}] : []) + ` +
-      `(has(object.spec.securityContext) && ${selinuxBad('object.spec.securityContext')} ? ` +
-      `[${patch('remove', "'/spec/securityContext/seLinuxOptions/type'")}] : []) + ` +
-      `variables.targets.filter(c, ${celString(APPARMOR_ANNOTATION)} + c.name in variables.ann && ` +
-      `variables.ann[${celString(APPARMOR_ANNOTATION)} + c.name].lowerAscii() == 'unconfined')` +
+      `(${settable('seLinuxOptions')} ? ${selinux(psc, "'/spec/securityContext'")} : [])`,
+  );
+  // The older annotation is metadata, which only a pod creation may change.
+  const annotation = onCreate(
+    `variables.targets.filter(c, ${celString(APPARMOR_ANNOTATION)} + c.name in variables.ann && ` +
+      `variables.ann[${celString(APPARMOR_ANNOTATION)} + c.name] == 'unconfined')` +
       `.map(c, ${patch('remove', `'/metadata/annotations/' + ${pointerToken(`(${celString(APPARMOR_ANNOTATION)} + c.name)`)}`)})`,
   );
   const sc = 'c.securityContext';
   return (
-    `${pod} +\n` +
+    `${pod} +\n${annotation} +\n` +
     perTarget(
       `(${unconfined(sc)} ? [${patch('remove', "p + '/securityContext/appArmorProfile'")}] : []) + ` +
-        `(${selinuxBad(sc)} ? [${patch('remove', "p + '/securityContext/seLinuxOptions/type'")}] : []) + ` +
+        `${selinux(sc, "p + '/securityContext'")} + ` +
         `(has(${sc}.procMount) && ${sc}.procMount == 'Unmasked' && !(${userNamespace}) ? ` +
         `[${patch('add', "p + '/securityContext/procMount'", "'Default'")}] : [])`,
     )
@@ -382,9 +413,8 @@ export function mutations(): Mutation[] {
     ['runAsUser', undefined, inherited('runAsUser', nonRootId, 'variables.runAsUser')],
     ['runAsGroup', undefined, inherited('runAsGroup', nonRootId, 'variables.runAsGroup')],
     ['runAsNonRoot', 'runAsNonRoot', inherited('runAsNonRoot', (x) => `${x} == true`, 'true')],
-    ['fsGroup', 'fsGroup', fsGroup()],
-    ['rootGroup', undefined, rootGroup()],
-    ['confinement', undefined, confinement()],
+    ['fsGroup', undefined, fsGroup()],
+    ['supplementalGroups', undefined, supplementalGroups()],
     ['privileged', undefined, privileged],
     ['capabilities', undefined, capabilities()],
     ['allowPrivilegeEscalation', undefined, allowPrivilegeEscalation],
@@ -395,6 +425,8 @@ export function mutations(): Mutation[] {
     ],
     ['unprivilegedPorts', 'unprivilegedPorts', unprivilegedPorts()],
     ['userNamespaces', 'userNamespaces', userNamespaces()],
+    // Last, as in the engine: a pod just moved into a user namespace keeps its Unmasked /proc.
+    ['confinement', undefined, confinement()],
   ];
   return rules.map(([rule, setting, body]) => ({
     rule,

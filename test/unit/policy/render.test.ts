@@ -134,14 +134,14 @@ describe('the settings are the first variables; the mutations are the same text'
       'runAsGroup',
       'runAsNonRoot',
       'fsGroup',
-      'rootGroup',
-      'confinement',
+      'supplementalGroups',
       'privileged',
       'capabilities',
       'allowPrivilegeEscalation',
       'seccompProfile',
       'unprivilegedPorts',
       'userNamespaces',
+      'confinement',
     ]);
     const text = (over: Partial<PolicySettings>) =>
       (renderPolicyMode(settings(over))[0] as any).spec.mutations;
@@ -175,7 +175,12 @@ describe('the settings are the first variables; the mutations are the same text'
     expect(of('runAsUser')).toMatch(/value: variables\.runAsUser\b/);
     expect(of('runAsGroup')).toMatch(/value: variables\.runAsGroup\b/);
     expect(m.map((x) => x.expression).join('\n')).not.toMatch(/\b(1000|3000)\b/);
-    expect(of('fsGroup')).toMatch(/^variables\.skipped \|\| !variables\.fsGroup \? \[\]/);
+    expect(of('seccompProfile')).toMatch(
+      /^variables\.skipped \|\| !variables\.seccompProfile \? \[\]/,
+    );
+    // fsGroup 0 is replaced whatever the fsGroup setting: the setting is read inside.
+    expect(of('fsGroup')).toMatch(/^variables\.skipped \? \[\]/);
+    expect(of('fsGroup')).toMatch(/variables\.fsGroup && /);
   });
 });
 
