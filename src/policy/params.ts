@@ -61,6 +61,7 @@ export function paramVariables(params: GuardParams): Variable[] {
  * hardening values and switches.
  */
 export function settingsVariables(settings: PolicySettings): Variable[] {
+  // Read loosely: the setting is newer than some configurations the renderer is given.
   const strict =
     (settings as { supplementalGroupsPolicy?: string }).supplementalGroupsPolicy === 'strict';
   return [
@@ -75,17 +76,3 @@ export function settingsVariables(settings: PolicySettings): Variable[] {
     { name: 'supplementalGroupsStrict', expression: String(strict) },
   ];
 }
-
-/** The names of settingsVariables, in order. */
-export const SETTING_NAMES = settingsVariables({
-  runAsUser: 1,
-  runAsGroup: 1,
-  runAsNonRoot: true,
-  fsGroup: true,
-  seccompProfile: true,
-  unprivilegedPorts: 'auto',
-  userNamespaces: 'off',
-  capabilityCeiling: [],
-  skipNamespaces: [],
-  exemptContainers: [],
-}).map((v) => v.name);

@@ -4,7 +4,7 @@
  * webhook; a cluster without MutatingAdmissionPolicy v1 (Kubernetes < 1.36) is refused with a
  * message that says so.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { loadPolicy } from '../../../src/cli/policy';
@@ -12,6 +12,7 @@ import { DEFAULT_POLICY, type PolicySettings } from '../../../src/config/schema'
 import { mutatingPolicy } from '../../../src/policy/mutating';
 import { auditPolicy } from '../../../src/policy/guard';
 import { renderPolicyMode } from '../../../src/policy/render';
+import { toYamlDocuments } from '../../../src/policy/documents';
 import {
   BUILD_TIMEOUT_MS,
   CHART,
@@ -140,18 +141,39 @@ describe('helm: mode policy', () => {
   });
 });
 
+// POD_HARDENER_UPDATE_POLICY_FILES=1 writes both files again after a change to src/policy, the
+// engine's defaults or manifests/base/config.yaml.
+const UPDATE = process.env.POD_HARDENER_UPDATE_POLICY_FILES === '1';
+
 describe('one definition', () => {
   test("the chart's files/mutating-policy.yaml is what the renderer writes for the defaults", () => {
-    const file = YAML.parse(readFileSync(join(CHART, 'files', 'mutating-policy.yaml'), 'utf8'));
-    expect(file).toEqual(
-      mutatingPolicy(DEFAULT_POLICY, { name: 'pod-hardener', namespace: 'pod-hardener' })[0],
-    );
+    const path = join(CHART, 'files', 'mutating-policy.yaml');
+    const expected = mutatingPolicy(DEFAULT_POLICY, {
+      name: 'pod-hardener',
+      namespace: 'pod-hardener',
+    })[0];
+    if (UPDATE) {
+      const header = readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('#'))
+        .join('\n');
+      writeFileSync(path, `${header}\n${toYamlDocuments([expected], '').replace(/^#.*\n\n/, '')}`);
+    }
+    expect(YAML.parse(readFileSync(path, 'utf8'))).toEqual(expected);
   });
 
   test('manifests/overlays/policy is `pod-hardener policy` for manifests/base/config.yaml', () => {
     const { policy } = loadPolicy(join(REPO, 'manifests', 'base', 'config.yaml'), {}, (p) =>
       readFileSync(p, 'utf8'),
     );
+    if (UPDATE)
+      writeFileSync(
+        join(REPO, 'manifests', 'overlays', 'policy', 'policy.yaml'),
+        toYamlDocuments(
+          renderPolicyMode(policy.settings),
+          'pod-hardener in policy mode (Kubernetes >= 1.36), written by `pod-hardener policy` from manifests/base/config.yaml.',
+        ),
+      );
     const objects = kustomize(join(REPO, 'manifests', 'overlays', 'policy'));
     // kustomize orders objects by kind.
     const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
