@@ -10,8 +10,10 @@
  * shipped manifests/base/config.yaml, log level info to a file), registered with the shipped
  * MutatingWebhookConfiguration (kustomize manifests/) with a url clientConfig on 127.0.0.1.
  *
- * Three namespaces: one labelled pod-hardener.io/enabled=true; one without the label (no webhook
- * is called); one labelled for the floor (bench/lib/baseline-server.js on the webhook's
+ * Four namespaces: one labelled pod-hardener.io/enabled=true; one without the label (no webhook
+ * is called); one bound to policy mode (the MutatingAdmissionPolicy `pod-hardener policy` writes
+ * for the same config.yaml, kube-apiserver running it in process, no webhook); one labelled for
+ * the floor (bench/lib/baseline-server.js on the webhook's
  * certificate, registered as a second webhook with the same shipped settings), which tells what
  * any Node webhook costs the API server from what this one adds. Pods are the 4 KB fixture's pod
  * (a Deployment's, as a user would post it) with a nodeSelector no node matches, so nothing runs
@@ -23,8 +25,9 @@
  * Each phase creates BENCH_CLUSTER_PODS pods per namespace (default 2,000; BENCH_QUICK=1: 200).
  * Reported: create latency p50/p99/p99.9 of each namespace and the differences to the one
  * without the label; the API server's own apiserver_admission_webhook_admission_duration_seconds
- * for both webhooks, from /metrics with the admin token, quantiles interpolated in the deltas of
- * its buckets over the phase; the webhook's own review time from its log. Then the namespaces
+ * for both webhooks and apiserver_mutating_admission_policy_check_duration_seconds for the policy
+ * (per mutation; an alpha metric, reported where the API server exports it), from /metrics with
+ * the admin token, quantiles interpolated in the deltas of its buckets over the phase; the webhook's own review time from its log. Then the namespaces
  * are deleted and the control plane stopped. Exits 0 whatever the figures.
  */
 require('./lib/typescript-require');
@@ -42,6 +45,8 @@ const {
 } = require('../test/e2e/support/webhook.ts');
 const { startBaseline } = require('./lib/servers');
 const { Labels, LabelValues } = require('../src/names.ts');
+const { loadPolicy } = require('../src/cli/policy.ts');
+const { mutatingPolicy } = require('../src/policy/mutating.ts');
 const { histogram, percentiles } = require('./lib/client');
 const { startClock } = require('./lib/clock');
 const { table } = require('./lib/table');
@@ -55,8 +60,15 @@ const MAX_IN_FLIGHT = 32;
 const WARMUP = QUICK ? 20 : 100; // creates per namespace before each phase, not measured
 const WEBHOOK = 'enforce.pod-hardener.io';
 const FLOOR_WEBHOOK = 'floor.benchmark.pod-hardener.io';
-const NAMESPACES = { hardened: 'bench-hardened', plain: 'bench-plain', floor: 'bench-floor' };
+const NAMESPACES = {
+  hardened: 'bench-hardened',
+  plain: 'bench-plain',
+  policy: 'bench-policy',
+  floor: 'bench-floor',
+};
 const FLOOR_LABEL = 'pod-hardener.io/benchmark-floor';
+const POLICY_LABEL = 'pod-hardener.io/benchmark-policy';
+const POLICY = 'pod-hardener';
 const TARGET_P99_EXTRA_MS = 2;
 
 const log = (...a) => console.log(...a);
@@ -116,22 +128,65 @@ function apiClient(cp) {
     });
 }
 
-/** The buckets of a webhook's admission-duration histogram (CREATE, admit), summed over the other labels. */
-async function webhookBuckets(api, name) {
+/** The buckets of a histogram of the API server's /metrics, summed over the series `keep` accepts. */
+async function metricBuckets(api, metric, keep) {
   const r = await api('GET', '/metrics');
   if (r.status !== 200)
     throw new Error(`GET /metrics answered ${r.status}: ${r.body.slice(0, 300)}`);
   const buckets = new Map();
-  const re = /^apiserver_admission_webhook_admission_duration_seconds_bucket\{([^}]*)\} (\S+)$/gm;
+  const re = new RegExp(`^${metric}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm');
   for (const m of r.body.matchAll(re)) {
     const labels = Object.fromEntries(
       [...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]),
     );
-    if (labels.name !== name || labels.operation !== 'CREATE' || labels.type !== 'admit') continue;
+    if (!keep(labels)) continue;
     const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
     buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
   }
   return buckets;
+}
+
+/** The buckets of a webhook's admission-duration histogram (CREATE, admit), summed over the other labels. */
+function webhookBuckets(api, name) {
+  return metricBuckets(
+    api,
+    'apiserver_admission_webhook_admission_duration_seconds',
+    (l) => l.name === name && l.operation === 'CREATE' && l.type === 'admit',
+  );
+}
+
+/** The buckets of the policy's check-duration histogram (one observation per mutation), empty where not exported. */
+function policyBuckets(api) {
+  return metricBuckets(
+    api,
+    'apiserver_mutating_admission_policy_check_duration_seconds',
+    (l) => l.policy === POLICY,
+  );
+}
+
+/**
+ * Policy mode as `pod-hardener policy` writes it for the same config.yaml, its binding pointed at
+ * the benchmark's namespace only.
+ */
+async function installPolicy(api, configFile) {
+  const { policy } = loadPolicy(configFile, {}, (p) => readFileSync(p, 'utf8'));
+  const [map, binding] = mutatingPolicy(policy.settings, {
+    name: POLICY,
+    namespace: 'pod-hardener',
+  });
+  binding.spec.matchResources = { namespaceSelector: { matchLabels: { [POLICY_LABEL]: 'true' } } };
+  for (const [resource, object] of [
+    ['mutatingadmissionpolicies', map],
+    ['mutatingadmissionpolicybindings', binding],
+  ]) {
+    const r = await api(
+      'POST',
+      `/apis/admissionregistration.k8s.io/v1/${resource}`,
+      Buffer.from(JSON.stringify(object)),
+    );
+    if (r.status !== 201)
+      throw new Error(`creating the ${resource}: ${r.status} ${r.body.slice(0, 300)}`);
+  }
 }
 
 /** histogram_quantile over cumulative buckets: linear inside the bucket, as Prometheus does. */
@@ -257,12 +312,14 @@ async function phase(ctx, name, opts) {
   const before = {
     webhook: await webhookBuckets(api, WEBHOOK),
     floor: await webhookBuckets(api, FLOOR_WEBHOOK),
+    policy: await policyBuckets(api),
   };
   const logFrom = statSync(webhook.logFile).size;
   const r = await createPods(api, body, { ...opts, perNamespace: PODS });
   const after = {
     webhook: await webhookBuckets(api, WEBHOOK),
     floor: await webhookBuckets(api, FLOOR_WEBHOOK),
+    policy: await policyBuckets(api),
   };
   await new Promise((resolve) => setTimeout(resolve, 500)); // the last log lines reach the file
   return {
@@ -270,6 +327,7 @@ async function phase(ctx, name, opts) {
     ...r,
     webhook: webhookFigures(before.webhook, after.webhook),
     floor: webhookFigures(before.floor, after.floor),
+    policy: webhookFigures(before.policy, after.policy),
     reviews: reviewTimes(webhook.logFile, logFrom, NAMESPACES.hardened),
   };
 }
@@ -322,7 +380,8 @@ async function main() {
   for (const signal of ['SIGINT', 'SIGTERM'])
     process.on(signal, () => stop().finally(() => process.exit(130)));
   try {
-    const config = YAML.parse(readFileSync(join(root, 'manifests', 'base', 'config.yaml'), 'utf8'));
+    const configFile = join(root, 'manifests', 'base', 'config.yaml');
+    const config = YAML.parse(readFileSync(configFile, 'utf8'));
     webhook = await startWebhook(config);
     floor = await startBaseline(
       { certFile: join(webhook.dir, 'tls.crt'), keyFile: join(webhook.dir, 'tls.key') },
@@ -331,9 +390,11 @@ async function main() {
     await registerWebhook(cp, webhook.baseUrl, webhook.caPem);
     const api = apiClient(cp);
     await registerFloor(cp, api, webhook, floor);
+    await installPolicy(api, configFile);
     const labelsOf = {
       hardened: { [Labels.enabled]: LabelValues.enforce },
       plain: {},
+      policy: { [POLICY_LABEL]: 'true' },
       floor: { [FLOOR_LABEL]: 'true' },
     };
     for (const [key, ns] of Object.entries(NAMESPACES)) {
@@ -372,9 +433,12 @@ async function main() {
         const r = await api('POST', `/api/v1/namespaces/${ns}/pods`, body);
         if (r.status === 201) {
           const nonRoot = JSON.parse(r.body).spec.securityContext?.runAsNonRoot === true;
-          if (nonRoot !== (ns !== NAMESPACES.plain))
+          if (nonRoot === (ns !== NAMESPACES.plain)) break;
+          // The API server loads a new policy from an informer, a moment after it is created.
+          if (ns !== NAMESPACES.policy || attempt >= 50)
             throw new Error(`the pod stored in ${ns} is ${nonRoot ? '' : 'not '}patched`);
-          break;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          continue;
         }
         // The default ServiceAccount appears a moment after the namespace.
         if (attempt >= 50)
@@ -386,7 +450,7 @@ async function main() {
       `control plane ${cp.server} (kube-controller-manager ${WITH_CM ? 'on' : 'off'}); webhook ${webhook.baseUrl} (node dist/main.js, manifests/base/config.yaml, logs to a file) registered as ${WEBHOOK}, and the floor (bench/lib/baseline-server.js) as ${FLOOR_WEBHOOK}, both with the shipped settings; pod body ${body.length} bytes, nodeSelector matching no node`,
     );
     log(
-      `namespaces: ${NAMESPACES.hardened} (${Labels.enabled}=${LabelValues.enforce}), ${NAMESPACES.plain} (no label, no webhook called), ${NAMESPACES.floor} (the floor webhook); creates go to them in turn\n`,
+      `namespaces: ${NAMESPACES.hardened} (${Labels.enabled}=${LabelValues.enforce}), ${NAMESPACES.plain} (no label, no webhook called), ${NAMESPACES.policy} (policy mode: the MutatingAdmissionPolicy, no webhook), ${NAMESPACES.floor} (the floor webhook); creates go to them in turn\n`,
     );
 
     const ctx = { api, body, webhook };
@@ -413,7 +477,7 @@ async function main() {
           r.errors,
         ]);
       const n = p.byNamespace[NAMESPACES.plain];
-      for (const key of ['hardened', 'floor']) {
+      for (const key of ['hardened', 'policy', 'floor']) {
         const h = p.byNamespace[NAMESPACES[key]];
         rows.push([
           '',
@@ -479,6 +543,16 @@ async function main() {
           ],
           [
             '',
+            `policy ${POLICY} (per mutation)`,
+            p.policy.count,
+            ms(p.policy.p50),
+            ms(p.policy.p99),
+            'buckets: 1, 10, 100 ms',
+            p.policy.count ? ranges(p.policy.buckets) : 'not exported by this API server',
+            '',
+          ],
+          [
+            '',
             FLOOR_WEBHOOK,
             p.floor.count,
             ms(p.floor.p50),
@@ -502,7 +576,7 @@ async function main() {
         .join(' ')} at the end`,
     );
     log(
-      `summary: at ${RATE} creates/s the webhook adds ${signed(extra(fixed, 'hardened'))} to p99 pod creation (target <= +${TARGET_P99_EXTRA_MS} ms: ${extra(fixed, 'hardened') <= TARGET_P99_EXTRA_MS ? 'PASS' : 'MISS'}; the floor webhook ${signed(extra(fixed, 'floor'))}); at the most the API server sustains here (${phases[1].rate.toFixed(0)}/s) ${signed(extra(phases[1], 'hardened'))} (the floor ${signed(extra(phases[1], 'floor'))})`,
+      `summary: at ${RATE} creates/s the webhook adds ${signed(extra(fixed, 'hardened'))} to p99 pod creation (target <= +${TARGET_P99_EXTRA_MS} ms: ${extra(fixed, 'hardened') <= TARGET_P99_EXTRA_MS ? 'PASS' : 'MISS'}; policy mode ${signed(extra(fixed, 'policy'))}; the floor webhook ${signed(extra(fixed, 'floor'))}); at the most the API server sustains here (${phases[1].rate.toFixed(0)}/s) ${signed(extra(phases[1], 'hardened'))} (policy mode ${signed(extra(phases[1], 'policy'))}, the floor ${signed(extra(phases[1], 'floor'))})`,
     );
     await cleanUp(cp);
   } finally {

@@ -35,6 +35,7 @@ export const COMMANDS: CommandTable = {
   harden: async () => (await import('./manifests/command')).hardenCommand,
   review: async () => (await import('./review/command')).reviewCommand,
   'guard-params': async () => (await import('./guard-params/command')).guardParamsCommand,
+  policy: async () => (await import('./policy-mode/command')).policyModeCommand,
   scan: async () => (await import('./scan/command')).scanCommand(),
   certs: async () => (await import('./certs/command')).certsCommand,
 };

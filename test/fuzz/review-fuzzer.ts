@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { reviewAdmission, type Mode } from '../../src/admission/review';
 import { DEFAULT_POLICY } from '../../src/config/schema';
-import { compilePolicy } from '../../src/engine/policy';
+import { compilePolicy, type Policy } from '../../src/engine/policy';
+import { Annotations } from '../../src/names';
+import { HOSTILE_SHAPES } from '../support/hostile-pods';
 import { podArb } from '../support/arbitraries';
 import { podReview } from '../support/reviews';
 import { applyStrict, decodePatch } from '../support/strict-patch';
@@ -134,21 +136,59 @@ function mutate(review: any, mutations: Mutation[]): any {
   return review;
 }
 
+/**
+ * What a hostile pod author sends beside the mutations: a summary annotation of their own, a body
+ * that disagrees with the stored pod on pods/ephemeralcontainers, a pod grown in one dimension
+ * (test/support/hostile-pods.ts, up to 128 KiB here: the HTTP test and `npm run
+ * bench:adversarial` take each to the 3 MiB body limit), and skip annotations in namespaces the
+ * operator does and does not allow.
+ */
+const summaryArb = fc.oneof(
+  fc.string({ maxLength: 200 }),
+  fc
+    .array(
+      fc.tuple(
+        fc.constantFrom('runAsUser=1000', 'capabilities.drop+=ALL', 'x', ' [', '];'),
+        fc.array(fc.constantFrom('pod', 'app', 'a,b', ''), { maxLength: 4 }),
+      ),
+      { maxLength: 20 },
+    )
+    .map((groups) => groups.map(([what, ts]) => `${what} [${ts.join(',')}]`).join('; ')),
+);
+
 export const fuzzCaseArb = fc.record({
   pod: podArb,
   mutations: fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
   mode: fc.constantFrom<Mode>('enforce', 'audit'),
   operation: fc.constantFrom('CREATE', 'CREATE', 'UPDATE'),
+  /** On UPDATE, a stored pod other than the body's (the body's own claims are then not stored). */
+  stored: fc.option(podArb, { nil: undefined }),
+  summary: fc.option(summaryArb, { nil: undefined }),
+  hostile: fc.option(
+    fc.record({
+      shape: fc.nat({ max: HOSTILE_SHAPES.length - 1 }),
+      bytes: fc.constantFrom(1024, 16 * 1024, 128 * 1024),
+    }),
+    { nil: undefined, freq: 20 },
+  ),
+  namespace: fc.constantFrom('team', 'legacy-erp', 'default'),
+  skipNamespaces: fc.constantFrom<string[]>([], ['*'], ['legacy-*'], ['team', 'other']),
+  skip: fc.constantFrom(undefined, 'true', 'false', 'TRUE'),
 });
 
 export type FuzzCase = typeof fuzzCaseArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** The JSON text a client would send: the fuzzer works on what crosses the wire. */
 export function fuzzBody(c: FuzzCase): { text: string; uid: unknown } {
-  const review = podReview(c.pod, {
+  const pod = c.hostile ? HOSTILE_SHAPES[c.hostile.shape].build(c.hostile.bytes) : c.pod;
+  const annotations = (pod.metadata.annotations ??= {});
+  if (c.summary !== undefined) annotations[Annotations.hardened] = c.summary;
+  if (c.skip !== undefined) annotations[Annotations.skip] = c.skip;
+  const review = podReview(pod, {
+    namespace: c.namespace,
     operation: c.operation as 'CREATE',
     subResource: c.operation === 'UPDATE' ? 'ephemeralcontainers' : undefined,
-    oldObject: c.pod,
+    oldObject: c.stored ?? pod,
   });
   const mutated = mutate(review, c.mutations);
   return { text: JSON.stringify(mutated) ?? 'null', uid: mutated?.request?.uid };
@@ -161,7 +201,14 @@ export interface FuzzStats {
   rejected4xx: number;
 }
 
-const policy = compilePolicy(DEFAULT_POLICY);
+const policies = new Map<string, Policy>();
+/** The default policy with the case's skipNamespaces, compiled once per distinct list. */
+function policyFor(skipNamespaces: string[]): Policy {
+  const key = skipNamespaces.join(',');
+  let policy = policies.get(key);
+  if (!policy) policies.set(key, (policy = compilePolicy({ ...DEFAULT_POLICY, skipNamespaces })));
+  return policy;
+}
 
 /** Checks one case; throws (with the reason) when the webhook's answer breaks a promise. */
 export function checkCase(c: FuzzCase, stats: FuzzStats): void {
@@ -170,6 +217,7 @@ export function checkCase(c: FuzzCase, stats: FuzzStats): void {
   const { text } = fuzzBody(c);
   const body: unknown = JSON.parse(text);
   const sent = JSON.parse(text);
+  const policy = policyFor(c.skipNamespaces);
   const outcome = reviewAdmission(body, c.mode, policy);
   stats.cases++;
   const response = (outcome.body as any)?.response;
@@ -187,7 +235,14 @@ export function checkCase(c: FuzzCase, stats: FuzzStats): void {
     return;
   }
   stats.patched++;
-  const applied = applyStrict(sent.request.object, decodePatch(response));
+  const ops = decodePatch(response);
+  // On pods/ephemeralcontainers the API server keeps only the ephemeral containers of the body.
+  if (
+    sent.request.operation === 'UPDATE' &&
+    ops.some((op: { path: string }) => !op.path.startsWith('/spec/ephemeralContainers/'))
+  )
+    throw new Error('a pods/ephemeralcontainers patch reaches outside spec.ephemeralContainers');
+  const applied = applyStrict(sent.request.object, ops);
   const again = reviewAdmission(
     { ...sent, request: { ...sent.request, object: applied, oldObject: sent.request.oldObject } },
     c.mode,

@@ -116,12 +116,12 @@ literal part quoted, each `*` any run of characters (as `pod-hardener guard-para
 {{- join ".*" $parts -}}
 {{- end -}}
 
-{{/* The guard's ConfigMap data, from config.exceptions (the same as `pod-hardener guard-params`). */}}
+{{/* The guard's parameters (RE2 expressions), from config.exceptions (as `pod-hardener guard-params` writes them). */}}
 {{- define "pod-hardener.guardParams" -}}
 {{- $e := .Values.config.exceptions | default dict -}}
 {{- range list "skipNamespaces" "exemptContainers" "capabilityCeiling" -}}
 {{- if not (kindIs "slice" (get $e .)) -}}
-{{- fail (printf "config.exceptions.%s must be set: the guard's ConfigMap is written from it" .) -}}
+{{- fail (printf "config.exceptions.%s must be set: the guard's parameters are written from it" .) -}}
 {{- end -}}
 {{- end -}}
 {{- $namespaces := list -}}
@@ -139,4 +139,37 @@ literal part quoted, each `*` any run of characters (as `pod-hardener guard-para
 skipNamespaces: {{ join "|" $namespaces | quote }}
 exemptContainers: {{ join "|" $exempt | quote }}
 capabilityCeiling: {{ ternary ".*" (join "|" $caps) (has "*" $e.capabilityCeiling) | quote }}
+{{- end -}}
+
+
+{{/*
+The guard's parameters as the CEL string literals of its first three variables: backslash and
+quote escaped.
+*/}}
+{{- define "pod-hardener.guardVariables" -}}
+{{- range $name, $value := include "pod-hardener.guardParams" . | fromYaml }}
+{{ $name }}: {{ printf "'%s'" ($value | replace "\\" "\\\\" | replace "'" "\\'") | quote }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Every setting of the mutating policy as its CEL literal variable (src/policy/params.ts writes the
+same): the guard's three expressions, then the hardening values and switches.
+*/}}
+{{- define "pod-hardener.policyVariables" -}}
+{{- $h := .Values.config.hardening | default dict -}}
+{{- range list "runAsUser" "runAsGroup" "runAsNonRoot" "fsGroup" "seccompProfile" "unprivilegedPorts" "userNamespaces" -}}
+{{- if not (hasKey $h .) -}}
+{{- fail (printf "config.hardening.%s must be set: the policy is written from it" .) -}}
+{{- end -}}
+{{- end -}}
+{{ include "pod-hardener.guardVariables" . }}
+runAsUser: {{ int64 $h.runAsUser | toString | quote }}
+runAsGroup: {{ int64 $h.runAsGroup | toString | quote }}
+runAsNonRoot: {{ $h.runAsNonRoot | toString | quote }}
+fsGroup: {{ $h.fsGroup | toString | quote }}
+seccompProfile: {{ $h.seccompProfile | toString | quote }}
+unprivilegedPorts: {{ eq (toString $h.unprivilegedPorts) "auto" | toString | quote }}
+userNamespaces: {{ eq (toString $h.userNamespaces) "on" | toString | quote }}
+supplementalGroupsStrict: {{ eq (toString (get $h "supplementalGroupsPolicy")) "strict" | toString | quote }}
 {{- end -}}

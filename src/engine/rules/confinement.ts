@@ -76,7 +76,8 @@ function keepForUntouched(ctx: RuleContext, field: 'appArmorProfile' | 'seLinuxO
   for (const { list, container } of eachContainer(ctx.pod)) {
     if (!untouched.has(container) || container.securityContext?.[field] != null) continue;
     // A container's own AppArmor annotation is its profile as much as the field would be.
-    const annotated = annotations?.[Annotations.appArmorContainerPrefix + String(container.name)];
+    const annotated =
+      annotations?.[Annotations.appArmorContainerPrefix + (container.name as string)];
     if (field === 'appArmorProfile' && annotated != null) continue;
     ctx.writableSecurityContext(container)[field] = value;
     const target = containerTarget(list, container);

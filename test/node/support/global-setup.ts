@@ -1,7 +1,7 @@
 // Global setup of the node tier: the one real cluster of this machine (`npm run cluster -- up`),
 // reused when one already runs (then left running at the end), with pod-hardener reconfigured
-// the way an operator would, by an overlay that replaces its ConfigMap (and the guard's, written by
-// `pod-hardener guard-params`): the capability ceiling also allows SYS_ADMIN, and containers named
+// the way an operator would, by an overlay that replaces its ConfigMap (and patches the guard
+// with the policy `pod-hardener guard-params` writes): the capability ceiling also allows SYS_ADMIN, and containers named
 // mesh-init are exempt, so that those scenarios exist.
 
 import { spawnSync } from 'child_process';
@@ -52,7 +52,7 @@ export async function applyNodeTierConfig(
   for (const [key, value] of Object.entries(hardening)) config.setIn(['hardening', key], value);
   if (imageIdentity !== undefined) config.set('imageIdentity', imageIdentity);
   fs.writeFileSync(path.join(dir, 'config.yaml'), config.toString());
-  // The guard must know the same exceptions; operators write its ConfigMap with guard-params.
+  // The guard must know the same exceptions; operators write it with guard-params.
   const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
   if (!fs.existsSync(cli))
     throw new Error(`${cli} is missing: build first (npx tsc -p tsconfig.build.json)`);

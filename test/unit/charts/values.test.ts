@@ -2,13 +2,13 @@
  * Every documented value of the chart: `helm lint --strict` and `helm template` with each
  * combination of the table, and what each one must change in the rendered objects; a misspelled
  * or out-of-range value fails at install (values.schema.json); the schema of `config` is the
- * webhook's own configuration schema; the guard's ConfigMap is what `pod-hardener guard-params`
+ * webhook's own configuration schema; the guard is what `pod-hardener guard-params`
  * writes; the files the chart shares with manifests/ are the same bytes.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { guardParams } from '../../../src/cli/guard-params/command';
+import { guardPolicy } from '../../../src/policy/guard';
 import {
   BUILD_TIMEOUT_MS,
   CHART,
@@ -44,6 +44,9 @@ const config = (o: Objects) =>
 const webhooks = (o: Objects) => one(o, 'MutatingWebhookConfiguration').webhooks as any[];
 const notIn = (selector: any) =>
   selector.matchExpressions.find((e: any) => e.operator === 'NotIn').values;
+/** The guard's parameters: its first three variables, by name. */
+const guardVariables = (policy: K8sObject): Record<string, string> =>
+  Object.fromEntries(policy.spec.variables.slice(0, 3).map((v: any) => [v.name, v.expression]));
 const env = (o: Objects) =>
   Object.fromEntries(container(o).env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 
@@ -305,8 +308,8 @@ const CASES: Case[] = [
       });
       expect(c.server).toEqual({ port: 8443, metricsPort: 8080, maxInFlight: 100 });
       expect(c.log.level).toBe('debug');
-      expect(one(o, 'ConfigMap', 'pod-hardener-guard').data.exemptContainers).toBe(
-        'istio-init=docker\\.io/istio/proxyv2:.*',
+      expect(guardVariables(one(o, 'ValidatingAdmissionPolicy')).exemptContainers).toBe(
+        "'istio-init=docker\\\\.io/istio/proxyv2:.*'",
       );
     },
   },
@@ -444,8 +447,8 @@ const CASES: Case[] = [
       ]);
       expect(one(o, 'ValidatingAdmissionPolicyBinding').spec).toMatchObject({
         policyName: 'ph-pod-hardener-guard',
-        paramRef: { name: 'ph-pod-hardener-guard', namespace: 'security' },
       });
+      expect(one(o, 'ValidatingAdmissionPolicyBinding').spec.paramRef).toBeUndefined();
       const exprs = one(o, 'PrometheusRule')
         .spec.groups[0].rules.map((r: any) => r.expr)
         .join('\n');
@@ -591,10 +594,12 @@ describe('one definition', () => {
       'any capability',
       { skipNamespaces: ['*'], exemptContainers: [], capabilityCeiling: ['NET_ADMIN', '*'] },
     ],
-  ])("the guard's ConfigMap is what guard-params writes: %s", (_what, exceptions) => {
+  ])('the guard is what guard-params writes: %s', (_what, exceptions) => {
     const objects = helmTemplate({ config: { exceptions } });
-    expect(one(objects, 'ConfigMap', 'pod-hardener-guard').data).toEqual(
-      guardParams(exceptions as any),
-    );
+    const { metadata, ...rendered } = one(objects, 'ValidatingAdmissionPolicy');
+    const { metadata: _name, ...expected } = guardPolicy('x', exceptions as any) as any;
+    expect(metadata.name).toBe('pod-hardener-guard');
+    expect(rendered).toEqual(expected);
+    expect(find(objects, 'ConfigMap', 'pod-hardener-guard')).toEqual([]);
   });
 });

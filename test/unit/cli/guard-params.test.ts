@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { guardParams } from '../../../src/cli/guard-params/command';
+import { guardPolicy } from '../../../src/policy/guard';
 import { loadPolicy } from '../../../src/cli/configured-policy';
 import { normalizeCapability } from '../../../src/engine/capabilities';
 import { policyWith } from '../../support/policy';
@@ -42,13 +43,13 @@ const capability = fc.constantFrom(
 );
 
 describe('guard-params', () => {
-  it('the shipped guard ConfigMap is the one guard-params writes for the shipped config.yaml', () => {
+  it('the shipped guard is the one guard-params writes for the shipped config.yaml', () => {
     const configFile = join(ROOT, 'manifests', 'base', 'config.yaml');
     const { policy } = loadPolicy(configFile, {}, (p) => readFileSync(p, 'utf8'));
     const shipped = YAML.parse(
-      readFileSync(join(ROOT, 'manifests', 'components', 'guard', 'params.yaml'), 'utf8'),
+      readFileSync(join(ROOT, 'manifests', 'components', 'guard', 'policy.yaml'), 'utf8'),
     );
-    expect(shipped.data).toEqual(guardParams(policy.settings));
+    expect(shipped).toEqual(guardPolicy('pod-hardener-guard', policy.settings));
   });
 
   it('skip namespaces: the guard allows skipping exactly where the webhook does', () => {

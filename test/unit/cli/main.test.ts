@@ -497,9 +497,12 @@ describe('arguments', () => {
     for (const command of [...Object.keys(COMMANDS), 'scan'])
       expect(pluginArgv([command, '--config', 'c.yaml'])).toEqual([command, '--config', 'c.yaml']);
     expect(pluginArgv([])).toEqual(['--help']);
-    const guard = await run(pluginArgv(['guard-params', '-n', 'security']));
-    expect(guard.code).toBe(0);
-    expect(YAML.parse(guard.stdout).metadata.namespace).toBe('security');
+    const policy = await run(pluginArgv(['policy', '-n', 'security']));
+    expect(policy.code).toBe(0);
+    expect(
+      YAML.parseAllDocuments(policy.stdout)[1].toJS().spec.matchResources.namespaceSelector
+        .matchExpressions[1].values,
+    ).toEqual(['kube-system', 'security']);
     const bad = await run(pluginArgv(['review', '--bogus']), {}, KUBECTL_HARDEN);
     expect(bad.stderr).toBe(
       "pod-hardener review: unknown option --bogus\nSee 'kubectl harden review --help'.\n",
@@ -507,36 +510,41 @@ describe('arguments', () => {
   });
 });
 
-describe('guard-params: the guard ConfigMap for a configuration', () => {
-  it('prints a ConfigMap pod-hardener-guard with the exceptions as expressions, in the namespace given', async () => {
+describe('guard-params: the guard policy for a configuration', () => {
+  const variables = (stdout: string) =>
+    Object.fromEntries(
+      YAML.parse(stdout)
+        .spec.variables.slice(0, 3)
+        .map((v: any) => [v.name, v.expression]),
+    );
+
+  it('prints the guard with the exceptions written in as CEL literals, no parameter object', async () => {
     const config = write(
       'config.yaml',
       'exceptions:\n  skipNamespaces: [team-*]\n  exemptContainers: [{name: istio-init, image: "docker.io/istio/proxyv2:*"}]\n  capabilityCeiling: [cap_net_raw]\n',
     );
-    const r = await run(['guard-params', '--config', config, '-n', 'security']);
+    const r = await run(['guard-params', '--config', config]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^# .*written by `pod-hardener guard-params` from .*config\.yaml/);
-    expect(YAML.parse(r.stdout)).toEqual({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'pod-hardener-guard', namespace: 'security' },
-      data: {
-        skipNamespaces: 'team-.*',
-        exemptContainers: 'istio-init=docker\\.io/istio/proxyv2:.*',
-        capabilityCeiling: 'NET_RAW',
-      },
+    const policy = YAML.parse(r.stdout);
+    expect(policy).toMatchObject({
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: 'pod-hardener-guard' },
+    });
+    expect(policy.spec.paramKind).toBeUndefined();
+    expect(variables(r.stdout)).toEqual({
+      skipNamespaces: "'team-.*'",
+      exemptContainers: "'istio-init=docker\\\\.io/istio/proxyv2:.*'",
+      capabilityCeiling: "'NET_RAW'",
     });
   });
 
-  it('without a configuration, the defaults in the webhook namespace; a bad option or configuration exits 2', async () => {
+  it('without a configuration, the defaults; a bad option or configuration exits 2', async () => {
     const r = await run(['guard-params']);
-    expect(YAML.parse(r.stdout).metadata).toEqual({
-      name: 'pod-hardener-guard',
-      namespace: 'pod-hardener',
-    });
+    expect(YAML.parse(r.stdout).metadata).toEqual({ name: 'pod-hardener-guard' });
     // Skipping is allowed in no namespace by default: the empty expression matches none.
-    expect(YAML.parse(r.stdout).data.skipNamespaces).toBe('');
+    expect(variables(r.stdout).skipNamespaces).toBe("''");
     expect((await run(['guard-params', '--mode', 'audit'])).code).toBe(2);
     const bad = await run([
       'guard-params',
@@ -731,16 +739,18 @@ describe('the built program', () => {
     expect(hardened.stdout).toBe('nothing to change\n');
   });
 
-  it('kubectl-harden: options are the harden command, a first word any subcommand (guard-params among them)', () => {
+  it('kubectl-harden: options are the harden command, a first word any subcommand (guard-params and policy among them)', () => {
     expect(
       node('kubectl-harden.js', ['-f', fixture('already-hardened.yaml'), '--check']).stdout,
     ).toBe('nothing to change\n');
-    const guard = node('kubectl-harden.js', ['guard-params', '-n', 'security']);
+    const guard = node('kubectl-harden.js', ['guard-params', '--name', 'ph-guard']);
     expect(guard.status).toBe(0);
-    expect(YAML.parse(guard.stdout).metadata).toEqual({
-      name: 'pod-hardener-guard',
-      namespace: 'security',
-    });
+    expect(YAML.parse(guard.stdout).metadata).toEqual({ name: 'ph-guard' });
+    const policy = node('kubectl-harden.js', ['policy']);
+    expect(policy.status).toBe(0);
+    expect(YAML.parseAllDocuments(policy.stdout).map((d) => d.toJS().kind)).toContain(
+      'MutatingAdmissionPolicy',
+    );
     const bad = node('kubectl-harden.js', ['--bogus']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe(

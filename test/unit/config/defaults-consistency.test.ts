@@ -9,7 +9,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { GUARD_CONFIGMAP } from '../../../src/cli/guard-params/command';
 import { loadConfig } from '../../../src/config/load';
 import { DEFAULT_CONFIG } from '../../../src/config/schema';
 import {
@@ -65,8 +64,9 @@ function checkInstall(objects: K8sObject[], mode: 'self-managed' | 'files'): voi
     ).toEqual(['kube-system', NAMESPACE]);
   }
   const binding = one(objects, 'ValidatingAdmissionPolicyBinding');
-  expect(binding.spec.paramRef).toMatchObject({ name: GUARD_CONFIGMAP, namespace: NAMESPACE });
-  one(objects, 'ConfigMap', GUARD_CONFIGMAP);
+  // The guard's parameters are written into it: nothing for the API server to look up.
+  expect(binding.spec.paramRef).toBeUndefined();
+  expect(one(objects, 'ValidatingAdmissionPolicy').spec.paramKind).toBeUndefined();
 
   const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
   if (mode === 'self-managed') {
