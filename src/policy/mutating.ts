@@ -21,7 +21,11 @@
  *   mutation that yields nothing: the mutations are the same text for every configuration.
  */
 import { Annotations, LabelValues } from '../names';
-import type { PolicySettings } from '../engine/policy';
+import { MAX_USERNS_ID, type PolicySettings } from '../engine/policy';
+import { CONFINED_SELINUX_TYPES } from '../engine/rules/confinement';
+import { READ_ONLY_KINDS } from '../engine/rules/fs-group';
+import { UNPRIVILEGED_PORT_SYSCTL } from '../engine/rules/unprivileged-ports';
+import { IDMAPPABLE_VOLUMES } from '../engine/rules/user-namespaces';
 import { bind, celString, celStrings, getOr, hasPath, normalizedCapability } from './cel';
 import { POLICY_API_VERSION, namespaceSelector } from './objects';
 import { settingsVariables } from './params';
@@ -34,20 +38,11 @@ export interface RenderOptions {
   namespace: string;
 }
 
-export const UNPRIVILEGED_PORT_SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
-const MAX_USERNS_ID = 65535;
-const WRITABLE_EXCEPT = ['configMap', 'secret', 'downwardAPI', 'projected'];
-const IDMAPPABLE = [
-  'configMap',
-  'secret',
-  'downwardAPI',
-  'projected',
-  'emptyDir',
-  'persistentVolumeClaim',
-  'ephemeral',
-  'csi',
-  'image',
-];
+// The engine's own lists, so the policy cannot drift from it (the differential test would show it).
+export { UNPRIVILEGED_PORT_SYSCTL };
+const WRITABLE_EXCEPT = READ_ONLY_KINDS;
+const IDMAPPABLE = [...IDMAPPABLE_VOLUMES];
+const SELINUX_TYPES = [...CONFINED_SELINUX_TYPES];
 const LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
 
 /** The object annotations and pod-level fields are read from (see the header). */
@@ -170,7 +165,6 @@ function supplementalGroups(): string {
 }
 
 /** SELinux types Pod Security baseline allows; any other is removed. */
-const SELINUX_TYPES = ['container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t'];
 const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
 
 /** A JSON Pointer token: `~` and `/` escaped (RFC 6901). */

@@ -8,7 +8,7 @@ import type { Json, SecurityContext, Target } from '../types';
  * The SELinux types Pod Security baseline allows: the container runtime's confined domains.
  * Anything else (`spc_t`, "super privileged container", above all) lifts SELinux confinement.
  */
-const CONFINED_SELINUX_TYPES: ReadonlySet<string> = new Set([
+export const CONFINED_SELINUX_TYPES: ReadonlySet<string> = new Set([
   'container_t',
   'container_init_t',
   'container_kvm_t',

@@ -6,7 +6,12 @@ import type { Json } from '../types';
  * non-root process to read them. Every other kind (emptyDir, persistentVolumeClaim, ephemeral,
  * CSI, ...) may need to be written by the container.
  */
-const READ_ONLY_KINDS = ['configMap', 'secret', 'downwardAPI', 'projected'];
+export const READ_ONLY_KINDS: readonly string[] = [
+  'configMap',
+  'secret',
+  'downwardAPI',
+  'projected',
+];
 
 function hasWritableVolume(volumes: Json | undefined): boolean {
   if (!Array.isArray(volumes)) return false;

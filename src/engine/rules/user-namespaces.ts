@@ -15,7 +15,7 @@ import { MAX_USERNS_ID } from '../policy';
  * node files with the node's owners on a filesystem nobody checked; nfs: no idmapped mounts in
  * the Linux NFS client; the legacy in-tree plugins) leaves the pod as it is.
  */
-const IDMAPPABLE_VOLUMES: ReadonlySet<string> = new Set([
+export const IDMAPPABLE_VOLUMES: ReadonlySet<string> = new Set([
   'configMap',
   'secret',
   'downwardAPI',
