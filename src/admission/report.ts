@@ -23,9 +23,13 @@ export function warningsFor(
 ): string[] {
   const prefix =
     mode === 'audit' ? 'pod-hardener (audit only, nothing changed): would change' : 'pod-hardener:';
+  const notice = (n: Notice) =>
+    clip(`pod-hardener: ${targetText(n.target)}: ${n.message}`, MAX_WARNING);
+  // What may stop the workload comes first: when the warnings are cut short, it must not be.
   const lines = [
+    ...notices.filter((n) => n.kind === 'mayStopWorking').map(notice),
     ...changes.map((c) => clip(`${prefix} ${targetText(c.target)}: ${changeText(c)}`, MAX_WARNING)),
-    ...notices.map((n) => clip(`pod-hardener: ${targetText(n.target)}: ${n.message}`, MAX_WARNING)),
+    ...notices.filter((n) => n.kind !== 'mayStopWorking').map(notice),
   ];
   const out: string[] = [];
   let total = 0;

@@ -3,8 +3,9 @@ import { harden } from './harden';
 import { createPatch, type PatchOperation } from './patch';
 import type { Policy } from './policy';
 import { InvalidPodError } from './pod-shape';
+import { risksOf, type RiskEntry } from './risks';
 import { storedView } from './stored-pod';
-import type { HardenOptions, HardenResult } from './types';
+import type { HardenOptions, HardenResult, Pod } from './types';
 
 export interface HardenPodOptions extends HardenOptions {
   /**
@@ -18,6 +19,11 @@ export interface HardenPodOptions extends HardenOptions {
 export interface PodHardening extends HardenResult {
   /** RFC 6902 operations on the object as received; empty when nothing changes. */
   patch: PatchOperation[];
+  /**
+   * What may stop working, each with the change that fixes it; each is also a `mayStopWorking`
+   * notice, so the webhook's warnings and `kubectl harden` say it too.
+   */
+  risks: RiskEntry[];
   error?: undefined;
 }
 
@@ -49,7 +55,14 @@ export function hardenPod(
     if (stored.notices.length > 0) result.notices.unshift(...stored.notices);
     const patch =
       result.changes.length > 0 ? createPatch(object, stored.patchTarget(result.pod)) : [];
-    return { ...result, patch };
+    const risks = patch.length > 0 ? risksOf(stored.pod as Pod, result.pod, result.changes) : [];
+    for (const { target, risk } of risks)
+      result.notices.push({
+        kind: 'mayStopWorking',
+        target,
+        message: `may stop working: ${risk.reason}`,
+      });
+    return { ...result, patch, risks: risks.map((r) => r.risk) };
   } catch (thrown) {
     if (thrown instanceof InvalidPodError)
       return {

@@ -131,7 +131,9 @@ export type NoticeKind =
   /** pods/ephemeralcontainers: the request body differs from the stored pod outside the ephemeral containers. */
   | 'requestNotStored'
   /** A confinement rule that could not apply where it would have demanded something of the node. */
-  | 'confinementNotApplied';
+  | 'confinementNotApplied'
+  /** A change that may stop the workload, with the one change that fixes it (risks.ts). */
+  | 'mayStopWorking';
 
 /** Something worth telling that is not a change: an exception honoured or denied, a rule not applied and why. */
 export interface Notice {

@@ -21,7 +21,6 @@ import type {
   PodEntry,
   WorkloadEntry,
 } from './report-schema';
-import { risksOf } from './risks';
 
 export interface NamespaceData {
   name: string;
@@ -144,7 +143,8 @@ export function analyzePod(
         ...noticeEntry(n),
         honoured: HONOURED_EXCEPTIONS.has(n.kind),
       } satisfies ExceptionEntry);
-    else entry.notes.push(noticeEntry(n));
+    // What may stop working is in entry.risks, with its details.
+    else if (n.kind !== 'mayStopWorking') entry.notes.push(noticeEntry(n));
   }
   if (result.skipped) {
     entry.verdict = 'skipped';
@@ -153,7 +153,7 @@ export function analyzePod(
   if (result.patch.length === 0) return entry;
   entry.verdict = 'change';
   entry.changes = result.changes.map(changeEntry);
-  entry.risks = risksOf(creation, result.pod, result.changes);
+  entry.risks = result.risks;
   return entry;
 }
 

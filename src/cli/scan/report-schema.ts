@@ -22,16 +22,10 @@ export type NamespaceMode = 'enforce' | 'audit' | 'off' | 'excluded';
  * opts out (annotation pod-hardener.io/skip). refused: the webhook would answer with an error.
  * notReached: the namespace is excluded; not analysed.
  */
-export type Verdict = 'change' | 'unchanged' | 'skipped' | 'refused' | 'notReached';
+export type { RiskEntry, RiskKind } from '../../engine/risks';
+import type { RiskEntry } from '../../engine/risks';
 
-export type RiskKind =
-  | 'runsAsRoot'
-  | 'imageUserReplaced'
-  | 'lowPort'
-  | 'capabilitiesLost'
-  | 'privileged'
-  | 'hostNamespace'
-  | 'hostPath';
+export type Verdict = 'change' | 'unchanged' | 'skipped' | 'refused' | 'notReached';
 
 export interface ChangeEntry {
   /** The engine's rule name, as in the metric label: runAsUser, capabilities.add, ... */
@@ -57,24 +51,6 @@ export interface NoticeEntry {
 export interface ExceptionEntry extends NoticeEntry {
   /** false: an exception the pod asked for and the operator's bounds refused. */
   honoured: boolean;
-}
-
-export interface RiskEntry {
-  kind: RiskKind;
-  target: string;
-  /** Why it may stop working, and what fixes it. */
-  reason: string;
-  /** lowPort: the declared containerPort; else null. */
-  port: number | null;
-  /** capabilitiesLost: what is removed from capabilities.add; else []. */
-  capabilities: string[];
-  /** hostNamespace: hostNetwork, hostPID, hostIPC as used; else []. */
-  hostNamespaces: string[];
-  /** hostPath: the volume and its path on the node; else null. */
-  volume: string | null;
-  path: string | null;
-  /** runsAsRoot: "yes" (the API says UID 0) or "unknown" (no runAsUser: the image's USER decides); else null. */
-  root: 'yes' | 'unknown' | null;
 }
 
 export interface PodEntry {

@@ -577,7 +577,11 @@ describe('review: the response the webhook would give to one AdmissionReview', (
       'HTTP 200, allowed, decision patched (mode enforce, pod team/p, uid u-1)\n',
     );
     expect(r.stderr).toContain('  replace /spec/securityContext/runAsUser = 1000\n');
-    expect(r.stderr).toContain('warnings:\n  pod-hardener: pod: runAsUser 0 -> 1000\n');
+    // What may stop working comes first, then every change.
+    expect(r.stderr).toMatch(
+      /warnings:\n {2}pod-hardener: container "app": may stop working: runs as root today/,
+    );
+    expect(r.stderr).toContain('\n  pod-hardener: pod: runAsUser 0 -> 1000\n');
     expect(r.stderr).toContain('audit annotations:\n  mode: enforce\n  decision: patched\n');
   });
 

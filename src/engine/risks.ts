@@ -1,5 +1,7 @@
 /**
- * What may stop working when a pod is hardened, each with its reason. Every risk is a difference
+ * What may stop working when a pod is hardened, each with its reason and the one change that
+ * fixes it: the one source of these notes for the webhook's warnings, `kubectl harden` and
+ * `scan` (hardenPod returns them). Every risk is a difference
  * between the pod as it is and the pod the engine returns (identity, capabilities, privileged
  * mode) met with what the pod does that needs the old value (ports below 1024, host namespaces,
  * hostPath volumes). A container whose effective settings do not change gets none, so exempt and
@@ -8,33 +10,69 @@
  * Only what the API shows can be judged: an image's USER is invisible to it, so a container
  * without runAsUser is reported as "unknown" rather than root or not.
  */
-import { targetKey } from '../../engine/describe';
-import { eachContainer } from '../../engine/pod';
-import { isJsonObject as isObject } from '../../engine/json';
-import type { Change, Container, ContainerTarget, Pod, SecurityContext } from '../../engine/types';
-import type { RiskEntry, RiskKind } from './report-schema';
+import { IMAGE_USER } from './context';
+import { targetKey } from './describe';
+import { eachContainer } from './pod';
+import { isJsonObject as isObject } from './json';
+import type { Change, Container, ContainerTarget, Pod, SecurityContext, Target } from './types';
+
+export type RiskKind =
+  | 'runsAsRoot'
+  | 'imageUserReplaced'
+  | 'lowPort'
+  | 'capabilitiesLost'
+  | 'privileged'
+  | 'hostNamespace'
+  | 'hostPath';
+
+export interface RiskEntry {
+  kind: RiskKind;
+  target: string;
+  /** Why it may stop working, and what fixes it. */
+  reason: string;
+  /** lowPort: the declared containerPort; else null. */
+  port: number | null;
+  /** capabilitiesLost: what is removed from capabilities.add; else []. */
+  capabilities: string[];
+  /** hostNamespace: hostNetwork, hostPID, hostIPC as used; else []. */
+  hostNamespaces: string[];
+  /** hostPath: the volume and its path on the node; else null. */
+  volume: string | null;
+  path: string | null;
+  /** runsAsRoot: "yes" (the API says UID 0) or "unknown" (no runAsUser: the image's USER decides); else null. */
+  root: 'yes' | 'unknown' | null;
+}
 
 const PORT_SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
 const PRIVILEGED_PORTS = 1024;
 const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
 
+/** A risk and the target it concerns, as notices name targets. */
+export interface TargetedRisk {
+  risk: RiskEntry;
+  target: Target;
+}
+
 function risk(
   kind: RiskKind,
-  target: string,
+  target: Target,
   reason: string,
   extra: Partial<RiskEntry> = {},
-): RiskEntry {
+): TargetedRisk {
   return {
-    kind,
     target,
-    reason,
-    port: null,
-    capabilities: [],
-    hostNamespaces: [],
-    volume: null,
-    path: null,
-    root: null,
-    ...extra,
+    risk: {
+      kind,
+      target: targetKey(target),
+      reason,
+      port: null,
+      capabilities: [],
+      hostNamespaces: [],
+      volume: null,
+      path: null,
+      root: null,
+      ...extra,
+    },
   };
 }
 
@@ -102,33 +140,42 @@ const userText = (id: Identity) => (id.user === undefined ? 'the image user' : `
  * The risks of hardening `before` into `after` (the engine's result for it), `changes` being the
  * engine's change list for that result.
  */
-export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): RiskEntry[] {
-  const risks: RiskEntry[] = [];
+export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): TargetedRisk[] {
+  const risks: TargetedRisk[] = [];
   const hardenedContainers = new Map<string, Container>();
   for (const { list, container } of eachContainer(after))
     hardenedContainers.set(`${list}\0${container.name as string}`, container);
   const paths = hostPaths(before);
+  // Each container's changes, grouped once: filtering the whole list per container would cost
+  // containers x changes, both as large as a hostile pod makes them.
+  const byContainer = new Map<string, Change[]>();
+  for (const c of changes) {
+    if (c.target.kind !== 'container') continue;
+    const key = `${c.target.list}\0${c.target.name}`;
+    const list = byContainer.get(key);
+    if (list) list.push(c);
+    else byContainer.set(key, [c]);
+  }
   let anyAffected = false;
   let userAfterAny: Identity | undefined;
 
   for (const { list, container } of eachContainer(before)) {
     const name = container.name as string;
     const target: ContainerTarget = { kind: 'container', list, name };
-    const key = targetKey(target);
     const hardened = hardenedContainers.get(`${list}\0${name}`);
     const was = identity(before, container);
     const now = identity(after, hardened);
-    const own = changes.filter(
-      (c) => c.target.kind === 'container' && c.target.list === list && c.target.name === name,
-    );
-    const userChanged = was.user !== now.user && now.user !== undefined;
+    const own = byContainer.get(`${list}\0${name}`) ?? [];
+    // A run user read from the image's own config (image identity) is the user it ran as already.
+    const fromImage = own.some((c) => c.rule === 'runAsUser' && c.because === IMAGE_USER);
+    const userChanged = was.user !== now.user && now.user !== undefined && !fromImage;
     const nonRootNow = now.root === 'no';
 
     if (userChanged && was.root === 'yes') {
       risks.push(
         risk(
           'runsAsRoot',
-          key,
+          target,
           `runs as root today (runAsUser 0); once hardened it runs as ${userText(now)} without capabilities: writing root-owned paths of the image, chown, changing user and binding ports below 1024 fail. Fix: an image that runs as a non-root user`,
           { root: 'yes' },
         ),
@@ -137,7 +184,7 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
       risks.push(
         risk(
           'runsAsRoot',
-          key,
+          target,
           `no runAsUser: the image's USER decides (root, unless the image names another user; the API cannot tell); once hardened it runs as ${userText(now)} without capabilities, so anything that needs root fails. Fix: set runAsUser to the image's non-root UID, which is kept`,
           { root: 'unknown' },
         ),
@@ -146,7 +193,7 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
       risks.push(
         risk(
           'imageUserReplaced',
-          key,
+          target,
           `no runAsUser but runAsNonRoot: the image's own non-root USER runs today: once hardened, ${userText(now)} replaces it, and files the image gave its user may not be writable. Fix: set runAsUser to the image's UID, which is kept`,
         ),
       );
@@ -156,11 +203,18 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
       .filter((c) => c.rule === 'capabilities.add')
       .flatMap((c) => c.removed ?? []);
     if (removed.length > 0) {
+      const shown = removed.slice(0, 10);
+      // A binary that carries the capability as a file capability (setcap) cannot even be
+      // executed once it is outside the bounding set, whatever the non-root UID.
+      const fileCaps =
+        now.root === 'no'
+          ? `; running as ${userText(now)}, a binary that carries ${removed.length === 1 ? 'it' : 'one of them'} as a file capability (setcap) no longer even starts ("operation not permitted" at exec)`
+          : '';
       risks.push(
         risk(
           'capabilitiesLost',
-          key,
-          `loses ${removed.join(', ')} (capabilities.add, not allowlisted): what needs ${removed.length === 1 ? 'it' : 'them'} fails with "operation not permitted". Fix: annotation capabilities.pod-hardener.io/${name}: "${removed.join(',')}" (within the operator's capabilityCeiling)`,
+          target,
+          `loses ${shown.join(', ')}${removed.length > shown.length ? ` and ${removed.length - shown.length} more` : ''} (capabilities.add, not allowlisted): what needs ${removed.length === 1 ? 'it' : 'them'} fails with "operation not permitted"${fileCaps}. Fix: annotation capabilities.pod-hardener.io/${name}: "${shown.join(',')}" (within the operator's capabilityCeiling)`,
           { capabilities: removed },
         ),
       );
@@ -171,7 +225,7 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
       risks.push(
         risk(
           'privileged',
-          key,
+          target,
           'privileged: true becomes false: access to host devices, mounts, iptables and kernel settings that privileged mode gives fails. A container that needs it cannot be hardened: exempt it (exceptions.exemptContainers) or skip the pod',
         ),
       );
@@ -188,7 +242,7 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
       risks.push(
         risk(
           'lowPort',
-          key,
+          target,
           `declares containerPort ${port}: running as ${userText(now)}, it may not bind a port below 1024 ${why}. Fix: listen on a port of 1024 or more${hostNetwork ? '' : `, or set that sysctl in the pod's securityContext`}`,
           { port },
         ),
@@ -202,7 +256,7 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
         risks.push(
           risk(
             'hostPath',
-            key,
+            target,
             `mounts hostPath ${path} (volume ${volume}): files on the node usually belong to root, and fsGroup does not apply to hostPath; as ${userText(now)} it may not read or write them`,
             { volume, path },
           ),
@@ -221,7 +275,7 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ri
     risks.unshift(
       risk(
         'hostNamespace',
-        'pod',
+        { kind: 'pod' },
         `uses ${used.join(', ')}: typical of node agents (networking, logging, monitoring) that need root or capabilities on the node: once hardened, its containers run as ${userText(userAfterAny!)} without them`,
         { hostNamespaces: [...used] },
       ),
