@@ -59,9 +59,14 @@ const patch = (op: string, path: string, value?: string): string =>
  * which `c` is the container and `p` its JSON Pointer (`/spec/containers/0`).
  */
 function perTarget(body: string): string {
+  return perContainer('c.name in variables.targetNames', body);
+}
+
+/** As perTarget, for each container for which `which` (CEL on `c`) holds. */
+function perContainer(which: string, body: string): string {
   return LISTS.map(
     (list) =>
-      `(has(object.spec.${list}) ? object.spec.${list}.transformList(i, c, c.name in variables.targetNames ? ` +
+      `(has(object.spec.${list}) ? object.spec.${list}.transformList(i, c, ${which} ? ` +
       `${bind('p', `'/spec/${list}/' + string(i)`, body)} : []).flatten() : [])`,
   ).join(' +\n');
 }
@@ -164,59 +169,119 @@ function supplementalGroups(): string {
   );
 }
 
-/** SELinux types Pod Security baseline allows; any other is removed. */
 const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
 
 /** A JSON Pointer token: `~` and `/` escaped (RFC 6901). */
 const pointerToken = (x: string) => `${x}.replace('~', '~0').replace('/', '~1')`;
 
+const SELINUX_FIELDS = ['user', 'role', 'type', 'level'] as const;
+
+/** True where `sc` (a security context present) has SELinux options baseline forbids. */
+const forbiddenSELinux = (sc: string) => {
+  const o = `${sc}.seLinuxOptions`;
+  return (
+    `(has(${o}) && ((has(${o}.type) && ${o}.type != '' && !(${o}.type in ${celStrings(SELINUX_TYPES)})) || ` +
+    `(has(${o}.user) && ${o}.user != '') || (has(${o}.role) && ${o}.role != '')))`
+  );
+};
+
+/** Whether `field` of the SELinux options `o` survives confinement (a confined type, the level). */
+const keptSELinux = (o: string, field: string): string =>
+  field === 'type'
+    ? `(has(${o}.type) && ${o}.type != '' && ${o}.type in ${celStrings(SELINUX_TYPES)})`
+    : field === 'level'
+      ? `has(${o}.level)`
+      : 'false';
+
 /**
- * Confinement: what Pod Security baseline forbids in a security context, undone without asking
- * anything of the node. AppArmor Unconfined removed (fields and the older per-container
- * annotation), so the runtime's default applies where AppArmor is enabled; an SELinux type
- * outside the container types removed; procMount Unmasked back to Default unless the pod runs
- * in a user namespace.
+ * Patches writing the SELinux options `o` at `at` field by field (`keep` says which), never as one
+ * object value: an empty map, then each field as a scalar.
+ */
+const writeSELinux = (o: string, at: string, keep: (field: string) => string): string =>
+  `[${patch('add', `${at} + '/seLinuxOptions'`, '{}')}] + ` +
+  SELINUX_FIELDS.map(
+    (f) =>
+      `(has(${o}.${f}) && ${keep(f)} ? [${patch('add', `${at} + '/seLinuxOptions/${f}'`, `${o}.${f}`)}] : [])`,
+  ).join(' + ');
+
+/**
+ * Removes what baseline forbids from the SELinux options of `sc` at `at`: the whole options when
+ * nothing is left, unless `keepEmpty` (then `{}` stays, so an unconfined pod level is not inherited).
+ */
+function fixSELinux(sc: string, at: string, keepEmpty: string): string {
+  const o = `${sc}.seLinuxOptions`;
+  const left = SELINUX_FIELDS.map((f) => keptSELinux(o, f))
+    .filter((x) => x !== 'false')
+    .join(' || ');
+  const fields = SELINUX_FIELDS.filter((f) => f !== 'level').map(
+    (f) =>
+      `(has(${o}.${f}) && ${o}.${f} != '' && !${keptSELinux(o, f)} ? [${patch('remove', `${at} + '/seLinuxOptions/${f}'`)}] : [])`,
+  );
+  return (
+    `(${forbiddenSELinux(sc)} ? (${left} || ${keepEmpty} ? ${fields.join(' + ')} : ` +
+    `[${patch('remove', `${at} + '/seLinuxOptions'`)}]) : [])`
+  );
+}
+
+/**
+ * For each container of every list this request leaves alone, as perTarget (only on creation,
+ * where the request holds every container).
+ */
+const perOther = (body: string): string => perContainer('!(c.name in variables.targetNames)', body);
+
+/**
+ * Confinement (engine/rules/confinement.ts): what Pod Security baseline forbids in a security
+ * context, undone without asking anything of the node. AppArmor Unconfined removed (fields and
+ * the older per-container annotation), so the runtime's default applies where AppArmor is
+ * enabled; SELinux type outside the container types, user and role removed (the options whole
+ * when nothing is left); procMount Unmasked back to Default unless the pod runs in a user
+ * namespace. On creation the pod level is fixed too, after each untouched container that
+ * inherits it got the pod's value as its own; on pods/ephemeralcontainers (pod level fixed), a
+ * new container that would inherit unconfined SELinux options gets its own without the
+ * forbidden fields.
  */
 function confinement(): string {
   const unconfined = (sc: string) =>
     `has(${sc}.appArmorProfile) && has(${sc}.appArmorProfile.type) && ${sc}.appArmorProfile.type == 'Unconfined'`;
-  /** Removes what baseline forbids in seLinuxOptions: a type outside the container types, a user, a role; the level stays. */
-  const selinux = (sc: string, at: string) => {
-    const options = `${sc}.seLinuxOptions`;
-    const bad = [
-      [`has(${options}.type) && !(${options}.type in ${celStrings(SELINUX_TYPES)})`, 'type'],
-      [`has(${options}.user)`, 'user'],
-      [`has(${options}.role)`, 'role'],
-    ];
-    return bad
-      .map(
-        ([when, field]) =>
-          `(has(${sc}.seLinuxOptions) && ${when} ? [${patch('remove', `${at} + '/seLinuxOptions/${field}'`)}] : [])`,
-      )
-      .join(' + ');
-  };
-  // The pod level changes only where every untouched container sets the field itself.
-  const settable = (field: string) => `variables.others.all(c, ${ownHas('c', field)})`;
   const psc = 'object.spec.securityContext';
   const userNamespace = `has(${SRC}.spec.hostUsers) && ${SRC}.spec.hostUsers == false`;
-  const pod = onCreate(
-    `size(variables.targets) == 0 || !has(${psc}) ? [] : ` +
-      `(${unconfined(psc)} && ${settable('appArmorProfile')} ? ` +
-      `[${patch('remove', "'/spec/securityContext/appArmorProfile'")}] : []) + ` +
-      `(${settable('seLinuxOptions')} ? ${selinux(psc, "'/spec/securityContext'")} : [])`,
+  const podAppArmor = `(has(${psc}) && ${unconfined(psc)})`;
+  const podSELinux = `(has(${psc}) && ${forbiddenSELinux(psc)})`;
+  // An untouched container keeps what it inherited: the pod's value becomes its own.
+  const needsAppArmor =
+    `${podAppArmor} && !(${ownHas('c', 'appArmorProfile')}) && ` +
+    `!(${celString(APPARMOR_ANNOTATION)} + c.name in variables.ann)`;
+  const needsSELinux = `${podSELinux} && !(${ownHas('c', 'seLinuxOptions')})`;
+  const keep = perOther(
+    `(!has(c.securityContext) && ((${needsAppArmor}) || (${needsSELinux})) ? [${patch('add', "p + '/securityContext'", '{}')}] : []) + ` +
+      `(${needsAppArmor} ? [${patch('add', "p + '/securityContext/appArmorProfile'", "{'type': 'Unconfined'}")}] : []) + ` +
+      `(${needsSELinux} ? ${writeSELinux(`${psc}.seLinuxOptions`, "p + '/securityContext'", () => 'true')} : [])`,
   );
+  const pod =
+    `size(variables.targets) == 0 ? [] : ${keep} +
+` +
+    `(${podAppArmor} ? [${patch('remove', "'/spec/securityContext/appArmorProfile'")}] : []) + ` +
+    `(has(${psc}) ? ${fixSELinux(psc, "'/spec/securityContext'", 'false')} : [])`;
   // The older annotation is metadata, which only a pod creation may change.
-  const annotation = onCreate(
+  const annotation =
     `variables.targets.filter(c, ${celString(APPARMOR_ANNOTATION)} + c.name in variables.ann && ` +
-      `variables.ann[${celString(APPARMOR_ANNOTATION)} + c.name] == 'unconfined')` +
-      `.map(c, ${patch('remove', `'/metadata/annotations/' + ${pointerToken(`(${celString(APPARMOR_ANNOTATION)} + c.name)`)}`)})`,
-  );
+    `variables.ann[${celString(APPARMOR_ANNOTATION)} + c.name] == 'unconfined')` +
+    `.map(c, ${patch('remove', `'/metadata/annotations/' + ${pointerToken(`(${celString(APPARMOR_ANNOTATION)} + c.name)`)}`)})`;
   const sc = 'c.securityContext';
+  // Pod-level SELinux options that stay unconfined (pods/ephemeralcontainers only: on creation
+  // they are fixed above): a container must not inherit them.
+  const stuck = `(request.operation != 'CREATE' && has(${POD_SC}) && ${forbiddenSELinux(POD_SC)})`;
+  const override = writeSELinux(`${POD_SC}.seLinuxOptions`, "p + '/securityContext'", (f) =>
+    keptSELinux(`${POD_SC}.seLinuxOptions`, f),
+  );
   return (
-    `${pod} +\n${annotation} +\n` +
+    `${onCreate(pod)} +
+${onCreate(annotation)} +
+` +
     perTarget(
       `(${unconfined(sc)} ? [${patch('remove', "p + '/securityContext/appArmorProfile'")}] : []) + ` +
-        `${selinux(sc, "p + '/securityContext'")} + ` +
+        `${fixSELinux(sc, "p + '/securityContext'", stuck)} + ` +
+        `(${stuck} && !has(${sc}.seLinuxOptions) ? ${override} : []) + ` +
         `(has(${sc}.procMount) && ${sc}.procMount == 'Unmasked' && !(${userNamespace}) ? ` +
         `[${patch('add', "p + '/securityContext/procMount'", "'Default'")}] : [])`,
     )
