@@ -117,3 +117,44 @@ export function exposedSamples(text: string): Set<string> {
   }
   return out;
 }
+
+/** The label names an expression matches on or groups by (`le` of histograms included). */
+export function labelNames(expr: string): string[] {
+  const noStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  const out = new Set<string>();
+  for (const m of noStrings.matchAll(/\b(?:by|without|on|ignoring)\s*\(([^)]*)\)/g))
+    for (const l of m[1].split(',')) if (l.trim()) out.add(l.trim());
+  for (const m of noStrings.matchAll(/\{([^}]*)\}/g))
+    for (const matcher of m[1].split(',')) {
+      const name = /^\s*([a-zA-Z_]\w*)\s*(=~|!~|!=|=)/.exec(matcher);
+      if (name) out.add(name[1]);
+    }
+  return [...out];
+}
+
+/** The label names each sample of a metric carries in a Prometheus text exposition. */
+export function exposedLabels(text: string, sample: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${sample}{`)) continue;
+    for (const m of line.slice(sample.length).matchAll(/([a-zA-Z_]\w*)="/g)) out.add(m[1]);
+  }
+  return out;
+}
+
+/** For each metric the dashboard reads: the label names its queries use with it. */
+export function labelsByMetric(dashboard = readDashboard()): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const q of dashboardQueries(dashboard)) {
+    const names = metricNames(q.expr);
+    // Our queries read one metric each, so every label they name is that metric's.
+    if (names.length !== 1) throw new Error(`${q.panel}: ${q.expr} reads ${names.length} metrics`);
+    const labels = out.get(names[0]) ?? new Set<string>();
+    for (const l of labelNames(q.expr)) labels.add(l);
+    out.set(names[0], labels);
+  }
+  return out;
+}
+
+/** Labels Prometheus adds to every series of a target it scrapes through a ServiceMonitor. */
+export const TARGET_LABELS = ['job', 'namespace', 'pod', 'instance'];

@@ -65,7 +65,7 @@ describe('grafana dashboard queries', () => {
       /certificate expires/i,
       /Image identity lookups/,
       /MutatingAdmissionPolicy checks/,
-      /Guard decisions/,
+      /Guard and audit policy findings/,
     ])
       expect([...titles].some((t) => wanted.test(t))).toBe(true);
   });
