@@ -24,7 +24,9 @@ import {
   run,
   writeTemp,
 } from '../../support/tools';
+import { readDoc, section } from '../../support/markdown';
 
+const DOC = 'docs/operations.md';
 const MAP_API = 'admissionregistration.k8s.io/v1/MutatingAdmissionPolicy';
 const CHART_COPY = 'charts/pod-hardener/files/grafana-dashboard.json';
 
@@ -140,9 +142,7 @@ describe('grafana dashboard objects', () => {
       );
       expect(rest).toEqual([]);
       expect(cm.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
-      expect(cm.data['pod-hardener.json']).toBe(
-        readFileSync(join(REPO, DASHBOARD_FILE), 'utf8').trimEnd(),
-      );
+      expect(cm.data['pod-hardener.json']).toBe(readFileSync(join(REPO, DASHBOARD_FILE), 'utf8'));
       expect(JSON.parse(cm.data['pod-hardener.json'])).toEqual(readDashboard());
     },
   );
@@ -173,5 +173,32 @@ describe('grafana dashboard objects', () => {
     expect(rest).toEqual([]);
     expect(cm.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
     expect(cm.data['pod-hardener.json']).toBe(readFileSync(join(REPO, DASHBOARD_FILE), 'utf8'));
+  });
+});
+
+describe('grafana dashboard documentation', () => {
+  test(`${DOC}, "Grafana dashboard", has a row for each panel, in order`, () => {
+    const text = section(readDoc(DOC), 'Grafana dashboard', DOC);
+    const documented = [...text.matchAll(/^\| ([^|]+?) \|/gm)]
+      .map((m) => m[1])
+      .filter((t) => t !== 'panel' && !/^-+$/.test(t));
+    const panels = readDashboard()
+      .panels.filter((p: any) => p.type !== 'row')
+      .map((p: any) => p.title);
+    expect(documented).toEqual(panels);
+  });
+
+  test('each alert the documentation relates to a panel is one the rules raise', () => {
+    const text = section(readDoc(DOC), 'Grafana dashboard', DOC);
+    const rules = readFileSync(
+      join(REPO, 'manifests/components/monitoring/prometheusrule.yaml'),
+      'utf8',
+    );
+    const named = [...text.matchAll(/\[(PodHardener\w+)\]\(#(\w+)\)/g)];
+    expect(named.length).toBeGreaterThan(5);
+    for (const [, alert, anchor] of named) {
+      expect(rules).toContain(`alert: ${alert}`);
+      expect(anchor).toBe(alert.toLowerCase());
+    }
   });
 });
