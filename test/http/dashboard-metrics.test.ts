@@ -4,7 +4,6 @@
  * refused, a failing review, an image identity lookup that fails), each with the labels the
  * dashboard's queries match or group by. The API server's series are checked in the e2e tier.
  */
-import { createServer } from 'node:net';
 import { Annotations } from '../../src/names';
 import {
   APISERVER_SAMPLES,
@@ -15,20 +14,11 @@ import {
   TARGET_LABELS,
 } from '../support/dashboard';
 import { eventually } from '../support/eventually';
-import { post, scrape, startTestServer, type TestServer } from '../support/http';
+import { closedPort, post, scrape, startTestServer, type TestServer } from '../support/http';
 import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
 
 jest.setTimeout(60000);
-
-/** A port nothing listens on: taken, then given back. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('the webhook series the Grafana dashboard reads', () => {
   let server: TestServer;
