@@ -5,12 +5,12 @@
  * allowlist is never contacted; a digest, once read, is answered from the cache.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pod } from '../support/pods';
 import { podReview } from '../support/reviews';
 import { FakeRegistry } from '../support/fake-registry';
 import {
+  closedPort,
   metricValue,
   post,
   scrape,
@@ -28,15 +28,6 @@ jest.setTimeout(60000);
 const BUDGET_MS = 1000;
 // What the machine may add to the budget: TLS, the review itself, a loaded CI runner.
 const MARGIN_MS = 1000;
-
-/** A port nothing listens on: taken, then given back. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('image identity', () => {
   let server: TestServer;

@@ -18,6 +18,7 @@ import { Agent, request as httpsRequest, type RequestOptions } from 'node:https'
 import { request as httpRequest } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { Writable } from 'node:stream';
+import { createServer } from 'node:net';
 import {
   generateCA,
   issueServingCertificate,
@@ -349,4 +350,13 @@ export function metricValue(
 
 export async function scrape(server: { metricsPort: number }): Promise<string> {
   return (await getHealth(server.metricsPort, '/metrics')).text;
+}
+
+/** A port nothing listens on: taken, then given back. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -189,7 +189,11 @@ describe('the chart renders what kustomize renders', () => {
     expectSameObjects(
       kustomized,
       helmTemplate({
-        monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
+        monitoring: {
+          serviceMonitor: { enabled: true },
+          prometheusRule: { enabled: true },
+          grafanaDashboard: { enabled: true },
+        },
         networkPolicy: { enabled: true },
       }),
     );
@@ -199,7 +203,11 @@ describe('the chart renders what kustomize renders', () => {
     // A difference that no longer exists must leave the list (and docs/helm.md).
     const kustomized = kustomizeWith('overlays/self-managed', ['monitoring', 'network-policy']);
     const charted = helmTemplate({
-      monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
+      monitoring: {
+        serviceMonitor: { enabled: true },
+        prometheusRule: { enabled: true },
+        grafanaDashboard: { enabled: true },
+      },
       networkPolicy: { enabled: true },
     });
     for (const skipped of DIFFERENCES) {
@@ -217,7 +225,11 @@ describe('the chart renders what kustomize renders', () => {
     for (const o of helmTemplate(
       {
         certificates: { mode: 'cert-manager' },
-        monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
+        monitoring: {
+          serviceMonitor: { enabled: true },
+          prometheusRule: { enabled: true },
+          grafanaDashboard: { enabled: true },
+        },
         networkPolicy: { enabled: true },
       },
       { release: 'ph' },
