@@ -56,23 +56,26 @@ stop_registry() {
 }
 
 push_registry_images() {
-  local archive
-  archive="$(find "$IMAGE_CACHE" -maxdepth 1 -name 'legacy-numeric-*.tar' -printf '%T@ %p\n' | sort -rn | head -n 1 | cut -d' ' -f2-)"
-  [[ -n "$archive" ]] || die "no legacy-numeric image in $IMAGE_CACHE: build the images first"
-  buildah_ inspect --type image localhost/pod-hardener/legacy:numeric >/dev/null 2>&1 ||
-    buildah_ pull --quiet "oci-archive:$archive" >/dev/null
-  # USER 999 (as argo-cd's image): the same image with only its config's User changed.
-  if ! buildah_ inspect --type image localhost/pod-hardener/legacy:uid999 >/dev/null 2>&1; then
-    local ctr
-    ctr="$(buildah_ from --quiet --pull-never localhost/pod-hardener/legacy:numeric)"
-    buildah_ config --user 999 "$ctr"
-    buildah_ commit --quiet "$ctr" localhost/pod-hardener/legacy:uid999 >/dev/null
-    buildah_ rm "$ctr" >/dev/null
+  # The legacy images of this build (images.sh names them legacy-VARIANT:TAG in buildah's
+  # storage and in their archives; containerd knows them as legacy:VARIANT).
+  local tag numeric
+  tag="$(cat "$RUN_DIR/legacy-image-tag")"
+  numeric="localhost/pod-hardener/legacy-numeric:$tag"
+  if ! buildah_ inspect --type image "$numeric" >/dev/null 2>&1; then
+    [[ -f "$IMAGE_CACHE/legacy-numeric-$tag.tar" ]] || die "no legacy-numeric image in $IMAGE_CACHE: build the images first"
+    buildah_ pull --quiet "oci-archive:$IMAGE_CACHE/legacy-numeric-$tag.tar" >/dev/null
   fi
+  # USER 999 (as argo-cd's image): the same image with only its config's User changed, made
+  # anew from this build's image so it never lags behind it.
+  local ctr
+  ctr="$(buildah_ from --quiet --pull-never "$numeric")"
+  buildah_ config --user 999 "$ctr"
+  buildah_ commit --quiet "$ctr" "localhost/pod-hardener/legacy-uid999:$tag" >/dev/null
+  buildah_ rm "$ctr" >/dev/null
   local pair src dst
   for pair in numeric:numeric uid999:uid999 uid999:uid999-cold; do
     src="${pair%%:*}" dst="${pair#*:}"
-    buildah_ push --quiet --tls-verify=false "localhost/pod-hardener/legacy:$src" \
+    buildah_ push --quiet --tls-verify=false "localhost/pod-hardener/legacy-$src:$tag" \
       "docker://$REGISTRY_LOCAL/pod-hardener/legacy:$dst" >/dev/null
   done
 }

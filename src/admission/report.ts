@@ -26,22 +26,30 @@ export function warningsFor(
   const notice = (n: Notice) =>
     clip(`pod-hardener: ${targetText(n.target)}: ${n.message}`, MAX_WARNING);
   // What may stop the workload comes first: when the warnings are cut short, it must not be.
-  const lines = [
-    ...notices.filter((n) => n.kind === 'mayStopWorking').map(notice),
-    ...changes.map((c) => clip(`${prefix} ${targetText(c.target)}: ${changeText(c)}`, MAX_WARNING)),
-    ...notices.filter((n) => n.kind !== 'mayStopWorking').map(notice),
-  ];
+  const risks = notices.filter((n) => n.kind === 'mayStopWorking');
+  const others = notices.filter((n) => n.kind !== 'mayStopWorking');
+  // Made one at a time, and only until the budget is spent: a pod with thousands of containers
+  // has tens of thousands of changes, and only the first fit.
+  const all = risks.length + changes.length + others.length;
+  const line = (i: number) =>
+    i < risks.length
+      ? notice(risks[i])
+      : i < risks.length + changes.length
+        ? clip(
+            `${prefix} ${targetText(changes[i - risks.length].target)}: ${changeText(changes[i - risks.length])}`,
+            MAX_WARNING,
+          )
+        : notice(others[i - risks.length - changes.length]);
   const out: string[] = [];
   let total = 0;
-  for (let i = 0; i < lines.length; i++) {
-    if (total + lines[i].length > MAX_WARNINGS_TOTAL) {
-      out.push(
-        `pod-hardener: ${lines.length - i} more; see the pod-hardener audit annotations and logs`,
-      );
+  for (let i = 0; i < all; i++) {
+    const text = line(i);
+    if (total + text.length > MAX_WARNINGS_TOTAL) {
+      out.push(`pod-hardener: ${all - i} more; see the pod-hardener audit annotations and logs`);
       break;
     }
-    out.push(lines[i]);
-    total += lines[i].length;
+    out.push(text);
+    total += text.length;
   }
   return out;
 }

@@ -17,6 +17,9 @@ const LEVEL_FIELDS: Record<string, { level: string }> = Object.fromEntries(
   Object.keys(pino.levels.values).map((label) => [label, { level: label }]),
 );
 
+/** How many changes and notices one log line names; the counts are always whole. */
+const MAX_LOGGED = 200;
+
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level,
@@ -43,10 +46,12 @@ export function reviewLogFields(
     mode: record.mode,
     decision: record.decision,
     status,
-    // `runAsUser@pod`, `capabilities.add@container/app`: greppable, one entry per change.
-    changes: record.changes.map((c) => `${c.rule}@${targetKey(c.target)}`),
+    // `runAsUser@pod`, `capabilities.add@container/app`: greppable, one entry per change, the
+    // first MAX_LOGGED of each (a hostile pod can have tens of thousands; the counts say so).
+    changeCount: record.changes.length,
+    changes: record.changes.slice(0, MAX_LOGGED).map((c) => `${c.rule}@${targetKey(c.target)}`),
     noticeCount: record.notices.length,
-    notices: record.notices.map((n) => `${n.kind}@${targetKey(n.target)}`),
+    notices: record.notices.slice(0, MAX_LOGGED).map((n) => `${n.kind}@${targetKey(n.target)}`),
     latencyMs: Math.round(latencyMs * 1000) / 1000,
   };
   if (record.errorCode !== undefined) {
