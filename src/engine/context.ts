@@ -107,7 +107,13 @@ export function ensureInherited(
   fromImage?: (t: HardenTarget) => number | undefined,
 ): void {
   const podValue = ctx.podSecurityContext()?.[field];
-  const podSettable = ctx.podFieldSettable(field);
+  // containerd refuses to start a pod's sandbox whose pod level names a group without a user
+  // ("user group ... is specified without user", seen on the node with containerd 2.3): a pod
+  // level without runAsUser (its containers each set their own) gets no runAsGroup either, and
+  // the containers get theirs. run-as-user.ts runs first, so the pod's runAsUser is final here.
+  const podSettable =
+    ctx.podFieldSettable(field) &&
+    (field !== 'runAsGroup' || ctx.podSecurityContext()?.runAsUser != null);
   // Image identity: a container that runs with no acceptable value of its own or from the pod
   // (before hardening) gets its image's, set on the container itself (the containers of one
   // pod may run as different users), in place of the default. Asked only of those containers.

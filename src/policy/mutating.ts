@@ -83,10 +83,15 @@ const ownHas = (c: string, field: string) => hasPath(c, ['securityContext', fiel
  * pod's value is not acceptable; otherwise each hardened container whose effective value is not
  * acceptable gets its own.
  */
-function inherited(field: string, ok: (x: string) => string, fixed: string): string {
+function inherited(
+  field: string,
+  ok: (x: string) => string,
+  fixed: string,
+  podAlso?: string,
+): string {
   const podOk = `${hasPath(SRC, ['spec', 'securityContext', field])} && ${ok(`${POD_SC}.${field}`)}`;
   const setPod =
-    `request.operation == 'CREATE' && !podOk && variables.others.all(c, ${ownHas('c', field)}) && ` +
+    `request.operation == 'CREATE' && !podOk && ${podAlso === undefined ? '' : `${podAlso} && `}variables.others.all(c, ${ownHas('c', field)}) && ` +
     `(${hasPath(SRC, ['spec', 'securityContext', field])} || variables.targets.exists(c, !(${ownHas('c', field)})))`;
   const own = `(${ownHas('c', field)} ? !(${ok(`c.securityContext.${field}`)}) : !(setPod || podOk))`;
   return bind(
@@ -470,7 +475,18 @@ export function mutations(): Mutation[] {
     // a capabilities object: the later mutations can then add fields without testing parents.
     ['scaffold', undefined, scaffold],
     ['runAsUser', undefined, inherited('runAsUser', nonRootId, 'variables.runAsUser')],
-    ['runAsGroup', undefined, inherited('runAsGroup', nonRootId, 'variables.runAsGroup')],
+    [
+      'runAsGroup',
+      undefined,
+      // As the engine: no pod-level group without a pod-level user (containerd refuses such a
+      // sandbox); `object` is the pod after the runAsUser mutation.
+      inherited(
+        'runAsGroup',
+        nonRootId,
+        'variables.runAsGroup',
+        hasPath('object', ['spec', 'securityContext', 'runAsUser']),
+      ),
+    ],
     ['runAsNonRoot', 'runAsNonRoot', inherited('runAsNonRoot', (x) => `${x} == true`, 'true')],
     ['fsGroup', undefined, fsGroup()],
     ['supplementalGroups', undefined, supplementalGroups()],

@@ -68,7 +68,7 @@ describe('the text editor', () => {
   it('edits a flow mapping in place, as a flow mapping', () => {
     const out = run(podWith('    securityContext: {runAsUser: 0, privileged: true}\n')).output;
     expect(out).toContain(
-      '    securityContext: {runAsUser: 1000, privileged: false, capabilities: {drop: [ALL]}, allowPrivilegeEscalation: false}\n',
+      '    securityContext: {runAsUser: 1000, privileged: false, runAsGroup: 3000, capabilities: {drop: [ALL]}, allowPrivilegeEscalation: false}\n',
     );
   });
 

@@ -1278,7 +1278,7 @@ export const CASES: HardenCase[] = [
     expected: undefined,
   },
   {
-    name: 'minimal change: only what containers inherit is set at pod level',
+    name: 'minimal change: only what containers inherit is set at pod level, never a group without a user',
     input: pod({
       containers: [
         app({
@@ -1289,11 +1289,11 @@ export const CASES: HardenCase[] = [
         }),
       ],
     }),
+    // The group goes on the container: containerd refuses a pod sandbox whose pod level names a
+    // group without a user.
     expected: hardened(
-      {
-        containers: [app(hsc({ runAsUser: 101, runAsNonRoot: true }))],
-      },
-      { runAsUser: undefined, runAsNonRoot: undefined },
+      { containers: [app(hsc({ runAsUser: 101, runAsGroup: 3000, runAsNonRoot: true }))] },
+      { runAsUser: undefined, runAsGroup: undefined, runAsNonRoot: undefined },
     ),
     rules: ['runAsGroup', 'seccompProfile'],
   },

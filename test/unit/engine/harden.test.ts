@@ -96,7 +96,7 @@ describe('harden(): the summary annotation', () => {
       create(),
     );
     expect(result.pod.metadata!.annotations![Annotations.hardened]).toBe(
-      'runAsUser=1000 [app]; runAsGroup=3000 [pod]; runAsNonRoot=true [pod]; capabilities.add-=SYS_TIME [app]; ' +
+      'runAsUser=1000 [app]; runAsGroup=3000 [app]; runAsNonRoot=true [pod]; capabilities.add-=SYS_TIME [app]; ' +
         'capabilities.drop+=ALL [app]; allowPrivilegeEscalation=false [app]; seccompProfile=RuntimeDefault [pod]',
     );
   });
