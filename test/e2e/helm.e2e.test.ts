@@ -41,7 +41,6 @@ describe('helm install, upgrade, uninstall', () => {
       'clusterrole.rbac.authorization.k8s.io/pod-hardener-webhook-cabundle',
       'clusterrolebinding.rbac.authorization.k8s.io/pod-hardener-webhook-cabundle',
       'configmap/pod-hardener-config',
-      'configmap/pod-hardener-guard',
       'deployment.apps/pod-hardener',
       'mutatingwebhookconfiguration.admissionregistration.k8s.io/pod-hardener',
       'poddisruptionbudget.policy/pod-hardener',

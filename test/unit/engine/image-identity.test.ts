@@ -22,8 +22,10 @@ describe('harden() with image users', () => {
     const input = pod({ containers: [{ name: 'argocd', image: 'argocd:v3' }] });
     const result = harden(input, policyWith(), options({ 'argocd:v3': { found: true, uid: 999 } }));
     expect(sc(result.pod).runAsUser).toBe(999);
-    // The default group still applies: the image named no group.
-    expect((result.pod as any).spec.securityContext.runAsGroup).toBe(3000);
+    // The default group still applies: the image named no group. On the container, since the pod
+    // level has no user (containerd refuses a pod sandbox with a group and no user).
+    expect(sc(result.pod).runAsGroup).toBe(3000);
+    expect((result.pod as any).spec.securityContext.runAsGroup).toBeUndefined();
     // No pod-level user: the only container runs as its image's.
     expect((result.pod as any).spec.securityContext.runAsUser).toBeUndefined();
     expect(warningsFor('enforce', result.changes, result.notices)).toContain(
