@@ -288,9 +288,9 @@ describe('policy mode against the webhook, on kube-apiserver', () => {
     RUN_TIMEOUT_MS,
   );
 
-  // The rules the engine is gaining as this is written, checked against what PRODUCT.md says
-  // (written out here, not taken from the engine): confinement, the root group, and a
-  // Bidirectional mount keeping privileged.
+  // Confinement, the root group and a Bidirectional mount keeping privileged, with the expected
+  // stored pod written out here (docs/hardening.md, "The rules"), not taken from the engine, so
+  // a rule wrong in both the engine and the policy still fails.
   test('confinement, the root group and Bidirectional mounts, as the contract says', async () => {
     const s = SETUPS[1];
     const pod = {
