@@ -142,6 +142,17 @@ describe('which requests are mutated', () => {
       image: 'busybox',
       securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } },
     };
+    /** The ephemeral-containers update of `stored` whose request body is `body`. */
+    const debugUpdate = (body: any, p: typeof policy) =>
+      reviewAdmission(
+        podReview(body, {
+          operation: 'UPDATE',
+          subResource: 'ephemeralcontainers',
+          oldObject: stored,
+        }),
+        'enforce',
+        p,
+      );
     const withDebug = (body: any) => {
       body.spec.ephemeralContainers = [attacker];
       return body;
@@ -166,15 +177,7 @@ describe('which requests are mutated', () => {
     ])('%s in the body is not believed', (_what, claim) => {
       const body = withDebug(structuredClone(stored));
       claim(body);
-      const outcome = reviewAdmission(
-        podReview(body, {
-          operation: 'UPDATE',
-          subResource: 'ephemeralcontainers',
-          oldObject: stored,
-        }),
-        'enforce',
-        policyWith({ skipNamespaces: ['*'] }),
-      );
+      const outcome = debugUpdate(body, policyWith({ skipNamespaces: ['*'] }));
       const response = responseOf(outcome);
       const ops = decodePatch(response);
       expect(ops.every((op) => op.path.startsWith('/spec/ephemeralContainers/0/'))).toBe(true);
@@ -197,15 +200,7 @@ describe('which requests are mutated', () => {
 
     it('a body that agrees with the stored pod says nothing about it', () => {
       const body = withDebug(structuredClone(stored));
-      const outcome = reviewAdmission(
-        podReview(body, {
-          operation: 'UPDATE',
-          subResource: 'ephemeralcontainers',
-          oldObject: stored,
-        }),
-        'enforce',
-        policy,
-      );
+      const outcome = debugUpdate(body, policy);
       expect(outcome.record.notices.map((n) => n.kind)).not.toContain('requestNotStored');
     });
 
