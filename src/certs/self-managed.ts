@@ -86,6 +86,9 @@ export async function startSelfManagedCertificates(
   };
   const now = o.now ?? (() => new Date());
   const checkIntervalMs = o.checkIntervalMs ?? 60 * 60 * 1000;
+  // The floor keeps a certificate that is already due from renewing in a loop; a shorter check
+  // interval the operator chose lowers it.
+  const minDelayMs = Math.min(MIN_DELAY_MS, checkIntervalMs);
   const deps = {
     secret: secretStore(core, o.namespace, o.secretName),
     webhooks: webhookCaBundles(admission, o.webhookConfigurationName),
@@ -134,7 +137,7 @@ export async function startSelfManagedCertificates(
     try {
       const r = await reconcileOnce(deps);
       failures = 0;
-      schedule(delayUntil(nextDueTime(r.data, settings), now(), MIN_DELAY_MS, checkIntervalMs));
+      schedule(delayUntil(nextDueTime(r.data, settings), now(), minDelayMs, checkIntervalMs));
     } catch (err) {
       failures++;
       const delay = Math.min(
@@ -149,7 +152,7 @@ export async function startSelfManagedCertificates(
       schedule(delay);
     }
   };
-  schedule(delayUntil(nextDueTime(result.data, settings), now(), MIN_DELAY_MS, checkIntervalMs));
+  schedule(delayUntil(nextDueTime(result.data, settings), now(), minDelayMs, checkIntervalMs));
 
   return {
     stop() {

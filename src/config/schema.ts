@@ -272,6 +272,10 @@ export const configSchema = z.strictObject(
         ),
         validityDays: integer(1, 3650).default(90),
         renewBeforeDays: integer(1, 3650).default(30),
+        // How often each replica re-reads the Secret when nothing falls due sooner: how soon it
+        // serves a certificate another replica (or an operator) wrote there, and repairs a reset
+        // caBundle. Hourly costs nothing; a few seconds is for clusters that rotate on demand.
+        checkIntervalSeconds: integer(5, 86400).default(3600),
         // Names and addresses the serving certificate covers besides the Service's DNS names
         // (a webhook reached by `url` rather than a Service).
         extraDnsNames: list(dnsName).default([]),

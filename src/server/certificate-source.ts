@@ -72,6 +72,7 @@ function startSelfManagedSource(
         directory: c.directory,
         validityDays: c.selfManaged.validityDays,
         renewBeforeDays: c.selfManaged.renewBeforeDays,
+        checkIntervalMs: c.selfManaged.checkIntervalSeconds * 1000,
         dnsNames: [...c.selfManaged.extraDnsNames],
         ipAddresses: [...c.selfManaged.extraIpAddresses],
         logger,

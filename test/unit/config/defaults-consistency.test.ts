@@ -153,6 +153,7 @@ describe('the defaults in the code are the ones every install path uses', () => 
     expect(values.config.certificates.selfManaged).toEqual({
       validityDays: sm.validityDays,
       renewBeforeDays: sm.renewBeforeDays,
+      checkIntervalSeconds: sm.checkIntervalSeconds,
     });
     expect(values.certificates.certManager).toMatchObject({
       duration: `${sm.validityDays * 24}h`,
