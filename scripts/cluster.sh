@@ -122,9 +122,11 @@ start_containerd() {
   log "containerd $("$bin/containerd" --version | awk '{print $3}') up"
 }
 
+# start_controlplane BIN_DIR [EXTRA_FLAG...]
 start_controlplane() {
   local bin=$1
-  start_daemon controlplane "$bin/controlplane" \
+  shift
+  start_daemon controlplane "$bin/controlplane" "$@" \
     --dir="$STATE_DIR/controlplane" \
     --address="$GATEWAY" --port="$API_PORT" \
     --with-controller-manager --with-scheduler --service-account-admission \
@@ -269,6 +271,9 @@ case "${1:-}" in
   # enable_unprivileged_ports (POD_HARDENER_CLUSTER_UNPRIVILEGED_PORTS) on a running cluster.
   env) print_env ;;
   restart-containerd) restart_containerd ;;
+  # For the fault tests: kube-apiserver (with etcd, the controller manager and the scheduler)
+  # stopped and started again on the same state.
+  restart-controlplane) restart_controlplane ;;
   # For the image identity test: the registry stopped, and started again with its images.
   registry-stop) stop_registry ;;
   registry-start) alive registry || start_registry ;;

@@ -126,6 +126,15 @@ ensure_packages() {
 # Used by the node tests: restart containerd with enable_unprivileged_ports set from
 # POD_HARDENER_CLUSTER_UNPRIVILEGED_PORTS. Running containers keep running (their shims stay);
 # pods created afterwards get the new setting.
+# The API server restarts as a real one does: same credentials, same etcd data (--keep-state).
+# Here etcd, the controller manager and the scheduler share its process, so they restart with it.
+restart_controlplane() {
+  need_root restart-controlplane
+  cluster_running || die "no cluster is running"
+  stop_pid controlplane
+  start_controlplane "$(cat "$RUN_DIR/cp-bin-dir")" --keep-state
+}
+
 restart_containerd() {
   need_root restart-containerd
   cluster_running || die "no cluster is running"

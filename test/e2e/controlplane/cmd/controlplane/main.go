@@ -90,6 +90,7 @@ type options struct {
 	address       string
 	withScheduler bool
 	saAdmission   bool
+	keepState     bool
 }
 
 // info is written to <dir>/controlplane.json for clients that prefer JSON to
@@ -126,6 +127,7 @@ func run() int {
 	fs.StringVar(&o.address, "address", "127.0.0.1", "IP address the apiserver binds, advertises and has in its serving certificate")
 	fs.BoolVar(&o.withScheduler, "with-scheduler", false, "also run kube-scheduler as a child process (built next to this binary)")
 	fs.BoolVar(&o.saAdmission, "service-account-admission", false, "enable the ServiceAccount admission plugin, so pods get service account tokens")
+	fs.BoolVar(&o.keepState, "keep-state", false, "restart on what an earlier run left in --dir (credentials, etcd data) instead of starting afresh")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -156,7 +158,11 @@ func run() int {
 	cmd := app.NewAPIServerCommand()
 	ctx := cmd.Context()
 
-	files, err := generate(o.dir, ip)
+	generateOrLoad := generate
+	if o.keepState {
+		generateOrLoad = load
+	}
+	files, err := generateOrLoad(o.dir, ip)
 	if err != nil {
 		logf("generating credentials: %v", err)
 		return 1
@@ -171,7 +177,7 @@ func run() int {
 	}
 	server := "https://" + net.JoinHostPort(o.address, strconv.Itoa(port))
 
-	etcd, etcdURL, err := startEtcd(o.etcdDir)
+	etcd, etcdURL, err := startEtcd(o.etcdDir, o.keepState)
 	if err != nil {
 		logf("starting etcd: %v", err)
 		return 1
@@ -342,8 +348,9 @@ type generated struct {
 	kubeletClientKey  string
 }
 
-func generate(dir string, address net.IP) (*generated, error) {
-	g := &generated{
+// generatedPaths names the files generate writes in dir.
+func generatedPaths(dir string) *generated {
+	return &generated{
 		caFile:      filepath.Join(dir, "ca.crt"),
 		servingCert: filepath.Join(dir, "apiserver.crt"),
 		servingKey:  filepath.Join(dir, "apiserver.key"),
@@ -353,6 +360,32 @@ func generate(dir string, address net.IP) (*generated, error) {
 		kubeletClientCert: filepath.Join(dir, "apiserver-kubelet-client.crt"),
 		kubeletClientKey:  filepath.Join(dir, "apiserver-kubelet-client.key"),
 	}
+}
+
+// load reads back what generate wrote in an earlier run, so that a restart
+// keeps the CA, the admin token and the service-account key: the kubelet's
+// kubeconfig and every pod's token stay valid across it.
+func load(dir string, _ net.IP) (*generated, error) {
+	g := generatedPaths(dir)
+	for _, f := range []string{g.servingCert, g.servingKey, g.saKey, g.kubeletClientCert, g.kubeletClientKey} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("--keep-state: %w", err)
+		}
+	}
+	var err error
+	if g.caPEM, err = os.ReadFile(g.caFile); err != nil {
+		return nil, fmt.Errorf("--keep-state: %w", err)
+	}
+	tokens, err := os.ReadFile(g.tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("--keep-state: %w", err)
+	}
+	g.token, _, _ = strings.Cut(string(tokens), ",")
+	return g, nil
+}
+
+func generate(dir string, address net.IP) (*generated, error) {
+	g := generatedPaths(dir)
 
 	// CA and serving certificate, valid for the loopback addresses and the
 	// in-cluster names of the kubernetes Service.
@@ -523,7 +556,9 @@ func freePort(host string) (int, error) {
 
 // startEtcd starts a single-member etcd on loopback, retrying with other
 // ports if one was taken between choosing and binding it.
-func startEtcd(dataDir string) (*embed.Etcd, string, error) {
+// With keep set, the data an earlier run left is the store: a restart, as a real
+// control plane's, keeps every object.
+func startEtcd(dataDir string, keep bool) (*embed.Etcd, string, error) {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		clientPort, err := freePort("127.0.0.1")
@@ -537,8 +572,10 @@ func startEtcd(dataDir string) (*embed.Etcd, string, error) {
 		clientURL := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(clientPort)}
 		peerURL := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(peerPort)}
 
-		if err := os.RemoveAll(dataDir); err != nil {
-			return nil, "", err
+		if !keep {
+			if err := os.RemoveAll(dataDir); err != nil {
+				return nil, "", err
+			}
 		}
 		cfg := embed.NewConfig()
 		cfg.Name = "controlplane"
