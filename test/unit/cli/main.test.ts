@@ -20,6 +20,7 @@ import YAML from 'yaml';
 import { KUBECTL_HARDEN, pluginArgv } from '../../../src/cli/kubectl-harden';
 import { COMMANDS, main, type Io, type Program } from '../../../src/cli/main';
 import { Annotations } from '../../../src/names';
+import { hardenedWorkloads, manifestText, missingOneRule } from '../../support/hardened-workloads';
 import { elidedMismatch } from '../../support/markdown';
 import { pod } from '../../support/pods';
 import { podReview } from '../../support/reviews';
@@ -241,6 +242,49 @@ describe('harden --check', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('nothing to change\n');
   });
+
+  it('exits 0 on hardened shapes charts ship (container level only, a native sidecar) and writes nothing', async () => {
+    const text = manifestText(hardenedWorkloads());
+    const path = write('hardened-workloads.yaml', text);
+    const r = await run(['harden', '-f', path, '--check']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('nothing to change\n');
+    // With --write too: a file with nothing to change is not rewritten, not even reformatted.
+    const rewrite = await run(['harden', '-f', path, '--check', '--write']);
+    expect(rewrite.code).toBe(0);
+    expect(rewrite.written).toEqual({});
+    expect(readFileSync(path, 'utf8')).toBe(text);
+  });
+
+  it.each(
+    missingOneRule().map((m) => [
+      `${m.workload.metadata.name} ${m.list}[${m.index}] ${m.field}`,
+      m,
+    ]),
+  )(
+    'exits 1 when one container misses one rule (%s), naming that container only',
+    async (_name, m) => {
+      const others = hardenedWorkloads().filter(
+        (w) => w.metadata.name !== m.workload.metadata.name,
+      );
+      const path = write('one-missing.yaml', manifestText([...others, m.workload]));
+      const r = await run(['harden', '-f', path, '--check']);
+      expect(r.code).toBe(1);
+      const { kind, metadata } = m.workload;
+      const container = m.workload.spec.template.spec[m.list][m.index].name;
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^${escapeRegExp(path)}:\\d+: ${kind} ${metadata.namespace}/${metadata.name}: 1 change$`,
+        ),
+      );
+      expect(lines[1]).toMatch(
+        // A native sidecar is named as one ("sidecar container"); the change by its field.
+        new RegExp(`^  (sidecar |init )?container "${container}": ${m.field}`),
+      );
+      expect(lines).toHaveLength(3); // and the totals line
+    },
+  );
 
   it('exits 0 on files it hardened itself, and on files without workloads', async () => {
     const hardened = (await run(['harden', '-f', FIXTURES])).stdout;
