@@ -261,3 +261,22 @@ function sortKeys(objects: K8sObject[]): unknown {
         : v;
   return [...objects].sort((a, b) => objectKey(a).localeCompare(objectKey(b))).map(sort);
 }
+
+test('guard.keepOnUninstall marks the guard and only the guard for Helm to keep', () => {
+  const kept = (values: Record<string, unknown>) =>
+    helmTemplate(values)
+      .filter((o) => o.metadata.annotations?.['helm.sh/resource-policy'] === 'keep')
+      .map(objectKey)
+      .sort();
+  expect(kept({})).toEqual([]);
+  expect(kept({ guard: { keepOnUninstall: true } })).toEqual(
+    helmTemplate({})
+      .filter(
+        (o) =>
+          /^ValidatingAdmissionPolicy(Binding)?$/.test(o.kind) && /guard/.test(o.metadata.name),
+      )
+      .map(objectKey)
+      .sort(),
+  );
+  expect(kept({ guard: { keepOnUninstall: true } })).toHaveLength(2);
+});
