@@ -139,6 +139,24 @@ describe('helm: mode policy', () => {
     expect(objects.some((o) => o.kind === 'Deployment')).toBe(true);
   });
 
+  test('mode both, for a switch: every webhook-mode object and the policy with its binding, not the audit policy (the webhook reports audit namespaces)', () => {
+    const both = kinds(helmTemplate({ mode: 'both' }, { extraArgs: ON_136 })).sort();
+    const webhook = kinds(helmTemplate({}, { extraArgs: ON_136 }));
+    expect(both).toEqual(
+      [
+        ...webhook,
+        'MutatingAdmissionPolicy/pod-hardener',
+        'MutatingAdmissionPolicyBinding/pod-hardener',
+      ].sort(),
+    );
+    // Refused where the policy cannot be installed, as mode policy is.
+    const r = run(
+      goTool('helm'),
+      helmTemplateArgs({ mode: 'both' }, { extraArgs: ['--kube-version', '1.35.0'] }),
+    );
+    expect(r.stderr).toMatch(/mode: both needs/);
+  });
+
   test('an unknown mode fails the schema', () => {
     const r = run(goTool('helm'), helmTemplateArgs({ mode: 'sidecar' }));
     expect(r.status).not.toBe(0);
