@@ -13,7 +13,10 @@ export interface ApiClient {
   close(): void;
 }
 
-export function apiClient(cp: ControlPlane, maxSockets = 16): ApiClient {
+export function apiClient(
+  cp: Pick<ControlPlane, 'server' | 'caPem' | 'token'>,
+  maxSockets = 16,
+): ApiClient {
   const agent = new Agent({ keepAlive: true, maxSockets, ca: cp.caPem });
   const base = new URL(cp.server);
   return {
