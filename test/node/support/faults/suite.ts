@@ -80,7 +80,7 @@ export async function measureFaults(
         out.push({ fault, error: result });
       }
       console.log(
-        `fault "${fault.name}": ${result instanceof Error ? result.message : JSON.stringify({ ...result, fault: undefined, reasons: Object.fromEntries(result.reasons) })}`,
+        `fault "${fault.name}": ${result instanceof Error ? result.message : JSON.stringify({ ...result, fault: undefined, reasons: Object.fromEntries(result.reasons), unhardened: `${result.unhardened.length}: ${result.unhardened.slice(0, 3).join('; ')}` })}`,
       );
       await after(fault, result);
     }
