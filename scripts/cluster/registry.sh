@@ -12,8 +12,11 @@
 # when the cluster goes (down.sh removes the chain and the bridge); the registry binary runs from
 # the state directory, so down's sweep of the cluster's processes stops it too.
 #
-#   localhost/pod-hardener/legacy:numeric   as REGISTRY/pod-hardener/legacy:numeric (USER 101)
-#   the same image with USER 999            as REGISTRY/pod-hardener/legacy:uid999 and :uid999-cold
+#   localhost/pod-hardener/legacy:VARIANT   as REGISTRY/pod-hardener/legacy:VARIANT, for each of
+#                                           images.sh's LEGACY_VARIANTS (the transparency table's
+#                                           image identity column runs the corpus from here)
+#   localhost/pod-hardener/legacy:uid999    also as REGISTRY/pod-hardener/legacy:uid999-cold (a
+#                                           tag the image identity test reads with the registry down)
 
 REGISTRY_PORT="${POD_HARDENER_CLUSTER_REGISTRY_PORT:-5000}"
 REGISTRY="$GATEWAY:$REGISTRY_PORT"
@@ -55,27 +58,27 @@ stop_registry() {
   log "registry stopped"
 }
 
-push_registry_images() {
-  # The legacy images of this build (images.sh names them legacy-VARIANT:TAG in buildah's
-  # storage and in their archives; containerd knows them as legacy:VARIANT).
-  local tag numeric
+# push_legacy_image VARIANT DEST_TAG: this build's legacy-VARIANT image (images.sh names it
+# legacy-VARIANT:TAG in buildah's storage and in its archive; containerd knows it as
+# legacy:VARIANT), pushed as REGISTRY/pod-hardener/legacy:DEST_TAG.
+push_legacy_image() {
+  local variant=$1 dest=$2 tag image
   tag="$(cat "$RUN_DIR/legacy-image-tag")"
-  numeric="localhost/pod-hardener/legacy-numeric:$tag"
-  if ! buildah_ inspect --type image "$numeric" >/dev/null 2>&1; then
-    [[ -f "$IMAGE_CACHE/legacy-numeric-$tag.tar" ]] || die "no legacy-numeric image in $IMAGE_CACHE: build the images first"
-    buildah_ pull --quiet "oci-archive:$IMAGE_CACHE/legacy-numeric-$tag.tar" >/dev/null
+  image="localhost/pod-hardener/legacy-$variant:$tag"
+  if ! buildah_ inspect --type image "$image" >/dev/null 2>&1; then
+    [[ -f "$IMAGE_CACHE/legacy-$variant-$tag.tar" ]] || die "no legacy-$variant image in $IMAGE_CACHE: build the images first"
+    buildah_ pull --quiet "oci-archive:$IMAGE_CACHE/legacy-$variant-$tag.tar" >/dev/null
   fi
-  # USER 999 (as argo-cd's image): the same image with only its config's User changed, made
-  # anew from this build's image so it never lags behind it.
-  local ctr
-  ctr="$(buildah_ from --quiet --pull-never "$numeric")"
-  buildah_ config --user 999 "$ctr"
-  buildah_ commit --quiet "$ctr" "localhost/pod-hardener/legacy-uid999:$tag" >/dev/null
-  buildah_ rm "$ctr" >/dev/null
-  local pair src dst
-  for pair in numeric:numeric uid999:uid999 uid999:uid999-cold; do
-    src="${pair%%:*}" dst="${pair#*:}"
-    buildah_ push --quiet --tls-verify=false "localhost/pod-hardener/legacy-$src:$tag" \
-      "docker://$REGISTRY_LOCAL/pod-hardener/legacy:$dst" >/dev/null
-  done
+  buildah_ push --quiet --tls-verify=false "$image" "docker://$REGISTRY_LOCAL/pod-hardener/legacy:$dest" >/dev/null
+}
+
+push_registry_images() {
+  local variant
+  for variant in "${LEGACY_VARIANTS[@]}"; do push_legacy_image "$variant" "$variant"; done
+  push_legacy_image uid999 uid999-cold
+  # containerd keeps what it pulled under these names, and a pod with imagePullPolicy
+  # IfNotPresent would run that copy, an older build's, instead of the image just pushed.
+  local pulled
+  mapfile -t pulled < <(ctr images ls -q | grep -F "$REGISTRY/pod-hardener/legacy:")
+  (( ${#pulled[@]} == 0 )) || ctr images rm "${pulled[@]}" >/dev/null
 }

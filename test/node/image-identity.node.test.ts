@@ -4,18 +4,17 @@
 // container sets no user runs as 999, hardened otherwise; with the registry stopped, a pod gets
 // the defaults and a warning, and is still admitted.
 
-import { spawnSync } from 'child_process';
 import { Annotations, LabelValues } from '../../src/names';
 import {
   apply,
+  clusterCommand as cluster,
   clusterEnv,
-  clusterScript,
   kubectl,
   namespace,
   statusOnNode,
   waitRunning,
 } from './support/cluster';
-import { applyNodeTierConfig } from './support/global-setup';
+import { applyNodeTierConfig, imageIdentityOn } from './support/global-setup';
 import { eventually } from '../support/eventually';
 
 jest.setTimeout(300_000);
@@ -23,11 +22,6 @@ jest.setTimeout(300_000);
 const NS = 'node-identity';
 let cleanup: () => Promise<void>;
 let registry: string;
-
-function cluster(command: 'registry-start' | 'registry-stop'): void {
-  const r = spawnSync('bash', [clusterScript, command], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error(`npm run cluster -- ${command} failed`);
-}
 
 /** A server-side dry run of a pod of `image`: the pod the API server would store, and the warnings. */
 async function dryRun(name: string, image: string): Promise<{ pod: any; warnings: string }> {
@@ -49,16 +43,7 @@ beforeAll(async () => {
   registry = clusterEnv().registry;
   cluster('registry-start');
   cleanup = await namespace(NS, LabelValues.enforce);
-  await applyNodeTierConfig(
-    {},
-    {
-      enabled: true,
-      registries: [registry],
-      insecureRegistries: [registry],
-      // The node is shared with the other tests' pods: room for a first lookup on a busy machine.
-      budgetMs: 2000,
-    },
-  );
+  await applyNodeTierConfig({}, imageIdentityOn(registry));
 });
 
 afterAll(async () => {

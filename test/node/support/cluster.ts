@@ -33,6 +33,12 @@ export interface ClusterEnv {
 
 export const clusterScript = path.join(repoRoot, 'scripts', 'cluster.sh');
 
+/** A subcommand of scripts/cluster.sh for the tests (registry-start, registry-stop), which must succeed. */
+export function clusterCommand(command: 'registry-start' | 'registry-stop'): void {
+  const r = spawnSync('bash', [clusterScript, command], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`npm run cluster -- ${command} failed`);
+}
+
 let cached: ClusterEnv | undefined;
 export function clusterEnv(): ClusterEnv {
   if (!cached) {

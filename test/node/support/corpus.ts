@@ -1,9 +1,11 @@
 // The legacy corpus: patterns operators meet in images they cannot rebuild, each a pod of the
-// images localhost/pod-hardener/legacy:{root,named,numeric} (scripts/cluster/images.sh), with its
-// own health check (a readiness probe), and the candidate changes that may make it run hardened.
+// images localhost/pod-hardener/legacy:VARIANT (scripts/cluster/images.sh says what each holds),
+// with its own health check (a readiness probe), and the candidate changes that may make it run
+// hardened, from the least permissive to the most: the first that runs is the one shown.
 
 import { Annotations } from '../../../src/names';
 import { apply, kubectl, logs, statusOnNode } from './cluster';
+import type { TransparencyResult } from './transparency';
 
 type Manifest = any;
 
@@ -39,8 +41,12 @@ const FILE_PROBE = (file: string) => ({
   failureThreshold: 60,
 });
 
+type LegacyImage = 'root' | 'named' | 'numeric' | 'uid999' | 'arbitrary';
+/** How containerd knows the legacy images (imported, never pulled: imagePullPolicy Never). */
+const LOCAL_LEGACY = 'localhost/pod-hardener/legacy:';
+
 function pod(
-  image: 'root' | 'named' | 'numeric',
+  image: LegacyImage,
   main: Manifest,
   extra: Manifest = {},
   annotations: Record<string, string> = {},
@@ -56,7 +62,7 @@ function pod(
       containers: [
         {
           name: 'app',
-          image: `localhost/pod-hardener/legacy:${image}`,
+          image: `${LOCAL_LEGACY}${image}`,
           imagePullPolicy: 'Never',
           ...main,
         },
@@ -68,6 +74,21 @@ function pod(
 
 const sh = (script: string) => ({ command: ['sh', '-c', script] });
 const serve = (port: number) => `exec httpd -f -p ${port} -h /www`;
+/** httpd on port 80, started straight from the copy of busybox that carries cap_net_bind_service+ep. */
+const NETBIND_HTTPD = ['busybox-netbind', 'httpd', '-f', '-p', '80', '-h', '/www'];
+
+/** The file-capability binary serving port 80, with NET_BIND_SERVICE in its capabilities.add. */
+const netbindPod = (extra: Manifest = {}, annotations: Record<string, string> = {}): Manifest =>
+  pod(
+    'root',
+    {
+      command: NETBIND_HTTPD,
+      readinessProbe: WEB_ROOT_PROBE(80),
+      securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } },
+    },
+    extra,
+    annotations,
+  );
 
 const skipContainer = (name: string): Fix => ({
   change: `annotation \`${Annotations.skipContainers}: "${name}"\` (the container then runs unhardened)`,
@@ -76,8 +97,49 @@ const skipContainer = (name: string): Fix => ({
   },
 });
 
-/** An image whose non-root USER (UID 101) writes to its own directory: the UID pod-hardener sets instead loses it. */
-function ownDirectoryRow(id: string, image: 'named' | 'numeric', user: string): Row {
+/** The capability allowlisted for the pod and kept in the container's capabilities.add. */
+const allowCapability = (capability: string): Fix => ({
+  change: `annotation \`${Annotations.allowedCapabilities}: ${capability}\` and \`capabilities.add: [${capability}]\``,
+  apply: (p) => {
+    p.metadata.annotations[Annotations.allowedCapabilities] = capability;
+    const sc = (p.spec.containers[0].securityContext ??= {});
+    sc.capabilities = { ...sc.capabilities, add: [capability] };
+  },
+});
+
+const declarePort80: Fix = {
+  change: 'declare `containerPort: 80` (pod-hardener then adds the unprivileged-port sysctl)',
+  apply: (p) => {
+    p.spec.containers[0].ports = [{ containerPort: 80 }];
+  },
+};
+
+const allowEscalation: Fix = {
+  change: '`allowPrivilegeEscalation: true` on the container (file capabilities need it)',
+  apply: (p) => {
+    p.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
+  },
+};
+
+/** Two changes made together, said in that order. */
+const both = (first: Fix, second: Fix): Fix => ({
+  change: `${first.change}, and ${second.change}`,
+  apply: (p) => {
+    first.apply(p);
+    second.apply(p);
+  },
+});
+
+const emptyDirAt = (path: string): Fix => ({
+  change: 'an `emptyDir` volume mounted at that directory',
+  apply: (p) => {
+    p.spec.volumes = [{ name: 'state', emptyDir: {} }];
+    p.spec.containers[0].volumeMounts = [{ name: 'state', mountPath: path }];
+  },
+});
+
+/** A non-root image whose USER (`uid`) writes to its own directory: the UID pod-hardener sets instead loses it. */
+function ownDirectoryRow(id: string, image: LegacyImage, user: string, uid: number): Row {
   return {
     id,
     pattern: `${user} writing to its own directory /srv/app (0700)`,
@@ -88,9 +150,9 @@ function ownDirectoryRow(id: string, image: 'named' | 'numeric', user: string): 
       }),
     fixes: [
       {
-        change: 'pod `securityContext.runAsUser: 101` (an explicit non-root UID is kept)',
+        change: `pod \`securityContext.runAsUser: ${uid}\` (an explicit non-root UID is kept)`,
         apply: (p) => {
-          p.spec.securityContext = { runAsUser: 101 };
+          p.spec.securityContext = { runAsUser: uid };
         },
       },
     ],
@@ -125,53 +187,32 @@ export const CORPUS: Row[] = [
       'a binary with the file capability cap_net_bind_service+ep that binds port 80, no allowlist',
     pod: () =>
       pod('root', {
-        command: ['busybox-netbind', 'httpd', '-f', '-p', '80', '-h', '/www'],
+        command: NETBIND_HTTPD,
         readinessProbe: WEB_ROOT_PROBE(80),
       }),
-    fixes: [
-      {
-        change: `annotation \`${Annotations.allowedCapabilities}: NET_BIND_SERVICE\` and \`capabilities.add: [NET_BIND_SERVICE]\``,
-        apply: (p) => {
-          p.metadata.annotations[Annotations.allowedCapabilities] = 'NET_BIND_SERVICE';
-          p.spec.containers[0].securityContext = { capabilities: { add: ['NET_BIND_SERVICE'] } };
-        },
-      },
-      {
-        change: 'declare `containerPort: 80` (pod-hardener then adds the unprivileged-port sysctl)',
-        apply: (p) => {
-          p.spec.containers[0].ports = [{ containerPort: 80 }];
-        },
-      },
-      skipContainer('app'),
-    ],
+    fixes: [allowCapability('NET_BIND_SERVICE'), declarePort80, skipContainer('app')],
   },
   {
     id: 'filecap-allow',
     pattern: 'the same binary with the capability allowlisted (annotation and capabilities.add)',
-    pod: () =>
-      pod(
-        'root',
-        {
-          command: ['busybox-netbind', 'httpd', '-f', '-p', '80', '-h', '/www'],
-          readinessProbe: WEB_ROOT_PROBE(80),
-          securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } },
-        },
-        {},
-        { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' },
-      ),
+    pod: () => netbindPod({}, { [Annotations.allowedCapabilities]: 'NET_BIND_SERVICE' }),
+    fixes: [declarePort80, allowEscalation, skipContainer('app')],
+  },
+  {
+    // Hardened, NET_BIND_SERVICE leaves capabilities.add and with it the bounding set, and the
+    // kernel refuses to exec a binary whose file capabilities (+ep) it cannot grant in full.
+    // Declaring the port adds the sysctl but leaves the bounding set without the capability; the
+    // allowlist keeps it there. runc starts the binary straight from a process whose permitted
+    // set holds the capability, so no_new_privs (allowPrivilegeEscalation: false) takes nothing
+    // away, as in the filecap-allow row; allowing escalation too is tried next in case it does.
+    id: 'filecap-uid101',
+    pattern:
+      'the same binary at an explicit non-root UID (`runAsUser: 101`, `capabilities.add: [NET_BIND_SERVICE]`), no allowlist',
+    pod: () => netbindPod({ securityContext: { runAsUser: 101 } }),
     fixes: [
-      {
-        change: 'declare `containerPort: 80` (pod-hardener then adds the unprivileged-port sysctl)',
-        apply: (p) => {
-          p.spec.containers[0].ports = [{ containerPort: 80 }];
-        },
-      },
-      {
-        change: '`allowPrivilegeEscalation: true` on the container (file capabilities need it)',
-        apply: (p) => {
-          p.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
-        },
-      },
+      declarePort80,
+      allowCapability('NET_BIND_SERVICE'),
+      both(allowCapability('NET_BIND_SERVICE'), allowEscalation),
       skipContainer('app'),
     ],
   },
@@ -183,15 +224,7 @@ export const CORPUS: Row[] = [
         ...sh(`echo state > /var/lib/app/state && ${serve(8080)}`),
         readinessProbe: WEB_ROOT_PROBE(8080),
       }),
-    fixes: [
-      {
-        change: 'an `emptyDir` volume mounted at that directory',
-        apply: (p) => {
-          p.spec.volumes = [{ name: 'state', emptyDir: {} }];
-          p.spec.containers[0].volumeMounts = [{ name: 'state', mountPath: '/var/lib/app' }];
-        },
-      },
-    ],
+    fixes: [emptyDirAt('/var/lib/app')],
   },
   {
     id: 'emptydir',
@@ -208,8 +241,24 @@ export const CORPUS: Row[] = [
       ),
     fixes: [],
   },
-  ownDirectoryRow('user-name', 'named', 'image `USER app` (a name; UID 101)'),
-  ownDirectoryRow('user-numeric', 'numeric', 'image `USER 101`'),
+  ownDirectoryRow('user-name', 'named', 'image `USER app` (a name; UID 101)', 101),
+  ownDirectoryRow('user-numeric', 'numeric', 'image `USER 101`', 101),
+  ownDirectoryRow('user-999', 'uid999', "image `USER 999` owning its files (as argo-cd's)", 999),
+  {
+    // USER 1001 has no /etc/passwd entry, so the runtime runs it in group 0, which owns /srv/data
+    // (0775). pod-hardener never gives group 0: runAsGroup 0 and fsGroup 0 become the run group,
+    // 0 leaves supplementalGroups, and image identity keeps the UID, not a group the image does
+    // not name. So a directory of the pod's own is the fix that keeps the container hardened.
+    id: 'group-zero',
+    pattern:
+      'image `USER 1001` built for any UID in group 0, writing to /srv/data (root:root 0775; bitnami and OpenShift style)',
+    pod: () =>
+      pod('arbitrary', {
+        ...sh(`echo x > /srv/data/f && ${serve(8080)}`),
+        readinessProbe: WEB_ROOT_PROBE(8080),
+      }),
+    fixes: [emptyDirAt('/srv/data'), skipContainer('app')],
+  },
   {
     id: 'chown-init',
     pattern: 'an init container that chowns a volume as root for the app (UID 101)',
@@ -226,7 +275,7 @@ export const CORPUS: Row[] = [
           initContainers: [
             {
               name: 'fix-perms',
-              image: 'localhost/pod-hardener/legacy:root',
+              image: `${LOCAL_LEGACY}root`,
               imagePullPolicy: 'Never',
               command: ['chown', '101:101', '/data'],
               volumeMounts: [{ name: 'data', mountPath: '/data' }],
@@ -272,7 +321,55 @@ export const CORPUS: Row[] = [
       ),
     fixes: [skipContainer('app')],
   },
+  {
+    // busybox's ping opens a raw ICMP socket (SOCK_RAW), which needs CAP_NET_RAW, and the
+    // busybox the images carry (Debian's 1.35) does not fall back to an unprivileged ICMP socket
+    // (seen with strace: EPERM, then "permission denied (are you root?)", whatever
+    // net.ipv4.ping_group_range says).
+    // The ping goes to the loopback only. Allowlisted, NET_RAW stays in the bounding set of a
+    // process that runs as UID 1000, which gains no capability from it: busybox carries no file
+    // capability. The allowlist is tried first all the same, as an operator would.
+    id: 'hostnet-raw',
+    pattern:
+      'a hostNetwork daemon that needs NET_RAW (`capabilities: {drop: [ALL], add: [NET_RAW]}`; pings the loopback)',
+    pod: () =>
+      pod(
+        'root',
+        {
+          ...sh('ping -c1 -W5 127.0.0.1 && touch /tmp/ok && sleep 3600'),
+          readinessProbe: FILE_PROBE('/tmp/ok'),
+          securityContext: { capabilities: { drop: ['ALL'], add: ['NET_RAW'] } },
+        },
+        { hostNetwork: true },
+      ),
+    fixes: [allowCapability('NET_RAW'), skipContainer('app')],
+  },
 ];
+
+/**
+ * A pod's legacy images taken from the node tier's registry (scripts/cluster/registry.sh pushes
+ * every variant there) and pulled as any registry image is: image identity reads only images of
+ * an allowlisted registry, never what containerd holds under a local name.
+ */
+export const fromRegistry =
+  (registry: string) =>
+  (p: Manifest): void => {
+    for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers]) {
+      c.image = (c.image as string).replace(LOCAL_LEGACY, `${registry}/pod-hardener/legacy:`);
+      c.imagePullPolicy = 'IfNotPresent';
+    }
+  };
+
+/** Every image the corpus runs, once `change` has been made to each pod, sorted. */
+export function corpusImages(change: (pod: Manifest) => void): string[] {
+  const images = new Set<string>();
+  for (const row of CORPUS) {
+    const p = row.pod();
+    change(p);
+    for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers]) images.add(c.image);
+  }
+  return [...images].sort();
+}
 
 const FAILED_WAITING = new Set([
   'CrashLoopBackOff',
@@ -280,6 +377,9 @@ const FAILED_WAITING = new Set([
   'CreateContainerConfigError',
   'RunContainerError',
   'ErrImageNeverPull',
+  // A pull from the registry that failed says so at once, not after the wait for Ready.
+  'ErrImagePull',
+  'ImagePullBackOff',
   'InvalidImageName',
 ]);
 
@@ -367,17 +467,17 @@ function outcomeCell(o: Outcome): string {
   return `**does not run**: ${(o.seen ?? '').replace(/\|/g, '\\|')}`;
 }
 
-export function renderTable(
-  results: Array<{
-    row: Row;
-    unhardened: Outcome;
-    hardened: Outcome;
-    fix?: { change: string; outcome: Outcome };
-  }>,
-): string {
+/** The figure under the table: how many patterns run hardened as they are, without and with image identity. */
+function summary(results: TransparencyResult[]): string {
+  const off = results.filter((r) => r.hardened.runs).length;
+  const on = results.filter((r) => r.identity.runs).length;
+  return `${off} of ${results.length} patterns run hardened unchanged with image identity off, ${on} with it on.`;
+}
+
+export function renderTable(results: TransparencyResult[]): string {
   const lines = [
-    '| legacy pattern | unhardened | hardened by pod-hardener | the one change that makes it run hardened |',
-    '|---|---|---|---|',
+    '| legacy pattern | unhardened | hardened by pod-hardener | hardened, image identity on | the one change that makes it run hardened (image identity off) |',
+    '|---|---|---|---|---|',
   ];
   for (const r of results) {
     const fix = r.hardened.runs
@@ -385,9 +485,8 @@ export function renderTable(
       : r.fix
         ? `${r.fix.change}: ${outcomeCell(r.fix.outcome)}`
         : 'none found';
-    lines.push(
-      `| ${r.row.pattern} | ${outcomeCell(r.unhardened)} | ${outcomeCell(r.hardened)} | ${fix} |`,
-    );
+    const cells = [r.unhardened, r.hardened, r.identity].map(outcomeCell);
+    lines.push(`| ${r.row.pattern} | ${cells.join(' | ')} | ${fix} |`);
   }
-  return lines.join('\n');
+  return [...lines, '', summary(results)].join('\n');
 }

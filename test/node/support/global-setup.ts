@@ -28,6 +28,20 @@ export default async function globalSetup(): Promise<void> {
 }
 
 /**
+ * The `imageIdentity` section that turns image identity on for the node tier's registry
+ * (scripts/cluster/registry.sh), which speaks plain HTTP.
+ */
+export function imageIdentityOn(registry: string): Record<string, unknown> {
+  return {
+    enabled: true,
+    registries: [registry],
+    insecureRegistries: [registry],
+    // The node is shared with the other tests' pods: room for a first lookup on a busy machine.
+    budgetMs: 2000,
+  };
+}
+
+/**
  * Installs pod-hardener with the node tier's configuration (the shipped one, a ceiling that also
  * allows SYS_ADMIN, mesh-init exempt), with `hardening` keys overridden and `imageIdentity` set
  * when given, through an operator's overlay, and waits for the rollout. Tests that change the configuration call it again without
