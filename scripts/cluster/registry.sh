@@ -60,25 +60,31 @@ stop_registry() {
 
 # push_legacy_image VARIANT DEST_TAG: this build's legacy-VARIANT image (images.sh names it
 # legacy-VARIANT:TAG in buildah's storage and in its archive; containerd knows it as
-# legacy:VARIANT), pushed as REGISTRY/pod-hardener/legacy:DEST_TAG.
+# legacy:VARIANT), pushed as REGISTRY/pod-hardener/legacy:DEST_TAG with one more label. The label
+# gives the registry copy an image ID of its own: once the kubelet has pulled an image whose ID a
+# local name also has, it reports that local name as not present to pods that never pull.
 push_legacy_image() {
-  local variant=$1 dest=$2 tag image
+  local variant=$1 dest=$2 tag image copy container
   tag="$(cat "$RUN_DIR/legacy-image-tag")"
   image="localhost/pod-hardener/legacy-$variant:$tag"
-  if ! buildah_ inspect --type image "$image" >/dev/null 2>&1; then
-    [[ -f "$IMAGE_CACHE/legacy-$variant-$tag.tar" ]] || die "no legacy-$variant image in $IMAGE_CACHE: build the images first"
-    buildah_ pull --quiet "oci-archive:$IMAGE_CACHE/legacy-$variant-$tag.tar" >/dev/null
+  copy="localhost/pod-hardener/legacy-$variant-registry:$tag"
+  if ! buildah_ inspect --type image "$copy" >/dev/null 2>&1; then
+    if ! buildah_ inspect --type image "$image" >/dev/null 2>&1; then
+      [[ -f "$IMAGE_CACHE/legacy-$variant-$tag.tar" ]] || die "no legacy-$variant image in $IMAGE_CACHE: build the images first"
+      buildah_ pull --quiet "oci-archive:$IMAGE_CACHE/legacy-$variant-$tag.tar" >/dev/null
+    fi
+    container="$(buildah_ from --quiet "$image")"
+    buildah_ config --label pod-hardener.test/copy=registry "$container"
+    buildah_ commit --quiet --rm "$container" "$copy" >/dev/null
   fi
-  buildah_ push --quiet --tls-verify=false "$image" "docker://$REGISTRY_LOCAL/pod-hardener/legacy:$dest" >/dev/null
+  buildah_ push --quiet --tls-verify=false "$copy" "docker://$REGISTRY_LOCAL/pod-hardener/legacy:$dest" >/dev/null
 }
 
 push_registry_images() {
   local variant
   for variant in "${LEGACY_VARIANTS[@]}"; do push_legacy_image "$variant" "$variant"; done
   push_legacy_image uid999 uid999-cold
-  # containerd keeps what it pulled under these names, and a pod with imagePullPolicy
-  # IfNotPresent would run that copy, an older build's, instead of the image just pushed.
-  local pulled
-  mapfile -t pulled < <(ctr images ls -q | grep -F "$REGISTRY/pod-hardener/legacy:")
-  (( ${#pulled[@]} == 0 )) || ctr images rm "${pulled[@]}" >/dev/null
+  # containerd may still hold an older build's pull of these references: pods that must run this
+  # build's image pull it with imagePullPolicy Always. Removing those references with ctr instead
+  # made the kubelet report the same images under their local names as not present.
 }

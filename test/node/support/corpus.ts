@@ -349,14 +349,16 @@ export const CORPUS: Row[] = [
 /**
  * A pod's legacy images taken from the node tier's registry (scripts/cluster/registry.sh pushes
  * every variant there) and pulled as any registry image is: image identity reads only images of
- * an allowlisted registry, never what containerd holds under a local name.
+ * an allowlisted registry, never what containerd holds under a local name. Always pulled: the
+ * registry is local and cheap, and containerd may hold an older build's image under the same
+ * reference.
  */
 export const fromRegistry =
   (registry: string) =>
   (p: Manifest): void => {
     for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers]) {
       c.image = (c.image as string).replace(LOCAL_LEGACY, `${registry}/pod-hardener/legacy:`);
-      c.imagePullPolicy = 'IfNotPresent';
+      c.imagePullPolicy = 'Always';
     }
   };
 
