@@ -45,7 +45,7 @@ const {
 } = require('../test/e2e/support/webhook.ts');
 const { startBaseline } = require('./lib/servers');
 const { Labels, LabelValues } = require('../src/names.ts');
-const { loadPolicy } = require('../src/cli/policy.ts');
+const { loadPolicy } = require('../src/cli/configured-policy.ts');
 const { mutatingPolicy } = require('../src/policy/mutating.ts');
 const { histogram, percentiles } = require('./lib/client');
 const { startClock } = require('./lib/clock');
