@@ -40,6 +40,7 @@ describe('manifests/base/config.yaml', () => {
       webhookConfigurationName: 'pod-hardener',
       validityDays: 90,
       renewBeforeDays: 30,
+      checkIntervalSeconds: 3600,
       extraDnsNames: [],
       extraIpAddresses: [],
     });

@@ -71,6 +71,7 @@ describe('defaults', () => {
       webhookConfigurationName: 'pod-hardener',
       validityDays: 90,
       renewBeforeDays: 30,
+      checkIntervalSeconds: 3600,
       extraDnsNames: [],
       extraIpAddresses: [],
     });
