@@ -4,8 +4,11 @@
 // hardened, from the least permissive to the most: the first that runs is the one shown.
 
 import { Annotations } from '../../../src/names';
-import { apply, kubectl, logs, statusOnNode } from './cluster';
+import { apply, clusterEnv, kubectl, logs, statusOnNode } from './cluster';
 import type { TransparencyResult } from './transparency';
+
+/** The node's address on the cluster's bridge, where the registry listens. */
+const bridgeAddress = (): string => clusterEnv().registry.split(':')[0];
 
 type Manifest = any;
 
@@ -331,12 +334,18 @@ export const CORPUS: Row[] = [
     // capability. The allowlist is tried first all the same, as an operator would.
     id: 'hostnet-raw',
     pattern:
-      'a hostNetwork daemon that needs NET_RAW (`capabilities: {drop: [ALL], add: [NET_RAW]}`; pings the loopback)',
+      "a hostNetwork daemon that needs NET_RAW (`capabilities: {drop: [ALL], add: [NET_RAW]}`; an ARP probe, as metallb's speaker sends)",
+    // arping opens a packet socket, which takes CAP_NET_RAW whatever the node's
+    // ping_group_range (ping may get an ICMP datagram socket without it). The probe is
+    // duplicate address detection for the node's own address on the cluster's private bridge:
+    // nothing answers, and arping -D exits 0 then.
     pod: () =>
       pod(
         'root',
         {
-          ...sh('ping -c1 -W5 127.0.0.1 && touch /tmp/ok && sleep 3600'),
+          ...sh(
+            `arping -D -c1 -w1 -I ${clusterEnv().bridge} ${bridgeAddress()} && touch /tmp/ok && sleep 3600`,
+          ),
           readinessProbe: FILE_PROBE('/tmp/ok'),
           securityContext: { capabilities: { drop: ['ALL'], add: ['NET_RAW'] } },
         },
