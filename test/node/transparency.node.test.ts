@@ -28,11 +28,17 @@ test('every legacy pattern, unhardened, hardened and hardened with image identit
           uid: 0,
         });
     }
-    if (!r.hardened.runs)
+    if (!r.hardened.runs) {
       expect({ row: r.row.pattern, fixed: r.fix !== undefined }).toEqual({
         row: r.row.pattern,
         fixed: true,
       });
+      // A note came before it broke: the webhook's warnings said it may stop working.
+      expect({
+        row: r.row.pattern,
+        noted: /may stop working/.test(r.hardened.warnings ?? ''),
+      }).toEqual({ row: r.row.pattern, noted: true });
+    }
   }
   expectReferenceUpToDate(TRANSPARENCY_TABLE, table);
 });

@@ -31,6 +31,8 @@ export interface Outcome {
   seen?: string;
   /** The kernel's view of the main container when it runs. */
   kernel?: { uid: number; capEff: bigint };
+  /** The warnings the API server returned with the pod (the webhook's notes among them). */
+  warnings?: string;
 }
 
 const WEB_ROOT_PROBE = (port: number) => ({
@@ -415,8 +417,9 @@ export async function runVariant(
   manifest.metadata.name = name;
   manifest.metadata.namespace = ns;
   change?.(manifest);
+  let warnings: string;
   try {
-    await apply(JSON.stringify(manifest));
+    warnings = await apply(JSON.stringify(manifest));
   } catch (err) {
     const m = /Error from server[^:]*: (.*)/.exec((err as Error).message);
     return { runs: false, seen: `rejected: ${stable(m ? m[1] : (err as Error).message)}` };
@@ -432,7 +435,7 @@ export async function runVariant(
         );
         if (ready) {
           const k = statusOnNode(p, 'app');
-          return { runs: true, kernel: { uid: k.uid, capEff: k.capEff } };
+          return { runs: true, kernel: { uid: k.uid, capEff: k.capEff }, warnings };
         }
         const statuses = [
           ...(p.status?.initContainerStatuses ?? []),
@@ -450,18 +453,24 @@ export async function runVariant(
             return {
               runs: false,
               seen: `${s.name}: ${term.reason ?? 'exited'} (exit ${term.exitCode}): ${said}`,
+              warnings,
             };
           }
           if (waiting && FAILED_WAITING.has(waiting.reason)) {
             return {
               runs: false,
               seen: `${s.name}: ${waiting.reason}: ${stable(waiting.message ?? '')}`,
+              warnings,
             };
           }
         }
       }
       if (Date.now() > end)
-        return { runs: false, seen: 'not Ready within 45 s (its health check does not answer)' };
+        return {
+          runs: false,
+          seen: 'not Ready within 45 s (its health check does not answer)',
+          warnings,
+        };
       await new Promise((res) => setTimeout(res, 300));
     }
   } finally {
