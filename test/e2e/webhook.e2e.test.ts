@@ -15,6 +15,7 @@ import {
   type WebhookProcess,
 } from './support/webhook';
 import { eventually } from '../support/eventually';
+import { HARDENED_POD_SC, hardenedContainerSc, STORED_POD_CLAIMS } from '../support/pods';
 
 const BUILD_AND_START_TIMEOUT_MS = 60 * 60 * 1000;
 
@@ -60,13 +61,7 @@ async function getPod(namespaceName: string, name: string): Promise<any> {
   );
 }
 
-const HARDENED_POD_SC = {
-  runAsUser: 1000,
-  runAsGroup: 3000,
-  runAsNonRoot: true,
-  seccompProfile: { type: 'RuntimeDefault' },
-};
-const HARDENED_CONTAINER_SC = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
+const HARDENED_CONTAINER_SC = hardenedContainerSc();
 
 beforeAll(async () => {
   cp = await startControlPlane({ withControllerManager: true });
@@ -279,21 +274,7 @@ describe('pods created through a real kube-apiserver', () => {
     });
   });
 
-  it.each([
-    ['a mirror-pod annotation', (b: any) => (b.metadata.annotations[Annotations.mirrorPod] = 'x')],
-    ['a skip annotation', (b: any) => (b.metadata.annotations[Annotations.skip] = 'true')],
-    ['os.name windows', (b: any) => (b.spec.os = { name: 'windows' })],
-    [
-      'a non-root pod-level securityContext',
-      (b: any) =>
-        (b.spec.securityContext = {
-          runAsUser: 1000,
-          runAsGroup: 3000,
-          runAsNonRoot: true,
-          seccompProfile: { type: 'RuntimeDefault' },
-        }),
-    ],
-  ])(
+  it.each(STORED_POD_CLAIMS)(
     'a raw ephemeral-containers update whose body claims %s stores a hardened container',
     async (what, claim) => {
       // The stored pod runs with a root pod level (its init container is left untouched), so an

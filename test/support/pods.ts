@@ -31,6 +31,27 @@ export const HARDENED_POD_SC = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
+/**
+ * What a pods/ephemeralcontainers request body may claim that the stored pod does not say, each
+ * of which would leave the new container unhardened if the webhook believed the body: the tests
+ * of the stored view (unit and API tier) make each claim in turn.
+ */
+export const STORED_POD_CLAIMS: ReadonlyArray<[string, (body: any) => void]> = [
+  [
+    'a mirror-pod annotation',
+    (b) => (b.metadata.annotations = { ...b.metadata.annotations, [Annotations.mirrorPod]: 'x' }),
+  ],
+  [
+    'a skip annotation',
+    (b) => (b.metadata.annotations = { ...b.metadata.annotations, [Annotations.skip]: 'true' }),
+  ],
+  ['os.name windows', (b) => (b.spec.os = { name: 'windows' })],
+  [
+    'a non-root pod-level securityContext',
+    (b) => (b.spec.securityContext = { ...HARDENED_POD_SC }),
+  ],
+];
+
 /** Annotations after hardening: the given ones plus the summary (its wording is tested in summary.test.ts). */
 export function withSummary(annotations: Record<string, string> = {}): Record<string, unknown> {
   return { ...annotations, [Annotations.hardened]: expect.any(String) };

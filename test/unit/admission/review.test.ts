@@ -2,7 +2,7 @@ import { reviewAdmission } from '../../../src/admission/review';
 import { compilePolicy } from '../../../src/engine/policy';
 import { Annotations } from '../../../src/names';
 import { policyWith } from '../../support/policy';
-import { pod } from '../../support/pods';
+import { pod, STORED_POD_CLAIMS } from '../../support/pods';
 import { fixture, podReview } from '../../support/reviews';
 import { applyStrict, decodePatch } from '../../support/strict-patch';
 import { CASES } from '../engine/cases';
@@ -157,24 +157,7 @@ describe('which requests are mutated', () => {
       body.spec.ephemeralContainers = [attacker];
       return body;
     };
-    it.each([
-      [
-        'a mirror-pod annotation',
-        (b: any) => (b.metadata.annotations = { [Annotations.mirrorPod]: 'x' }),
-      ],
-      ['a skip annotation', (b: any) => (b.metadata.annotations = { [Annotations.skip]: 'true' })],
-      ['os.name windows', (b: any) => (b.spec.os = { name: 'windows' })],
-      [
-        'a non-root pod-level securityContext',
-        (b: any) =>
-          (b.spec.securityContext = {
-            runAsUser: 1000,
-            runAsGroup: 3000,
-            runAsNonRoot: true,
-            seccompProfile: { type: 'RuntimeDefault' },
-          }),
-      ],
-    ])('%s in the body is not believed', (_what, claim) => {
+    it.each(STORED_POD_CLAIMS)('%s in the body is not believed', (_what, claim) => {
       const body = withDebug(structuredClone(stored));
       claim(body);
       const outcome = debugUpdate(body, policyWith({ skipNamespaces: ['*'] }));

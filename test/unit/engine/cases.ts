@@ -420,14 +420,7 @@ export const CASES: HardenCase[] = [
       spec: {
         securityContext: {},
         containers: [
-          app(
-            hsc({
-              runAsUser: 1000,
-              runAsGroup: 3000,
-              runAsNonRoot: true,
-              seccompProfile: { type: 'RuntimeDefault' },
-            }),
-          ),
+          app(hsc(HARDENED_POD_SC)),
           {
             name: 'istio-init',
             image: 'istio/proxyv2',
@@ -1229,14 +1222,7 @@ export const CASES: HardenCase[] = [
       spec: {
         securityContext: {},
         containers: [
-          app(
-            hsc({
-              runAsUser: 1000,
-              runAsGroup: 3000,
-              runAsNonRoot: true,
-              seccompProfile: { type: 'RuntimeDefault' },
-            }),
-          ),
+          app(hsc(HARDENED_POD_SC)),
           {
             name: 'mesh',
             image: 'registry.example/mesh:1',
