@@ -238,7 +238,7 @@ print_env() {
  "ctr": "$(cat "$RUN_DIR/containerd-bin-dir")/ctr", "containerdAddress": "$CONTAINERD_SOCK",
  "stateDir": "$STATE_DIR", "staticPodDir": "$STATE_DIR/kubelet/manifests",
  "installDir": "$STATE_DIR/install", "nodeName": "$NODE_NAME", "probeImage": "$PROBE_IMAGE",
- "bridge": "$BRIDGE", "natChain": "$NAT_CHAIN", "registry": "$REGISTRY",
+ "bridge": "$BRIDGE", "gateway": "$GATEWAY", "natChain": "$NAT_CHAIN", "registry": "$REGISTRY",
  "webhookImage": "$WEBHOOK_IMAGE_NAME:$(cat "$RUN_DIR/webhook-image-tag")"}
 EOF
 }

@@ -25,6 +25,8 @@ export interface ClusterEnv {
   nodeName: string;
   probeImage: string;
   bridge: string;
+  /** The node's own address on that bridge (the API server and the registry listen there). */
+  gateway: string;
   natChain: string;
   webhookImage: string;
   /** The node tier's registry (scripts/cluster/registry.sh), as image references name it. */

@@ -7,9 +7,6 @@ import { Annotations } from '../../../src/names';
 import { apply, clusterEnv, kubectl, logs, statusOnNode } from './cluster';
 import type { TransparencyResult } from './transparency';
 
-/** The node's address on the cluster's bridge, where the registry listens. */
-const bridgeAddress = (): string => clusterEnv().registry.split(':')[0];
-
 type Manifest = any;
 
 export interface Fix {
@@ -346,7 +343,7 @@ export const CORPUS: Row[] = [
         'root',
         {
           ...sh(
-            `arping -D -c1 -w1 -I ${clusterEnv().bridge} ${bridgeAddress()} && touch /tmp/ok && sleep 3600`,
+            `arping -D -c1 -w1 -I ${clusterEnv().bridge} ${clusterEnv().gateway} && touch /tmp/ok && sleep 3600`,
           ),
           readinessProbe: FILE_PROBE('/tmp/ok'),
           securityContext: { capabilities: { drop: ['ALL'], add: ['NET_RAW'] } },

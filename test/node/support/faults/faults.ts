@@ -9,6 +9,7 @@
 // without a replica to call.
 
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
@@ -129,9 +130,7 @@ function servedFingerprint(podIp: string): Promise<string> {
 async function secretCertificate(): Promise<string | undefined> {
   const secret = await getJson(['-n', RELEASE_NS, 'get', 'secret', SECRET]);
   const pem = secret.data?.['tls.crt'];
-  return pem
-    ? new (await import('node:crypto')).X509Certificate(Buffer.from(pem, 'base64')).fingerprint256
-    : undefined;
+  return pem ? new X509Certificate(Buffer.from(pem, 'base64')).fingerprint256 : undefined;
 }
 
 /** The faults in the order they run; `api` is the suite's admin client. */

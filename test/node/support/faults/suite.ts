@@ -14,6 +14,7 @@ import {
   RELEASE_NS,
 } from '../helm';
 import { faults, installArgs, runDocumentedCommand, webhookWhole, type Fault } from './faults';
+import type { ApiClient } from '../../../e2e/support/dry-run';
 import { clusterApi } from './load';
 import { underLoad, type FaultResult } from './measure';
 
@@ -36,8 +37,7 @@ async function uninstallChart(): Promise<void> {
 }
 
 /** Waits until a pod created in an enforce namespace is admitted (the guard and webhook in place). */
-async function admitting(ns: string): Promise<void> {
-  const api = clusterApi();
+async function admitting(api: ApiClient, ns: string): Promise<void> {
   const cleanup = await namespace(ns, LabelValues.enforce);
   try {
     await eventually(
@@ -53,7 +53,6 @@ async function admitting(ns: string): Promise<void> {
       { what: 'pods to be admitted in an enforce namespace', timeoutMs: 60_000, everyMs: 250 },
     );
   } finally {
-    api.close();
     await cleanup();
   }
 }
@@ -70,7 +69,7 @@ export async function measureFaults(
   const out: Array<FaultResult | { fault: Fault; error: Error }> = [];
   try {
     for (const [i, fault] of faults(api).entries()) {
-      await admitting(`faults-${i}-ready`);
+      await admitting(api, `faults-${i}-ready`);
       let result: FaultResult | Error;
       try {
         result = await underLoad(api, fault, `faults-${i}`);
