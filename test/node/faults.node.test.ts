@@ -43,7 +43,7 @@ async function policyModeKernelView(): Promise<string> {
   }
 }
 
-test('no pod is admitted unhardened through any fault, refusals stay within what each allows, and the README table's faults, bounds and zero counts agree with this run', async () => {
+test('no pod is admitted unhardened through any fault, refusals stay within what each allows, and the faults, bounds and zero counts of the README table agree with this run', async () => {
   let kernelView = '';
   const results = await measureFaults(async (fault) => {
     if (fault.name.startsWith('switched to policy mode')) kernelView = await policyModeKernelView();
