@@ -1,5 +1,5 @@
 import { changeText, targetShort, targetText } from '../engine/describe';
-import { isException } from '../engine/notices';
+import { isException, noticeText } from '../engine/notices';
 import type { Change, Notice } from '../engine/types';
 import { AuditKeys } from '../names';
 import type { Mode } from './types';
@@ -15,7 +15,7 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
-/** One warning per change and per notice, as kubectl shows them. */
+/** One warning per change and per notice (two for what may stop working), as kubectl shows them. */
 export function warningsFor(
   mode: Mode,
   changes: readonly Change[],
@@ -23,33 +23,33 @@ export function warningsFor(
 ): string[] {
   const prefix =
     mode === 'audit' ? 'pod-hardener (audit only, nothing changed): would change' : 'pod-hardener:';
-  const notice = (n: Notice) =>
-    clip(`pod-hardener: ${targetText(n.target)}: ${n.message}`, MAX_WARNING);
   // What may stop the workload comes first: when the warnings are cut short, it must not be.
   const risks = notices.filter((n) => n.kind === 'mayStopWorking');
   const others = notices.filter((n) => n.kind !== 'mayStopWorking');
+  const all = risks.reduce((n, r) => n + noticeText(r).length, 0) + changes.length + others.length;
   // Made one at a time, and only until the budget is spent: a pod with thousands of containers
   // has tens of thousands of changes, and only the first fit.
-  const all = risks.length + changes.length + others.length;
-  const line = (i: number) =>
-    i < risks.length
-      ? notice(risks[i])
-      : i < risks.length + changes.length
-        ? clip(
-            `${prefix} ${targetText(changes[i - risks.length].target)}: ${changeText(changes[i - risks.length])}`,
-            MAX_WARNING,
-          )
-        : notice(others[i - risks.length - changes.length]);
+  const said = (n: Notice) =>
+    noticeText(n).map((text) =>
+      clip(`pod-hardener: ${targetText(n.target)}: ${text}`, MAX_WARNING),
+    );
+  function* lines(): Generator<string> {
+    for (const n of risks) yield* said(n);
+    for (const c of changes)
+      yield clip(`${prefix} ${targetText(c.target)}: ${changeText(c)}`, MAX_WARNING);
+    for (const n of others) yield* said(n);
+  }
   const out: string[] = [];
   let total = 0;
-  for (let i = 0; i < all; i++) {
-    const text = line(i);
+  let i = 0;
+  for (const text of lines()) {
     if (total + text.length > MAX_WARNINGS_TOTAL) {
       out.push(`pod-hardener: ${all - i} more; see the pod-hardener audit annotations and logs`);
       break;
     }
     out.push(text);
     total += text.length;
+    i++;
   }
   return out;
 }

@@ -55,12 +55,19 @@ export function hardenPod(
     if (stored.notices.length > 0) result.notices.unshift(...stored.notices);
     const patch =
       result.changes.length > 0 ? createPatch(object, stored.patchTarget(result.pod)) : [];
-    const risks = patch.length > 0 ? risksOf(stored.pod as Pod, result.pod, result.changes) : [];
+    const risks =
+      patch.length > 0
+        ? risksOf(stored.pod as Pod, result.pod, result.changes, {
+            policy,
+            namespace: options.namespace,
+          })
+        : [];
     for (const { target, risk } of risks)
       result.notices.push({
         kind: 'mayStopWorking',
         target,
         message: `may stop working: ${risk.reason}`,
+        fix: risk.fix,
       });
     return { ...result, patch, risks: risks.map((r) => r.risk) };
   } catch (thrown) {

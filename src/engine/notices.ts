@@ -1,4 +1,4 @@
-import type { NoticeKind } from './types';
+import type { Notice, NoticeKind } from './types';
 
 /**
  * Which notices are exceptions, defined once for every view of them: the audit annotation
@@ -22,4 +22,13 @@ export const DENIED_EXCEPTIONS: ReadonlySet<NoticeKind> = new Set([
 
 export function isException(kind: NoticeKind): boolean {
   return HONOURED_EXCEPTIONS.has(kind) || DENIED_EXCEPTIONS.has(kind);
+}
+
+/**
+ * A notice as the lines a person reads: its message, then, for what may stop working, the change
+ * that keeps it running. Two lines, not one: each view (warnings, `kubectl harden`) may cut a
+ * long line, and the fix must survive that.
+ */
+export function noticeText(n: Notice): string[] {
+  return n.fix === undefined ? [n.message] : [n.message, `fix: ${n.fix}`];
 }

@@ -9,16 +9,26 @@
  *
  * Only what the API shows can be judged: an image's USER is invisible to it, so a container
  * without runAsUser is reported as "unknown" rather than root or not.
+ *
+ * The reason and the fix are kept apart because the API server cuts every warning to 256
+ * characters once a response's warnings pass 4 KiB (other admission steps add theirs): as two
+ * warnings, each short, the fix reaches the person who applied the pod whatever else was said.
+ * A fix names only what works where the pod is: the skip annotation where the operator lets
+ * this namespace skip, else the operator's exemption; an allowlist only within the ceiling.
  */
+import { Annotations } from '../names';
+import { normalizeCapability } from './capabilities';
 import { IMAGE_USER } from './context';
 import { targetKey } from './describe';
 import { eachContainer } from './pod';
 import { isJsonObject as isObject } from './json';
+import type { Policy } from './policy';
 import type { Change, Container, ContainerTarget, Pod, SecurityContext, Target } from './types';
 
 export type RiskKind =
   | 'runsAsRoot'
   | 'imageUserReplaced'
+  | 'groupReplaced'
   | 'lowPort'
   | 'capabilitiesLost'
   | 'privileged'
@@ -28,8 +38,10 @@ export type RiskKind =
 export interface RiskEntry {
   kind: RiskKind;
   target: string;
-  /** Why it may stop working, and what fixes it. */
+  /** Why it may stop working. */
   reason: string;
+  /** The change that keeps it running, as the pod's author or the operator would make it. */
+  fix: string;
   /** lowPort: the declared containerPort; else null. */
   port: number | null;
   /** capabilitiesLost: what is removed from capabilities.add; else []. */
@@ -57,6 +69,7 @@ function risk(
   kind: RiskKind,
   target: Target,
   reason: string,
+  fix: string,
   extra: Partial<RiskEntry> = {},
 ): TargetedRisk {
   return {
@@ -65,6 +78,7 @@ function risk(
       kind,
       target: targetKey(target),
       reason,
+      fix,
       port: null,
       capabilities: [],
       hostNamespaces: [],
@@ -81,6 +95,8 @@ const uid = (v: unknown): number | undefined =>
 
 interface Identity {
   user: number | undefined;
+  /** The run group as the API shows it; undefined: the image's, for that user. */
+  group: number | undefined;
   root: 'yes' | 'unknown' | 'no';
 }
 
@@ -89,10 +105,11 @@ function identity(pod: Pod, container: Container | undefined): Identity {
   const podSc: SecurityContext = pod.spec?.securityContext ?? {};
   const sc: SecurityContext = container?.securityContext ?? {};
   const user = uid(sc.runAsUser) ?? uid(podSc.runAsUser);
+  const group = uid(sc.runAsGroup) ?? uid(podSc.runAsGroup);
   const nonRoot = (sc.runAsNonRoot ?? podSc.runAsNonRoot) === true;
-  if (user === 0) return { user, root: 'yes' };
-  if (user === undefined && !nonRoot) return { user, root: 'unknown' };
-  return { user, root: 'no' };
+  if (user === 0) return { user, group, root: 'yes' };
+  if (user === undefined && !nonRoot) return { user, group, root: 'unknown' };
+  return { user, group, root: 'no' };
 }
 
 /** Whether the pod's own sysctl lets a non-root process bind `port`. */
@@ -135,12 +152,38 @@ function mountedVolumes(container: Container): string[] {
 }
 
 const userText = (id: Identity) => (id.user === undefined ? 'the image user' : `UID ${id.user}`);
+const pronoun = (n: number) => (n === 1 ? 'it' : 'them');
+
+/** Where the pod is reviewed: what the operator allows there decides which fix can work. */
+export interface RiskScope {
+  policy: Policy;
+  namespace: string;
+}
+
+/**
+ * How a container is left unhardened where the pod is: by its author where the operator lets
+ * the namespace skip, else by the operator. Warnings are cut at 250 characters, so the fixes
+ * name annotations by their keys alone.
+ */
+function leaveUnhardened(scope: RiskScope, name: string): string {
+  return scope.policy.skipAllowedIn(scope.namespace)
+    ? `${Annotations.skipContainers}: "${name}"`
+    : 'an operator exemption (exceptions.exemptContainers)';
+}
+
+const allowlist = (name: string, capabilities: readonly string[]) =>
+  `${Annotations.containerCapabilitiesPrefix}${name}: "${capabilities.join(',')}"`;
 
 /**
  * The risks of hardening `before` into `after` (the engine's result for it), `changes` being the
- * engine's change list for that result.
+ * engine's change list for that result, in the namespace and under the policy of `scope`.
  */
-export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): TargetedRisk[] {
+export function risksOf(
+  before: Pod,
+  after: Pod,
+  changes: readonly Change[],
+  scope: RiskScope,
+): TargetedRisk[] {
   const risks: TargetedRisk[] = [];
   const hardenedContainers = new Map<string, Container>();
   for (const { list, container } of eachContainer(after))
@@ -170,13 +213,15 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ta
     const fromImage = own.some((c) => c.rule === 'runAsUser' && c.because === IMAGE_USER);
     const userChanged = was.user !== now.user && now.user !== undefined && !fromImage;
     const nonRootNow = now.root === 'no';
+    const unhardened = leaveUnhardened(scope, name);
 
     if (userChanged && was.root === 'yes') {
       risks.push(
         risk(
           'runsAsRoot',
           target,
-          `runs as root today (runAsUser 0); once hardened it runs as ${userText(now)} without capabilities: writing root-owned paths of the image, chown, changing user and binding ports below 1024 fail. Fix: an image that runs as a non-root user`,
+          `runs as root today (runAsUser 0); hardened, it runs as ${userText(now)} with no capabilities: chown, su, ports below 1024 and writes to root-owned files fail`,
+          `a non-root runAsUser the image works with; an emptyDir where it writes; needs root, so unhardened: ${unhardened}`,
           { root: 'yes' },
         ),
       );
@@ -185,7 +230,8 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ta
         risk(
           'runsAsRoot',
           target,
-          `no runAsUser: the image's USER decides (root, unless the image names another user; the API cannot tell); once hardened it runs as ${userText(now)} without capabilities, so anything that needs root fails. Fix: set runAsUser to the image's non-root UID, which is kept`,
+          `no runAsUser: the image's USER runs today, root unless the image names another (the API cannot tell); hardened, it runs as ${userText(now)} with no capabilities`,
+          `runAsUser = the image's UID if not 0; emptyDir where it writes; setcap binary: capabilities.add + ${Annotations.containerCapabilitiesPrefix}${name}; needs root: ${unhardened}`,
           { root: 'unknown' },
         ),
       );
@@ -194,7 +240,29 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ta
         risk(
           'imageUserReplaced',
           target,
-          `no runAsUser but runAsNonRoot: the image's own non-root USER runs today: once hardened, ${userText(now)} replaces it, and files the image gave its user may not be writable. Fix: set runAsUser to the image's UID, which is kept`,
+          `no runAsUser but runAsNonRoot: the image's own non-root USER runs today; hardened, ${userText(now)} replaces it, and files the image gave its user may not be writable`,
+          `runAsUser: the image's UID, which is kept (or image identity on, which reads it)`,
+        ),
+      );
+    }
+
+    // The user is kept (the pod's own, or its image's) but the group is new: today the runtime
+    // gives the image's group for that user, and group 0 when the image has none for it (images
+    // built for arbitrary UIDs make their files group-0 writable on purpose).
+    const groupFromImage = own.some((c) => c.rule === 'runAsGroup' && c.because === IMAGE_USER);
+    if (
+      !userChanged &&
+      nonRootNow &&
+      was.group === undefined &&
+      now.group !== undefined &&
+      !groupFromImage
+    ) {
+      risks.push(
+        risk(
+          'groupReplaced',
+          target,
+          `no runAsGroup: ${userText(now)} runs in its image's group today (0 where the image has none for it); hardened, in GID ${now.group}: what only that group may write is not writable`,
+          `runAsGroup: the image's group if not 0 (kept); an emptyDir where it writes`,
         ),
       );
     }
@@ -204,17 +272,29 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ta
       .flatMap((c) => c.removed ?? []);
     if (removed.length > 0) {
       const shown = removed.slice(0, 10);
+      const more =
+        removed.length > shown.length ? ` and ${removed.length - shown.length} more` : '';
+      const them = pronoun(removed.length);
+      const above = removed.filter((c) => !scope.policy.ceilingAllows(normalizeCapability(c)));
       // A binary that carries the capability as a file capability (setcap) cannot even be
-      // executed once it is outside the bounding set, whatever the non-root UID.
-      const fileCaps =
-        now.root === 'no'
-          ? `; running as ${userText(now)}, a binary that carries ${removed.length === 1 ? 'it' : 'one of them'} as a file capability (setcap) no longer even starts ("operation not permitted" at exec)`
-          : '';
+      // executed once it is outside the bounding set, whatever the non-root UID. A process that
+      // used it as root gets nothing back from an allowlist: as a non-root UID its effective set
+      // is empty, and the bounding set only serves file capabilities.
+      const fileCaps = nonRootNow
+        ? `; as ${userText(now)}, a setcap binary that carries ${them} no longer even starts`
+        : '';
+      const fix =
+        above.length > 0
+          ? `above the operator's capabilityCeiling, no allowlist keeps ${above.slice(0, 10).join(', ')}: run it unhardened: ${unhardened}`
+          : was.root !== 'no' && nonRootNow
+            ? `a setcap binary: ${allowlist(name, shown)}; needs ${them} as root, so unhardened: ${unhardened}`
+            : allowlist(name, shown);
       risks.push(
         risk(
           'capabilitiesLost',
           target,
-          `loses ${shown.join(', ')}${removed.length > shown.length ? ` and ${removed.length - shown.length} more` : ''} (capabilities.add, not allowlisted): what needs ${removed.length === 1 ? 'it' : 'them'} fails with "operation not permitted"${fileCaps}. Fix: annotation capabilities.pod-hardener.io/${name}: "${shown.join(',')}" (within the operator's capabilityCeiling)`,
+          `loses ${shown.join(', ')}${more} (capabilities.add, not allowlisted): what needs ${them} fails ("operation not permitted")${fileCaps}`,
+          fix,
           { capabilities: removed },
         ),
       );
@@ -226,7 +306,8 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ta
         risk(
           'privileged',
           target,
-          'privileged: true becomes false: access to host devices, mounts, iptables and kernel settings that privileged mode gives fails. A container that needs it cannot be hardened: exempt it (exceptions.exemptContainers) or skip the pod',
+          'privileged: true becomes false: host devices, mounts, iptables and the kernel settings privileged mode reaches are out of reach',
+          `a container that needs privileged mode cannot be hardened: run it unhardened: ${unhardened}`,
         ),
       );
     }
@@ -243,7 +324,10 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ta
         risk(
           'lowPort',
           target,
-          `declares containerPort ${port}: running as ${userText(now)}, it may not bind a port below 1024 ${why}. Fix: listen on a port of 1024 or more${hostNetwork ? '' : `, or set that sysctl in the pod's securityContext`}`,
+          `declares containerPort ${port}: as ${userText(now)} it may not bind a port below 1024 ${why}`,
+          hostNetwork
+            ? 'listen on a port of 1024 or more'
+            : `listen on a port of 1024 or more, or set sysctl ${PORT_SYSCTL}: "${port}" in the pod's securityContext`,
           { port },
         ),
       );
@@ -258,6 +342,7 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ta
             'hostPath',
             target,
             `mounts hostPath ${path} (volume ${volume}): files on the node usually belong to root, and fsGroup does not apply to hostPath; as ${userText(now)} it may not read or write them`,
+            `files under ${path} on the node that ${userText(now)} may use; else run it unhardened: ${unhardened}`,
             { volume, path },
           ),
         );
@@ -276,7 +361,10 @@ export function risksOf(before: Pod, after: Pod, changes: readonly Change[]): Ta
       risk(
         'hostNamespace',
         { kind: 'pod' },
-        `uses ${used.join(', ')}: typical of node agents (networking, logging, monitoring) that need root or capabilities on the node: once hardened, its containers run as ${userText(userAfterAny!)} without them`,
+        `uses ${used.join(', ')}: typical of node agents (networking, logging, monitoring) that need root or capabilities on the node; hardened, its containers run as ${userText(userAfterAny!)} without them`,
+        scope.policy.skipAllowedIn(scope.namespace)
+          ? `a node agent that needs them runs unhardened: ${Annotations.skip}: "true"`
+          : 'a node agent that needs them runs unhardened: an operator exemption (exceptions.exemptContainers) for its containers',
         { hostNamespaces: [...used] },
       ),
     );

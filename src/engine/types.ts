@@ -140,6 +140,8 @@ export interface Notice {
   kind: NoticeKind;
   target: Target;
   message: string;
+  /** mayStopWorking: the change that keeps the workload running (risks.ts), said after the message. */
+  fix?: string;
 }
 
 /**

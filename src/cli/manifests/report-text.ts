@@ -3,6 +3,7 @@
  * engine/describe.ts, the same words as the webhook's warnings.
  */
 import { changeText, targetText } from '../../engine/describe';
+import { noticeText } from '../../engine/notices';
 import type { Target } from '../../engine/types';
 import type { ManifestNote, WorkloadResult } from './results';
 
@@ -51,7 +52,12 @@ function byTarget<T extends { target: Target }>(rows: readonly T[]): T[] {
 function rowsOf(w: WorkloadResult): [target: string, text: string][] {
   const rows = byTarget([
     ...w.changes.map((c) => ({ target: c.target, text: changeText(c) })),
-    ...w.notices.map((n) => ({ target: n.target, text: `note: ${n.message}` })),
+    ...w.notices.flatMap((n) =>
+      noticeText(n).map((line, i) => ({
+        target: n.target,
+        text: i === 0 ? `note: ${line}` : line,
+      })),
+    ),
   ]);
   if (rows.length === 0) return [['-', 'nothing to change']];
   return rows.map((r) => [targetLabel(w, r.target), r.text]);
@@ -132,9 +138,11 @@ export function noticeLines(
 ): string[] {
   return [
     ...workloads.flatMap((w) =>
-      w.notices.map(
-        (n) =>
-          `${workloadSource(w)}: ${workloadLabel(w)}: ${targetLabel(w, n.target)}: ${n.message}`,
+      w.notices.flatMap((n) =>
+        noticeText(n).map(
+          (line) =>
+            `${workloadSource(w)}: ${workloadLabel(w)}: ${targetLabel(w, n.target)}: ${line}`,
+        ),
       ),
     ),
     ...notes.map((n) => `${noteSource(n)}: ${n.message}`),

@@ -116,7 +116,7 @@ function podLines(p: PodEntry): string[] {
   );
   section(
     'may stop working',
-    p.risks.map((r) => `${r.target}: ${r.reason}`),
+    p.risks.flatMap((r) => [`${r.target}: ${r.reason}`, `${r.target}: fix: ${r.fix}`]),
   );
   section(
     'exceptions',

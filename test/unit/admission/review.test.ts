@@ -83,6 +83,28 @@ describe('reviews of a pod created by a Deployment (as kube-apiserver sends it)'
     expect(strip(applied)).toEqual(strip(object));
   });
 
+  it('says first what may stop working, each risk then its fix, each warning short enough to be kept whole', () => {
+    const response = responseOf(reviewAdmission(podReview(object), 'enforce', policy));
+    const warnings: string[] = response.warnings;
+    // The API server cuts every warning to 256 characters once a response's warnings pass 4 KiB,
+    // which other admission steps can make happen: the fix is a warning of its own.
+    for (const w of warnings) expect([w, w.length <= 250]).toEqual([w, true]);
+    const risky = warnings.findIndex((w) => !/: (may stop working|fix): /.test(w));
+    const risks = warnings.slice(0, risky);
+    expect(risks.length).toBeGreaterThan(0);
+    for (const [i, w] of risks.entries())
+      expect(w).toMatch(
+        i % 2 === 0
+          ? /^pod-hardener: container "[a-z]+": may stop working: /
+          : /^pod-hardener: container "[a-z]+": fix: /,
+      );
+    expect(risks).toContain(
+      // SYS_TIME is above the default ceiling, and this namespace may not skip: only the operator can.
+      `pod-hardener: container "nginx": fix: above the operator's capabilityCeiling, no allowlist keeps SYS_TIME: run it unhardened: an operator exemption (exceptions.exemptContainers)`,
+    );
+    expect(warnings.slice(risky).some((w) => /may stop working|: fix: /.test(w))).toBe(false);
+  });
+
   it('in audit mode returns no patch, and warnings saying what would change', () => {
     const outcome = reviewAdmission(podReview(object), 'audit', policy);
     const response = responseOf(outcome);

@@ -291,9 +291,87 @@ describe('what may stop working', () => {
     expect(risks(p, 'capabilitiesLost')).toEqual([
       expect.objectContaining({ target: 'container/agent', capabilities: ['NET_ADMIN'] }),
     ]);
-    expect(risks(p, 'capabilitiesLost')[0].reason).toContain(
-      'capabilities.pod-hardener.io/agent: "NET_ADMIN"',
+    // NET_ADMIN is above the default ceiling: no allowlist can keep it, so the fix is to leave the
+    // container unhardened, which this namespace allows its pods to ask.
+    expect(risks(p, 'capabilitiesLost')[0].fix).toBe(
+      `above the operator's capabilityCeiling, no allowlist keeps NET_ADMIN: run it unhardened: pod-hardener.io/skip-containers: "agent"`,
     );
+    expect(risks(p, 'hostNamespace')[0].fix).toContain('pod-hardener.io/skip: "true"');
+  });
+
+  describe('each fix names what works where the pod is', () => {
+    const spec = (sc: object, extra: object = {}) => ({
+      ...extra,
+      containers: [{ name: 'app', image: 'app', securityContext: sc }],
+    });
+    const lost = (sc: object, onPolicy = policy, extra: object = {}) =>
+      risks(analyzePod(storedPod('p', spec(sc, extra)), 'shop', onPolicy), 'capabilitiesLost')[0];
+
+    it('a capability within the ceiling, at an explicit non-root UID: its allowlist annotation', () => {
+      const r = lost({ runAsUser: 101, capabilities: { add: ['NET_BIND_SERVICE'] } });
+      expect(r.fix).toBe('capabilities.pod-hardener.io/app: "NET_BIND_SERVICE"');
+      expect(r.reason).toContain(
+        'as UID 101, a setcap binary that carries it no longer even starts',
+      );
+    });
+
+    it('a capability a root process used: the allowlist serves only a setcap binary, else unhardened', () => {
+      const r = lost({ capabilities: { add: ['NET_RAW'] } });
+      expect(r.fix).toBe(
+        'a setcap binary: capabilities.pod-hardener.io/app: "NET_RAW"; needs it as root, so unhardened: pod-hardener.io/skip-containers: "app"',
+      );
+    });
+
+    it("where the namespace may not skip, the operator's exemption instead of the annotation", () => {
+      const strict = policyWith({ skipNamespaces: [] });
+      const r = lost({ capabilities: { add: ['NET_ADMIN'] } }, strict);
+      expect(r.fix).toContain('an operator exemption (exceptions.exemptContainers)');
+      expect(r.fix).not.toContain('skip-containers');
+      const root = risks(analyzePod(storedPod('p', spec({})), 'shop', strict), 'runsAsRoot')[0];
+      expect(root.fix).toMatch(/needs root: an operator exemption/);
+    });
+
+    it('a root image: every way out, within what one warning keeps', () => {
+      const [r] = risks(analyzePod(storedPod('p', spec({})), 'shop', policy), 'runsAsRoot');
+      expect(r.fix).toBe(
+        `runAsUser = the image's UID if not 0; emptyDir where it writes; setcap binary: capabilities.add + capabilities.pod-hardener.io/app; needs root: pod-hardener.io/skip-containers: "app"`,
+      );
+    });
+  });
+
+  describe('a kept user in a new group', () => {
+    const groupRisks = (sc: object, imageUsers?: Map<string, any>) =>
+      risks(
+        analyzePod(
+          storedPod('p', { containers: [{ name: 'app', image: 'app:1', securityContext: sc }] }),
+          'shop',
+          policy,
+          imageUsers,
+        ),
+        'groupReplaced',
+      );
+
+    it("an explicit UID without a group runs in the image's group today, GID 3000 hardened", () => {
+      const [r] = groupRisks({ runAsUser: 1001 });
+      expect(r).toMatchObject({ target: 'container/app' });
+      expect(r.reason).toContain('(0 where the image has none for it)');
+      expect(r.reason).toContain('in GID 3000');
+      expect(r.fix).toContain('emptyDir where it writes');
+    });
+
+    it('none where the group is set, or comes from the image, or the user changes too', () => {
+      expect(groupRisks({ runAsUser: 1001, runAsGroup: 1001 })).toEqual([]);
+      const withGroup = new Map([['app:1', { found: true, uid: 1001, gid: 1001 }]]);
+      expect(groupRisks({}, withGroup)).toEqual([]);
+      expect(groupRisks({})).toEqual([]);
+    });
+
+    it('an image USER without a group, read by image identity: the risk, since the group is new', () => {
+      const noGroup = new Map([['app:1', { found: true, uid: 1001 }]]);
+      expect(groupRisks({}, noGroup)).toEqual([
+        expect.objectContaining({ kind: 'groupReplaced', target: 'container/app' }),
+      ]);
+    });
   });
 
   it('a privileged container that would become unprivileged', () => {

@@ -224,6 +224,7 @@ describe('the JSON schema', () => {
       'kind',
       'target',
       'reason',
+      'fix',
       'port',
       'capabilities',
       'hostNamespaces',
