@@ -69,7 +69,8 @@ test('a pod that asks for the root group runs without group 0', async () => {
   };
   await apply(podManifest(OFF, 'asks-root-group', spec));
   await apply(podManifest(ENFORCE, 'asks-root-group', spec));
-  // Unhardened: root, and group 0 as asked.
+  // Unhardened: root, and group 0 as asked (read once it runs: an exec before that finds no container).
+  await waitRunning(OFF, 'asks-root-group');
   const before = await groupsOf(OFF, 'asks-root-group', 'app');
   expect(before.groups).toContain(0);
   const stored = await waitRunning(ENFORCE, 'asks-root-group');
