@@ -3,7 +3,7 @@
 // table of docs/hardening.md is its output (else it fails with a diff and the command that
 // rewrites the table).
 
-import { renderTable } from './support/corpus';
+import { noteNaming, renderTable } from './support/corpus';
 import { TRANSPARENCY_TABLE, measureTransparency } from './support/transparency';
 import { expectReferenceUpToDate } from '../support/references';
 
@@ -33,11 +33,18 @@ test('every legacy pattern, unhardened, hardened and hardened with image identit
         row: r.row.pattern,
         fixed: true,
       });
-      // A note came before it broke: the webhook's warnings said it may stop working.
+    }
+    // A note came before it broke: wherever the hardened pod does not run, with image identity
+    // off or on, the webhook's warnings said it may stop working and named the change that the
+    // measurement found to make it run.
+    for (const [variant, outcome] of Object.entries({ off: r.hardened, on: r.identity })) {
+      if (outcome.runs) continue;
       expect({
         row: r.row.pattern,
-        noted: /may stop working/.test(r.hardened.warnings ?? ''),
-      }).toEqual({ row: r.row.pattern, noted: true });
+        identity: variant,
+        warned: /may stop working/.test(outcome.warnings ?? ''),
+        named: r.fix ? noteNaming(outcome.warnings, r.fix.named) !== undefined : 'no fix found',
+      }).toEqual({ row: r.row.pattern, identity: variant, warned: true, named: true });
     }
   }
   expectReferenceUpToDate(TRANSPARENCY_TABLE, table);

@@ -12,6 +12,8 @@ type Manifest = any;
 export interface Fix {
   /** The change, as the table of docs/hardening.md says it. */
   change: string;
+  /** What the webhook's note must say for it to name this change (a key, a field). */
+  named: string;
   apply: (pod: Manifest) => void;
 }
 
@@ -94,16 +96,18 @@ const netbindPod = (extra: Manifest = {}, annotations: Record<string, string> = 
 
 const skipContainer = (name: string): Fix => ({
   change: `annotation \`${Annotations.skipContainers}: "${name}"\` (the container then runs unhardened)`,
+  named: `${Annotations.skipContainers}: "${name}"`,
   apply: (p) => {
     p.metadata.annotations[Annotations.skipContainers] = name;
   },
 });
 
-/** The capability allowlisted for the pod and kept in the container's capabilities.add. */
+/** The capability allowlisted for the container (app) and kept in its capabilities.add. */
 const allowCapability = (capability: string): Fix => ({
-  change: `annotation \`${Annotations.allowedCapabilities}: ${capability}\` and \`capabilities.add: [${capability}]\``,
+  change: `annotation \`${Annotations.containerCapabilitiesPrefix}app: ${capability}\` and \`capabilities.add: [${capability}]\``,
+  named: `${Annotations.containerCapabilitiesPrefix}app`,
   apply: (p) => {
-    p.metadata.annotations[Annotations.allowedCapabilities] = capability;
+    p.metadata.annotations[`${Annotations.containerCapabilitiesPrefix}app`] = capability;
     const sc = (p.spec.containers[0].securityContext ??= {});
     sc.capabilities = { ...sc.capabilities, add: [capability] };
   },
@@ -111,6 +115,7 @@ const allowCapability = (capability: string): Fix => ({
 
 const declarePort80: Fix = {
   change: 'declare `containerPort: 80` (pod-hardener then adds the unprivileged-port sysctl)',
+  named: 'containerPort',
   apply: (p) => {
     p.spec.containers[0].ports = [{ containerPort: 80 }];
   },
@@ -118,6 +123,7 @@ const declarePort80: Fix = {
 
 const allowEscalation: Fix = {
   change: '`allowPrivilegeEscalation: true` on the container (file capabilities need it)',
+  named: 'allowPrivilegeEscalation',
   apply: (p) => {
     p.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
   },
@@ -126,6 +132,7 @@ const allowEscalation: Fix = {
 /** Two changes made together, said in that order. */
 const both = (first: Fix, second: Fix): Fix => ({
   change: `${first.change}, and ${second.change}`,
+  named: first.named,
   apply: (p) => {
     first.apply(p);
     second.apply(p);
@@ -134,6 +141,7 @@ const both = (first: Fix, second: Fix): Fix => ({
 
 const emptyDirAt = (path: string): Fix => ({
   change: 'an `emptyDir` volume mounted at that directory',
+  named: 'emptyDir',
   apply: (p) => {
     p.spec.volumes = [{ name: 'state', emptyDir: {} }];
     p.spec.containers[0].volumeMounts = [{ name: 'state', mountPath: path }];
@@ -153,6 +161,7 @@ function ownDirectoryRow(id: string, image: LegacyImage, user: string, uid: numb
     fixes: [
       {
         change: `pod \`securityContext.runAsUser: ${uid}\` (an explicit non-root UID is kept)`,
+        named: 'runAsUser',
         apply: (p) => {
           p.spec.securityContext = { runAsUser: uid };
         },
@@ -175,6 +184,7 @@ export const CORPUS: Row[] = [
       {
         change:
           'pod `securityContext.sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: "0"}]`',
+        named: 'ip_unprivileged_port_start',
         apply: (p) => {
           p.spec.securityContext = {
             sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }],
@@ -299,6 +309,7 @@ export const CORPUS: Row[] = [
       {
         change:
           'pod `securityContext.runAsUser: 101` and no `su` (the image runs as that user directly)',
+        named: 'runAsUser',
         apply: (p) => {
           p.spec.securityContext = { runAsUser: 101 };
           p.spec.containers[0].command = ['sh', '-c', 'touch /tmp/ok && sleep 3600'];
@@ -422,7 +433,10 @@ export async function runVariant(
     return { runs: false, seen: `rejected: ${stable(m ? m[1] : (err as Error).message)}` };
   }
   try {
-    const end = Date.now() + 45_000;
+    // Long enough for the first pulls from the node tier's registry, all rows at once (a run
+    // right after the cluster came up saw two rows still starting after 45 s); a row that fails
+    // says so as soon as its container ends or its pull fails.
+    const end = Date.now() + 90_000;
     for (;;) {
       const r = await kubectl(['-n', ns, 'get', 'pod', name, '-o', 'json'], { allowFail: true });
       const p = r.code === 0 ? JSON.parse(r.stdout) : undefined;
@@ -465,7 +479,7 @@ export async function runVariant(
       if (Date.now() > end)
         return {
           runs: false,
-          seen: 'not Ready within 45 s (its health check does not answer)',
+          seen: 'not Ready within 90 s (its health check does not answer)',
           warnings,
         };
       await new Promise((res) => setTimeout(res, 300));
@@ -491,19 +505,36 @@ function summary(results: TransparencyResult[]): string {
   return `${off} of ${results.length} patterns run hardened unchanged with image identity off, ${on} with it on.`;
 }
 
+/**
+ * The webhook's note that names `named`: the "fix:" line of its warnings (risks.ts) that says it,
+ * without the "Warning: pod-hardener: " every line starts with; the last of them, since the notes
+ * go from the general (the user) to the particular (a capability).
+ */
+export function noteNaming(warnings: string | undefined, named: string): string | undefined {
+  return (warnings ?? '')
+    .split('\n')
+    .map((line) => line.replace(/^Warning: pod-hardener: /, '').trim())
+    .filter((line) => /^[^:]*: fix: /.test(line) && line.includes(named))
+    .pop();
+}
+
 export function renderTable(results: TransparencyResult[]): string {
   const lines = [
-    '| legacy pattern | unhardened | hardened by pod-hardener | hardened, image identity on | the one change that makes it run hardened (image identity off) |',
-    '|---|---|---|---|---|',
+    "| legacy pattern | unhardened | hardened by pod-hardener | hardened, image identity on | the one change that makes it run hardened (image identity off) | the webhook's note that names it (image identity off) |",
+    '|---|---|---|---|---|---|',
   ];
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
   for (const r of results) {
     const fix = r.hardened.runs
       ? '(none needed)'
       : r.fix
         ? `${r.fix.change}: ${outcomeCell(r.fix.outcome)}`
         : 'none found';
+    const note = r.fix ? noteNaming(r.hardened.warnings, r.fix.named) : undefined;
     const cells = [r.unhardened, r.hardened, r.identity].map(outcomeCell);
-    lines.push(`| ${r.row.pattern} | ${cells.join(' | ')} | ${fix} |`);
+    lines.push(
+      `| ${r.row.pattern} | ${cells.join(' | ')} | ${fix} | ${r.hardened.runs ? '-' : note ? `\`${cell(note)}\`` : '**none**'} |`,
+    );
   }
   return [...lines, '', summary(results)].join('\n');
 }

@@ -27,7 +27,7 @@ export interface TransparencyResult {
   hardened: Outcome;
   /** Hardened with image identity on. */
   identity: Outcome;
-  fix?: { change: string; outcome: Outcome };
+  fix?: { change: string; named: string; outcome: Outcome };
 }
 
 const OFF = 'legacy-off';
@@ -42,7 +42,7 @@ function runAll(ns: string, suffix: string, change?: (pod: any) => void): Promis
 async function firstFix(row: Row): Promise<TransparencyResult['fix']> {
   for (const [j, candidate] of row.fixes.entries()) {
     const outcome = await runVariant(ON, row, `f${j}`, candidate.apply);
-    if (outcome.runs) return { change: candidate.change, outcome };
+    if (outcome.runs) return { change: candidate.change, named: candidate.named, outcome };
   }
   return undefined;
 }
