@@ -90,12 +90,18 @@ export async function webhookWhole(): Promise<void> {
 }
 
 /** A shell command as a document shows it, run with this cluster's kubeconfig and kubectl. */
-export async function runDocumentedCommand(file: string, containing: string): Promise<void> {
+export async function runDocumentedCommand(
+  file: string,
+  containing: string,
+  { lang = 'sh', namespace }: { lang?: string; namespace?: string } = {},
+): Promise<void> {
   const text = fs.readFileSync(path.join(repoRoot, file), 'utf8');
-  const block = [...text.matchAll(/```sh\n([\s\S]*?)```/g)]
+  const found = [...text.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))]
     .map((m) => m[1])
     .find((b) => b.includes(containing));
-  if (!block) throw new Error(`${file} has no sh block with ${containing}`);
+  if (!found) throw new Error(`${file} has no ${lang} block with ${containing}`);
+  // The page's example namespace is the one the suite's load runs in.
+  const block = namespace === undefined ? found : found.replaceAll('my-app', namespace);
   const env = clusterEnv();
   await run('bash', ['-euo', 'pipefail', '-c', block], {
     env: {
@@ -106,10 +112,19 @@ export async function runDocumentedCommand(file: string, containing: string): Pr
   });
 }
 
-/** The switch between modes as docs/policy-mode.md gives it for Helm: both first, then the new one. */
-async function switchMode(to: 'policy' | 'webhook'): Promise<void> {
-  for (const mode of ['both', to])
-    await helm(['upgrade', ...installArgs(), '--reuse-values', '--set', `mode=${mode}`]);
+/**
+ * The switch between modes as docs/policy-mode.md gives it for Helm: both first, then (towards
+ * policy mode) the page's check that the policy is in force, run in `namespace`, then the new
+ * mode alone.
+ */
+async function switchMode(to: 'policy' | 'webhook', namespace: string): Promise<void> {
+  await helm(['upgrade', ...installArgs(), '--reuse-values', '--set', 'mode=both']);
+  if (to === 'policy')
+    await runDocumentedCommand('docs/policy-mode.md', 'policy-in-force', {
+      lang: 'bash',
+      namespace,
+    });
+  await helm(['upgrade', ...installArgs(), '--reuse-values', '--set', `mode=${to}`]);
 }
 
 /** The serving certificate a replica presents, as its SHA-256 fingerprint. */
@@ -308,12 +323,12 @@ export function faults(api: ApiClient): Fault[] {
       },
     },
     {
-      name: 'switched to policy mode (`mode=both`, then `mode=policy`)',
+      name: 'switched to policy mode (`mode=both`, the in-force check, then `mode=policy`)',
       allowed: 0,
       why: 'the webhook serves until the policy is in force beside it, and goes only then',
       alert: 'none',
-      async run() {
-        await switchMode('policy');
+      async run(under) {
+        await switchMode('policy', under.namespace);
         await eventually(async () => (await webhookPods()).length === 0, {
           what: 'the webhook pods to go',
           timeoutMs: 120_000,
@@ -326,8 +341,8 @@ export function faults(api: ApiClient): Fault[] {
       allowed: 0,
       why: 'the policy serves until the webhook replicas are ready beside it, and goes only then',
       alert: 'none',
-      async run() {
-        await switchMode('webhook');
+      async run(under) {
+        await switchMode('webhook', under.namespace);
         await webhookWhole();
       },
     },
