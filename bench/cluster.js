@@ -21,7 +21,10 @@
  * and machine at the same moments:
  *   1. at a fixed 100 creates/s (open loop: latency from each request's scheduled send time);
  *   2. at the highest rate the API server sustains here (closed loop, 32 requests in flight:
- *      latency from send, the rate is whatever it answers).
+ *      latency from send, the rate is whatever it answers);
+ *   3. CPU per create, which interleaving cannot tell apart: each namespace alone at the fixed
+ *      rate (half the phase's pods, in two rounds of opposite order), the API server's own
+ *      process_cpu_seconds_total and the CPU of the webhook it called.
  * Each phase creates BENCH_CLUSTER_PODS pods per namespace (default 2,000; BENCH_QUICK=1: 200).
  * Reported: create latency p50/p99/p99.9 of each namespace and the differences to the one
  * without the label; the API server's own apiserver_admission_webhook_admission_duration_seconds
@@ -50,6 +53,7 @@ const { mutatingPolicy } = require('../src/policy/mutating.ts');
 const { histogram, percentiles } = require('./lib/client');
 const { startClock } = require('./lib/clock');
 const { table } = require('./lib/table');
+const { cpuSeconds } = require('./lib/proc');
 
 const root = join(__dirname, '..');
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -214,8 +218,8 @@ function bucketDelta(before, after) {
 }
 
 /** Creates `perNamespace` pods in each namespace, in turn, at `rate`/s (open loop) or `inFlight` at a time (closed loop). */
-async function createPods(api, body, { perNamespace, rate, inFlight }) {
-  const order = Object.values(NAMESPACES);
+async function createPods(api, body, { perNamespace, rate, inFlight, only }) {
+  const order = only ?? Object.values(NAMESPACES);
   const total = perNamespace * order.length;
   const results = Object.fromEntries(
     order.map((ns) => [ns, { latency: histogram(), errors: 0, firstError: '' }]),
@@ -330,6 +334,50 @@ async function phase(ctx, name, opts) {
     policy: webhookFigures(before.policy, after.policy),
     reviews: reviewTimes(webhook.logFile, logFrom, NAMESPACES.hardened),
   };
+}
+
+/** A counter of a /metrics text (Prometheus exposition), or undefined when it is not there. */
+function counterOf(text, metric) {
+  const m = new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** CPU seconds so far of the API server (its own process_cpu_seconds_total), the webhook and the floor. */
+async function cpuNow(api, webhook, floor) {
+  const r = await api('GET', '/metrics');
+  const w = await fetch(`http://127.0.0.1:${webhook.metricsPort}/metrics`).then((x) => x.text());
+  return {
+    apiserver: r.status === 200 ? counterOf(r.body, 'process_cpu_seconds_total') : undefined,
+    webhook: counterOf(w, 'process_cpu_seconds_total'),
+    floor: cpuSeconds(floor.pid),
+  };
+}
+
+/**
+ * CPU per create, which the interleaved phases cannot tell apart (all namespaces share the API
+ * server at the same moments): each namespace alone at the fixed rate, in two rounds in opposite
+ * orders so that a drift of the machine weighs on every namespace alike. Per namespace: the API
+ * server's CPU (its process holds etcd too, as test/e2e/support/controlplane.ts builds it) and
+ * the CPU of the webhook it called, per create.
+ */
+async function cpuPhase(ctx) {
+  const { api, body, webhook, floor } = ctx;
+  const order = Object.values(NAMESPACES);
+  const perRound = Math.max(50, Math.round(PODS / 2));
+  const cpu = Object.fromEntries(order.map((ns) => [ns, { apiserver: 0, called: 0, creates: 0 }]));
+  for (const round of [order, [...order].reverse()])
+    for (const ns of round) {
+      await createPods(api, body, { only: [ns], perNamespace: WARMUP, rate: RATE });
+      const before = await cpuNow(api, webhook, floor);
+      const r = await createPods(api, body, { only: [ns], perNamespace: perRound, rate: RATE });
+      const after = await cpuNow(api, webhook, floor);
+      const c = cpu[ns];
+      c.creates += r.byNamespace[ns].count;
+      c.apiserver += after.apiserver - before.apiserver;
+      if (ns === NAMESPACES.hardened) c.called += after.webhook - before.webhook;
+      if (ns === NAMESPACES.floor) c.called += after.floor - before.floor;
+    }
+  return cpu;
 }
 
 /**
@@ -453,7 +501,7 @@ async function main() {
       `namespaces: ${NAMESPACES.hardened} (${Labels.enabled}=${LabelValues.enforce}), ${NAMESPACES.plain} (no label, no webhook called), ${NAMESPACES.policy} (policy mode: the MutatingAdmissionPolicy, no webhook), ${NAMESPACES.floor} (the floor webhook); creates go to them in turn\n`,
     );
 
-    const ctx = { api, body, webhook };
+    const ctx = { api, body, webhook, floor };
     const phases = [];
     phases.push(await phase(ctx, `${RATE} creates/s, open loop`, { rate: RATE }));
     phases.push(
@@ -567,6 +615,31 @@ async function main() {
     log(
       '(the API server\'s buckets are 5, 25, 100, 500 ms...: a quantile inside the first is interpolated between 0 and 5 ms, so it says\n little more than "under 5 ms")\n',
     );
+    const cpu = await cpuPhase(ctx);
+    const perCreate = (seconds, n) =>
+      Number.isFinite(seconds) && n ? `${((seconds / n) * 1000).toFixed(2)} ms` : 'not exported';
+    const plainCpu = cpu[NAMESPACES.plain];
+    log(
+      `== CPU per create: each namespace alone at ${RATE} creates/s, two rounds in opposite orders; the API server's process_cpu_seconds_total (etcd runs in its process here), the webhook's own, the floor's from /proc`,
+    );
+    log(
+      table([
+        ['namespace', 'creates', 'API server CPU', 'more than plain', 'webhook CPU', 'together'],
+        ...Object.entries(cpu).map(([ns, c]) => {
+          const own = c.apiserver / c.creates;
+          const plain = plainCpu.apiserver / plainCpu.creates;
+          return [
+            ns,
+            c.creates,
+            perCreate(c.apiserver, c.creates),
+            ns === NAMESPACES.plain ? '' : signed((own - plain) * 1000),
+            c.called ? perCreate(c.called, c.creates) : '-',
+            perCreate(c.apiserver + c.called, c.creates),
+          ];
+        }),
+      ]),
+    );
+    log('');
     const fixed = phases[0];
     const extra = (p, key) =>
       p.byNamespace[NAMESPACES[key]].p99 - p.byNamespace[NAMESPACES.plain].p99;
