@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseDocument } from 'yaml';
 import { repoRoot } from '../../e2e/support/controlplane';
+import { eventually } from '../../support/eventually';
 import { clusterEnv, clusterScript, kubectl } from './cluster';
 
 export const NODE_TIER_EXEMPT_CONTAINER = 'mesh-init';
@@ -95,5 +96,30 @@ export async function applyNodeTierConfig(
     {
       timeoutMs: 200_000,
     },
+  );
+  // `rollout status` returns while the old replicas still drain. A create sent meanwhile may be
+  // sent on the API server's keep-alive connection to one of them as it closes ("use of closed
+  // network connection", seen once), and the guard refuses the pod: the tests after a change of
+  // configuration test hardening, not rollouts (the fault suite measures those), so they start
+  // once only the new replicas are left.
+  await eventually(
+    async () => {
+      const pods = JSON.parse(
+        (
+          await kubectl([
+            '-n',
+            'pod-hardener',
+            'get',
+            'pods',
+            '-l',
+            'app.kubernetes.io/name=pod-hardener',
+            '-o',
+            'json',
+          ])
+        ).stdout,
+      ).items as Array<{ metadata: { deletionTimestamp?: string } }>;
+      return pods.every((p) => p.metadata.deletionTimestamp === undefined);
+    },
+    { what: 'the old pod-hardener replicas to be gone', timeoutMs: 120_000, everyMs: 500 },
   );
 }
