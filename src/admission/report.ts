@@ -15,6 +15,17 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
+/**
+ * A fix ends with the way out that always works (the skip annotation or the operator's
+ * exemption, naming the container), so a long one loses its middle instead: a container name
+ * as long as Kubernetes allows still leaves that end whole.
+ */
+const FIX_TAIL = 110;
+function clipMiddle(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max - FIX_TAIL - 5)} ... ${text.slice(-FIX_TAIL)}`;
+}
+
 /** One warning per change and per notice (two for what may stop working), as kubectl shows them. */
 export function warningsFor(
   mode: Mode,
@@ -30,8 +41,11 @@ export function warningsFor(
   // Made one at a time, and only until the budget is spent: a pod with thousands of containers
   // has tens of thousands of changes, and only the first fit.
   const said = (n: Notice) =>
-    noticeText(n).map((text) =>
-      clip(`pod-hardener: ${targetText(n.target)}: ${text}`, MAX_WARNING),
+    noticeText(n).map((text, line) =>
+      (line === 0 ? clip : clipMiddle)(
+        `pod-hardener: ${targetText(n.target)}: ${text}`,
+        MAX_WARNING,
+      ),
     );
   function* lines(): Generator<string> {
     for (const n of risks) yield* said(n);

@@ -105,6 +105,25 @@ describe('reviews of a pod created by a Deployment (as kube-apiserver sends it)'
     expect(warnings.slice(risky).some((w) => /may stop working|: fix: /.test(w))).toBe(false);
   });
 
+  it('a fix too long for one warning loses its middle, not the way out at its end', () => {
+    // A container name as long as Kubernetes allows, named twice in its fix line.
+    const name = 'c'.repeat(63);
+    const long = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'team' },
+      spec: { containers: [{ name, image: 'app' }] },
+    };
+    const response = responseOf(
+      reviewAdmission(podReview(long), 'enforce', policyWith({ skipNamespaces: ['*'] })),
+    );
+    const fix = (response.warnings as string[]).find((w) => w.includes(': fix: '))!;
+    expect(fix.length).toBeLessThanOrEqual(250);
+    expect(fix).toMatch(/^pod-hardener: container "c{63}": fix: runAsUser = the image's UID/);
+    expect(fix).toContain(' ... ');
+    expect(fix.endsWith(`needs root: pod-hardener.io/skip-containers: "${name}"`)).toBe(true);
+  });
+
   it('in audit mode returns no patch, and warnings saying what would change', () => {
     const outcome = reviewAdmission(podReview(object), 'audit', policy);
     const response = responseOf(outcome);
