@@ -37,7 +37,6 @@ export function warningsFor(
   // What may stop the workload comes first: when the warnings are cut short, it must not be.
   const risks = notices.filter((n) => n.kind === 'mayStopWorking');
   const others = notices.filter((n) => n.kind !== 'mayStopWorking');
-  const all = risks.reduce((n, r) => n + noticeText(r).length, 0) + changes.length + others.length;
   // Made one at a time, and only until the budget is spent: a pod with thousands of containers
   // has tens of thousands of changes, and only the first fit.
   const said = (n: Notice) =>
@@ -58,6 +57,9 @@ export function warningsFor(
   let i = 0;
   for (const text of lines()) {
     if (total + text.length > MAX_WARNINGS_TOTAL) {
+      // Counted only here: most reviews never reach the budget.
+      const all =
+        risks.reduce((n, r) => n + noticeText(r).length, 0) + changes.length + others.length;
       out.push(`pod-hardener: ${all - i} more; see the pod-hardener audit annotations and logs`);
       break;
     }

@@ -162,17 +162,18 @@ export interface RiskScope {
 
 /**
  * How a container is left unhardened where the pod is: by its author where the operator lets
- * the namespace skip, else by the operator. Warnings are cut at 250 characters, so the fixes
- * name annotations by their keys alone.
+ * the namespace skip (`skipAllowed`, asked once per review), else by the operator. Warnings are
+ * cut at 250 characters, so the fixes name annotations by their keys alone.
  */
-function leaveUnhardened(scope: RiskScope, name: string): string {
-  return scope.policy.skipAllowedIn(scope.namespace)
+function leaveUnhardened(skipAllowed: boolean, name: string): string {
+  return skipAllowed
     ? `${Annotations.skipContainers}: "${name}"`
     : 'an operator exemption (exceptions.exemptContainers)';
 }
 
-const allowlist = (name: string, capabilities: readonly string[]) =>
-  `${Annotations.containerCapabilitiesPrefix}${name}: "${capabilities.join(',')}"`;
+/** The container's own allowlist annotation, with the capabilities it would list when known. */
+const allowlist = (name: string, capabilities?: readonly string[]) =>
+  `${Annotations.containerCapabilitiesPrefix}${name}${capabilities ? `: "${capabilities.join(',')}"` : ''}`;
 
 /**
  * The risks of hardening `before` into `after` (the engine's result for it), `changes` being the
@@ -201,6 +202,7 @@ export function risksOf(
   }
   let anyAffected = false;
   let userAfterAny: Identity | undefined;
+  const skipAllowed = scope.policy.skipAllowedIn(scope.namespace);
 
   for (const { list, container } of eachContainer(before)) {
     const name = container.name as string;
@@ -213,7 +215,7 @@ export function risksOf(
     const fromImage = own.some((c) => c.rule === 'runAsUser' && c.because === IMAGE_USER);
     const userChanged = was.user !== now.user && now.user !== undefined && !fromImage;
     const nonRootNow = now.root === 'no';
-    const unhardened = leaveUnhardened(scope, name);
+    const unhardened = leaveUnhardened(skipAllowed, name);
 
     if (userChanged && was.root === 'yes') {
       risks.push(
@@ -231,7 +233,7 @@ export function risksOf(
           'runsAsRoot',
           target,
           `no runAsUser: the image's USER runs today, root unless the image names another (the API cannot tell); hardened, it runs as ${userText(now)} with no capabilities`,
-          `runAsUser = the image's UID if not 0; emptyDir where it writes; setcap binary: capabilities.add + ${Annotations.containerCapabilitiesPrefix}${name}; needs root: ${unhardened}`,
+          `runAsUser = the image's UID if not 0; emptyDir where it writes; setcap binary: capabilities.add + ${allowlist(name)}; needs root: ${unhardened}`,
           { root: 'unknown' },
         ),
       );
@@ -362,7 +364,7 @@ export function risksOf(
         'hostNamespace',
         { kind: 'pod' },
         `uses ${used.join(', ')}: typical of node agents (networking, logging, monitoring) that need root or capabilities on the node; hardened, its containers run as ${userText(userAfterAny!)} without them`,
-        scope.policy.skipAllowedIn(scope.namespace)
+        skipAllowed
           ? `a node agent that needs them runs unhardened: ${Annotations.skip}: "true"`
           : 'a node agent that needs them runs unhardened: an operator exemption (exceptions.exemptContainers) for its containers',
         { hostNamespaces: [...used] },
