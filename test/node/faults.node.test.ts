@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { LabelValues } from '../../src/names';
 import { expectedStatus, parseProcStatus } from './support/kernel';
-import { namespace, probeContainer, apply, statusOnNode, waitRunning } from './support/cluster';
+import { namespace, probePod, apply, statusOnNode, waitRunning } from './support/cluster';
 import { measureFaults } from './support/faults/suite';
 import { expectFaultTableHolds, renderFaultTable } from './support/faults/table';
 import type { FaultResult } from './support/faults/measure';
@@ -21,18 +21,7 @@ async function policyModeKernelView(): Promise<string> {
   const ns = 'faults-policy-kernel';
   const cleanup = await namespace(ns, LabelValues.enforce);
   try {
-    await apply(
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'probe', namespace: ns },
-        spec: {
-          terminationGracePeriodSeconds: 0,
-          automountServiceAccountToken: false,
-          containers: [probeContainer('app')],
-        },
-      }),
-    );
+    await apply(probePod(ns, 'probe'));
     const pod = await waitRunning(ns, 'probe');
     const seen = statusOnNode(pod, 'app');
     expect(seen).toEqual(expectedStatus(pod, 'app', { hostBounding }));

@@ -16,10 +16,10 @@ import {
   restoreKustomizeInstall,
 } from './support/helm';
 import {
-  probeContainer,
   getJson,
   kubectl,
   namespace,
+  probePod,
   statusOnNode,
   waitRunning,
 } from './support/cluster';
@@ -30,19 +30,6 @@ jest.setTimeout(600_000);
 const NS = RELEASE_NS;
 const APP_NS = 'node-helm-apps';
 let cleanup: () => Promise<void>;
-
-function probePod(name: string): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: APP_NS },
-    spec: {
-      terminationGracePeriodSeconds: 0,
-      automountServiceAccountToken: false,
-      containers: [probeContainer('app')],
-    },
-  });
-}
 
 beforeAll(async () => {
   await removeKustomizeInstall();
@@ -76,7 +63,7 @@ test('helm install with default values: the webhook runs on the node and hardens
   await eventually(
     async () => {
       const r = await kubectl(['create', '-f', '-', '--dry-run=server'], {
-        input: probePod('probe'),
+        input: probePod(APP_NS, 'probe'),
         allowFail: true,
       });
       return r.code === 0;
@@ -87,7 +74,7 @@ test('helm install with default values: the webhook runs on the node and hardens
     `helm install: the guard admitted pods ${((Date.now() - start) / 1000).toFixed(1)} s after the install returned`,
   );
 
-  await kubectl(['apply', '-f', '-'], { input: probePod('after-install') });
+  await kubectl(['apply', '-f', '-'], { input: probePod(APP_NS, 'after-install') });
   const pod = await waitRunning(APP_NS, 'after-install');
   expect(pod.metadata.annotations[Annotations.hardened]).toBeDefined();
   expect(statusOnNode(pod, 'app').uid).toBe(1000);

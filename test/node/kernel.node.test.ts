@@ -13,6 +13,7 @@ import {
   kubectl,
   logs,
   namespace,
+  podManifest,
   statusInside,
   statusOnNode,
   probeContainer,
@@ -56,20 +57,6 @@ const UNHARDENED: Literal = {
 };
 
 const container = probeContainer;
-
-function podManifest(
-  ns: string,
-  name: string,
-  spec: Record<string, unknown>,
-  annotations: Record<string, string> = {},
-): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: ns, annotations },
-    spec: { terminationGracePeriodSeconds: 1, automountServiceAccountToken: false, ...spec },
-  });
-}
 
 /** Checks one running container from inside and from the node; records its figures. */
 async function checkContainer(

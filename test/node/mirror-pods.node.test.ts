@@ -13,11 +13,11 @@ import {
   apply,
   clusterEnv,
   probeContainer,
-  getJson,
   kubectl,
   namespace,
   statusOnNode,
   waitRunning,
+  webhookPods,
 } from './support/cluster';
 import { expectedStatus, parseProcStatus } from './support/kernel';
 import { eventually } from '../support/eventually';
@@ -44,16 +44,8 @@ function get(url: string): Promise<string> {
 
 /** pod_hardener_exceptions_total{kind="mirrorPod"} summed over the webhook's replicas. */
 async function mirrorExceptions(): Promise<number> {
-  const pods = await getJson([
-    '-n',
-    'pod-hardener',
-    'get',
-    'pods',
-    '-l',
-    'app.kubernetes.io/name=pod-hardener',
-  ]);
   let total = 0;
-  for (const p of pods.items) {
+  for (const p of await webhookPods()) {
     const text = await get(`http://${p.status.podIP}:8080/metrics`);
     const m = /^pod_hardener_exceptions_total\{[^}]*kind="mirrorPod"[^}]*\} (\d+)/m.exec(text);
     total += m ? Number(m[1]) : 0;

@@ -15,6 +15,7 @@ import {
   getJson,
   kubectl,
   namespace,
+  podManifest,
   probeContainer,
   statusInside,
   waitRunning,
@@ -28,15 +29,6 @@ const ENFORCE = 'node-trust-enforce';
 const OFF = 'node-trust-off';
 const cleanups: Array<() => Promise<void>> = [];
 const figures: string[] = [];
-
-function podManifest(ns: string, name: string, spec: Record<string, unknown>): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: ns },
-    spec: { terminationGracePeriodSeconds: 1, automountServiceAccountToken: false, ...spec },
-  });
-}
 
 const groupZeroImage = (name: string) => ({
   ...probeContainer(name),

@@ -85,6 +85,40 @@ export async function getJson<T = any>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
+/** The webhook's pods (every replica, terminating ones included) in `ns` that `selector` picks. */
+export async function webhookPods(
+  selector = 'app.kubernetes.io/name=pod-hardener',
+  ns = 'pod-hardener',
+): Promise<any[]> {
+  return (await getJson(['-n', ns, 'get', 'pods', '-l', selector])).items;
+}
+
+/**
+ * A pod for `apply`: `spec` over a short grace period and no service-account token (the tests
+ * read nothing from the API inside the pod), with `annotations` when given.
+ */
+export function podManifest(
+  ns: string,
+  name: string,
+  spec: Record<string, unknown>,
+  annotations?: Record<string, string>,
+): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: ns, ...(annotations && { annotations }) },
+    spec: { terminationGracePeriodSeconds: 1, automountServiceAccountToken: false, ...spec },
+  });
+}
+
+/** A pod of one probe container, `app`, deleted at once. */
+export function probePod(ns: string, name: string): string {
+  return podManifest(ns, name, {
+    terminationGracePeriodSeconds: 0,
+    containers: [probeContainer('app')],
+  });
+}
+
 /** Creates a namespace with the given pod-hardener label value (or none), deleted by the returned function. */
 export async function namespace(
   name: string,

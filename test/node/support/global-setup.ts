@@ -10,7 +10,7 @@ import * as path from 'path';
 import { parseDocument } from 'yaml';
 import { repoRoot } from '../../e2e/support/controlplane';
 import { eventually } from '../../support/eventually';
-import { clusterEnv, clusterScript, kubectl } from './cluster';
+import { clusterEnv, clusterScript, kubectl, webhookPods } from './cluster';
 
 export const NODE_TIER_EXEMPT_CONTAINER = 'mesh-init';
 
@@ -103,23 +103,7 @@ export async function applyNodeTierConfig(
   // configuration test hardening, not rollouts (the fault suite measures those), so they start
   // once only the new replicas are left.
   await eventually(
-    async () => {
-      const pods = JSON.parse(
-        (
-          await kubectl([
-            '-n',
-            'pod-hardener',
-            'get',
-            'pods',
-            '-l',
-            'app.kubernetes.io/name=pod-hardener',
-            '-o',
-            'json',
-          ])
-        ).stdout,
-      ).items as Array<{ metadata: { deletionTimestamp?: string } }>;
-      return pods.every((p) => p.metadata.deletionTimestamp === undefined);
-    },
+    async () => (await webhookPods()).every((p) => p.metadata.deletionTimestamp === undefined),
     { what: 'the old pod-hardener replicas to be gone', timeoutMs: 120_000, everyMs: 500 },
   );
 }

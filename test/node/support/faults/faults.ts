@@ -18,7 +18,14 @@ import { repoRoot } from '../../../e2e/support/controlplane';
 import type { ApiClient } from '../../../e2e/support/dry-run';
 import { CHART } from '../../../support/tools';
 import { eventually } from '../../../support/eventually';
-import { clusterEnv, clusterScript, getJson, hostPid, kubectl } from '../cluster';
+import {
+  clusterEnv,
+  clusterScript,
+  getJson,
+  hostPid,
+  kubectl,
+  webhookPods as installedPods,
+} from '../cluster';
 import { helm, nodeImageValues, RELEASE_NS } from '../helm';
 
 const RELEASE = 'pod-hardener';
@@ -55,17 +62,11 @@ export function installArgs(): string[] {
   ];
 }
 
-export async function webhookPods(): Promise<any[]> {
-  return (
-    await getJson([
-      '-n',
-      RELEASE_NS,
-      'get',
-      'pods',
-      '-l',
-      `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/name=pod-hardener`,
-    ])
-  ).items;
+export function webhookPods(): Promise<any[]> {
+  return installedPods(
+    `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/name=pod-hardener`,
+    RELEASE_NS,
+  );
 }
 
 const ready = (pod: any) =>

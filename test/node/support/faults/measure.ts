@@ -77,8 +77,9 @@ export async function underLoad(api: ApiClient, fault: Fault, ns: string): Promi
     const stored = await storedPods(api, ns);
     const storedNames = new Set(stored.pods.map((p) => p.metadata.name));
     const unhardened = stored.pods.map(notHardened).filter((x): x is string => x !== undefined);
+    const refusedBare = attempts.filter((a) => !a.admitted);
     const reasons = new Map<string, number>();
-    for (const a of attempts.filter((x) => !x.admitted)) {
+    for (const a of refusedBare) {
       const kind = refusalKind(a.reason!);
       reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
     }
@@ -87,7 +88,6 @@ export async function underLoad(api: ApiClient, fault: Fault, ns: string): Promi
       const kind = refusalKind(e.message.replace(/^Error creating: /, ''));
       reasons.set(kind, (reasons.get(kind) ?? 0) + e.count);
     }
-    const refusedBare = attempts.filter((a) => !a.admitted);
     const lastRefused = refusedBare.at(-1);
     const firstAdmittedAfter =
       lastRefused && attempts.find((a) => a.admitted && a.due > lastRefused.due);
